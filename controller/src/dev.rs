@@ -1,0 +1,85 @@
+//! `eno dev`: a self-contained Eno environment on this machine. The fake API server listens on
+//! 127.0.0.1, Eno's CRDs are installed, and a kubeconfig pointing at it is written once it
+//! serves, so `kubectl --kubeconfig PATH apply -f ...` works at once.
+
+use anyhow::Context;
+use fake_apiserver::clock::SystemClock;
+use fake_apiserver::http::{serve, HttpConfig};
+use fake_apiserver::server::{ApiServer, Config, WriteOptions};
+use fake_apiserver::SharedApiServer;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct DevOptions {
+    pub kubeconfig: PathBuf,
+    pub port: Option<u16>,
+}
+
+/// How often the garbage collector (and namespace/CRD cleanup) runs.
+const GC_INTERVAL: Duration = Duration::from_millis(500);
+
+pub async fn run(opts: DevOptions) -> anyhow::Result<()> {
+    let server = SharedApiServer::new(ApiServer::new(Config::default(), Arc::new(SystemClock)));
+    install_crds(&server)?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", opts.port.unwrap_or(0)))
+        .await
+        .with_context(|| format!("binding 127.0.0.1:{}", opts.port.unwrap_or(0)))?;
+    let address = listener.local_addr()?;
+    let url = format!("http://{address}");
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let http = tokio::spawn(serve(server.clone(), listener, HttpConfig::default(), async {
+        let _ = stop_rx.await;
+    }));
+    let gc = tokio::spawn(server.clone().run_garbage_collector(GC_INTERVAL));
+    write_kubeconfig(&opts.kubeconfig, &url)?;
+    tracing::info!(%url, kubeconfig = %opts.kubeconfig.display(), "API server ready");
+    println!("eno dev: API server at {url}");
+    println!("  export KUBECONFIG={}", opts.kubeconfig.display());
+    println!("  kubectl apply -f <synthesizers and compositions>");
+    println!("  kubectl get compositions");
+    shutdown_signal().await?;
+    tracing::info!("shutting down");
+    let _ = stop_tx.send(());
+    gc.abort();
+    http.await.context("HTTP server task")?.context("HTTP server")?;
+    Ok(())
+}
+
+fn install_crds(server: &SharedApiServer) -> anyhow::Result<()> {
+    for crd in crate::api::crds::crds() {
+        let body = serde_json::to_value(&crd)?;
+        let name = crd.metadata.name.clone().unwrap_or_default();
+        server
+            .with(|s| {
+                let target = s.target_for("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, None)?;
+                s.create(&target, body, &WriteOptions { field_manager: Some("eno".into()), ..Default::default() })
+            })
+            .with_context(|| format!("installing CRD {name}"))?;
+    }
+    Ok(())
+}
+
+/// Written to a temporary file and renamed, so a reader never sees half a kubeconfig.
+fn write_kubeconfig(path: &Path, url: &str) -> anyhow::Result<()> {
+    let contents = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: eno-dev\n  cluster:\n    server: {url}\ncontexts:\n- name: eno-dev\n  context:\n    cluster: eno-dev\n    user: eno-dev\n    namespace: default\ncurrent-context: eno-dev\nusers:\n- name: eno-dev\n  user: {{}}\n"
+    );
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, contents).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+async fn shutdown_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).context("installing SIGTERM handler")?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.context("waiting for SIGINT")?,
+        _ = term.recv() => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,5 @@
+//! Eno: the API types (`eno.azure.io/v1`), and the `eno` command's pieces.
+
+pub mod api;
+#[cfg(not(madsim))]
+pub mod dev;

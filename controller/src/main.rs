@@ -1,0 +1,43 @@
+//! The `eno` command line. Errors end here as `anyhow` reports.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "eno", version, about = "Eno: turns synthesizers into managed cluster resources")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve an in-memory API server on 127.0.0.1 with Eno's CRDs installed, and write a
+    /// kubeconfig for it. Runs until SIGINT or SIGTERM.
+    Dev {
+        /// Where to write the kubeconfig (written once the server is ready).
+        #[arg(long)]
+        kubeconfig: PathBuf,
+        /// Port to listen on; a free one is picked when omitted.
+        #[arg(long)]
+        port: Option<u16>,
+    },
+}
+
+#[cfg(not(madsim))]
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Dev { kubeconfig, port } => eno::dev::run(eno::dev::DevOptions { kubeconfig, port }).await,
+    }
+}
+
+/// The simulation build has no process entry point: the simulator drives the library.
+#[cfg(madsim)]
+fn main() {
+    let _ = Cli::parse;
+}

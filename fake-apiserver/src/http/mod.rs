@@ -1,0 +1,380 @@
+//! The HTTP front: kubectl and kube-rs talk to the core over this, as to a real apiserver.
+//! Compiled only outside the simulation build (the simulator calls the core in-process).
+
+mod discovery;
+mod openapi;
+mod query;
+
+use crate::error::{ApiError, ApiResult};
+use crate::server::{DeleteOptions, Deleted, FieldValidation, ListOptions, PatchType, Propagation, ResourceVersionMatch, Target, WriteOptions, Written};
+use crate::shared::SharedApiServer;
+use bytes::Bytes;
+use futures::StreamExt;
+use http::{header, Method, Request, Response, StatusCode};
+use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Full, Limited, StreamBody};
+use hyper::body::{Frame, Incoming};
+use query::{Query, ResourcePath, Route};
+use serde_json::{json, Value};
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+pub type Body = UnsyncBoxBody<Bytes, Infallible>;
+
+const JSON: &str = "application/json";
+const TABLE_CONTENT_TYPE: &str = "application/json;as=Table;v=v1;g=meta.k8s.io";
+
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Quiet time after which a watch that allows bookmarks gets one.
+    pub bookmark_interval: Duration,
+    /// Larger request bodies get 413 (the real server's limit is 3 MiB).
+    pub max_body_bytes: usize,
+    /// Watches without `timeoutSeconds` end after this long.
+    pub default_watch_timeout: Duration,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig { bookmark_interval: Duration::from_secs(5), max_body_bytes: 3 * 1024 * 1024, default_watch_timeout: Duration::from_secs(1800) }
+    }
+}
+
+/// Serves until `shutdown` resolves. Each connection is HTTP/1.1 with keep-alive.
+pub async fn serve(server: SharedApiServer, listener: TcpListener, config: HttpConfig, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+    let address = listener.local_addr()?.to_string();
+    let state = Arc::new(State { server, config, address });
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => accepted?,
+            _ = &mut shutdown => return Ok(()),
+        };
+        let state = state.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                let state = state.clone();
+                async move { Ok::<_, Infallible>(state.handle(req).await) }
+            });
+            let io = hyper_util::rt::TokioIo::new(stream);
+            if let Err(e) = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await {
+                tracing::debug!(error = %e, "connection ended");
+            }
+        });
+    }
+}
+
+struct State {
+    server: SharedApiServer,
+    config: HttpConfig,
+    address: String,
+}
+
+fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into()).boxed_unsync()
+}
+
+fn respond(code: u16, content_type: &str, body: &Value) -> Response<Body> {
+    Response::builder()
+        .status(StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .header(header::CONTENT_TYPE, content_type)
+        .body(full(serde_json::to_vec(body).unwrap_or_default()))
+        .expect("static response parts are valid")
+}
+
+fn error_response(e: &ApiError) -> Response<Body> {
+    let mut r = respond(e.code, JSON, &e.to_status());
+    if let Some(s) = e.retry_after_seconds {
+        r.headers_mut().insert(header::RETRY_AFTER, s.into());
+    }
+    r
+}
+
+fn header_str<'a>(req: &'a Request<Incoming>, name: header::HeaderName) -> &'a str {
+    req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+}
+
+impl State {
+    async fn handle(&self, req: Request<Incoming>) -> Response<Body> {
+        let method = req.method().clone();
+        let path = req.uri().path().to_string();
+        let response = match self.dispatch(req).await {
+            Ok(r) => r,
+            Err(e) => error_response(&e),
+        };
+        tracing::debug!(%method, %path, status = response.status().as_u16(), "request");
+        response
+    }
+
+    async fn dispatch(&self, req: Request<Incoming>) -> ApiResult<Response<Body>> {
+        let route = query::route(req.uri().path())?;
+        let accept = header_str(&req, header::ACCEPT).to_string();
+        let aggregated = accept.contains("as=APIGroupDiscoveryList");
+        let registry = || self.server.with(|s| s.registry().clone());
+        let get_only = |req: &Request<Incoming>| {
+            if req.method() == Method::GET { Ok(()) } else { Err(ApiError::method_not_supported(format!("{} is not supported here", req.method()))) }
+        };
+        match route {
+            Route::Version => {
+                get_only(&req)?;
+                Ok(respond(200, JSON, &discovery::version()))
+            }
+            Route::Health => Ok(Response::builder().status(200).header(header::CONTENT_TYPE, "text/plain").body(full("ok")).expect("valid")),
+            Route::CoreVersions if aggregated => Ok(respond(200, discovery::AGGREGATED_CONTENT_TYPE, &discovery::aggregated(&registry(), true))),
+            Route::CoreVersions => Ok(respond(200, JSON, &discovery::core_versions(&self.address))),
+            Route::Groups if aggregated => Ok(respond(200, discovery::AGGREGATED_CONTENT_TYPE, &discovery::aggregated(&registry(), false))),
+            Route::Groups => Ok(respond(200, JSON, &discovery::groups(&registry()))),
+            Route::GroupVersion { group, version } => discovery::resource_list(&registry(), &group, &version)
+                .map(|doc| respond(200, JSON, &doc))
+                .ok_or_else(|| ApiError::new(404, "NotFound", "the server could not find the requested resource")),
+            Route::OpenApiV3Root => Ok(respond(200, JSON, &openapi::root(&registry()))),
+            Route::OpenApiV3 { group, version } => openapi::document(&registry(), &group, &version)
+                .map(|doc| respond(200, JSON, &doc))
+                .ok_or_else(|| ApiError::new(404, "NotFound", "the server could not find the requested resource")),
+            // An empty protobuf document: kubectl treats it as "no client-side schema".
+            Route::OpenApiV2 => Ok(Response::builder()
+                .status(200)
+                .header(header::CONTENT_TYPE, "application/com.github.proto-openapi.spec.v2.v1.0+protobuf")
+                .body(full(Bytes::new()))
+                .expect("valid")),
+            Route::Resource(path) => self.resource(req, path).await,
+        }
+    }
+
+    fn target(&self, path: &ResourcePath) -> ApiResult<Target> {
+        let resource = self.server.with(|s| s.resolve(&path.group, &path.version, &path.plural))?;
+        if !resource.namespaced && path.namespace.is_some() {
+            return Err(ApiError::new(404, "NotFound", "the server could not find the requested resource"));
+        }
+        if resource.namespaced && path.namespace.is_none() && path.name.is_some() {
+            return Err(ApiError::new(404, "NotFound", "the server could not find the requested resource"));
+        }
+        if let Some(sub) = &path.subresource {
+            if sub != "status" || !resource.status_subresource {
+                return Err(ApiError::new(404, "NotFound", "the server could not find the requested resource"));
+            }
+        }
+        Ok(Target { resource, namespace: path.namespace.clone(), name: path.name.clone(), subresource: path.subresource.clone() })
+    }
+
+    async fn resource(&self, req: Request<Incoming>, path: ResourcePath) -> ApiResult<Response<Body>> {
+        let target = self.target(&path)?;
+        let q = Query::parse(req.uri().query())?;
+        let table = header_str(&req, header::ACCEPT).contains("as=Table");
+        let content_type = header_str(&req, header::CONTENT_TYPE).to_string();
+        let user_agent = header_str(&req, header::USER_AGENT).to_string();
+        let method = req.method().clone();
+        let write_opts = || -> ApiResult<WriteOptions> {
+            let field_manager = q.get("fieldManager").map(str::to_string).or_else(|| {
+                // The real server derives a manager from the user agent's program name.
+                user_agent.split('/').next().filter(|s| !s.is_empty()).map(str::to_string)
+            });
+            Ok(WriteOptions {
+                field_manager,
+                dry_run: q.get("dryRun") == Some("All"),
+                field_validation: FieldValidation::parse(q.get("fieldValidation").unwrap_or(""))?,
+                force: q.flag("force")?,
+            })
+        };
+        match (method, target.name.is_some()) {
+            (Method::GET, false) if q.flag("watch")?.unwrap_or(false) => self.watch(&target, list_options(&q)?, table),
+            (Method::GET, false) => {
+                let list = self.server.with(|s| s.list(&target, &list_options(&q)?))?;
+                Ok(self.render(&target, list, table, true))
+            }
+            (Method::GET, true) => {
+                let obj = self.server.with(|s| s.get(&target, q.get("resourceVersion")))?;
+                Ok(self.render(&target, obj, table, false))
+            }
+            (Method::POST, false) => {
+                let body = parse_object(&content_type, &self.read_body(req).await?)?;
+                let opts = write_opts()?;
+                Ok(written(self.server.with(|s| s.create(&target, body, &opts))?))
+            }
+            (Method::PUT, true) => {
+                let body = parse_object(&content_type, &self.read_body(req).await?)?;
+                let opts = write_opts()?;
+                Ok(written(self.server.with(|s| s.update(&target, body, &opts))?))
+            }
+            (Method::PATCH, true) => {
+                let patch_type = PatchType::from_content_type(&content_type).ok_or_else(|| {
+                    ApiError::unsupported_media_type(format!(
+                        "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml{}",
+                        if target.resource.is_custom() { "" } else { ", application/strategic-merge-patch+json" }
+                    ))
+                })?;
+                let body = self.read_body(req).await?;
+                let opts = write_opts()?;
+                Ok(written(self.server.with(|s| s.patch(&target, patch_type, &body, &opts))?))
+            }
+            (Method::DELETE, true) => {
+                let body = self.read_body(req).await?;
+                let opts = delete_options(&q, &body)?;
+                Ok(match self.server.with(|s| s.delete(&target, &opts))? {
+                    Deleted::Pending(obj) => respond(200, JSON, &obj),
+                    Deleted::Gone(body) => respond(200, JSON, &body),
+                })
+            }
+            (Method::DELETE, false) => {
+                let body = self.read_body(req).await?;
+                let opts = delete_options(&q, &body)?;
+                let list = self.server.with(|s| s.delete_collection(&target, &list_options(&q)?, &opts))?;
+                Ok(respond(200, JSON, &list))
+            }
+            (m, _) => Err(ApiError::method_not_supported(format!("the server does not allow this method on the requested resource: {m}"))),
+        }
+    }
+
+    async fn read_body(&self, req: Request<Incoming>) -> ApiResult<Bytes> {
+        let limit = self.config.max_body_bytes;
+        match Limited::new(req.into_body(), limit).collect().await {
+            Ok(collected) => Ok(collected.to_bytes()),
+            Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+                Err(ApiError::request_entity_too_large(format!("the request body is larger than the limit of {limit} bytes")))
+            }
+            Err(e) => Err(ApiError::bad_request(format!("error reading the request body: {e}"))),
+        }
+    }
+
+    /// Plain JSON, or a server-side printed Table when the client asked for one.
+    fn render(&self, target: &Target, value: Value, table: bool, is_list: bool) -> Response<Body> {
+        if !table {
+            return respond(200, JSON, &value);
+        }
+        let rows: Vec<Value> = if is_list { value["items"].as_array().cloned().unwrap_or_default() } else { vec![value.clone()] };
+        let rv = if is_list { value["metadata"]["resourceVersion"].as_str().unwrap_or("").to_string() } else { String::new() };
+        let now = self.server.with(|s| s.now_time());
+        let t = crate::printer::table(&target.resource.columns, &rows, &rv, value["metadata"]["continue"].as_str(), now);
+        respond(200, TABLE_CONTENT_TYPE, &t)
+    }
+
+    fn watch(&self, target: &Target, opts: ListOptions, table: bool) -> ApiResult<Response<Body>> {
+        let timeout = opts.timeout_seconds.map(Duration::from_secs).unwrap_or(self.config.default_watch_timeout);
+        let opened = self.server.with(|s| s.watch(target, &opts))?;
+        let stream = self.server.stream(opened, self.config.bookmark_interval);
+        let deadline = tokio::time::Instant::now() + timeout;
+        let server = self.server.clone();
+        let columns = target.resource.columns.clone();
+        let lines = futures::stream::unfold(stream, move |mut stream| {
+            let server = server.clone();
+            let columns = columns.clone();
+            async move {
+                let batch = tokio::select! {
+                    b = stream.next_batch() => b?,
+                    _ = tokio::time::sleep_until(deadline) => return None,
+                };
+                let mut out = Vec::new();
+                for event in batch {
+                    let mut line = event.to_json();
+                    if table && matches!(event.event_type, "ADDED" | "MODIFIED" | "DELETED") {
+                        let now = server.with(|s| s.now_time());
+                        line["object"] = crate::printer::table(&columns, std::slice::from_ref(&event.object), "", None, now);
+                    }
+                    out.extend_from_slice(&serde_json::to_vec(&line).unwrap_or_default());
+                    out.push(b'\n');
+                }
+                Some((Ok::<_, Infallible>(Frame::data(Bytes::from(out))), stream))
+            }
+        });
+        Ok(Response::builder()
+            .status(200)
+            .header(header::CONTENT_TYPE, if table { TABLE_CONTENT_TYPE } else { JSON })
+            .header(header::CACHE_CONTROL, "no-cache, private")
+            .body(StreamBody::new(lines.boxed()).boxed_unsync())
+            .expect("valid"))
+    }
+}
+
+fn written(w: Written) -> Response<Body> {
+    let mut r = respond(if w.created { 201 } else { 200 }, JSON, &w.object);
+    for warning in &w.warnings {
+        if let Ok(v) = http::HeaderValue::from_str(&format!("299 - {:?}", warning)) {
+            r.headers_mut().append(header::WARNING, v);
+        }
+    }
+    r
+}
+
+/// Create and update bodies: JSON, or YAML when the client says so. Protobuf is not spoken.
+fn parse_object(content_type: &str, body: &[u8]) -> ApiResult<Value> {
+    let media = content_type.split(';').next().unwrap_or("").trim();
+    let value: Value = match media {
+        "" | "application/json" | "*/*" => serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("error decoding JSON: {e}")))?,
+        "application/yaml" | "application/x-yaml" | "text/yaml" => {
+            let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("error decoding YAML: invalid UTF-8"))?;
+            serde_saphyr::from_str(text).map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?
+        }
+        other => {
+            return Err(ApiError::unsupported_media_type(format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {other})"
+            )))
+        }
+    };
+    if !value.is_object() {
+        return Err(ApiError::bad_request("the body of the request must be an object"));
+    }
+    Ok(value)
+}
+
+fn list_options(q: &Query) -> ApiResult<ListOptions> {
+    Ok(ListOptions {
+        label_selector: q.get("labelSelector").map(str::to_string),
+        field_selector: q.get("fieldSelector").map(str::to_string),
+        limit: q.number("limit")?,
+        continue_token: q.get("continue").map(str::to_string),
+        resource_version: q.get("resourceVersion").map(str::to_string),
+        resource_version_match: match q.get("resourceVersionMatch") {
+            None | Some("") => None,
+            Some("NotOlderThan") => Some(ResourceVersionMatch::NotOlderThan),
+            Some("Exact") => Some(ResourceVersionMatch::Exact),
+            Some(other) => return Err(ApiError::bad_request(format!("unsupported resourceVersionMatch {other:?}: supported values: \"Exact\", \"NotOlderThan\""))),
+        },
+        allow_watch_bookmarks: q.flag("allowWatchBookmarks")?.unwrap_or(false),
+        send_initial_events: q.flag("sendInitialEvents")?,
+        timeout_seconds: q.number("timeoutSeconds")?,
+    })
+}
+
+/// DeleteOptions from the body (kubectl, kube-rs) and the query string.
+fn delete_options(q: &Query, body: &[u8]) -> ApiResult<DeleteOptions> {
+    let b: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        json!({})
+    } else {
+        serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("error decoding DeleteOptions: {e}")))?
+    };
+    let policy = b["propagationPolicy"].as_str().or_else(|| q.get("propagationPolicy"));
+    let mut propagation = match policy {
+        None | Some("") => None,
+        Some("Orphan") => Some(Propagation::Orphan),
+        Some("Background") => Some(Propagation::Background),
+        Some("Foreground") => Some(Propagation::Foreground),
+        Some(other) => {
+            return Err(ApiError::invalid("DeleteOptions.meta.k8s.io", "meta.k8s.io", "DeleteOptions", "", vec![crate::error::Cause::new(
+                "FieldValueNotSupported",
+                "propagationPolicy",
+                format!("Unsupported value: \"{other}\": supported values: \"Foreground\", \"Background\", \"Orphan\""),
+            )]))
+        }
+    };
+    let orphan = b["orphanDependents"].as_bool().or(q.flag("orphanDependents")?);
+    match (orphan, propagation) {
+        (Some(true), Some(p)) if p != Propagation::Orphan => {
+            return Err(ApiError::invalid("DeleteOptions.meta.k8s.io", "meta.k8s.io", "DeleteOptions", "", vec![crate::error::Cause::new(
+                "FieldValueInvalid",
+                "propagationPolicy",
+                "Invalid value: orphanDependents and propagationPolicy cannot both be set",
+            )]))
+        }
+        (Some(true), None) => propagation = Some(Propagation::Orphan),
+        _ => {}
+    }
+    let dry_run = b["dryRun"].as_array().is_some_and(|a| a.iter().any(|v| v == "All")) || q.get("dryRun") == Some("All");
+    Ok(DeleteOptions {
+        propagation,
+        precondition_uid: b["preconditions"]["uid"].as_str().map(str::to_string),
+        precondition_resource_version: b["preconditions"]["resourceVersion"].as_str().map(str::to_string),
+        dry_run,
+    })
+}

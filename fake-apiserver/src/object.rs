@@ -1,0 +1,127 @@
+//! Small accessors over unstructured objects (`serde_json::Value`), so the rules in `server`
+//! read like the Kubernetes code they mirror.
+
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+pub fn meta(obj: &Value) -> Option<&Map<String, Value>> {
+    obj.get("metadata").and_then(Value::as_object)
+}
+
+/// The `metadata` map, created if absent (a body without metadata is still an object).
+pub fn meta_mut(obj: &mut Value) -> &mut Map<String, Value> {
+    if !obj.get("metadata").is_some_and(Value::is_object) {
+        obj["metadata"] = Value::Object(Map::new());
+    }
+    obj["metadata"].as_object_mut().expect("metadata was just made an object")
+}
+
+pub fn meta_str<'a>(obj: &'a Value, field: &str) -> Option<&'a str> {
+    meta(obj).and_then(|m| m.get(field)).and_then(Value::as_str)
+}
+
+pub fn name(obj: &Value) -> &str {
+    meta_str(obj, "name").unwrap_or("")
+}
+
+pub fn namespace(obj: &Value) -> &str {
+    meta_str(obj, "namespace").unwrap_or("")
+}
+
+pub fn uid(obj: &Value) -> &str {
+    meta_str(obj, "uid").unwrap_or("")
+}
+
+pub fn resource_version(obj: &Value) -> &str {
+    meta_str(obj, "resourceVersion").unwrap_or("")
+}
+
+pub fn set_meta(obj: &mut Value, field: &str, value: Value) {
+    meta_mut(obj).insert(field.to_string(), value);
+}
+
+pub fn remove_meta(obj: &mut Value, field: &str) -> Option<Value> {
+    meta_mut(obj).remove(field)
+}
+
+pub fn string_map(obj: &Value, field: &str) -> BTreeMap<String, String> {
+    meta(obj)
+        .and_then(|m| m.get(field))
+        .and_then(Value::as_object)
+        .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string()))).collect())
+        .unwrap_or_default()
+}
+
+pub fn labels(obj: &Value) -> BTreeMap<String, String> {
+    string_map(obj, "labels")
+}
+
+pub fn finalizers(obj: &Value) -> Vec<String> {
+    meta(obj)
+        .and_then(|m| m.get("finalizers"))
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
+}
+
+pub fn set_finalizers(obj: &mut Value, finalizers: Vec<String>) {
+    if finalizers.is_empty() {
+        remove_meta(obj, "finalizers");
+    } else {
+        set_meta(obj, "finalizers", Value::from(finalizers));
+    }
+}
+
+pub fn is_deleting(obj: &Value) -> bool {
+    meta(obj).is_some_and(|m| m.get("deletionTimestamp").is_some_and(|v| !v.is_null()))
+}
+
+pub fn generation(obj: &Value) -> i64 {
+    meta(obj).and_then(|m| m.get("generation")).and_then(Value::as_i64).unwrap_or(0)
+}
+
+/// `metadata.ownerReferences` as `(apiVersion, kind, name, uid, blockOwnerDeletion)`.
+pub fn owner_references(obj: &Value) -> Vec<OwnerRef> {
+    meta(obj)
+        .and_then(|m| m.get("ownerReferences"))
+        .and_then(Value::as_array)
+        .map(|refs| {
+            refs.iter()
+                .map(|r| OwnerRef {
+                    api_version: r.get("apiVersion").and_then(Value::as_str).unwrap_or("").to_string(),
+                    kind: r.get("kind").and_then(Value::as_str).unwrap_or("").to_string(),
+                    name: r.get("name").and_then(Value::as_str).unwrap_or("").to_string(),
+                    uid: r.get("uid").and_then(Value::as_str).unwrap_or("").to_string(),
+                    block_owner_deletion: r.get("blockOwnerDeletion").and_then(Value::as_bool).unwrap_or(false),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnerRef {
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
+    pub uid: String,
+    pub block_owner_deletion: bool,
+}
+
+/// Splits `group/version` (or `v1`) into `(group, version)`.
+pub fn split_api_version(api_version: &str) -> (&str, &str) {
+    match api_version.rsplit_once('/') {
+        Some((g, v)) => (g, v),
+        None => ("", api_version),
+    }
+}
+
+/// Everything but `metadata` and `status`: what a generation bump looks at.
+pub fn without_meta_and_status(obj: &Value) -> Value {
+    let mut v = obj.clone();
+    if let Some(m) = v.as_object_mut() {
+        m.remove("metadata");
+        m.remove("status");
+    }
+    v
+}

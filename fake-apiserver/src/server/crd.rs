@@ -1,0 +1,85 @@
+//! CustomResourceDefinitions: checked like the apiextensions server, accepted at once
+//! (Established), and registered so their resources are served immediately.
+
+use super::ApiServer;
+use crate::error::Cause;
+use crate::object;
+use serde_json::{json, Value};
+
+impl ApiServer {
+    /// What makes a CRD unusable, as 422 causes.
+    pub(super) fn crd_causes(crd: &Value, _old: Option<&Value>) -> Vec<Cause> {
+        let mut causes = Vec::new();
+        let spec = &crd["spec"];
+        let group = spec["group"].as_str().unwrap_or("");
+        let plural = spec["names"]["plural"].as_str().unwrap_or("");
+        if group.is_empty() {
+            causes.push(Cause::new("FieldValueRequired", "spec.group", "Required value"));
+        } else if !group.contains('.') {
+            causes.push(Cause::new("FieldValueInvalid", "spec.group", format!("Invalid value: \"{group}\": should be a domain with at least one dot")));
+        }
+        if plural.is_empty() {
+            causes.push(Cause::new("FieldValueRequired", "spec.names.plural", "Required value"));
+        }
+        if spec["names"]["kind"].as_str().unwrap_or("").is_empty() {
+            causes.push(Cause::new("FieldValueRequired", "spec.names.kind", "Required value"));
+        }
+        let expected = format!("{plural}.{group}");
+        if !group.is_empty() && !plural.is_empty() && object::name(crd) != expected {
+            causes.push(Cause::new("FieldValueInvalid", "metadata.name", format!("Invalid value: \"{}\": must be spec.names.plural+\".\"+spec.group", object::name(crd))));
+        }
+        match spec["scope"].as_str() {
+            Some("Namespaced") | Some("Cluster") => {}
+            Some(other) => causes.push(Cause::new("FieldValueNotSupported", "spec.scope", format!("Unsupported value: \"{other}\": supported values: \"Cluster\", \"Namespaced\""))),
+            None => causes.push(Cause::new("FieldValueRequired", "spec.scope", "Required value")),
+        }
+        let versions = spec["versions"].as_array().cloned().unwrap_or_default();
+        if versions.is_empty() {
+            causes.push(Cause::new("FieldValueRequired", "spec.versions", "Required value: must have exactly one version marked as storage version"));
+        } else if versions.iter().filter(|v| v["storage"].as_bool() == Some(true)).count() != 1 {
+            causes.push(Cause::new("FieldValueInvalid", "spec.versions", "Invalid value: must have exactly one version marked as storage version"));
+        }
+        for (i, v) in versions.iter().enumerate() {
+            if v["name"].as_str().unwrap_or("").is_empty() {
+                causes.push(Cause::new("FieldValueRequired", format!("spec.versions[{i}].name"), "Required value"));
+            }
+            if !v["schema"]["openAPIV3Schema"].is_object() {
+                causes.push(Cause::new("FieldValueRequired", format!("spec.versions[{i}].schema.openAPIV3Schema"), "Required value: schemas are required"));
+            }
+        }
+        causes
+    }
+
+    /// The status the apiextensions controllers would write: names accepted, established.
+    pub(super) fn accept_crd(crd: &mut Value) {
+        let storage = crd["spec"]["versions"].as_array().into_iter().flatten().find(|v| v["storage"].as_bool() == Some(true)).and_then(|v| v["name"].as_str()).unwrap_or("").to_string();
+        let names = crd["spec"]["names"].clone();
+        let mut accepted = names.clone();
+        if accepted.get("singular").is_none_or(Value::is_null) {
+            accepted["singular"] = json!(names["kind"].as_str().unwrap_or("").to_lowercase());
+        }
+        if accepted.get("listKind").is_none_or(Value::is_null) {
+            accepted["listKind"] = json!(format!("{}List", names["kind"].as_str().unwrap_or("")));
+        }
+        let since = object::meta_str(crd, "creationTimestamp").unwrap_or("").to_string();
+        crd["status"] = json!({
+            "acceptedNames": accepted,
+            "conditions": [
+                {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts", "message": "no conflicts found", "lastTransitionTime": since},
+                {"type": "Established", "status": "True", "reason": "InitialNamesAccepted", "message": "the initial names have been accepted", "lastTransitionTime": since},
+            ],
+            "storedVersions": [storage],
+        });
+    }
+
+    /// (Re)registers the CRD's served versions.
+    pub(super) fn register_crd(&mut self, crd: &Value) {
+        if object::is_deleting(crd) {
+            return;
+        }
+        self.registry.remove_crd(object::name(crd));
+        for t in crate::resource::from_crd(crd) {
+            self.registry.insert(t);
+        }
+    }
+}

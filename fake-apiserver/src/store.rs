@@ -1,0 +1,243 @@
+//! Objects, the global revision and the event log: the etcd-like heart of the server.
+//!
+//! Every committed write gets the next revision; an object's `resourceVersion` is the revision
+//! of its last write. The log keeps each event's previous object, so the state at any revision
+//! above the compaction floor can be rebuilt (stale reads) and watches can replay from there.
+
+use crate::resource::StorageKey;
+use serde_json::Value;
+use std::collections::{BTreeMap, VecDeque};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum EventType {
+    Added,
+    Modified,
+    Deleted,
+}
+
+impl EventType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::Added => "ADDED",
+            EventType::Modified => "MODIFIED",
+            EventType::Deleted => "DELETED",
+        }
+    }
+}
+
+/// Where one object lives: group/resource, namespace (`""` for cluster-scoped), name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ObjectKey {
+    pub resource: StorageKey,
+    pub namespace: String,
+    pub name: String,
+}
+
+/// One committed change. `object` is the state after (for DELETED: the last state, stamped
+/// with the deletion revision); `previous` the state before (None for ADDED).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub revision: u64,
+    pub event_type: EventType,
+    pub key: ObjectKey,
+    pub object: Value,
+    pub previous: Option<Value>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Store {
+    objects: BTreeMap<ObjectKey, Value>,
+    revision: u64,
+    log: VecDeque<Event>,
+    /// Events at or below this revision are gone; watching from below it gets 410 Expired.
+    floor: u64,
+    /// The log keeps at most this many events; older ones are compacted away.
+    capacity: usize,
+}
+
+impl Store {
+    pub fn new(capacity: usize) -> Self {
+        Store { objects: BTreeMap::new(), revision: 1, log: VecDeque::new(), floor: 1, capacity: capacity.max(1) }
+    }
+
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    pub fn floor(&self) -> u64 {
+        self.floor
+    }
+
+    pub fn get(&self, key: &ObjectKey) -> Option<&Value> {
+        self.objects.get(key)
+    }
+
+    /// Objects of one resource (optionally one namespace), in key order.
+    pub fn list(&self, resource: &StorageKey, namespace: Option<&str>) -> Vec<&Value> {
+        self.objects
+            .range(range_start(resource, namespace)..)
+            .take_while(|(k, _)| &k.resource == resource && namespace.is_none_or(|ns| k.namespace == ns))
+            .map(|(_, v)| v)
+            .collect()
+    }
+
+    /// Commits a create or update: stamps the next revision into `metadata.resourceVersion`.
+    pub fn put(&mut self, key: ObjectKey, mut object: Value) -> Value {
+        self.revision += 1;
+        crate::object::set_meta(&mut object, "resourceVersion", Value::String(self.revision.to_string()));
+        let previous = self.objects.insert(key.clone(), object.clone());
+        let event_type = if previous.is_some() { EventType::Modified } else { EventType::Added };
+        self.append(Event { revision: self.revision, event_type, key, object: object.clone(), previous });
+        object
+    }
+
+    /// Commits a removal. The DELETED event carries the last state at the new revision.
+    pub fn remove(&mut self, key: &ObjectKey) -> Option<Value> {
+        let last = self.objects.get(key)?.clone();
+        self.remove_as(key, last)
+    }
+
+    /// Commits a removal whose last state is `last` (an update that dropped the final
+    /// finalizer): one DELETED event, no intermediate MODIFIED.
+    pub fn remove_as(&mut self, key: &ObjectKey, last: Value) -> Option<Value> {
+        let previous = self.objects.remove(key)?;
+        self.revision += 1;
+        let mut object = last;
+        crate::object::set_meta(&mut object, "resourceVersion", Value::String(self.revision.to_string()));
+        self.append(Event { revision: self.revision, event_type: EventType::Deleted, key: key.clone(), object: object.clone(), previous: Some(previous) });
+        Some(object)
+    }
+
+    fn append(&mut self, event: Event) {
+        self.log.push_back(event);
+        while self.log.len() > self.capacity {
+            if let Some(e) = self.log.pop_front() {
+                self.floor = e.revision;
+            }
+        }
+    }
+
+    /// Forgets history up to `revision` (clamped to the current one), as etcd compaction does.
+    pub fn compact(&mut self, revision: u64) {
+        let target = revision.min(self.revision);
+        if target <= self.floor {
+            return;
+        }
+        while self.log.front().is_some_and(|e| e.revision <= target) {
+            self.log.pop_front();
+        }
+        self.floor = target;
+    }
+
+    /// Events after `revision`, oldest first; `None` when that history is compacted.
+    pub fn events_after(&self, revision: u64) -> Option<impl Iterator<Item = &Event>> {
+        if revision < self.floor {
+            return None;
+        }
+        let start = self.log.partition_point(|e| e.revision <= revision);
+        Some(self.log.range(start..))
+    }
+
+    /// One object as it was at `revision` (for stale reads). `None` if it did not exist then;
+    /// `Err(())` if that revision is compacted.
+    pub fn get_at(&self, key: &ObjectKey, revision: u64) -> Result<Option<Value>, Compacted> {
+        if revision >= self.revision {
+            return Ok(self.objects.get(key).cloned());
+        }
+        let events = self.events_after(revision).ok_or(Compacted)?;
+        // The first change after `revision` tells what the object was before it.
+        for e in events {
+            if &e.key == key {
+                return Ok(e.previous.clone());
+            }
+        }
+        Ok(self.objects.get(key).cloned())
+    }
+
+    /// All objects of a resource as they were at `revision`, in key order.
+    pub fn list_at(&self, resource: &StorageKey, namespace: Option<&str>, revision: u64) -> Result<Vec<Value>, Compacted> {
+        if revision >= self.revision {
+            return Ok(self.list(resource, namespace).into_iter().cloned().collect());
+        }
+        let events = self.events_after(revision).ok_or(Compacted)?;
+        let mut state: BTreeMap<ObjectKey, Value> = self
+            .objects
+            .range(range_start(resource, namespace)..)
+            .take_while(|(k, _)| &k.resource == resource && namespace.is_none_or(|ns| k.namespace == ns))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let mut seen = std::collections::BTreeSet::new();
+        for e in events {
+            if &e.key.resource != resource || namespace.is_some_and(|ns| e.key.namespace != ns) || !seen.insert(e.key.clone()) {
+                continue;
+            }
+            match &e.previous {
+                Some(prev) => state.insert(e.key.clone(), prev.clone()),
+                None => state.remove(&e.key),
+            };
+        }
+        Ok(state.into_values().collect())
+    }
+
+    pub fn len(&self) -> usize {
+        self.objects.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+
+    /// Every stored object, in key order (for GC and invariant checks).
+    pub fn iter(&self) -> impl Iterator<Item = (&ObjectKey, &Value)> {
+        self.objects.iter()
+    }
+}
+
+/// The requested revision has been compacted away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Compacted;
+
+fn range_start(resource: &StorageKey, namespace: Option<&str>) -> ObjectKey {
+    ObjectKey { resource: resource.clone(), namespace: namespace.unwrap_or("").to_string(), name: String::new() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn key(name: &str) -> ObjectKey {
+        ObjectKey { resource: StorageKey { group: "".into(), plural: "configmaps".into() }, namespace: "default".into(), name: name.into() }
+    }
+
+    #[test]
+    fn revisions_increase_and_history_is_rebuilt() {
+        let mut s = Store::new(100);
+        let a1 = s.put(key("a"), json!({"metadata": {"name": "a"}, "data": {"v": "1"}}));
+        let r1 = crate::object::resource_version(&a1).parse::<u64>().unwrap();
+        s.put(key("a"), json!({"metadata": {"name": "a"}, "data": {"v": "2"}}));
+        s.put(key("b"), json!({"metadata": {"name": "b"}}));
+        assert_eq!(s.revision(), r1 + 2);
+        let old = s.get_at(&key("a"), r1).unwrap().unwrap();
+        assert_eq!(old["data"]["v"], "1");
+        assert_eq!(s.get_at(&key("b"), r1).unwrap(), None);
+        let listed = s.list_at(&key("a").resource, Some("default"), r1).unwrap();
+        assert_eq!(listed.len(), 1);
+        s.remove(&key("a"));
+        assert_eq!(s.list(&key("a").resource, None).len(), 1);
+        assert_eq!(s.list_at(&key("a").resource, None, r1 + 1).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn compaction_expires_old_revisions() {
+        let mut s = Store::new(2);
+        for i in 0..5 {
+            s.put(key(&format!("o{i}")), json!({}));
+        }
+        assert!(s.events_after(1).is_none());
+        assert_eq!(s.events_after(s.floor()).unwrap().count(), 2);
+        s.compact(s.revision());
+        assert_eq!(s.events_after(s.revision()).unwrap().count(), 0);
+        assert_eq!(s.get_at(&key("o0"), 2), Err(Compacted));
+    }
+}

@@ -1,0 +1,1 @@
+//! Deterministic simulation of Eno. Filled in by the symphony/simulator issue.
