@@ -1,0 +1,98 @@
+//! Malformed requests over HTTP get a 4xx `Status` and leave the store unchanged.
+
+#![cfg(not(madsim))]
+
+use fake_apiserver::clock::SystemClock;
+use fake_apiserver::http::{serve, HttpConfig};
+use fake_apiserver::server::{ApiServer, Config};
+use fake_apiserver::SharedApiServer;
+use serde_json::Value;
+use std::sync::Arc;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+struct Server {
+    shared: SharedApiServer,
+    addr: std::net::SocketAddr,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn start() -> Server {
+    let shared = SharedApiServer::new(ApiServer::new(Config::default(), Arc::new(SystemClock)));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(serve(shared.clone(), listener, HttpConfig::default(), async {
+        let _ = stopped.await;
+    }));
+    Server { shared, addr, _stop: stop }
+}
+
+/// One raw HTTP/1.1 request (`Connection: close`); returns the status code and the body.
+async fn request(addr: std::net::SocketAddr, method: &str, path: &str, content_type: &str, body: &[u8]) -> (u16, Value) {
+    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!("{method} {path} HTTP/1.1\r\nHost: t\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+    conn.write_all(head.as_bytes()).await.unwrap();
+    // The server may answer (413) before reading a huge body; a failed write is fine then.
+    let _ = conn.write_all(body).await;
+    let mut raw = Vec::new();
+    let _ = conn.read_to_end(&mut raw).await;
+    let text = String::from_utf8_lossy(&raw);
+    let code: u16 = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    (code, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+async fn expect_status(s: &Server, method: &str, path: &str, content_type: &str, body: &[u8], code: u16, reason: &str) {
+    let before = s.shared.with(|a| a.revision());
+    let (got, status) = request(s.addr, method, path, content_type, body).await;
+    assert_eq!(got, code, "{method} {path}: {status}");
+    assert_eq!(status["kind"], "Status", "{status}");
+    assert_eq!(status["code"], code);
+    assert_eq!(status["reason"], reason, "{status}");
+    assert_eq!(s.shared.with(|a| a.revision()), before, "the store changed");
+}
+
+const CM: &str = "/api/v1/namespaces/default/configmaps";
+
+#[tokio::test]
+async fn malformed_bodies() {
+    let s = start().await;
+    expect_status(&s, "POST", CM, "application/json", b"{not json", 400, "BadRequest").await;
+    expect_status(&s, "POST", CM, "application/yaml", b"a: [unclosed", 400, "BadRequest").await;
+    expect_status(&s, "POST", CM, "application/json", b"[1,2]", 400, "BadRequest").await;
+    expect_status(&s, "POST", CM, "text/plain", b"hello", 415, "UnsupportedMediaType").await;
+    expect_status(&s, "POST", CM, "application/vnd.kubernetes.protobuf", b"\x00\x01", 415, "UnsupportedMediaType").await;
+    let big = vec![b' '; 4 * 1024 * 1024];
+    expect_status(&s, "POST", CM, "application/json", &big, 413, "RequestEntityTooLarge").await;
+}
+
+#[tokio::test]
+async fn bad_addresses_and_parameters() {
+    let s = start().await;
+    expect_status(&s, "GET", "/apis/nope.io/v1/things", "application/json", b"", 404, "NotFound").await;
+    expect_status(&s, "GET", "/api/v1/namespaces/default/configmaps/missing", "application/json", b"", 404, "NotFound").await;
+    expect_status(&s, "GET", &format!("{CM}?labelSelector=a%20in%20(b"), "application/json", b"", 400, "BadRequest").await;
+    expect_status(&s, "GET", &format!("{CM}?fieldSelector=data.x%3Dy"), "application/json", b"", 400, "BadRequest").await;
+    expect_status(&s, "GET", &format!("{CM}?limit=abc"), "application/json", b"", 400, "BadRequest").await;
+    expect_status(&s, "GET", &format!("{CM}?resourceVersion=x"), "application/json", b"", 400, "BadRequest").await;
+    expect_status(&s, "PATCH", &format!("{CM}/missing"), "application/merge-patch+json", b"{}", 404, "NotFound").await;
+    expect_status(&s, "PATCH", &format!("{CM}/x"), "text/plain", b"{}", 415, "UnsupportedMediaType").await;
+    expect_status(&s, "POST", "/api/v1/namespaces/default/configmaps/named", "application/json", b"{}", 405, "MethodNotAllowed").await;
+    let wrong_ns = br#"{"metadata":{"name":"c","namespace":"other"}}"#;
+    expect_status(&s, "POST", CM, "application/json", wrong_ns, 400, "BadRequest").await;
+    let wrong_kind = br#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"c"}}"#;
+    expect_status(&s, "POST", CM, "application/json", wrong_kind, 400, "BadRequest").await;
+    let bad_name = br#"{"metadata":{"name":"Not_Valid"}}"#;
+    expect_status(&s, "POST", CM, "application/json", bad_name, 422, "Invalid").await;
+}
+
+#[tokio::test]
+async fn well_formed_requests_still_work_afterwards() {
+    let s = start().await;
+    let (code, _) = request(s.addr, "POST", CM, "application/json", b"{oops").await;
+    assert_eq!(code, 400);
+    let (code, obj) = request(s.addr, "POST", CM, "application/json", br#"{"metadata":{"name":"ok"},"data":{"a":"b"}}"#).await;
+    assert_eq!(code, 201, "{obj}");
+    let (code, obj) = request(s.addr, "GET", &format!("{CM}/ok"), "application/json", b"").await;
+    assert_eq!((code, obj["data"]["a"].as_str()), (200, Some("b")));
+}
