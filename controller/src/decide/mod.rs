@@ -1,1 +1,98 @@
-//! Pure decisions.
+//! Pure decision functions of the reconcilers.
+//!
+//! Every function here is a function of observed state only: no I/O, no clock (`now` is a
+//! parameter), no randomness (jitter takes a caller-supplied seed). That keeps each reconciler
+//! pass "read, decide, one write", makes the decisions replayable in the simulator, and lets them
+//! be tested exhaustively without an API server.
+//!
+//! - [`synthesis`]: which synthesis to start, and how a finished one changes the status;
+//! - [`slices`]: packing a synthesis's output (and tombstones) into ResourceSlices;
+//! - [`resource`]: the action for one managed resource (create, three-way patch, delete, ...);
+//! - [`status`]: the composition's simplified status and the aggregation of slice states.
+
+pub mod resource;
+pub mod slices;
+pub mod status;
+pub mod synthesis;
+
+use serde_json::Value;
+
+/// Identity of a managed resource across syntheses: Eno's `(group, kind, namespace, name)`. The
+/// version is deliberately not part of it, so a synthesizer moving `apps/v1beta1` → `apps/v1`
+/// keeps managing the same object instead of tombstoning it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ResourceKey {
+    /// `""` for the core group.
+    pub group: String,
+    pub kind: String,
+    /// `""` for cluster-scoped objects (or namespaced ones that rely on a default).
+    pub namespace: String,
+    pub name: String,
+}
+
+impl ResourceKey {
+    /// The key of a manifest, or `None` when it lacks `apiVersion`, `kind` or `metadata.name`
+    /// (synthesis validation rejects such manifests, so they never reach a slice).
+    pub fn of(manifest: &Value) -> Option<Self> {
+        let api_version = manifest.get("apiVersion")?.as_str()?;
+        let kind = manifest.get("kind")?.as_str()?;
+        let metadata = manifest.get("metadata")?;
+        let name = metadata.get("name")?.as_str()?;
+        if api_version.is_empty() || kind.is_empty() || name.is_empty() {
+            return None;
+        }
+        let namespace = metadata.get("namespace").and_then(Value::as_str).unwrap_or("");
+        Some(Self {
+            group: group_of(api_version).to_owned(),
+            kind: kind.to_owned(),
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+        })
+    }
+}
+
+impl std::fmt::Display for ResourceKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let group = if self.group.is_empty() { "core" } else { &self.group };
+        if self.namespace.is_empty() {
+            write!(f, "{group}/{}/{}", self.kind, self.name)
+        } else {
+            write!(f, "{group}/{}/{}/{}", self.kind, self.namespace, self.name)
+        }
+    }
+}
+
+/// The API group of an `apiVersion`: `"apps"` for `apps/v1`, `""` for `v1`.
+pub fn group_of(api_version: &str) -> &str {
+    api_version.rsplit_once('/').map_or("", |(group, _)| group)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn key_ignores_version_and_defaults_namespace() {
+        let a = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "ns"}});
+        let b = json!({"apiVersion": "apps/v1beta1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "ns"}});
+        assert_eq!(ResourceKey::of(&a), ResourceKey::of(&b));
+        let core =
+            ResourceKey::of(&json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}}))
+                .unwrap();
+        assert_eq!((core.group.as_str(), core.namespace.as_str()), ("", ""));
+        assert_eq!(core.to_string(), "core/Namespace/x");
+        assert_eq!(ResourceKey::of(&a).unwrap().to_string(), "apps/Deployment/ns/d");
+    }
+
+    #[test]
+    fn key_needs_identity_fields() {
+        assert_eq!(ResourceKey::of(&json!({"kind": "ConfigMap", "metadata": {"name": "a"}})), None);
+        assert_eq!(ResourceKey::of(&json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {}})), None);
+        assert_eq!(
+            ResourceKey::of(&json!({"apiVersion": "v1", "kind": "", "metadata": {"name": "a"}})),
+            None
+        );
+        assert_eq!(ResourceKey::of(&json!("nope")), None);
+    }
+}

@@ -1,0 +1,467 @@
+//! What to do with one managed resource, given what Eno wants, what it applied last time and
+//! what is live.
+//!
+//! Updates are client-side three-way merges (the seeds' "strategic three-way merge when possible,
+//! falling back to non-strategic three-way merge"): fields in the desired state converge, fields
+//! Eno applied before and dropped are removed, and fields only other clients set are left alone.
+//! A patch that would not change the live object is not sent, so a resource in sync costs a read
+//! and nothing else.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use fake_apiserver::patch::strategic::StrategicError;
+use fake_apiserver::patch::{merge, merge_keys, strategic};
+use serde_json::{Map, Value};
+
+use super::group_of;
+use crate::api::Composition;
+use crate::synthesis::duration::parse_go_duration;
+
+/// Prefix of Eno's control labels and annotations; none of them reach the cluster.
+pub const ENO_PREFIX: &str = "eno.azure.io/";
+pub const RECONCILE_INTERVAL: &str = "eno.azure.io/reconcile-interval";
+pub const DISABLE_UPDATES: &str = "eno.azure.io/disable-updates";
+pub const DISABLE_RECONCILIATION: &str = "eno.azure.io/disable-reconciliation";
+pub const DELETION_STRATEGY: &str = "eno.azure.io/deletion-strategy";
+pub const READINESS_GROUP: &str = "eno.azure.io/readiness-group";
+pub const DELETION_GROUP: &str = "eno.azure.io/deletion-group";
+pub const REPLACE: &str = "eno.azure.io/replace";
+pub const FAIL_OPEN: &str = "eno.azure.io/fail-open";
+pub const OVERRIDES: &str = "eno.azure.io/overrides";
+/// `eno.azure.io/readiness`, and `eno.azure.io/readiness-<name>` for named checks.
+pub const READINESS: &str = "eno.azure.io/readiness";
+/// Composition label set by a deleting symphony: its resources are orphaned.
+pub const SYMPHONY_DELETING: &str = "eno.azure.io/symphony-deleting";
+
+/// Drift polling never runs more often than this, whatever the annotation says (Eno's
+/// `--min-reconcile-interval`), so `1ns` cannot turn into a hot loop against the API server.
+pub const MIN_RECONCILE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Kinds Eno creates first (readiness group -100) because other resources usually need them.
+const INFRASTRUCTURE_KINDS: &[&str] = &[
+    "Namespace",
+    "CustomResourceDefinition",
+    "ServiceAccount",
+    "Secret",
+    "ConfigMap",
+    "Service",
+    "Role",
+    "ClusterRole",
+    "RoleBinding",
+    "ClusterRoleBinding",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "StorageClass",
+    "PriorityClass",
+    "NetworkPolicy",
+    "ResourceQuota",
+    "LimitRange",
+    "PodDisruptionBudget",
+    "PodSecurityPolicy",
+    "EtcdCluster",
+];
+const INFRASTRUCTURE_READINESS_GROUP: i64 = -100;
+
+/// What happens to the resource when it should be deleted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DeletionStrategy {
+    /// Delete it (`background`, the default; `foreground` is accepted and treated the same).
+    #[default]
+    Delete,
+    /// Leave it in the cluster (`orphan`).
+    Orphan,
+}
+
+/// The `eno.azure.io/*` annotations of a desired manifest that steer its reconciliation.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ResourceOptions {
+    /// `reconcile-interval`: re-check and fix drift this often. `None`: only on changes.
+    pub reconcile_interval: Option<Duration>,
+    /// `disable-updates`: create if missing, never patch.
+    pub disable_updates: bool,
+    /// `disable-reconciliation`: leave the resource entirely alone.
+    pub disable_reconciliation: bool,
+    pub deletion_strategy: DeletionStrategy,
+    /// `readiness-group`: creation order, ascending; infrastructure kinds default to -100.
+    pub readiness_group: i64,
+    /// `deletion-group`: deletion order during composition deletion, when set.
+    pub deletion_group: Option<i64>,
+    /// `replace`: PUT instead of patch (parsed for validation; the reconciler patches).
+    pub replace: bool,
+    /// `fail-open`: reconciliation errors do not block readiness.
+    pub fail_open: bool,
+    /// `readiness` / `readiness-<name>` CEL checks, by annotation suffix (`""` for the bare one).
+    pub readiness_checks: BTreeMap<String, String>,
+    /// `overrides`, unparsed: the JSON list of conditional overrides, applied by the caller.
+    pub overrides: Option<String>,
+}
+
+/// An `eno.azure.io/*` annotation with a value Eno does not accept.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("annotation {annotation}={value:?}: {reason}")]
+pub struct OptionsError {
+    pub annotation: String,
+    pub value: String,
+    pub reason: String,
+}
+
+impl ResourceOptions {
+    /// Reads the options from a manifest's annotations. Unknown `eno.azure.io/*` keys are
+    /// ignored (newer Eno versions add keys), malformed values are errors.
+    pub fn from_manifest(manifest: &Value) -> Result<Self, OptionsError> {
+        let annotations = manifest.pointer("/metadata/annotations").and_then(Value::as_object);
+        let get = |key: &str| annotations.and_then(|a| a.get(key)).and_then(Value::as_str);
+        let error = |annotation: &str, value: &str, reason: String| OptionsError {
+            annotation: annotation.to_owned(),
+            value: value.to_owned(),
+            reason,
+        };
+        let flag = |key: &str| -> Result<bool, OptionsError> {
+            get(key)
+                .map_or(Ok(false), |v| parse_go_bool(v).ok_or_else(|| error(key, v, "not a boolean".into())))
+        };
+        let int = |key: &str| -> Result<Option<i64>, OptionsError> {
+            get(key).map(|v| v.trim().parse::<i64>().map_err(|e| error(key, v, e.to_string()))).transpose()
+        };
+
+        let reconcile_interval = get(RECONCILE_INTERVAL)
+            .map(|v| parse_go_duration(v).map_err(|e| error(RECONCILE_INTERVAL, v, e)))
+            .transpose()?;
+        let deletion_strategy = match get(DELETION_STRATEGY) {
+            None | Some("" | "background" | "foreground" | "delete") => DeletionStrategy::Delete,
+            Some("orphan") => DeletionStrategy::Orphan,
+            Some(other) => {
+                return Err(error(
+                    DELETION_STRATEGY,
+                    other,
+                    "expected orphan, background or foreground".into(),
+                ))
+            }
+        };
+        let kind = manifest.get("kind").and_then(Value::as_str).unwrap_or("");
+        let default_group =
+            if INFRASTRUCTURE_KINDS.contains(&kind) { INFRASTRUCTURE_READINESS_GROUP } else { 0 };
+        let readiness_checks = annotations
+            .into_iter()
+            .flatten()
+            .filter_map(|(key, value)| {
+                let rest = key.strip_prefix(READINESS)?;
+                let name = if rest.is_empty() { "" } else { rest.strip_prefix('-')? };
+                if name == "group" {
+                    return None; // `readiness-group` is ordering, not a check.
+                }
+                Some((name.to_owned(), value.as_str()?.to_owned()))
+            })
+            .collect();
+        Ok(Self {
+            reconcile_interval,
+            disable_updates: flag(DISABLE_UPDATES)?,
+            disable_reconciliation: flag(DISABLE_RECONCILIATION)?,
+            deletion_strategy,
+            readiness_group: int(READINESS_GROUP)?.unwrap_or(default_group),
+            deletion_group: int(DELETION_GROUP)?,
+            replace: flag(REPLACE)?,
+            fail_open: flag(FAIL_OPEN)?,
+            readiness_checks,
+            overrides: get(OVERRIDES).map(str::to_owned),
+        })
+    }
+}
+
+/// Go's `strconv.ParseBool`, so annotation values Eno accepts are accepted here.
+fn parse_go_bool(value: &str) -> Option<bool> {
+    match value {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Some(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Some(false),
+        _ => None,
+    }
+}
+
+/// Removes every `eno.azure.io/*` label and annotation; a map left empty is removed too, so the
+/// applied object never carries Eno's control metadata (or a stray `labels: {}`).
+pub fn strip_control_metadata(manifest: &Value) -> Value {
+    let mut out = manifest.clone();
+    if let Some(metadata) = out.get_mut("metadata").and_then(Value::as_object_mut) {
+        for field in ["labels", "annotations"] {
+            let now_empty = match metadata.get_mut(field) {
+                Some(Value::Object(map)) => {
+                    map.retain(|key, _| !key.starts_with(ENO_PREFIX));
+                    map.is_empty()
+                }
+                _ => false,
+            };
+            if now_empty {
+                metadata.remove(field);
+            }
+        }
+    }
+    out
+}
+
+/// Fields the server owns. Sending them would fail a create (`resourceVersion`), make every
+/// patch look out of sync (`status` through the main resource is ignored), or fight the server.
+const SERVER_METADATA: &[&str] = &[
+    "creationTimestamp",
+    "resourceVersion",
+    "uid",
+    "generation",
+    "managedFields",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "selfLink",
+];
+
+/// The object Eno applies for a manifest: control metadata stripped, `status` and server-owned
+/// metadata pruned. Both sides of the three-way merge (new and last-applied) go through this.
+pub fn prepare(manifest: &Value) -> Value {
+    let mut out = strip_control_metadata(manifest);
+    if let Value::Object(object) = &mut out {
+        object.remove("status");
+        if let Some(Value::Object(metadata)) = object.get_mut("metadata") {
+            for field in SERVER_METADATA {
+                metadata.remove(*field);
+            }
+        }
+    }
+    out
+}
+
+/// Facts about the owning composition that change what happens to every resource.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ResourceContext {
+    /// The composition has a deletion timestamp: every resource is deleted (or orphaned).
+    pub composition_deleting: bool,
+    /// The composition carries `eno.azure.io/symphony-deleting=true`: its symphony is being
+    /// deleted, which leaves the resources in place.
+    pub symphony_deleting: bool,
+}
+
+impl ResourceContext {
+    pub fn for_composition(comp: &Composition) -> Self {
+        Self {
+            composition_deleting: comp.metadata.deletion_timestamp.is_some(),
+            symphony_deleting: comp
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(SYMPHONY_DELETING))
+                .is_some_and(|v| v == "true"),
+        }
+    }
+}
+
+/// Which patch format a [`ResourceAction::Patch`] body is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PatchType {
+    /// `application/strategic-merge-patch+json` (built-in kinds).
+    Strategic,
+    /// `application/merge-patch+json` (custom resources: the server rejects strategic ones).
+    Merge,
+}
+
+/// The one write (or none) to make for a resource.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ResourceAction {
+    /// In sync, disabled, or waiting for the live object's deletion to finish.
+    Nothing,
+    /// Create this object (control metadata already stripped).
+    Create(Value),
+    /// Patch the live object. The body carries the live `metadata.resourceVersion`, so it fails
+    /// with a conflict instead of overwriting a change Eno has not seen.
+    Patch { patch_type: PatchType, patch: Value },
+    /// Delete the live object with these preconditions, so a re-created object (new UID) or one
+    /// changed since it was read is never deleted by mistake.
+    Delete { uid: Option<String>, resource_version: Option<String> },
+    /// It should be deleted, but the deletion strategy (or a deleting symphony) leaves it.
+    Orphan,
+    /// It should be deleted and does not exist.
+    AlreadyGone,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DecideError {
+    #[error(transparent)]
+    Options(#[from] OptionsError),
+    #[error("strategic merge: {0}")]
+    Strategic(#[from] StrategicError),
+    #[error("the desired manifest has no {0}")]
+    InvalidManifest(&'static str),
+}
+
+/// True when the resource should no longer exist: a tombstone (`desired` is `None`) or a
+/// resource of a composition being deleted.
+pub fn wants_deletion(desired: Option<&Value>, ctx: &ResourceContext) -> bool {
+    desired.is_none() || ctx.composition_deleting
+}
+
+fn is_deleting(live: &Value) -> bool {
+    live.pointer("/metadata/deletionTimestamp").is_some_and(|t| !t.is_null())
+}
+
+fn meta_str(live: &Value, field: &str) -> Option<String> {
+    live.get("metadata")?.get(field)?.as_str().map(str::to_owned)
+}
+
+/// Options come from the manifest being reconciled; for a tombstone that is the last applied
+/// manifest (a tombstone carries it), so `deletion-strategy: orphan` survives removal from the
+/// synthesizer's output.
+fn options(
+    desired: Option<&Value>,
+    previous_desired: Option<&Value>,
+) -> Result<ResourceOptions, OptionsError> {
+    desired
+        .or(previous_desired)
+        .map_or_else(|| Ok(ResourceOptions::default()), ResourceOptions::from_manifest)
+}
+
+/// Decides the action for one resource.
+///
+/// - `desired`: the manifest from the current synthesis; `None` for a tombstone.
+/// - `previous_desired`: what Eno applied last time (the previous synthesis's manifest, or the
+///   tombstone's manifest); the "original" of the three-way merge.
+/// - `live`: the object in the cluster, `None` if absent.
+///
+/// Rules, first match wins: `disable-reconciliation` → nothing; deletion wanted (tombstone or
+/// composition deleting) → already gone / wait for a running deletion / orphan (strategy or
+/// deleting symphony) / delete; absent → create; being deleted → wait; `disable-updates` →
+/// nothing; otherwise the three-way patch, or nothing when it would not change the live object.
+pub fn decide(
+    desired: Option<&Value>,
+    previous_desired: Option<&Value>,
+    live: Option<&Value>,
+    ctx: &ResourceContext,
+) -> Result<ResourceAction, DecideError> {
+    let opts = options(desired, previous_desired)?;
+    if opts.disable_reconciliation {
+        return Ok(ResourceAction::Nothing);
+    }
+    let desired = match desired {
+        Some(desired) if !ctx.composition_deleting => desired,
+        _ => {
+            return Ok(match live {
+                None => ResourceAction::AlreadyGone,
+                Some(live) if is_deleting(live) => ResourceAction::Nothing,
+                Some(_) if opts.deletion_strategy == DeletionStrategy::Orphan || ctx.symphony_deleting => {
+                    ResourceAction::Orphan
+                }
+                Some(live) => ResourceAction::Delete {
+                    uid: meta_str(live, "uid"),
+                    resource_version: meta_str(live, "resourceVersion"),
+                },
+            })
+        }
+    };
+    let desired = prepare(desired);
+    let Some(live) = live else {
+        if desired.pointer("/metadata/name").and_then(Value::as_str).is_none_or(str::is_empty) {
+            return Err(DecideError::InvalidManifest("metadata.name"));
+        }
+        return Ok(ResourceAction::Create(desired));
+    };
+    if is_deleting(live) || opts.disable_updates {
+        return Ok(ResourceAction::Nothing);
+    }
+    let previous = previous_desired.map(prepare);
+    let (patch_type, patch) = three_way_patch(previous.as_ref(), &desired, live)?;
+    Ok(match patch {
+        None => ResourceAction::Nothing,
+        Some(mut patch) => {
+            if let Some(rv) = meta_str(live, "resourceVersion") {
+                set_resource_version(&mut patch, rv);
+            }
+            ResourceAction::Patch { patch_type, patch }
+        }
+    })
+}
+
+/// The three-way patch from `live` to `desired` (deleting what `previous` had and `desired`
+/// dropped), or `None` when applying it would leave `live` unchanged. Built-in kinds use
+/// strategic merge with their merge keys; everything else JSON merge.
+pub fn three_way_patch(
+    previous: Option<&Value>,
+    desired: &Value,
+    live: &Value,
+) -> Result<(PatchType, Option<Value>), DecideError> {
+    let api_version = desired
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .ok_or(DecideError::InvalidManifest("apiVersion"))?;
+    let kind = desired.get("kind").and_then(Value::as_str).ok_or(DecideError::InvalidManifest("kind"))?;
+    match merge_keys::builtin(group_of(api_version), kind) {
+        Some(meta) => {
+            let patch = strategic::three_way(previous, desired, live, meta)?;
+            let changes = strategic::apply(live, &patch, meta)? != *live;
+            Ok((PatchType::Strategic, changes.then_some(patch)))
+        }
+        None => {
+            let patch = merge::three_way(previous, desired, live);
+            let changes = merge::apply(live, &patch) != *live;
+            Ok((PatchType::Merge, changes.then_some(patch)))
+        }
+    }
+}
+
+fn set_resource_version(patch: &mut Value, rv: String) {
+    let Value::Object(patch) = patch else { return };
+    let metadata = patch.entry("metadata").or_insert_with(|| Value::Object(Map::new()));
+    if !metadata.is_object() {
+        *metadata = Value::Object(Map::new());
+    }
+    if let Value::Object(metadata) = metadata {
+        metadata.insert("resourceVersion".to_owned(), Value::String(rv));
+    }
+}
+
+/// Whether the slice status should record the resource as `deleted`: it should be deleted and
+/// nothing more will happen to it (gone, its deletion is running, orphaned, or reconciliation is
+/// disabled, which must not block the composition's deletion forever).
+pub fn deletion_settled(
+    desired: Option<&Value>,
+    previous_desired: Option<&Value>,
+    live: Option<&Value>,
+    ctx: &ResourceContext,
+) -> Result<bool, DecideError> {
+    if !wants_deletion(desired, ctx) {
+        return Ok(false);
+    }
+    let opts = options(desired, previous_desired)?;
+    Ok(match live {
+        None => true,
+        Some(live) => {
+            is_deleting(live)
+                || opts.disable_reconciliation
+                || ctx.symphony_deleting
+                || opts.deletion_strategy == DeletionStrategy::Orphan
+        }
+    })
+}
+
+/// When to look at the resource again to fix drift: its `reconcile-interval` (at least
+/// [`MIN_RECONCILE_INTERVAL`]) ±10%, the jitter derived from `jitter_seed` so many resources with
+/// the same interval spread out while a replayed run stays identical. `None` without an interval.
+pub fn requeue_after(opts: &ResourceOptions, jitter_seed: u64) -> Option<Duration> {
+    let base = opts.reconcile_interval?.max(MIN_RECONCILE_INTERVAL);
+    Some(jitter(base, jitter_seed))
+}
+
+/// `base` scaled by a factor in [0.9, 1.1], chosen by `seed`.
+pub fn jitter(base: Duration, seed: u64) -> Duration {
+    let nanos = base.as_nanos();
+    let spread = nanos / 10;
+    let offset = u128::from(splitmix64(seed)) % (2 * spread + 1);
+    let total = nanos - spread + offset;
+    let secs = u64::try_from(total / 1_000_000_000).unwrap_or(u64::MAX);
+    Duration::new(secs, (total % 1_000_000_000) as u32)
+}
+
+/// A well-mixed hash of the seed, so nearby seeds (e.g. sequential indexes) jitter differently.
+fn splitmix64(seed: u64) -> u64 {
+    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,567 @@
+//! Which synthesis to start, and how a finished synthesis changes the composition's status.
+//!
+//! # Where a failed synthesis is recorded
+//!
+//! A failed synthesis stays in `status.inFlightSynthesis`, finished: `canceled` is set (the API
+//! documents it as "no further executions start for this UUID") and `results` carry the error,
+//! while `synthesized` stays unset because no slices were written. This one place gives all
+//! the properties the seeds and the spec ask for:
+//!
+//! - `currentSynthesis` and `previousSynthesis` are untouched, so the reconciler keeps managing
+//!   exactly what the last good synthesis produced ("a failed synthesis never deletes what the
+//!   last good one created");
+//! - the failed attempt keeps the composition and synthesizer generations it ran with, so
+//!   [`next_synthesis`] can tell "nothing changed since it failed" ([`WaitForModification`],
+//!   no retry storm) from "modified since" (start again);
+//! - [`crate::decide::status::simplified`] shows `NotReady` with the first error result, because
+//!   only an *unfinished* in-flight synthesis counts as `Synthesizing`;
+//! - the next successful synthesis clears it, since success empties `inFlightSynthesis`.
+//!
+//! [`WaitForModification`]: SynthesisDecision::WaitForModification
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+
+use crate::api::{
+    Composition, CompositionStatus, KrmResult, ResourceSliceRef, Synthesis, Synthesizer, CLEANUP_FINALIZER,
+};
+
+/// What the composition's synthesis should do next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SynthesisDecision {
+    /// No synthesis to start.
+    Nothing(NothingReason),
+    /// Start a new synthesis (superseding an unfinished one for an older composition generation).
+    Start { reason: StartReason },
+    /// The last synthesis failed and neither the composition nor its synthesizer changed since:
+    /// a failed synthesis is not retried until one of them is modified.
+    WaitForModification,
+    /// The composition names a synthesizer that does not exist.
+    MissingSynthesizer,
+    /// The composition is being deleted: its output is being cleaned up, not regenerated.
+    Deleting,
+}
+
+/// Why there is nothing to start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NothingReason {
+    /// A synthesis for the current composition generation is running.
+    InFlight,
+    /// The current synthesis matches both generations.
+    UpToDate,
+    /// The `eno.azure.io/cleanup` finalizer is not on the composition yet. Output written before
+    /// it is there could outlive a deletion, so synthesis waits for it (as Eno does).
+    AwaitingFinalizer,
+}
+
+/// Why a synthesis starts, in Eno's priority order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StartReason {
+    /// Never synthesized successfully, and nothing is running or failed.
+    Initial,
+    /// The composition's generation differs from what the last (or running) synthesis saw.
+    CompositionModified,
+    /// The synthesizer's generation differs from what the last synthesis ran with.
+    SynthesizerModified,
+}
+
+/// A completion that does not belong to the composition's in-flight synthesis: a stale or
+/// superseded executor must not overwrite the status.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CompletionError {
+    #[error("synthesis {uuid} is not in flight (in flight: {in_flight})")]
+    NotInFlight { uuid: String, in_flight: String },
+    #[error("synthesis {uuid} has already finished")]
+    AlreadyFinished { uuid: String },
+    #[error("synthesis {uuid} reported error results; record it with complete_failure")]
+    HasErrors { uuid: String },
+}
+
+/// True for an in-flight synthesis that has finished without success (see the module docs).
+pub fn is_failed(synthesis: &Synthesis) -> bool {
+    synthesis.canceled.is_some()
+}
+
+/// True for an in-flight synthesis that is still running.
+pub fn is_running(synthesis: &Synthesis) -> bool {
+    synthesis.canceled.is_none() && synthesis.synthesized.is_none()
+}
+
+fn generation(meta: &ObjectMeta) -> i64 {
+    meta.generation.unwrap_or(0)
+}
+
+/// Decides whether to start a synthesis. First match wins: deleting, missing synthesizer, missing
+/// finalizer, then the in-flight synthesis (running, or failed), then the current one.
+pub fn next_synthesis(comp: &Composition, synth: Option<&Synthesizer>) -> SynthesisDecision {
+    if comp.metadata.deletion_timestamp.is_some() {
+        return SynthesisDecision::Deleting;
+    }
+    let Some(synth) = synth else {
+        return SynthesisDecision::MissingSynthesizer;
+    };
+    let has_finalizer =
+        comp.metadata.finalizers.as_ref().is_some_and(|f| f.iter().any(|f| f == CLEANUP_FINALIZER));
+    if !has_finalizer {
+        return SynthesisDecision::Nothing(NothingReason::AwaitingFinalizer);
+    }
+    let comp_gen = generation(&comp.metadata);
+    let synth_gen = generation(&synth.metadata);
+    let status = comp.status.as_ref();
+    let start = |reason| SynthesisDecision::Start { reason };
+
+    if let Some(in_flight) = status.and_then(|s| s.in_flight_synthesis.as_ref()) {
+        if is_failed(in_flight) {
+            return if in_flight.observed_composition_generation != comp_gen {
+                start(StartReason::CompositionModified)
+            } else if in_flight.observed_synthesizer_generation != synth_gen {
+                start(StartReason::SynthesizerModified)
+            } else {
+                SynthesisDecision::WaitForModification
+            };
+        }
+        if is_running(in_flight) {
+            // A composition change supersedes a running synthesis: its output would be stale on
+            // arrival. A synthesizer change does not (as in Eno): the current run finishes and
+            // the current synthesis's generation check below picks the change up afterwards.
+            return if in_flight.observed_composition_generation != comp_gen {
+                start(StartReason::CompositionModified)
+            } else {
+                SynthesisDecision::Nothing(NothingReason::InFlight)
+            };
+        }
+        // `synthesized` set but still in flight: the output is written and the status swap is
+        // pending (or was interrupted); judge by what it saw, like a current synthesis.
+        return judge_completed(
+            in_flight,
+            comp_gen,
+            synth_gen,
+            SynthesisDecision::Nothing(NothingReason::InFlight),
+        );
+    }
+
+    match status.and_then(|s| s.current_synthesis.as_ref()) {
+        Some(current) if current.synthesized.is_some() => {
+            judge_completed(current, comp_gen, synth_gen, SynthesisDecision::Nothing(NothingReason::UpToDate))
+        }
+        _ => start(StartReason::Initial),
+    }
+}
+
+/// A completed synthesis is outdated when either generation moved; a recorded synthesizer
+/// generation of 0 means "unknown" and never triggers on its own (Eno's `0 < observed` check).
+fn judge_completed(
+    s: &Synthesis,
+    comp_gen: i64,
+    synth_gen: i64,
+    otherwise: SynthesisDecision,
+) -> SynthesisDecision {
+    if s.observed_composition_generation != comp_gen {
+        SynthesisDecision::Start { reason: StartReason::CompositionModified }
+    } else if s.observed_synthesizer_generation != 0 && s.observed_synthesizer_generation != synth_gen {
+        SynthesisDecision::Start { reason: StartReason::SynthesizerModified }
+    } else {
+        otherwise
+    }
+}
+
+/// The new `inFlightSynthesis` for a start: fresh UUID, the generations it runs with, the inputs
+/// it will read. `attempts` counts consecutive runs for the same generations (so a restarted run
+/// shows it was retried) and resets to 1 when anything changed.
+pub fn begin(comp: &Composition, synth: &Synthesizer, uuid: String, now: Time) -> Synthesis {
+    let comp_gen = generation(&comp.metadata);
+    let synth_gen = generation(&synth.metadata);
+    let status = comp.status.as_ref();
+    let attempts = match status.and_then(|s| s.in_flight_synthesis.as_ref()) {
+        Some(prev)
+            if prev.observed_composition_generation == comp_gen
+                && prev.observed_synthesizer_generation == synth_gen =>
+        {
+            prev.attempts.max(0).saturating_add(1)
+        }
+        _ => 1,
+    };
+    Synthesis {
+        uuid,
+        observed_composition_generation: comp_gen,
+        observed_synthesizer_generation: synth_gen,
+        initialized: Some(now),
+        attempts,
+        input_revisions: status.map(|s| s.input_revisions.clone()).unwrap_or_default(),
+        ..Synthesis::default()
+    }
+}
+
+fn in_flight_matching<'a>(
+    status: &'a CompositionStatus,
+    uuid: &str,
+) -> Result<&'a Synthesis, CompletionError> {
+    match &status.in_flight_synthesis {
+        Some(s) if s.uuid == uuid => {
+            if is_running(s) {
+                Ok(s)
+            } else {
+                Err(CompletionError::AlreadyFinished { uuid: uuid.to_owned() })
+            }
+        }
+        other => Err(CompletionError::NotInFlight {
+            uuid: uuid.to_owned(),
+            in_flight: other.as_ref().map_or_else(|| "none".to_owned(), |s| s.uuid.clone()),
+        }),
+    }
+}
+
+/// Records a successful synthesis: previous ← current ← in-flight (with its slices, results and
+/// `synthesized = now`), in-flight cleared. `reconciled`/`ready` start unset: they describe the
+/// new output, which nothing has reconciled yet.
+pub fn complete_success(
+    status: &CompositionStatus,
+    in_flight_uuid: &str,
+    slices: Vec<ResourceSliceRef>,
+    results: Vec<KrmResult>,
+    now: Time,
+) -> Result<CompositionStatus, CompletionError> {
+    let in_flight = in_flight_matching(status, in_flight_uuid)?;
+    if results.iter().any(KrmResult::is_error) {
+        return Err(CompletionError::HasErrors { uuid: in_flight_uuid.to_owned() });
+    }
+    let finished = Synthesis {
+        synthesized: Some(now),
+        reconciled: None,
+        ready: None,
+        canceled: None,
+        resource_slices: slices,
+        results,
+        ..in_flight.clone()
+    };
+    Ok(CompositionStatus {
+        previous_synthesis: status.current_synthesis.clone(),
+        current_synthesis: Some(finished),
+        in_flight_synthesis: None,
+        ..status.clone()
+    })
+}
+
+/// Records a failed synthesis in `inFlightSynthesis` (see the module docs for why there):
+/// `canceled = now`, the synthesizer's results kept, and `message` (a failure the results do not
+/// describe: exit code, timeout, unparsable or invalid output) appended as an error result. If
+/// nothing describes the failure, a generic error result is added so the status always has one.
+/// Current and previous syntheses are untouched.
+pub fn complete_failure(
+    status: &CompositionStatus,
+    in_flight_uuid: &str,
+    results: Vec<KrmResult>,
+    message: Option<String>,
+    now: Time,
+) -> Result<CompositionStatus, CompletionError> {
+    let in_flight = in_flight_matching(status, in_flight_uuid)?;
+    let mut results = results;
+    if let Some(message) = message {
+        results.push(KrmResult::error(message));
+    }
+    if !results.iter().any(KrmResult::is_error) {
+        results.push(KrmResult::error("synthesis failed"));
+    }
+    let failed = Synthesis { canceled: Some(now), results, ..in_flight.clone() };
+    Ok(CompositionStatus { in_flight_synthesis: Some(failed), ..status.clone() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{CompositionSpec, SynthesizerRef, SynthesizerSpec};
+
+    fn t(s: &str) -> Time {
+        serde_json::from_value(serde_json::json!(s)).unwrap()
+    }
+
+    fn comp(generation: i64, status: Option<CompositionStatus>) -> Composition {
+        let mut c = Composition::new(
+            "c",
+            CompositionSpec { synthesizer: SynthesizerRef::named("s"), ..Default::default() },
+        );
+        c.metadata.namespace = Some("default".into());
+        c.metadata.generation = Some(generation);
+        c.metadata.finalizers = Some(vec![CLEANUP_FINALIZER.into()]);
+        c.status = status;
+        c
+    }
+
+    fn synth(generation: i64) -> Synthesizer {
+        let mut s = Synthesizer::new("s", SynthesizerSpec::default());
+        s.metadata.generation = Some(generation);
+        s
+    }
+
+    fn done(uuid: &str, comp_gen: i64, synth_gen: i64) -> Synthesis {
+        Synthesis {
+            uuid: uuid.into(),
+            observed_composition_generation: comp_gen,
+            observed_synthesizer_generation: synth_gen,
+            initialized: Some(t("2024-01-01T00:00:00Z")),
+            synthesized: Some(t("2024-01-01T00:00:05Z")),
+            attempts: 1,
+            ..Default::default()
+        }
+    }
+
+    fn running(uuid: &str, comp_gen: i64, synth_gen: i64) -> Synthesis {
+        Synthesis { synthesized: None, ..done(uuid, comp_gen, synth_gen) }
+    }
+
+    fn failed(uuid: &str, comp_gen: i64, synth_gen: i64) -> Synthesis {
+        Synthesis {
+            synthesized: None,
+            canceled: Some(t("2024-01-01T00:00:09Z")),
+            results: vec![KrmResult::error("boom")],
+            ..done(uuid, comp_gen, synth_gen)
+        }
+    }
+
+    fn status(in_flight: Option<Synthesis>, current: Option<Synthesis>) -> Option<CompositionStatus> {
+        Some(CompositionStatus {
+            in_flight_synthesis: in_flight,
+            current_synthesis: current,
+            ..Default::default()
+        })
+    }
+
+    use SynthesisDecision::*;
+    const fn start(reason: StartReason) -> SynthesisDecision {
+        Start { reason }
+    }
+
+    #[test]
+    fn initial_synthesis_when_never_synthesized() {
+        assert_eq!(next_synthesis(&comp(1, None), Some(&synth(1))), start(StartReason::Initial));
+        // A current synthesis that never wrote output does not count.
+        let s = status(None, Some(running("a", 1, 1)));
+        assert_eq!(next_synthesis(&comp(1, s), Some(&synth(1))), start(StartReason::Initial));
+    }
+
+    #[test]
+    fn up_to_date_does_nothing() {
+        let s = status(None, Some(done("a", 3, 2)));
+        assert_eq!(next_synthesis(&comp(3, s), Some(&synth(2))), Nothing(NothingReason::UpToDate));
+    }
+
+    #[test]
+    fn modifications_start_a_synthesis() {
+        let s = status(None, Some(done("a", 3, 2)));
+        assert_eq!(
+            next_synthesis(&comp(4, s.clone()), Some(&synth(2))),
+            start(StartReason::CompositionModified)
+        );
+        assert_eq!(
+            next_synthesis(&comp(3, s.clone()), Some(&synth(5))),
+            start(StartReason::SynthesizerModified)
+        );
+        // Composition changes take priority.
+        assert_eq!(next_synthesis(&comp(4, s), Some(&synth(5))), start(StartReason::CompositionModified));
+    }
+
+    #[test]
+    fn unknown_synthesizer_generation_never_triggers() {
+        let s = status(None, Some(done("a", 3, 0)));
+        assert_eq!(next_synthesis(&comp(3, s), Some(&synth(7))), Nothing(NothingReason::UpToDate));
+    }
+
+    #[test]
+    fn deleting_and_missing_synthesizer_come_first() {
+        let mut c = comp(1, None);
+        c.metadata.deletion_timestamp = Some(t("2024-01-01T00:00:00Z"));
+        assert_eq!(next_synthesis(&c, Some(&synth(1))), Deleting);
+        assert_eq!(next_synthesis(&c, None), Deleting);
+        assert_eq!(next_synthesis(&comp(1, None), None), MissingSynthesizer);
+    }
+
+    #[test]
+    fn waits_for_the_cleanup_finalizer() {
+        let mut c = comp(1, None);
+        c.metadata.finalizers = None;
+        assert_eq!(next_synthesis(&c, Some(&synth(1))), Nothing(NothingReason::AwaitingFinalizer));
+        c.metadata.finalizers = Some(vec!["other".into()]);
+        assert_eq!(next_synthesis(&c, Some(&synth(1))), Nothing(NothingReason::AwaitingFinalizer));
+    }
+
+    #[test]
+    fn running_synthesis_is_left_alone_unless_the_composition_moved_on() {
+        let s = status(Some(running("b", 2, 1)), Some(done("a", 1, 1)));
+        assert_eq!(next_synthesis(&comp(2, s.clone()), Some(&synth(1))), Nothing(NothingReason::InFlight));
+        // Stale: superseded.
+        assert_eq!(
+            next_synthesis(&comp(3, s.clone()), Some(&synth(1))),
+            start(StartReason::CompositionModified)
+        );
+        // A synthesizer change waits for the running synthesis.
+        assert_eq!(next_synthesis(&comp(2, s), Some(&synth(2))), Nothing(NothingReason::InFlight));
+    }
+
+    #[test]
+    fn failed_synthesis_waits_for_a_modification() {
+        let s = status(Some(failed("b", 2, 1)), Some(done("a", 1, 1)));
+        assert_eq!(next_synthesis(&comp(2, s.clone()), Some(&synth(1))), WaitForModification);
+        assert_eq!(
+            next_synthesis(&comp(3, s.clone()), Some(&synth(1))),
+            start(StartReason::CompositionModified)
+        );
+        assert_eq!(next_synthesis(&comp(2, s), Some(&synth(2))), start(StartReason::SynthesizerModified));
+        // Also without any good synthesis.
+        let s = status(Some(failed("b", 1, 1)), None);
+        assert_eq!(next_synthesis(&comp(1, s), Some(&synth(1))), WaitForModification);
+    }
+
+    #[test]
+    fn written_but_unswapped_in_flight_is_judged_like_a_current_one() {
+        let s = status(Some(done("b", 2, 1)), None);
+        assert_eq!(next_synthesis(&comp(2, s.clone()), Some(&synth(1))), Nothing(NothingReason::InFlight));
+        assert_eq!(next_synthesis(&comp(3, s), Some(&synth(1))), start(StartReason::CompositionModified));
+    }
+
+    #[test]
+    fn begin_records_generations_and_counts_attempts() {
+        let now = t("2024-02-01T00:00:00Z");
+        let fresh = begin(&comp(4, None), &synth(2), "u1".into(), now.clone());
+        assert_eq!(
+            fresh,
+            Synthesis {
+                uuid: "u1".into(),
+                observed_composition_generation: 4,
+                observed_synthesizer_generation: 2,
+                initialized: Some(now.clone()),
+                attempts: 1,
+                ..Default::default()
+            }
+        );
+        // Re-running the same generations (e.g. replacing a lost run) counts up.
+        let again = begin(
+            &comp(4, status(Some(Synthesis { attempts: 2, ..running("u1", 4, 2) }), None)),
+            &synth(2),
+            "u2".into(),
+            now.clone(),
+        );
+        assert_eq!((again.uuid.as_str(), again.attempts), ("u2", 3));
+        // Anything changed: back to 1.
+        let changed = begin(&comp(5, status(Some(failed("u1", 4, 2)), None)), &synth(2), "u3".into(), now);
+        assert_eq!(changed.attempts, 1);
+    }
+
+    #[test]
+    fn begin_snapshots_input_revisions() {
+        let mut st = CompositionStatus::default();
+        st.input_revisions.push(crate::api::InputRevisions {
+            key: "k".into(),
+            resource_version: "7".into(),
+            ..Default::default()
+        });
+        let s = begin(&comp(1, Some(st)), &synth(1), "u".into(), t("2024-01-01T00:00:00Z"));
+        assert_eq!(s.input_revisions[0].resource_version, "7");
+    }
+
+    #[test]
+    fn success_swaps_previous_current_in_flight() {
+        let old = Synthesis { reconciled: Some(t("2024-01-01T00:01:00Z")), ..done("a", 1, 1) };
+        let st = status(Some(running("b", 2, 1)), Some(old.clone())).unwrap();
+        let now = t("2024-01-02T00:00:00Z");
+        let slices = vec![ResourceSliceRef { name: "c-1".into() }];
+        let info = KrmResult {
+            message: "fyi".into(),
+            severity: Some(crate::api::Severity::Info),
+            ..Default::default()
+        };
+        let out = complete_success(&st, "b", slices.clone(), vec![info.clone()], now.clone()).unwrap();
+        assert_eq!(out.previous_synthesis, Some(old));
+        assert_eq!(out.in_flight_synthesis, None);
+        let cur = out.current_synthesis.unwrap();
+        assert_eq!(cur.uuid, "b");
+        assert_eq!(cur.synthesized, Some(now));
+        assert_eq!(cur.resource_slices, slices);
+        assert_eq!(cur.results, vec![info]);
+        assert_eq!((cur.reconciled, cur.ready), (None, None));
+        assert_eq!(cur.observed_composition_generation, 2);
+    }
+
+    #[test]
+    fn completion_of_a_stale_synthesis_is_refused() {
+        let now = t("2024-01-02T00:00:00Z");
+        let st = status(Some(running("b", 2, 1)), None).unwrap();
+        assert!(matches!(
+            complete_success(&st, "zzz", vec![], vec![], now.clone()),
+            Err(CompletionError::NotInFlight { .. })
+        ));
+        assert!(matches!(
+            complete_failure(&CompositionStatus::default(), "b", vec![], None, now.clone()),
+            Err(CompletionError::NotInFlight { .. })
+        ));
+        let st = status(Some(failed("b", 2, 1)), None).unwrap();
+        assert_eq!(
+            complete_success(&st, "b", vec![], vec![], now),
+            Err(CompletionError::AlreadyFinished { uuid: "b".into() })
+        );
+    }
+
+    #[test]
+    fn success_with_error_results_is_refused() {
+        let st = status(Some(running("b", 2, 1)), None).unwrap();
+        let err = complete_success(&st, "b", vec![], vec![KrmResult::error("x")], t("2024-01-02T00:00:00Z"));
+        assert_eq!(err, Err(CompletionError::HasErrors { uuid: "b".into() }));
+    }
+
+    #[test]
+    fn failure_keeps_the_last_good_synthesis_and_blocks_retries() {
+        let good = done("a", 1, 1);
+        let prev = done("p", 1, 1);
+        let st = CompositionStatus {
+            in_flight_synthesis: Some(running("b", 2, 1)),
+            current_synthesis: Some(good.clone()),
+            previous_synthesis: Some(prev.clone()),
+            ..Default::default()
+        };
+        let now = t("2024-01-02T00:00:00Z");
+        let out = complete_failure(&st, "b", vec![KrmResult::error("The system is down")], None, now.clone())
+            .unwrap();
+        assert_eq!(out.current_synthesis, Some(good));
+        assert_eq!(out.previous_synthesis, Some(prev));
+        let f = out.in_flight_synthesis.clone().unwrap();
+        assert_eq!(f.canceled, Some(now));
+        assert_eq!(f.synthesized, None);
+        assert_eq!(f.first_error(), Some("The system is down"));
+        assert_eq!(next_synthesis(&comp(2, Some(out.clone())), Some(&synth(1))), WaitForModification);
+        let simplified = crate::decide::status::simplified(&comp(2, Some(out)), true, &[]);
+        assert_eq!(
+            (simplified.status.as_str(), simplified.error.as_str()),
+            ("NotReady", "The system is down")
+        );
+    }
+
+    #[test]
+    fn failure_message_and_fallback() {
+        let st = status(Some(running("b", 2, 1)), None).unwrap();
+        let now = t("2024-01-02T00:00:00Z");
+        let out =
+            complete_failure(&st, "b", vec![], Some("Synthesizer error: exit status 3".into()), now.clone())
+                .unwrap();
+        assert_eq!(out.in_flight_synthesis.unwrap().first_error(), Some("Synthesizer error: exit status 3"));
+        // The synthesizer's own error result comes first.
+        let out =
+            complete_failure(&st, "b", vec![KrmResult::error("own")], Some("exit 1".into()), now.clone())
+                .unwrap();
+        assert_eq!(out.in_flight_synthesis.unwrap().first_error(), Some("own"));
+        let out = complete_failure(&st, "b", vec![], None, now).unwrap();
+        assert_eq!(out.in_flight_synthesis.unwrap().first_error(), Some("synthesis failed"));
+    }
+
+    #[test]
+    fn retry_after_modification_starts_fresh_and_success_clears_the_failure() {
+        let st = status(Some(failed("b", 2, 1)), Some(done("a", 1, 1)));
+        let c = comp(3, st);
+        assert_eq!(next_synthesis(&c, Some(&synth(1))), start(StartReason::CompositionModified));
+        let s = begin(&c, &synth(1), "c".into(), t("2024-01-03T00:00:00Z"));
+        assert_eq!(s.attempts, 1);
+        let mut status = c.status.clone().unwrap();
+        status.in_flight_synthesis = Some(s);
+        let out = complete_success(&status, "c", vec![], vec![], t("2024-01-03T00:00:01Z")).unwrap();
+        assert_eq!(out.in_flight_synthesis, None);
+        assert_eq!(out.previous_synthesis.as_ref().unwrap().uuid, "a");
+        assert_eq!(next_synthesis(&comp(3, Some(out)), Some(&synth(1))), Nothing(NothingReason::UpToDate));
+    }
+}

@@ -1,0 +1,34 @@
+//! Synthesis executors: running a synthesizer for a composition and checking what it produced.
+//!
+//! A synthesizer is a KRM function: it reads a `ResourceList` of the composition's bound inputs
+//! on stdin and writes a `ResourceList` of desired resources on stdout; stderr is its log. The
+//! synthesis controller builds a [`SynthesisInput`] and calls an [`Executor`]:
+//!
+//! - [`local::LocalProcessExecutor`] runs the command on this machine (`eno dev`; not in the
+//!   simulation build, which has no processes);
+//! - [`simulated::SimulatedExecutor`] runs Rust functions in place of synthesizers, in virtual
+//!   time (tests, the simulator);
+//! - the pod executor (production) runs the synthesizer image in a Pod built by
+//!   [`pod::synthesis_pod`]; it lives with the runtime seam, which it needs to talk to the
+//!   cluster.
+//!
+//! Every executor validates the output with [`output::validate`] before returning it, so a bad
+//! output is a failed synthesis with a clear message and nothing of it is ever written. Error
+//! messages ([`SynthesisError`], or the first error result, see [`SynthesisOutput::failed`])
+//! are made to be shown as they are in the composition's status.
+
+pub mod duration;
+pub mod executor;
+#[cfg(not(madsim))]
+pub mod local;
+pub mod output;
+pub mod pod;
+pub mod simulated;
+
+pub use duration::{format_go_duration, parse_go_duration};
+pub use executor::{environment, input_resource_list, Executor, SynthesisError, SynthesisInput, SynthesisOutput};
+#[cfg(not(madsim))]
+pub use local::LocalProcessExecutor;
+pub use output::InvalidItem;
+pub use pod::{synthesis_input_secret, synthesis_pod, PodConfig};
+pub use simulated::SimulatedExecutor;
