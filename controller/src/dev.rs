@@ -1,7 +1,12 @@
 //! `eno dev`: a self-contained Eno environment on this machine. The fake API server listens on
-//! 127.0.0.1, Eno's CRDs are installed, and a kubeconfig pointing at it is written once it
-//! serves, so `kubectl --kubeconfig PATH apply -f ...` works at once.
+//! 127.0.0.1, Eno's CRDs are installed, Eno's controllers run against it (kube-rs over HTTP,
+//! synthesizers as local processes), and a kubeconfig pointing at it is written once all of
+//! that is up, so `kubectl --kubeconfig PATH apply -f ...` works at once.
 
+use crate::controllers::{Eno, Options};
+use crate::runtime::kube::KubeCluster;
+use crate::runtime::Cluster;
+use crate::synthesis::LocalProcessExecutor;
 use anyhow::Context;
 use fake_apiserver::clock::SystemClock;
 use fake_apiserver::http::{serve, HttpConfig};
@@ -32,6 +37,10 @@ pub async fn run(opts: DevOptions) -> anyhow::Result<()> {
         let _ = stop_rx.await;
     }));
     let gc = tokio::spawn(server.clone().run_garbage_collector(GC_INTERVAL));
+    // The controllers talk to the server the way they talk to a real cluster: kube-rs over HTTP.
+    let client = kube::Client::try_from(kube::Config::new(url.parse()?)).context("building the kube client")?;
+    let cluster: Arc<dyn Cluster> = Arc::new(KubeCluster::new(client, "eno"));
+    let eno = Eno::start(cluster, Arc::new(LocalProcessExecutor::default()), Options::default()).await;
     write_kubeconfig(&opts.kubeconfig, &url)?;
     tracing::info!(%url, kubeconfig = %opts.kubeconfig.display(), "API server ready");
     println!("eno dev: API server at {url}");
@@ -40,6 +49,7 @@ pub async fn run(opts: DevOptions) -> anyhow::Result<()> {
     println!("  kubectl get compositions");
     shutdown_signal().await?;
     tracing::info!("shutting down");
+    drop(eno);
     let _ = stop_tx.send(());
     gc.abort();
     http.await.context("HTTP server task")?.context("HTTP server")?;

@@ -1,6 +1,10 @@
-//! Eno: the API types (`eno.azure.io/v1`), the runtime seam, and the `eno` command's pieces.
+//! Eno: the API types (`eno.azure.io/v1`), the runtime seam, the pure decisions, the
+//! synthesis executors, the controllers, and the `eno` command's pieces.
 
 pub mod api;
+pub mod controllers;
+pub mod decide;
 #[cfg(not(madsim))]
 pub mod dev;
 pub mod runtime;
+pub mod synthesis;

@@ -44,6 +44,9 @@ pub fn simplified(comp: &Composition, synth_exists: bool, slices: &[ResourceSlic
             return simple(NOT_READY, in_flight.first_error().unwrap_or(SYNTHESIS_FAILED));
         }
     }
+    if let Some(failed) = status.and_then(|s| s.current_synthesis.as_ref()).filter(|c| is_failed(c)) {
+        return simple(NOT_READY, failed.first_error().unwrap_or(SYNTHESIS_FAILED));
+    }
     let Some(current) = status.and_then(|s| s.current_synthesis.as_ref()).filter(|c| c.synthesized.is_some())
     else {
         // Never synthesized successfully: nothing reconciled to report on yet.
@@ -481,8 +484,9 @@ mod tests {
                 prop_assert!(s.status == NOT_READY || s.status == RECONCILING, "{:?}", s);
             }
             if s.status == NOT_READY && !s.error.is_empty() {
-                let f = c.status.as_ref().and_then(|st| st.in_flight_synthesis.as_ref());
-                prop_assert!(f.is_some_and(is_failed));
+                let st = c.status.as_ref();
+                let failed = [st.and_then(|st| st.in_flight_synthesis.as_ref()), st.and_then(|st| st.current_synthesis.as_ref())];
+                prop_assert!(failed.into_iter().flatten().any(is_failed));
             }
             // Deterministic.
             prop_assert_eq!(simplified(&c, synth_exists, &slices), s);

@@ -2,20 +2,19 @@
 //!
 //! # Where a failed synthesis is recorded
 //!
-//! A failed synthesis stays in `status.inFlightSynthesis`, finished: `canceled` is set (the API
-//! documents it as "no further executions start for this UUID") and `results` carry the error,
-//! while `synthesized` stays unset because no slices were written. This one place gives all
-//! the properties the seeds and the spec ask for:
+//! A failed synthesis becomes `currentSynthesis`, like a successful one: `synthesized` is set
+//! (so `kubectl get compositions` shows its AGE, as in the seed's output) and `results` carry
+//! the error. It writes no slices; instead it **carries the last good synthesis's
+//! `resourceSlices`**. That one choice gives every property the seeds and the spec ask for:
 //!
-//! - `currentSynthesis` and `previousSynthesis` are untouched, so the reconciler keeps managing
-//!   exactly what the last good synthesis produced ("a failed synthesis never deletes what the
-//!   last good one created");
-//! - the failed attempt keeps the composition and synthesizer generations it ran with, so
+//! - the reconciler keeps managing exactly what the last good synthesis produced, drift
+//!   included ("a failed synthesis never deletes what the last good one created");
+//! - the next successful synthesis computes its tombstones against those same slices, so
+//!   resources the new output drops are still deleted;
+//! - the failed synthesis keeps the composition and synthesizer generations it ran with, so
 //!   [`next_synthesis`] can tell "nothing changed since it failed" ([`WaitForModification`],
 //!   no retry storm) from "modified since" (start again);
-//! - [`crate::decide::status::simplified`] shows `NotReady` with the first error result, because
-//!   only an *unfinished* in-flight synthesis counts as `Synthesizing`;
-//! - the next successful synthesis clears it, since success empties `inFlightSynthesis`.
+//! - [`crate::decide::status::simplified`] shows `NotReady` with the first error result.
 //!
 //! [`WaitForModification`]: SynthesisDecision::WaitForModification
 
@@ -76,9 +75,10 @@ pub enum CompletionError {
     HasErrors { uuid: String },
 }
 
-/// True for an in-flight synthesis that has finished without success (see the module docs).
+/// True for a synthesis that finished without success: its results hold an error, or it was
+/// canceled (see the module docs).
 pub fn is_failed(synthesis: &Synthesis) -> bool {
-    synthesis.canceled.is_some()
+    synthesis.canceled.is_some() || synthesis.results.iter().any(KrmResult::is_error)
 }
 
 /// True for an in-flight synthesis that is still running.
@@ -140,6 +140,9 @@ pub fn next_synthesis(comp: &Composition, synth: Option<&Synthesizer>) -> Synthe
     }
 
     match status.and_then(|s| s.current_synthesis.as_ref()) {
+        Some(current) if current.synthesized.is_some() && is_failed(current) => {
+            judge_completed(current, comp_gen, synth_gen, SynthesisDecision::WaitForModification)
+        }
         Some(current) if current.synthesized.is_some() => {
             judge_completed(current, comp_gen, synth_gen, SynthesisDecision::Nothing(NothingReason::UpToDate))
         }
@@ -241,11 +244,11 @@ pub fn complete_success(
     })
 }
 
-/// Records a failed synthesis in `inFlightSynthesis` (see the module docs for why there):
-/// `canceled = now`, the synthesizer's results kept, and `message` (a failure the results do not
-/// describe: exit code, timeout, unparsable or invalid output) appended as an error result. If
-/// nothing describes the failure, a generic error result is added so the status always has one.
-/// Current and previous syntheses are untouched.
+/// Records a failed synthesis as the current one (see the module docs for why): `synthesized =
+/// now`, the synthesizer's results kept, and `message` (a failure the results do not describe:
+/// exit code, timeout, unparsable or invalid output) appended as an error result. If nothing
+/// describes the failure, a generic error result is added so the status always has one. The
+/// last good synthesis's slices are carried over, so its resources stay managed as they are.
 pub fn complete_failure(
     status: &CompositionStatus,
     in_flight_uuid: &str,
@@ -261,8 +264,22 @@ pub fn complete_failure(
     if !results.iter().any(KrmResult::is_error) {
         results.push(KrmResult::error("synthesis failed"));
     }
-    let failed = Synthesis { canceled: Some(now), results, ..in_flight.clone() };
-    Ok(CompositionStatus { in_flight_synthesis: Some(failed), ..status.clone() })
+    let carried = status.current_synthesis.as_ref();
+    let failed = Synthesis {
+        synthesized: Some(now),
+        canceled: None,
+        results,
+        resource_slices: carried.map(|c| c.resource_slices.clone()).unwrap_or_default(),
+        reconciled: carried.and_then(|c| c.reconciled.clone()),
+        ready: carried.and_then(|c| c.ready.clone()),
+        ..in_flight.clone()
+    };
+    Ok(CompositionStatus {
+        previous_synthesis: status.current_synthesis.clone(),
+        current_synthesis: Some(failed),
+        in_flight_synthesis: None,
+        ..status.clone()
+    })
 }
 
 #[cfg(test)]
@@ -517,13 +534,18 @@ mod tests {
             ..Default::default()
         };
         let now = t("2024-01-02T00:00:00Z");
+        let _ = prev;
+        let good = Synthesis { resource_slices: vec![ResourceSliceRef { name: "good-1".into() }], ..good };
+        let st = CompositionStatus { current_synthesis: Some(good.clone()), ..st };
         let out = complete_failure(&st, "b", vec![KrmResult::error("The system is down")], None, now.clone())
             .unwrap();
-        assert_eq!(out.current_synthesis, Some(good));
-        assert_eq!(out.previous_synthesis, Some(prev));
-        let f = out.in_flight_synthesis.clone().unwrap();
-        assert_eq!(f.canceled, Some(now));
-        assert_eq!(f.synthesized, None);
+        assert_eq!(out.in_flight_synthesis, None);
+        assert_eq!(out.previous_synthesis, Some(good.clone()));
+        let f = out.current_synthesis.clone().unwrap();
+        assert_eq!(f.uuid, "b");
+        assert_eq!(f.synthesized, Some(now), "a failed synthesis has an age, as in the seed's output");
+        assert_eq!(f.canceled, None);
+        assert_eq!(f.resource_slices, good.resource_slices, "the last good output stays managed");
         assert_eq!(f.first_error(), Some("The system is down"));
         assert_eq!(next_synthesis(&comp(2, Some(out.clone())), Some(&synth(1))), WaitForModification);
         let simplified = crate::decide::status::simplified(&comp(2, Some(out)), true, &[]);
@@ -540,14 +562,14 @@ mod tests {
         let out =
             complete_failure(&st, "b", vec![], Some("Synthesizer error: exit status 3".into()), now.clone())
                 .unwrap();
-        assert_eq!(out.in_flight_synthesis.unwrap().first_error(), Some("Synthesizer error: exit status 3"));
+        assert_eq!(out.current_synthesis.unwrap().first_error(), Some("Synthesizer error: exit status 3"));
         // The synthesizer's own error result comes first.
         let out =
             complete_failure(&st, "b", vec![KrmResult::error("own")], Some("exit 1".into()), now.clone())
                 .unwrap();
-        assert_eq!(out.in_flight_synthesis.unwrap().first_error(), Some("own"));
+        assert_eq!(out.current_synthesis.unwrap().first_error(), Some("own"));
         let out = complete_failure(&st, "b", vec![], None, now).unwrap();
-        assert_eq!(out.in_flight_synthesis.unwrap().first_error(), Some("synthesis failed"));
+        assert_eq!(out.current_synthesis.unwrap().first_error(), Some("synthesis failed"));
     }
 
     #[test]

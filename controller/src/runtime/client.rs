@@ -56,6 +56,13 @@ impl std::fmt::Display for ObjectRef {
     }
 }
 
+/// The type and namespace a new object goes to (it may have only a `generateName`).
+pub fn creatable(obj: &Value) -> ClientResult<(Gvk, Option<String>)> {
+    let gvk = Gvk::of(obj).ok_or_else(|| ClientError::Decode("object without apiVersion or kind".into()))?;
+    let namespace = obj["metadata"]["namespace"].as_str().filter(|n| !n.is_empty()).map(str::to_string);
+    Ok((gvk, namespace))
+}
+
 /// What went wrong talking to the API server: a `Status` it returned, or no answer at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClientError {

@@ -89,8 +89,8 @@ impl Cluster for FakeCluster {
     fn create(&self, object: &Value) -> BoxFuture<'static, ClientResult<Value>> {
         let opts = self.write_options(None);
         ready(self.server.with(|s| {
-            let r = ObjectRef::of(object).ok_or_else(|| ClientError::Decode("object without apiVersion, kind or name".into()))?;
-            let t = target(s, &r.gvk, r.namespace.as_deref(), None)?;
+            let (gvk, namespace) = creatable(object)?;
+            let t = target(s, &gvk, namespace.as_deref(), None)?;
             s.create(&t, object.clone(), &opts).map(|w| w.object).map_err(api_error)
         }))
     }

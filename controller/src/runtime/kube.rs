@@ -117,8 +117,8 @@ impl Cluster for KubeCluster {
     fn create(&self, object: &Value) -> BoxFuture<'static, ClientResult<Value>> {
         let (this, object) = (self.clone(), object.clone());
         async move {
-            let r = ObjectRef::of(&object).ok_or_else(|| ClientError::Decode("object without apiVersion, kind or name".into()))?;
-            let api = this.api(&r.gvk, r.namespace.as_deref()).await?;
+            let (gvk, namespace) = creatable(&object)?;
+            let api = this.api(&gvk, namespace.as_deref()).await?;
             let pp = PostParams { field_manager: Some(this.field_manager.clone()), ..Default::default() };
             to_value(api.create(&pp, &from_value(&object)?).await.map_err(kube_error)?)
         }

@@ -76,8 +76,8 @@ pub fn exec_timeout(spec: &SynthesizerSpec) -> Result<Duration, SynthesisError> 
     Ok(timeout.into())
 }
 
-/// A synthesizer's result: the desired resources and its KRM results. Items have passed
-/// [`super::output::validate`].
+/// A synthesizer's result: the desired resources and its KRM results. Executors only return
+/// outputs whose items passed [`super::output::validate`].
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SynthesisOutput {
     pub items: Vec<Value>,
@@ -169,9 +169,9 @@ fn last_line(stderr: &Option<String>) -> String {
 fn size(bytes: usize) -> String {
     const KIB: usize = 1024;
     const MIB: usize = 1024 * KIB;
-    if bytes >= MIB && bytes % MIB == 0 {
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
         format!("{} MiB", bytes / MIB)
-    } else if bytes >= KIB && bytes % KIB == 0 {
+    } else if bytes >= KIB && bytes.is_multiple_of(KIB) {
         format!("{} KiB", bytes / KIB)
     } else {
         format!("{bytes} bytes")

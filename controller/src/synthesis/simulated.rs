@@ -217,12 +217,11 @@ mod tests {
     #[tokio::test]
     async fn a_panicking_function_does_not_poison_the_executor() {
         let executor = SimulatedExecutor::new().with("example", from_inputs);
-        let poisoner = executor.clone();
-        let _ = std::thread::spawn(move || {
-            let _guard = poisoner.lock();
+        let poisoned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _guard = executor.lock();
             panic!("test panic while holding the lock");
-        })
-        .join();
+        }));
+        assert!(poisoned.is_err() && executor.state.is_poisoned());
         assert_eq!(executor.invocations("example"), 0);
         executor.synthesize(input(&[])).await.unwrap();
         assert_eq!(executor.invocations("example"), 1);

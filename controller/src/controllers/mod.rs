@@ -1,0 +1,165 @@
+//! Eno's controllers, wired to the runtime seam: informers feed work queues, and each queue
+//! drives one reconciler.
+//!
+//! - [`composition`]: finalizer, starting syntheses, slice cleanup, status, deletion;
+//! - [`synthesis`]: running in-flight syntheses and recording their output;
+//! - [`resources`]: keeping each managed resource converged.
+
+mod composition;
+mod resources;
+mod synthesis;
+mod world;
+mod writes;
+
+pub use world::{stable_uuid, CompositionKey, ResourceWorkKey};
+
+use crate::api::{Composition, ResourceSlice, Synthesizer};
+use crate::runtime::{run_controller, Cluster, Informer, WorkQueue};
+use crate::synthesis::Executor;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use serde_json::Value;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use world::{gvk_composition, gvk_slice, gvk_synthesizer, World};
+
+/// Tunables of a running Eno.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Syntheses that may run at once (Eno's default: 10).
+    pub synthesis_concurrency: usize,
+    /// Resource reconcilers working at once.
+    pub reconcile_concurrency: usize,
+    /// First and longest retry delay after a failed pass.
+    pub backoff: (Duration, Duration),
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { synthesis_concurrency: 10, reconcile_concurrency: 4, backoff: (Duration::from_millis(50), Duration::from_secs(60)) }
+    }
+}
+
+/// A running Eno: its informers and controller tasks stop when this is dropped.
+pub struct Eno {
+    world: Arc<World>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Eno {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+fn now() -> Time {
+    Time(chrono_now())
+}
+
+/// The current time as `metav1.Time` wants it (whole seconds, like the API server stores).
+fn chrono_now() -> k8s_openapi::jiff::Timestamp {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    k8s_openapi::jiff::Timestamp::from_second(secs).unwrap_or_default()
+}
+
+impl Eno {
+    /// Starts the informers and controllers and waits for the caches to fill.
+    pub async fn start(cluster: Arc<dyn Cluster>, executor: Arc<dyn Executor>, options: Options) -> Eno {
+        let (base, max) = options.backoff;
+        let comp_queue: Arc<WorkQueue<CompositionKey>> = Arc::new(WorkQueue::new(base, max));
+        let synth_queue: Arc<WorkQueue<CompositionKey>> = Arc::new(WorkQueue::new(base, max));
+        let resource_queue: Arc<WorkQueue<ResourceWorkKey>> = Arc::new(WorkQueue::new(base, max));
+        // Informer callbacks need the world (to map a slice or synthesizer to compositions),
+        // which needs the informers: the cell closes that loop once everything exists.
+        let cell: Arc<OnceLock<std::sync::Weak<World>>> = Arc::new(OnceLock::new());
+
+        let on_comp = {
+            let (cq, sq, rq, cell) = (comp_queue.clone(), synth_queue.clone(), resource_queue.clone(), cell.clone());
+            move |obj: &Value| {
+                let Ok(comp) = serde_json::from_value::<Composition>(obj.clone()) else { return };
+                let key = CompositionKey::of(&comp);
+                cq.add(key.clone());
+                sq.add(key.clone());
+                if let Some(world) = cell.get().and_then(|w| w.upgrade()) {
+                    for resource in world.resource_keys(&comp) {
+                        rq.add(ResourceWorkKey { composition: key.clone(), resource });
+                    }
+                }
+            }
+        };
+        let on_synth = {
+            let (cq, cell) = (comp_queue.clone(), cell.clone());
+            move |obj: &Value| {
+                let Ok(synth) = serde_json::from_value::<Synthesizer>(obj.clone()) else { return };
+                let Some(world) = cell.get().and_then(|w| w.upgrade()) else { return };
+                for comp in world.all_compositions() {
+                    if Some(&comp.spec.synthesizer.name) == synth.metadata.name.as_ref() {
+                        cq.add(CompositionKey::of(&comp));
+                    }
+                }
+            }
+        };
+        let on_slice = {
+            let (cq, rq, cell) = (comp_queue.clone(), resource_queue.clone(), cell.clone());
+            move |obj: &Value| {
+                let Ok(slice) = serde_json::from_value::<ResourceSlice>(obj.clone()) else { return };
+                let Some(owner) = slice.metadata.owner_references.iter().flatten().find(|o| o.kind == "Composition") else { return };
+                let key = CompositionKey { namespace: slice.metadata.namespace.clone().unwrap_or_default(), name: owner.name.clone() };
+                cq.add(key.clone());
+                if let Some(comp) = cell.get().and_then(|w| w.upgrade()).and_then(|w| w.composition(&key)) {
+                    let world = cell.get().and_then(|w| w.upgrade());
+                    for resource in world.map(|w| w.resource_keys(&comp)).unwrap_or_default() {
+                        rq.add(ResourceWorkKey { composition: key.clone(), resource });
+                    }
+                }
+            }
+        };
+
+        let world = Arc::new(World {
+            compositions: Informer::start(cluster.clone(), gvk_composition(), None, on_comp),
+            synthesizers: Informer::start(cluster.clone(), gvk_synthesizer(), None, on_synth),
+            slices: Informer::start(cluster.clone(), gvk_slice(), None, on_slice),
+            cluster,
+        });
+        let _ = cell.set(Arc::downgrade(&world));
+        world.synthesizers.wait_synced().await;
+        world.slices.wait_synced().await;
+        world.compositions.wait_synced().await;
+        // Events seen before the cell was set could not be fanned out: queue everything once.
+        for comp in world.all_compositions() {
+            let key = CompositionKey::of(&comp);
+            comp_queue.add(key.clone());
+            synth_queue.add(key.clone());
+            for resource in world.resource_keys(&comp) {
+                resource_queue.add(ResourceWorkKey { composition: key.clone(), resource });
+            }
+        }
+
+        let mut tasks = Vec::new();
+        {
+            let (w, q) = (world.clone(), comp_queue.clone());
+            tasks.push(tokio::spawn(async move {
+                run_controller("composition", q, |key| composition::reconcile(&w, key, now())).await;
+            }));
+        }
+        for _ in 0..options.synthesis_concurrency.max(1) {
+            let (w, q, e) = (world.clone(), synth_queue.clone(), executor.clone());
+            tasks.push(tokio::spawn(async move {
+                run_controller("synthesis", q, |key| synthesis::reconcile(&w, &*e, key, now)).await;
+            }));
+        }
+        for _ in 0..options.reconcile_concurrency.max(1) {
+            let (w, q) = (world.clone(), resource_queue.clone());
+            tasks.push(tokio::spawn(async move {
+                run_controller("resource", q, |key| resources::reconcile(&w, key, now())).await;
+            }));
+        }
+        Eno { world, tasks }
+    }
+
+    /// The cluster client the controllers use.
+    pub fn cluster(&self) -> &Arc<dyn Cluster> {
+        &self.world.cluster
+    }
+}

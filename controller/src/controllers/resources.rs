@@ -1,0 +1,108 @@
+//! The resource reconciler: keeps one managed resource converged with its composition's
+//! current synthesis. A pass either changes the resource (create, three-way patch, delete) or,
+//! once it is in sync, records the resource's state in its slice's status: never both.
+
+use super::world::{gvk_slice, PassError, ResourceWorkKey, SliceEntry, World};
+use super::writes::replace_status;
+use crate::api::{ResourceSlice, ResourceState};
+use crate::decide::resource::{decide, deletion_settled, prepare, requeue_after, PatchType, ResourceAction, ResourceContext, ResourceOptions};
+use crate::runtime::{Action, ClientError, DeleteParams, ObjectRef, Patch};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use std::time::Duration;
+
+/// How soon to look again after changing a resource (to record its new state).
+const AFTER_WRITE: Duration = Duration::from_millis(10);
+
+pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result<Action, PassError> {
+    let Some(comp) = world.composition(&key.composition) else { return Ok(Action::Done) };
+    let Some(entry) = world.find(&comp, &key.resource, false) else { return Ok(Action::Done) };
+    let previous = world.find(&comp, &key.resource, true);
+    let ctx = ResourceContext::for_composition(&comp);
+    let desired = (!entry.deleted).then_some(&entry.manifest);
+    // What Eno applied before: a tombstone carries it; otherwise the previous synthesis has it.
+    let previous_desired = if entry.deleted { Some(&entry.manifest) } else { previous.as_ref().filter(|p| !p.deleted).map(|p| &p.manifest) };
+    let Some(target) = ObjectRef::of(&prepare(&entry.manifest)) else {
+        return record(world, &entry, Err("manifest has no apiVersion, kind or name".into()), now).await;
+    };
+
+    let live = match world.cluster.get(&target).await {
+        Ok(live) => live,
+        // No such kind (e.g. a CRD not installed yet): report and retry with backoff.
+        Err(e @ ClientError::UnknownKind(_)) => return record(world, &entry, Err(e.to_string()), now).await,
+        Err(e) => return Err(e.into()),
+    };
+    let action = match decide(desired, previous_desired, live.as_ref(), &ctx) {
+        Ok(a) => a,
+        Err(e) => return record(world, &entry, Err(e.to_string()), now).await,
+    };
+    let write = match action {
+        ResourceAction::Create(obj) => world.cluster.create(&obj).await.map(|_| ()),
+        ResourceAction::Patch { patch_type, patch } => {
+            let p = match patch_type {
+                PatchType::Strategic => Patch::strategic(patch),
+                PatchType::Merge => Patch::merge(patch),
+            };
+            world.cluster.patch(&target, &p).await.map(|_| ())
+        }
+        ResourceAction::Delete { uid, resource_version } => {
+            let params = DeleteParams { precondition_uid: uid, precondition_resource_version: resource_version, ..Default::default() };
+            world.cluster.delete(&target, &params).await.map(|_| ())
+        }
+        ResourceAction::Nothing | ResourceAction::Orphan | ResourceAction::AlreadyGone => {
+            let deleted = deletion_settled(desired, previous_desired, live.as_ref(), &ctx).unwrap_or(false);
+            let state = Ok(deleted);
+            let action = record(world, &entry, state, now).await?;
+            return Ok(match (action, desired.and_then(|d| ResourceOptions::from_manifest(d).ok())) {
+                (Action::Done, Some(opts)) if !deleted => requeue_after(&opts, jitter_seed(&key)).map_or(Action::Done, Action::RequeueAfter),
+                (a, _) => a,
+            });
+        }
+    };
+    match write {
+        Ok(()) => Ok(Action::RequeueAfter(AFTER_WRITE)),
+        // Someone changed it under us: decide again from fresh state.
+        Err(e) if e.is_conflict() || e.is_not_found() => Ok(Action::RequeueAfter(AFTER_WRITE)),
+        Err(e) if e.is_transient() => Err(e.into()),
+        Err(e) => record(world, &entry, Err(e.to_string()), now).await.and(Err(PassError::Api(e))),
+    }
+}
+
+/// Writes the resource's state into its slice's status if it changed. `Ok(deleted)` is a
+/// successful reconciliation, `Err(message)` a reconciliation error to show.
+async fn record(world: &World, entry: &SliceEntry, outcome: Result<bool, String>, now: Time) -> Result<Action, PassError> {
+    let slice = &entry.slice;
+    let mut states = slice.status.as_ref().map(|s| s.resources.clone()).unwrap_or_default();
+    states.resize(slice.spec.resources.len(), ResourceState::default());
+    let old = states[entry.index].clone();
+    let new = match &outcome {
+        Ok(deleted) => ResourceState {
+            reconciled: true,
+            deleted: *deleted,
+            // Readiness latches; without readiness checks a resource is ready once reconciled.
+            ready: if *deleted { None } else { old.ready.clone().or(Some(now)) },
+            reconciliation_error: None,
+        },
+        Err(message) => ResourceState { reconciliation_error: Some(message.clone()), ..old.clone() },
+    };
+    if new != old {
+        states[entry.index] = new;
+        write_slice_status(world, slice, states).await?;
+    }
+    match outcome {
+        Ok(_) => Ok(Action::Done),
+        Err(message) => Err(PassError::Invalid(message)),
+    }
+}
+
+async fn write_slice_status(world: &World, slice: &ResourceSlice, states: Vec<ResourceState>) -> Result<(), PassError> {
+    let r = ObjectRef::new(gvk_slice(), slice.metadata.namespace.as_deref(), slice.metadata.name.as_deref().unwrap_or_default());
+    let status = serde_json::json!({"resources": states});
+    replace_status(&*world.cluster, &r, slice.metadata.resource_version.as_deref().unwrap_or_default(), &status).await?;
+    Ok(())
+}
+
+/// Spreads drift checks of different resources apart, deterministically.
+fn jitter_seed(key: &ResourceWorkKey) -> u64 {
+    format!("{}/{}", key.composition, key.resource).bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
+}
+

@@ -1,0 +1,157 @@
+//! What the controllers read: informer caches of Eno's kinds, typed, plus the cluster client
+//! for uncached reads and writes.
+
+use crate::api::{Composition, ResourceSlice, Synthesizer, API_VERSION};
+use crate::decide::ResourceKey;
+use crate::runtime::{ClientError, Cluster, Gvk, Informer};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use std::sync::Arc;
+
+/// A composition's address.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CompositionKey {
+    pub namespace: String,
+    pub name: String,
+}
+
+impl CompositionKey {
+    pub fn of(comp: &Composition) -> Self {
+        CompositionKey { namespace: comp.metadata.namespace.clone().unwrap_or_default(), name: comp.metadata.name.clone().unwrap_or_default() }
+    }
+}
+
+impl std::fmt::Display for CompositionKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.namespace, self.name)
+    }
+}
+
+/// One managed resource of one composition.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ResourceWorkKey {
+    pub composition: CompositionKey,
+    pub resource: ResourceKey,
+}
+
+pub fn gvk_composition() -> Gvk {
+    Gvk::new(API_VERSION, "Composition")
+}
+pub fn gvk_synthesizer() -> Gvk {
+    Gvk::new(API_VERSION, "Synthesizer")
+}
+pub fn gvk_slice() -> Gvk {
+    Gvk::new(API_VERSION, "ResourceSlice")
+}
+
+/// A manifest's place: which slice, which index, and its parsed object.
+#[derive(Debug, Clone)]
+pub struct SliceEntry {
+    pub slice: ResourceSlice,
+    pub index: usize,
+    pub manifest: Value,
+    pub deleted: bool,
+}
+
+pub struct World {
+    pub cluster: Arc<dyn Cluster>,
+    pub compositions: Informer,
+    pub synthesizers: Informer,
+    pub slices: Informer,
+}
+
+fn typed<T: DeserializeOwned>(v: Value) -> Option<T> {
+    match serde_json::from_value(v) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            tracing::warn!(error = %e, "cached object does not match its type; ignoring it");
+            None
+        }
+    }
+}
+
+impl World {
+    pub fn composition(&self, key: &CompositionKey) -> Option<Composition> {
+        self.compositions.get(&key.namespace, &key.name).and_then(typed)
+    }
+
+    pub fn all_compositions(&self) -> Vec<Composition> {
+        self.compositions.list().into_iter().filter_map(typed).collect()
+    }
+
+    pub fn synthesizer(&self, name: &str) -> Option<Synthesizer> {
+        self.synthesizers.get("", name).and_then(typed)
+    }
+
+    /// The composition's slices, by name, from the cache.
+    pub fn slices_named(&self, namespace: &str, refs: &[crate::api::ResourceSliceRef]) -> Vec<ResourceSlice> {
+        refs.iter().filter_map(|r| self.slices.get(namespace, &r.name)).filter_map(typed).collect()
+    }
+
+    /// Every cached slice controlled by this composition (by owner uid).
+    pub fn slices_owned_by(&self, comp: &Composition) -> Vec<ResourceSlice> {
+        let uid = comp.metadata.uid.clone().unwrap_or_default();
+        self.slices
+            .list()
+            .into_iter()
+            .filter_map(typed::<ResourceSlice>)
+            .filter(|s| s.metadata.owner_references.iter().flatten().any(|o| o.uid == uid))
+            .collect()
+    }
+
+    /// Slices of the composition's current synthesis (`None` if one is missing from the cache).
+    pub fn current_slices(&self, comp: &Composition) -> Option<Vec<ResourceSlice>> {
+        let current = comp.status.as_ref()?.current_synthesis.as_ref()?;
+        let slices = self.slices_named(comp.metadata.namespace.as_deref().unwrap_or_default(), &current.resource_slices);
+        (slices.len() == current.resource_slices.len()).then_some(slices)
+    }
+
+    /// Where a resource sits in the current or previous synthesis's slices.
+    pub fn find(&self, comp: &Composition, key: &ResourceKey, previous: bool) -> Option<SliceEntry> {
+        let status = comp.status.as_ref()?;
+        let synthesis = if previous { status.previous_synthesis.as_ref()? } else { status.current_synthesis.as_ref()? };
+        for slice in self.slices_named(comp.metadata.namespace.as_deref().unwrap_or_default(), &synthesis.resource_slices) {
+            for (index, m) in slice.spec.resources.iter().enumerate() {
+                let Ok(manifest) = m.object() else { continue };
+                if ResourceKey::of(&manifest).as_ref() == Some(key) {
+                    return Some(SliceEntry { deleted: m.deleted, slice: slice.clone(), index, manifest });
+                }
+            }
+        }
+        None
+    }
+
+    /// Every resource key a composition's current and previous syntheses mention.
+    pub fn resource_keys(&self, comp: &Composition) -> Vec<ResourceKey> {
+        let Some(status) = comp.status.as_ref() else { return Vec::new() };
+        let ns = comp.metadata.namespace.as_deref().unwrap_or_default();
+        let mut keys: Vec<ResourceKey> = [status.current_synthesis.as_ref(), status.previous_synthesis.as_ref()]
+            .into_iter()
+            .flatten()
+            .flat_map(|s| self.slices_named(ns, &s.resource_slices))
+            .flat_map(|slice| slice.spec.resources.into_iter())
+            .filter_map(|m| m.object().ok().and_then(|o| ResourceKey::of(&o)))
+            .collect();
+        keys.sort();
+        keys.dedup();
+        keys
+    }
+}
+
+/// Errors a pass can end with: API trouble (retried with backoff) or a broken object.
+#[derive(Debug, thiserror::Error)]
+pub enum PassError {
+    #[error(transparent)]
+    Api(#[from] ClientError),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// A deterministic, uuid-shaped identifier from some parts (FNV-1a, twice): a synthesis is
+/// named by what it synthesizes, so replays and the simulator get the same ids.
+pub fn stable_uuid(parts: &[&str]) -> String {
+    let hash = |seed: u64| parts.iter().flat_map(|p| p.bytes().chain([0u8])).fold(seed, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3));
+    let (hi, lo) = (hash(0xcbf2_9ce4_8422_2325), hash(0x8422_2325_cbf2_9ce4));
+    let h = format!("{hi:016x}{lo:016x}");
+    format!("{}-{}-5{}-a{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[17..20], &h[20..32])
+}
