@@ -1,0 +1,157 @@
+//! End to end through `eno dev` and the real kubectl: the seed manifests, unchanged, and the
+//! behaviours the seeds promise (error handling, drift, disable-updates, deletion).
+
+#![cfg(not(madsim))]
+
+mod support;
+
+use std::time::{Duration, Instant};
+use support::{seeds, EnoDev};
+
+/// Polls `check` until it returns Some, or fails after `within`.
+fn eventually<T>(within: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out after {within:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn composition_row(dev: &EnoDev, name: &str) -> Option<Vec<String>> {
+    let out = dev.kubectl(&["get", "compositions", "--no-headers"]);
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .find(|cols| cols.first().map(String::as_str) == Some(name))
+}
+
+fn status_of(dev: &EnoDev, name: &str) -> String {
+    let out = dev.kubectl(&["get", "composition", name, "-o", "jsonpath={.status.simplified.status}"]);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn seed_manifests_work_unchanged() {
+    let dev = EnoDev::start();
+    dev.ok(&["apply", "-f", seeds().to_str().unwrap()]);
+    // `example` synthesizer → ConfigMap default/some-config, composition Ready.
+    eventually(Duration::from_secs(30), "example-ok Ready", || (status_of(&dev, "example-ok") == "Ready").then_some(()));
+    let cm = dev.json(&["get", "configmap", "some-config", "-n", "default"]);
+    assert_eq!(cm["metadata"]["name"], "some-config");
+    // `error-example` → the seed's row: NAME SYNTHESIZER AGE STATUS ERROR.
+    let row = eventually(Duration::from_secs(30), "the error row", || {
+        composition_row(&dev, "example").filter(|cols| cols.get(3).map(String::as_str) == Some("NotReady"))
+    });
+    assert_eq!(row[1], "error-example");
+    assert!(row[2].ends_with('s') || row[2].ends_with('m'), "AGE column: {row:?}");
+    assert_eq!(row[4..].join(" "), "The system is down, the system is down");
+}
+
+/// A synthesizer that records each run in a file, then reports an error result.
+fn counting_failure(counter: &std::path::Path) -> String {
+    format!(
+        r#"apiVersion: eno.azure.io/v1
+kind: Synthesizer
+metadata:
+  name: counted
+spec:
+  image: example
+  command:
+  - /bin/bash
+  - -c
+  - |
+    echo run >> {}
+    echo '{{"apiVersion":"config.kubernetes.io/v1","kind":"ResourceList","results":[{{"severity":"error","message":"still broken"}}]}}'
+"#,
+        counter.display()
+    )
+}
+
+const COUNTED_COMPOSITION: &str = "apiVersion: eno.azure.io/v1\nkind: Composition\nmetadata:\n  name: counted\nspec:\n  synthesizer:\n    name: counted\n";
+
+fn runs(counter: &std::path::Path) -> usize {
+    std::fs::read_to_string(counter).map(|s| s.lines().count()).unwrap_or(0)
+}
+
+#[test]
+fn failed_synthesis_is_not_retried_until_modified() {
+    let dev = EnoDev::start();
+    let counter = dev.file("runs", "");
+    dev.apply(&counting_failure(&counter));
+    dev.apply(COUNTED_COMPOSITION);
+    eventually(Duration::from_secs(30), "the failure", || {
+        composition_row(&dev, "counted").filter(|c| c[3] == "NotReady" && c[4..].join(" ") == "still broken")
+    });
+    assert_eq!(runs(&counter), 1);
+    // Nothing changes for a minute: the synthesizer must not run again.
+    std::thread::sleep(Duration::from_secs(60));
+    assert_eq!(runs(&counter), 1, "a failed synthesis was retried without a modification");
+    // Editing the synthesizer runs it again; so does editing the composition.
+    dev.ok(&["patch", "synthesizer", "counted", "--type", "merge", "-p", r#"{"spec":{"image":"example:2"}}"#]);
+    eventually(Duration::from_secs(30), "a second run", || (runs(&counter) == 2).then_some(()));
+    dev.ok(&["patch", "composition", "counted", "--type", "merge", "-p", r#"{"spec":{"synthesisEnv":[{"name":"X","value":"1"}]}}"#]);
+    eventually(Duration::from_secs(30), "a third run", || (runs(&counter) == 3).then_some(()));
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(runs(&counter), 3);
+}
+
+/// A synthesizer emitting the given ConfigMaps (JSON objects).
+fn synthesizer(name: &str, items: &[&str]) -> String {
+    let list = format!(r#"{{"apiVersion":"config.kubernetes.io/v1","kind":"ResourceList","items":[{}]}}"#, items.join(","));
+    format!("apiVersion: eno.azure.io/v1\nkind: Synthesizer\nmetadata:\n  name: {name}\nspec:\n  image: example\n  command:\n  - /bin/bash\n  - -c\n  - |\n    echo '{list}'\n")
+}
+
+fn composition(name: &str, synth: &str) -> String {
+    format!("apiVersion: eno.azure.io/v1\nkind: Composition\nmetadata:\n  name: {name}\nspec:\n  synthesizer:\n    name: {synth}\n")
+}
+
+fn data(dev: &EnoDev, cm: &str) -> Option<serde_json::Value> {
+    let out = dev.kubectl(&["get", "configmap", cm, "-o", "json"]);
+    out.status.success().then(|| serde_json::from_slice::<serde_json::Value>(&out.stdout).ok()).flatten()
+}
+
+#[test]
+fn drift_is_fixed_on_the_reconcile_interval_and_foreign_fields_survive() {
+    let dev = EnoDev::start();
+    let managed = r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"managed","namespace":"default","annotations":{"eno.azure.io/reconcile-interval":"2s"}},"data":{"owned":"eno"}}"#;
+    let frozen = r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"frozen","namespace":"default","annotations":{"eno.azure.io/disable-updates":"true","eno.azure.io/reconcile-interval":"2s"}},"data":{"owned":"eno"}}"#;
+    dev.apply(&synthesizer("drift", &[managed, frozen]));
+    dev.apply(&composition("drift", "drift"));
+    eventually(Duration::from_secs(30), "Ready", || (status_of(&dev, "drift") == "Ready").then_some(()));
+    let cm = data(&dev, "managed").unwrap();
+    assert!(cm["metadata"].get("annotations").is_none_or(|a| a.get("eno.azure.io/reconcile-interval").is_none()), "eno.azure.io/* metadata is stripped: {cm}");
+    // Another client changes Eno's field and adds its own.
+    for name in ["managed", "frozen"] {
+        dev.ok(&["patch", "configmap", name, "--type", "merge", "-p", r#"{"data":{"owned":"drifted","foreign":"kept"}}"#]);
+    }
+    eventually(Duration::from_secs(10), "drift fixed", || {
+        let d = data(&dev, "managed")?;
+        (d["data"]["owned"] == "eno").then_some(d)
+    });
+    let managed = data(&dev, "managed").unwrap();
+    assert_eq!(managed["data"]["foreign"], "kept", "a field Eno never set stays");
+    std::thread::sleep(Duration::from_secs(5));
+    let frozen = data(&dev, "frozen").unwrap();
+    assert_eq!(frozen["data"]["owned"], "drifted", "disable-updates keeps other clients' changes");
+}
+
+#[test]
+fn removed_outputs_are_deleted_and_deleting_the_composition_deletes_its_resources_first() {
+    let dev = EnoDev::start();
+    let a = r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a","namespace":"default"}}"#;
+    let b = r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"b","namespace":"default"}}"#;
+    dev.apply(&synthesizer("shrinking", &[a, b]));
+    dev.apply(&composition("shrinking", "shrinking"));
+    eventually(Duration::from_secs(30), "both ConfigMaps", || (data(&dev, "a").is_some() && data(&dev, "b").is_some()).then_some(()));
+    // The synthesizer stops emitting `b`: it goes.
+    dev.apply(&synthesizer("shrinking", &[a]));
+    eventually(Duration::from_secs(30), "b deleted", || data(&dev, "b").is_none().then_some(()));
+    assert!(data(&dev, "a").is_some());
+    // Deleting the composition: kubectl waits until it is gone, and by then `a` is gone too.
+    let deleting = support::Streaming::start(dev.command(&["delete", "composition", "shrinking", "--timeout=60s"]));
+    assert!(deleting.wait(Duration::from_secs(60)).success());
+    assert!(data(&dev, "a").is_none(), "the composition disappeared before its resources");
+}
