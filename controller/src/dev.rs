@@ -10,7 +10,7 @@ use crate::synthesis::LocalProcessExecutor;
 use anyhow::Context;
 use fake_apiserver::clock::SystemClock;
 use fake_apiserver::http::{serve, HttpConfig};
-use fake_apiserver::server::{ApiServer, Config, WriteOptions};
+use fake_apiserver::server::{ApiServer, Config};
 use fake_apiserver::SharedApiServer;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -26,7 +26,7 @@ const GC_INTERVAL: Duration = Duration::from_millis(500);
 
 pub async fn run(opts: DevOptions) -> anyhow::Result<()> {
     let server = SharedApiServer::new(ApiServer::new(Config::default(), Arc::new(SystemClock)));
-    install_crds(&server)?;
+    crate::runtime::fake::install_crds(&server).context("installing Eno's CRDs")?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", opts.port.unwrap_or(0)))
         .await
         .with_context(|| format!("binding 127.0.0.1:{}", opts.port.unwrap_or(0)))?;
@@ -53,20 +53,6 @@ pub async fn run(opts: DevOptions) -> anyhow::Result<()> {
     let _ = stop_tx.send(());
     gc.abort();
     http.await.context("HTTP server task")?.context("HTTP server")?;
-    Ok(())
-}
-
-fn install_crds(server: &SharedApiServer) -> anyhow::Result<()> {
-    for crd in crate::api::crds::crds() {
-        let body = serde_json::to_value(&crd)?;
-        let name = crd.metadata.name.clone().unwrap_or_default();
-        server
-            .with(|s| {
-                let target = s.target_for("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, None)?;
-                s.create(&target, body, &WriteOptions { field_manager: Some("eno".into()), ..Default::default() })
-            })
-            .with_context(|| format!("installing CRD {name}"))?;
-    }
     Ok(())
 }
 

@@ -31,6 +31,18 @@ impl FakeCluster {
     }
 }
 
+/// Installs Eno's CRDs into a fake API server (what `eno dev` and the simulator start from).
+pub fn install_crds(server: &SharedApiServer) -> Result<(), ApiError> {
+    for crd in crate::api::crds::crds() {
+        let body = serde_json::to_value(&crd).map_err(|e| ApiError::internal(e.to_string()))?;
+        server.with(|s| {
+            let target = s.target_for("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, None)?;
+            s.create(&target, body, &WriteOptions { field_manager: Some("eno".into()), ..Default::default() })
+        })?;
+    }
+    Ok(())
+}
+
 fn api_error(e: ApiError) -> ClientError {
     if e.code == 404 && e.message.starts_with("no matches for kind") {
         return ClientError::UnknownKind(e.message);
