@@ -4,18 +4,21 @@
 use crate::server::{ApiServer, Watch, WatchEvent};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::Notify;
 
 #[derive(Clone)]
 pub struct SharedApiServer {
     inner: Arc<Mutex<ApiServer>>,
-    /// Ticks whenever a call changed the revision or closed watches.
-    changes: watch::Sender<u64>,
+    /// Wakes every watcher whenever a call changed the revision or closed watches. A plain
+    /// `Notify` on purpose: tokio's `watch` channel spreads waiters over randomly chosen
+    /// slots, with randomness madsim does not control, which would make wake order (and so a
+    /// simulation) differ between runs of the same seed.
+    changes: Arc<Notify>,
 }
 
 impl SharedApiServer {
     pub fn new(server: ApiServer) -> Self {
-        SharedApiServer { inner: Arc::new(Mutex::new(server)), changes: watch::Sender::new(0) }
+        SharedApiServer { inner: Arc::new(Mutex::new(server)), changes: Arc::new(Notify::new()) }
     }
 
     /// Runs `f` with exclusive access; wakes watchers if it committed anything.
@@ -26,7 +29,7 @@ impl SharedApiServer {
         let changed = (guard.revision(), guard.watch_epoch()) != before;
         drop(guard);
         if changed {
-            self.changes.send_modify(|t| *t += 1);
+            self.changes.notify_waiters();
         }
         result
     }
@@ -39,13 +42,13 @@ impl SharedApiServer {
 
     /// Turns an opened watch into an async stream of events.
     pub fn stream(&self, watch: Watch, bookmark_interval: Duration) -> WatchStream {
-        WatchStream { server: self.clone(), changes: self.changes.subscribe(), watch, bookmark_interval, closed: false }
+        WatchStream { server: self.clone(), changes: self.changes.clone(), watch, bookmark_interval, closed: false }
     }
 }
 
 pub struct WatchStream {
     server: SharedApiServer,
-    changes: watch::Receiver<u64>,
+    changes: Arc<Notify>,
     watch: Watch,
     bookmark_interval: Duration,
     closed: bool,
@@ -59,7 +62,11 @@ impl WatchStream {
             if self.closed {
                 return None;
             }
-            self.changes.borrow_and_update();
+            // Register for the next change before polling, so a commit in between is not missed.
+            let changed = self.changes.clone();
+            let notified = changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
             let poll = self.server.with(|s| s.poll_watch(&mut self.watch));
             self.closed = poll.closed;
             if !poll.events.is_empty() {
@@ -68,9 +75,8 @@ impl WatchStream {
             if self.closed {
                 return None;
             }
-            match tokio::time::timeout(self.bookmark_interval, self.changes.changed()).await {
-                Ok(Ok(())) => continue,
-                Ok(Err(_)) => return None,
+            match tokio::time::timeout(self.bookmark_interval, notified).await {
+                Ok(()) => continue,
                 Err(_) if self.watch.bookmarks() => return Some(vec![self.watch.bookmark()]),
                 Err(_) => continue,
             }

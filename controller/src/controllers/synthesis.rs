@@ -14,7 +14,11 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde_json::{json, Value};
 
 pub async fn reconcile(world: &World, executor: &dyn Executor, key: CompositionKey, now: impl Fn() -> Time) -> Result<Action, PassError> {
-    let Some(comp) = world.composition(&key) else { return Ok(Action::Done) };
+    // Running a synthesizer is the one thing a stale cache must never trigger (it would run a
+    // synthesis that already finished: a retry nobody asked for), so read fresh.
+    let comp_ref = ObjectRef::new(gvk_composition(), Some(&key.namespace), &key.name);
+    let Some(comp) = world.cluster.get(&comp_ref).await? else { return Ok(Action::Done) };
+    let comp: Composition = serde_json::from_value(comp).map_err(|e| PassError::Invalid(e.to_string()))?;
     let Some(in_flight) = comp.status.as_ref().and_then(|s| s.in_flight_synthesis.clone()) else { return Ok(Action::Done) };
     if comp.metadata.deletion_timestamp.is_some() || !is_running(&in_flight) {
         return Ok(Action::Done);
@@ -24,9 +28,8 @@ pub async fn reconcile(world: &World, executor: &dyn Executor, key: CompositionK
     let input = SynthesisInput::new(comp.clone(), synth, in_flight.uuid.clone(), inputs);
     let outcome = executor.synthesize(input).await;
 
-    // Record against a fresh read: the cache may be behind our own earlier writes, and the
-    // in-flight synthesis may have been superseded while the synthesizer ran.
-    let comp_ref = ObjectRef::new(gvk_composition(), Some(&key.namespace), &key.name);
+    // Record against a fresh read: the in-flight synthesis may have been superseded while the
+    // synthesizer ran.
     let Some(fresh) = world.cluster.get(&comp_ref).await? else { return Ok(Action::Done) };
     let fresh: Composition = serde_json::from_value(fresh).map_err(|e| PassError::Invalid(e.to_string()))?;
     let status = fresh.status.clone().unwrap_or_default();

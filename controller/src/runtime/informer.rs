@@ -7,18 +7,27 @@ use super::client::{Cluster, Gvk, ListParams, WatchEvent};
 use futures::StreamExt;
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::Notify;
 
 /// (namespace, name) of a cached object.
 pub type CacheKey = (String, String);
 
 type OnChange = Arc<dyn Fn(&Value) + Send + Sync>;
 
+/// Set once the first list is cached. (`Notify` rather than tokio's `watch`, whose waiter slots
+/// are chosen with randomness madsim does not control.)
+#[derive(Default)]
+struct Synced {
+    done: AtomicBool,
+    notify: Notify,
+}
+
 pub struct Informer {
     store: Arc<RwLock<BTreeMap<CacheKey, Value>>>,
-    synced: watch::Receiver<bool>,
+    synced: Arc<Synced>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -32,15 +41,22 @@ impl Informer {
     /// that was added, changed or removed (its last state), e.g. to enqueue work.
     pub fn start(cluster: Arc<dyn Cluster>, gvk: Gvk, namespace: Option<String>, on_change: impl Fn(&Value) + Send + Sync + 'static) -> Informer {
         let store: Arc<RwLock<BTreeMap<CacheKey, Value>>> = Arc::default();
-        let (synced_tx, synced) = watch::channel(false);
-        let task = tokio::spawn(run(cluster, gvk, namespace, store.clone(), synced_tx, Arc::new(on_change)));
+        let synced = Arc::new(Synced::default());
+        let task = tokio::spawn(run(cluster, gvk, namespace, store.clone(), synced.clone(), Arc::new(on_change)));
         Informer { store, synced, task }
     }
 
     /// Waits until the first list has been cached.
     pub async fn wait_synced(&self) {
-        let mut rx = self.synced.clone();
-        let _ = rx.wait_for(|s| *s).await;
+        loop {
+            let notified = self.synced.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.synced.done.load(Ordering::SeqCst) {
+                return;
+            }
+            notified.await;
+        }
     }
 
     pub fn get(&self, namespace: &str, name: &str) -> Option<Value> {
@@ -67,7 +83,7 @@ async fn run(
     gvk: Gvk,
     namespace: Option<String>,
     store: Arc<RwLock<BTreeMap<CacheKey, Value>>>,
-    synced: watch::Sender<bool>,
+    synced: Arc<Synced>,
     on_change: OnChange,
 ) {
     let mut retry = RETRY_MIN;
@@ -90,7 +106,8 @@ async fn run(
             *cache = fresh;
             changed
         };
-        synced.send_replace(true);
+        synced.done.store(true, Ordering::SeqCst);
+        synced.notify.notify_waiters();
         for obj in &changed {
             on_change(obj);
         }

@@ -125,7 +125,9 @@ impl<K: Ord + Clone> WorkQueue<K> {
             };
             match wait_until {
                 Some(at) => {
+                    // `biased`: tokio's default random branch order is not seeded by madsim.
                     tokio::select! {
+                        biased;
                         _ = notified => {}
                         _ = tokio::time::sleep_until(at) => {}
                     }
