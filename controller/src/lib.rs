@@ -2,9 +2,9 @@
 //! synthesis executors, the controllers, and the `eno` command's pieces.
 
 pub mod api;
+#[cfg(not(madsim))]
+pub mod commands;
 pub mod controllers;
 pub mod decide;
-#[cfg(not(madsim))]
-pub mod dev;
 pub mod runtime;
 pub mod synthesis;

@@ -22,6 +22,16 @@ enum Command {
         #[arg(long)]
         port: Option<u16>,
     },
+    /// Run Eno's controllers against a real cluster: the kubeconfig given (or `KUBECONFIG`, or
+    /// `~/.kube/config`), else the in-cluster service account. Synthesizers run as local
+    /// processes on this machine.
+    Run {
+        #[arg(long)]
+        kubeconfig: Option<PathBuf>,
+        /// Syntheses that may run at once.
+        #[arg(long, default_value_t = 10)]
+        synthesis_concurrency: usize,
+    },
 }
 
 #[cfg(not(madsim))]
@@ -32,7 +42,8 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Dev { kubeconfig, port } => eno::dev::run(eno::dev::DevOptions { kubeconfig, port }).await,
+        Command::Dev { kubeconfig, port } => eno::commands::dev(eno::commands::DevOptions { kubeconfig, port }).await,
+        Command::Run { kubeconfig, synthesis_concurrency } => eno::commands::run(kubeconfig, synthesis_concurrency).await,
     }
 }
 

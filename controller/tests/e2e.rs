@@ -155,3 +155,11 @@ fn removed_outputs_are_deleted_and_deleting_the_composition_deletes_its_resource
     assert!(deleting.wait(Duration::from_secs(60)).success());
     assert!(data(&dev, "a").is_none(), "the composition disappeared before its resources");
 }
+
+#[test]
+fn eno_run_explains_a_bad_kubeconfig() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_eno")).args(["run", "--kubeconfig", "/nonexistent/kubeconfig"]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("reading /nonexistent/kubeconfig"), "{err}");
+}

@@ -8,6 +8,7 @@
 pub mod clock;
 pub mod error;
 pub mod faults;
+pub mod gofmt;
 pub mod object;
 pub mod patch;
 pub mod printer;

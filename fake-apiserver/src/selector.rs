@@ -10,6 +10,8 @@ use std::fmt;
 
 use serde_json::Value;
 
+use crate::gofmt::{go_json_strings, go_quote};
+
 /// A selector that failed to parse or validate; `message` is the apiserver's text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
@@ -1011,9 +1013,10 @@ pub fn field_value(obj: &Value, field: &str) -> Option<String> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Go formatting helpers
+// Helpers
 // ---------------------------------------------------------------------------------------------
 
+/// The JSON type name the apiserver's selector conversion errors use.
 fn json_type(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -1023,67 +1026,6 @@ fn json_type(v: &Value) -> &'static str {
         Value::Array(_) => "array",
         Value::Object(_) => "object",
     }
-}
-
-/// Go's `strconv.Quote` (`%q`): printable characters kept, others escaped.
-fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c if c.is_control() || (c.is_whitespace() && c != ' ') || is_format_char(c) => {
-                if (c as u32) < 0x10000 {
-                    out.push_str(&format!("\\u{:04x}", c as u32));
-                } else {
-                    out.push_str(&format!("\\U{:08x}", c as u32));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// Unicode format characters Go's `unicode.IsPrint` rejects (zero-width spaces, BOM, ...).
-fn is_format_char(c: char) -> bool {
-    matches!(c as u32, 0xad | 0x600..=0x605 | 0x200b..=0x200f | 0x202a..=0x202e | 0x2060..=0x2064 | 0xfeff)
-}
-
-/// `json.Marshal([]string)` with Go's HTML-safe escaping.
-fn go_json_strings(values: &[String]) -> String {
-    let mut out = String::from("[");
-    for (i, v) in values.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push('"');
-        for c in v.chars() {
-            match c {
-                '"' => out.push_str("\\\""),
-                '\\' => out.push_str("\\\\"),
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                '\t' => out.push_str("\\t"),
-                '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
-                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-                c => out.push(c),
-            }
-        }
-        out.push('"');
-    }
-    out.push(']');
-    out
 }
 
 #[cfg(test)]
@@ -1319,10 +1261,6 @@ mod tests {
         assert!(e.starts_with("[key: Invalid value: \"-a\""), "{e}");
     }
 
-    #[test]
-    fn go_quote_escapes() {
-        assert_eq!(go_quote("a\"b\\c\n\u{1}\u{200b}é"), "\"a\\\"b\\\\c\\n\\x01\\u200bé\"");
-    }
 
     mod props {
         use super::*;

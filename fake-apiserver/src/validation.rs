@@ -19,6 +19,8 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
+use crate::gofmt::{go_float_v, go_json, go_quote};
+
 /// One `details.causes` entry of a 422 (the same type the server's errors carry).
 pub use crate::error::Cause;
 
@@ -1252,7 +1254,7 @@ fn prune_nulls(s: Option<&Map<String, Value>>, x: &mut Value, depth: usize) {
 }
 
 // =============================================================================================
-// Go formatting helpers
+// JSON numbers
 // =============================================================================================
 
 /// swag `IsFloat64AJSONInteger`: integral within ±2^53, with a 1e-9 relative tolerance.
@@ -1264,191 +1266,6 @@ fn is_json_integer(f: f64) -> bool {
     let fa = f.abs();
     let g = fa.trunc();
     fa == g || (fa > 1e-9 && (fa - g) / fa < 1e-9)
-}
-
-/// Shortest round-trip digits and decimal exponent of a finite, non-zero `|f|`.
-fn float_digits(f: f64) -> (String, i32) {
-    let s = format!("{:e}", f.abs());
-    let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
-    let digits: String = mant.chars().filter(char::is_ascii_digit).collect();
-    (digits, exp.parse().unwrap_or(0))
-}
-
-fn fmt_e(neg: bool, digits: &str, exp: i32) -> String {
-    let mut out = String::new();
-    if neg {
-        out.push('-');
-    }
-    out.push_str(&digits[..1]);
-    if digits.len() > 1 {
-        out.push('.');
-        out.push_str(&digits[1..]);
-    }
-    out.push('e');
-    out.push(if exp < 0 { '-' } else { '+' });
-    out.push_str(&format!("{:02}", exp.abs()));
-    out
-}
-
-fn fmt_f(neg: bool, digits: &str, exp: i32) -> String {
-    let mut out = String::new();
-    if neg {
-        out.push('-');
-    }
-    let dp = exp + 1;
-    let nd = digits.len() as i32;
-    if dp <= 0 {
-        out.push_str("0.");
-        out.push_str(&"0".repeat((-dp) as usize));
-        out.push_str(digits);
-    } else if dp >= nd {
-        out.push_str(digits);
-        out.push_str(&"0".repeat((dp - nd) as usize));
-    } else {
-        out.push_str(&digits[..dp as usize]);
-        out.push('.');
-        out.push_str(&digits[dp as usize..]);
-    }
-    out
-}
-
-/// Go's `%v` for a float64 (`strconv.FormatFloat(f, 'g', -1, 64)`): `1e+06`, `0.5`, `3`.
-fn go_float_v(f: f64) -> String {
-    if f.is_nan() {
-        return "NaN".into();
-    }
-    if f.is_infinite() {
-        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
-    }
-    if f == 0.0 {
-        return if f.is_sign_negative() { "-0".into() } else { "0".into() };
-    }
-    let (digits, exp) = float_digits(f);
-    if !(-4..6).contains(&exp) {
-        fmt_e(f < 0.0, &digits, exp)
-    } else {
-        fmt_f(f < 0.0, &digits, exp)
-    }
-}
-
-/// Go's `encoding/json` float: plain decimal unless < 1e-6 or >= 1e21 (`1e-7`, `1e+21`).
-fn go_json_float(f: f64) -> String {
-    if !f.is_finite() {
-        return "null".into();
-    }
-    if f == 0.0 {
-        return if f.is_sign_negative() { "-0".into() } else { "0".into() };
-    }
-    let (digits, exp) = float_digits(f);
-    let abs = f.abs();
-    if !(1e-6..1e21).contains(&abs) {
-        let s = fmt_e(f < 0.0, &digits, exp);
-        // Go trims `e-07` to `e-7` (but keeps `e+21`).
-        match s.find("e-0") {
-            Some(i) => format!("{}e-{}", &s[..i], &s[i + 3..]),
-            None => s,
-        }
-    } else {
-        fmt_f(f < 0.0, &digits, exp)
-    }
-}
-
-/// `json.Marshal` of an unstructured value: compact, keys sorted, HTML-safe escapes.
-fn go_json(v: &Value) -> String {
-    let mut out = String::new();
-    write_go_json(v, &mut out, 0);
-    out
-}
-
-fn write_go_json(v: &Value, out: &mut String, depth: usize) {
-    if depth > MAX_DEPTH {
-        out.push_str("null");
-        return;
-    }
-    match v {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(_) => match num(v) {
-            Some(Num::Int(i)) => out.push_str(&i.to_string()),
-            Some(Num::Float(f)) => out.push_str(&go_json_float(f)),
-            None => out.push_str("null"),
-        },
-        Value::String(s) => write_go_json_string(s, out),
-        Value::Array(a) => {
-            out.push('[');
-            for (i, x) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_go_json(x, out, depth + 1);
-            }
-            out.push(']');
-        }
-        Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, k) in keys.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_go_json_string(k, out);
-                out.push(':');
-                write_go_json(&m[k.as_str()], out, depth + 1);
-            }
-            out.push('}');
-        }
-    }
-}
-
-fn write_go_json_string(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-/// Go's `strconv.Quote` (`%q`).
-fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c if c.is_control()
-                || (c.is_whitespace() && c != ' ')
-                || matches!(c as u32, 0xad | 0x600..=0x605 | 0x200b..=0x200f | 0x202a..=0x202e | 0x2060..=0x2064 | 0xfeff) =>
-            {
-                if (c as u32) < 0x10000 {
-                    out.push_str(&format!("\\u{:04x}", c as u32));
-                } else {
-                    out.push_str(&format!("\\U{:08x}", c as u32));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 #[cfg(test)]
@@ -1876,19 +1693,6 @@ mod tests {
     #[test]
     fn unknown_field_text() {
         assert_eq!(unknown_field_message("spec.foo"), "unknown field \"spec.foo\"");
-    }
-
-    #[test]
-    fn go_number_formatting() {
-        assert_eq!(go_float_v(1e6), "1e+06");
-        assert_eq!(go_float_v(123456.0), "123456");
-        assert_eq!(go_float_v(0.0001), "0.0001");
-        assert_eq!(go_float_v(0.00001), "1e-05");
-        assert_eq!(go_float_v(-2.5), "-2.5");
-        assert_eq!(go_json_float(1e21), "1e+21");
-        assert_eq!(go_json_float(1e-7), "1e-7");
-        assert_eq!(go_json_float(1e20), "100000000000000000000");
-        assert_eq!(go_json(&json!({"b": [1, 2.5, "<&>"], "a": null})), "{\"a\":null,\"b\":[1,2.5,\"\\u003c\\u0026\\u003e\"]}");
     }
 
     #[test]

@@ -154,7 +154,8 @@ fn check_item(index: usize, item: &Value) -> Result<(), KrmError> {
     Ok(())
 }
 
-fn json_type(value: &Value) -> &'static str {
+/// How error messages name a JSON value's type.
+pub(crate) fn json_type(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

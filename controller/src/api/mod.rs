@@ -4,6 +4,7 @@
 //! The CRDs in `deploy/crds/` are generated from these types (see [`crds`]); a test fails when
 //! they are stale.
 
+pub mod annotations;
 mod common;
 pub mod composition;
 pub mod crds;

@@ -18,21 +18,7 @@ use super::group_of;
 use crate::api::Composition;
 use crate::synthesis::duration::parse_go_duration;
 
-/// Prefix of Eno's control labels and annotations; none of them reach the cluster.
-pub const ENO_PREFIX: &str = "eno.azure.io/";
-pub const RECONCILE_INTERVAL: &str = "eno.azure.io/reconcile-interval";
-pub const DISABLE_UPDATES: &str = "eno.azure.io/disable-updates";
-pub const DISABLE_RECONCILIATION: &str = "eno.azure.io/disable-reconciliation";
-pub const DELETION_STRATEGY: &str = "eno.azure.io/deletion-strategy";
-pub const READINESS_GROUP: &str = "eno.azure.io/readiness-group";
-pub const DELETION_GROUP: &str = "eno.azure.io/deletion-group";
-pub const REPLACE: &str = "eno.azure.io/replace";
-pub const FAIL_OPEN: &str = "eno.azure.io/fail-open";
-pub const OVERRIDES: &str = "eno.azure.io/overrides";
-/// `eno.azure.io/readiness`, and `eno.azure.io/readiness-<name>` for named checks.
-pub const READINESS: &str = "eno.azure.io/readiness";
-/// Composition label set by a deleting symphony: its resources are orphaned.
-pub const SYMPHONY_DELETING: &str = "eno.azure.io/symphony-deleting";
+pub use crate::api::annotations::{ENO_PREFIX, RECONCILE_INTERVAL, DISABLE_UPDATES, DISABLE_RECONCILIATION, DELETION_STRATEGY, READINESS_GROUP, DELETION_GROUP, REPLACE, FAIL_OPEN, OVERRIDES, READINESS, SYMPHONY_DELETING};
 
 /// Drift polling never runs more often than this, whatever the annotation says (Eno's
 /// `--min-reconcile-interval`), so `1ns` cannot turn into a hot loop against the API server.

@@ -12,15 +12,10 @@ use serde_json::{Map, Value};
 
 pub use super::duration::parse_go_duration;
 use super::executor::{SynthesisError, SynthesisOutput};
+use crate::api::krm::json_type;
 use crate::api::{KrmError, ResourceList};
 
-pub const RECONCILE_INTERVAL: &str = "eno.azure.io/reconcile-interval";
-pub const DISABLE_UPDATES: &str = "eno.azure.io/disable-updates";
-pub const DISABLE_RECONCILIATION: &str = "eno.azure.io/disable-reconciliation";
-pub const DELETION_STRATEGY: &str = "eno.azure.io/deletion-strategy";
-pub const READINESS_GROUP: &str = "eno.azure.io/readiness-group";
-pub const DELETION_GROUP: &str = "eno.azure.io/deletion-group";
-pub const OVERRIDES: &str = "eno.azure.io/overrides";
+pub use crate::api::annotations::{RECONCILE_INTERVAL, DISABLE_UPDATES, DISABLE_RECONCILIATION, DELETION_STRATEGY, READINESS_GROUP, DELETION_GROUP, OVERRIDES};
 
 /// One output item that cannot be used, and why.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -261,16 +256,6 @@ impl fmt::Display for Shown<'_> {
     }
 }
 
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -41,6 +41,7 @@
 use serde_json::{Map, Value};
 
 use super::merge_keys::{FieldMeta, PatchMeta, Strategy};
+use crate::gofmt::go_float_v;
 
 const DIRECTIVE_MARKER: &str = "$patch";
 const DELETE_DIRECTIVE: &str = "delete";
@@ -320,7 +321,7 @@ fn go_fmt(v: &Value) -> String {
             } else if let Some(u) = n.as_u64() {
                 u.to_string()
             } else {
-                go_float(n.as_f64().unwrap_or(0.0))
+                go_float_v(n.as_f64().unwrap_or(0.0))
             }
         }
         Value::String(s) => s.clone(),
@@ -338,51 +339,6 @@ fn go_fmt(v: &Value) -> String {
             format!("map[{}]", parts.join(" "))
         }
     }
-}
-
-/// `strconv.FormatFloat(f, 'g', -1, 64)`: shortest digits, exponent form
-/// when the decimal exponent is < -4 or >= 6.
-fn go_float(f: f64) -> String {
-    if f == 0.0 {
-        return if f.is_sign_negative() { "-0" } else { "0" }.to_string();
-    }
-    if !f.is_finite() {
-        return f.to_string();
-    }
-    let sci = format!("{f:e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let neg = mantissa.starts_with('-');
-    let digits: String = mantissa.chars().filter(|c| c.is_ascii_digit()).collect();
-    let mut out = String::new();
-    if neg {
-        out.push('-');
-    }
-    if !(-4..6).contains(&exp) {
-        out.push_str(&digits[..1]);
-        if digits.len() > 1 {
-            out.push('.');
-            out.push_str(&digits[1..]);
-        }
-        out.push('e');
-        out.push(if exp < 0 { '-' } else { '+' });
-        out.push_str(&format!("{:02}", exp.unsigned_abs()));
-    } else if exp >= 0 {
-        let int_len = exp as usize + 1;
-        if digits.len() <= int_len {
-            out.push_str(&digits);
-            out.push_str(&"0".repeat(int_len - digits.len()));
-        } else {
-            out.push_str(&digits[..int_len]);
-            out.push('.');
-            out.push_str(&digits[int_len..]);
-        }
-    } else {
-        out.push_str("0.");
-        out.push_str(&"0".repeat((-exp - 1) as usize));
-        out.push_str(&digits);
-    }
-    out
 }
 
 /// Go's in-place `deduplicateScalars` (moves the last item into each
@@ -2397,21 +2353,8 @@ mod tests {
 
     #[test]
     fn go_formatting() {
-        for (f, s) in [
-            (1.0, "1"),
-            (1.5, "1.5"),
-            (100000.0, "100000"),
-            (1000000.0, "1e+06"),
-            (123456789.0, "1.23456789e+08"),
-            (0.0001, "0.0001"),
-            (0.00001, "1e-05"),
-            (-2.5e-7, "-2.5e-07"),
-            (1e21, "1e+21"),
-            (0.0, "0"),
-            (12.34, "12.34"),
-        ] {
-            assert_eq!(go_float(f), s, "{f}");
-        }
+        // Float text itself is `gofmt::go_float_v`'s, tested there.
+        assert_eq!(go_fmt(&json!(1.5e-7)), "1.5e-07");
         assert_eq!(go_fmt(&json!(80)), "80");
         assert_eq!(go_fmt(&json!(null)), "<nil>");
         assert_eq!(

@@ -192,12 +192,11 @@ impl ApiServer {
         };
         let objects = self
             .store
-            .list_at(&target.resource.storage_key(), filter.namespace.as_deref(), revision)
+            .list_at(&target.resource.storage_key(), filter.namespace.as_deref(), revision, |o| {
+                filter.matches(o) && after.as_ref().is_none_or(|after| sort_key(o) > *after)
+            })
             .map_err(|_| too_old(revision, self.store.floor()))?;
-        let mut matching = objects.into_iter().filter(|o| filter.matches(o)).filter(|o| match &after {
-            Some(after) => sort_key(o) > *after,
-            None => true,
-        });
+        let mut matching = objects.into_iter();
         let limit = opts.limit.filter(|l| *l > 0).map(|l| l as usize);
         let mut items: Vec<Value> = Vec::new();
         let mut more = 0usize;
@@ -257,9 +256,9 @@ impl ApiServer {
             };
             let objects = self
                 .store
-                .list_at(&target.resource.storage_key(), filter.namespace.as_deref(), at)
+                .list_at(&target.resource.storage_key(), filter.namespace.as_deref(), at, |o| filter.matches(o))
                 .map_err(|_| too_old(at, self.store.floor()))?;
-            for o in objects.into_iter().filter(|o| filter.matches(o)) {
+            for o in objects {
                 watch.pending.push_back(WatchEvent { event_type: "ADDED", object: Self::present(target, o) });
             }
             watch.revision = at;

@@ -1,3 +1,5 @@
+//! `eno dev` and `eno run`.
+//!
 //! `eno dev`: a self-contained Eno environment on this machine. The fake API server listens on
 //! 127.0.0.1, Eno's CRDs are installed, Eno's controllers run against it (kube-rs over HTTP,
 //! synthesizers as local processes), and a kubeconfig pointing at it is written once all of
@@ -24,7 +26,7 @@ pub struct DevOptions {
 /// How often the garbage collector (and namespace/CRD cleanup) runs.
 const GC_INTERVAL: Duration = Duration::from_millis(500);
 
-pub async fn run(opts: DevOptions) -> anyhow::Result<()> {
+pub async fn dev(opts: DevOptions) -> anyhow::Result<()> {
     let server = SharedApiServer::new(ApiServer::new(Config::default(), Arc::new(SystemClock)));
     crate::runtime::fake::install_crds(&server).context("installing Eno's CRDs")?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", opts.port.unwrap_or(0)))
@@ -53,6 +55,26 @@ pub async fn run(opts: DevOptions) -> anyhow::Result<()> {
     let _ = stop_tx.send(());
     gc.abort();
     http.await.context("HTTP server task")?.context("HTTP server")?;
+    Ok(())
+}
+
+/// `eno run`: the controllers against a real API server until SIGINT/SIGTERM.
+pub async fn run(kubeconfig: Option<PathBuf>, synthesis_concurrency: usize) -> anyhow::Result<()> {
+    let config = match kubeconfig {
+        Some(path) => {
+            let file = kube::config::Kubeconfig::read_from(&path).with_context(|| format!("reading {}", path.display()))?;
+            kube::Config::from_custom_kubeconfig(file, &Default::default()).await.context("loading the kubeconfig")?
+        }
+        None => kube::Config::infer().await.context("no kubeconfig and not running in a cluster")?,
+    };
+    let url = config.cluster_url.clone();
+    let client = kube::Client::try_from(config).context("building the kube client")?;
+    let cluster: Arc<dyn Cluster> = Arc::new(KubeCluster::new(client, "eno"));
+    let options = Options { synthesis_concurrency, ..Options::default() };
+    let eno = Eno::start(cluster, Arc::new(LocalProcessExecutor::default()), options).await;
+    tracing::info!(%url, "eno controllers running");
+    shutdown_signal().await?;
+    drop(eno);
     Ok(())
 }
 
