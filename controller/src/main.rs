@@ -1,8 +1,11 @@
 //! The `eno` command line. Errors end here as `anyhow` reports.
 
+#[cfg(not(madsim))]
 use clap::{Parser, Subcommand};
+#[cfg(not(madsim))]
 use std::path::PathBuf;
 
+#[cfg(not(madsim))]
 #[derive(Parser)]
 #[command(name = "eno", version, about = "Eno: turns synthesizers into managed cluster resources")]
 struct Cli {
@@ -10,6 +13,7 @@ struct Cli {
     command: Command,
 }
 
+#[cfg(not(madsim))]
 #[derive(Subcommand)]
 enum Command {
     /// Serve an in-memory API server on 127.0.0.1 with Eno's CRDs installed, and write a
@@ -50,5 +54,6 @@ async fn main() -> anyhow::Result<()> {
 /// The simulation build has no process entry point: the simulator drives the library.
 #[cfg(madsim)]
 fn main() {
-    let _ = Cli::parse;
+    eprintln!("eno: this binary was built with --cfg madsim (simulation only); build without it to run eno");
+    std::process::exit(2);
 }

@@ -63,6 +63,14 @@ fn chrono_now() -> k8s_openapi::jiff::Timestamp {
     k8s_openapi::jiff::Timestamp::from_second(secs).unwrap_or_default()
 }
 
+/// Queues every resource a composition's current and previous syntheses mention.
+fn queue_resources(world: &World, comp: &Composition, queue: &WorkQueue<ResourceWorkKey>) {
+    let key = CompositionKey::of(comp);
+    for resource in world.resource_keys(comp) {
+        queue.add(ResourceWorkKey { composition: key.clone(), resource });
+    }
+}
+
 impl Eno {
     /// Starts the informers and controllers and waits for the caches to fill.
     pub async fn start(cluster: Arc<dyn Cluster>, executor: Arc<dyn Executor>, options: Options) -> Eno {
@@ -80,11 +88,9 @@ impl Eno {
                 let Ok(comp) = serde_json::from_value::<Composition>(obj.clone()) else { return };
                 let key = CompositionKey::of(&comp);
                 cq.add(key.clone());
-                sq.add(key.clone());
+                sq.add(key);
                 if let Some(world) = cell.get().and_then(|w| w.upgrade()) {
-                    for resource in world.resource_keys(&comp) {
-                        rq.add(ResourceWorkKey { composition: key.clone(), resource });
-                    }
+                    queue_resources(&world, &comp, &rq);
                 }
             }
         };
@@ -107,10 +113,9 @@ impl Eno {
                 let Some(owner) = slice.metadata.owner_references.iter().flatten().find(|o| o.kind == "Composition") else { return };
                 let key = CompositionKey { namespace: slice.metadata.namespace.clone().unwrap_or_default(), name: owner.name.clone() };
                 cq.add(key.clone());
-                if let Some(comp) = cell.get().and_then(|w| w.upgrade()).and_then(|w| w.composition(&key)) {
-                    let world = cell.get().and_then(|w| w.upgrade());
-                    for resource in world.map(|w| w.resource_keys(&comp)).unwrap_or_default() {
-                        rq.add(ResourceWorkKey { composition: key.clone(), resource });
+                if let Some(world) = cell.get().and_then(|w| w.upgrade()) {
+                    if let Some(comp) = world.composition(&key) {
+                        queue_resources(&world, &comp, &rq);
                     }
                 }
             }
@@ -130,10 +135,8 @@ impl Eno {
         for comp in world.all_compositions() {
             let key = CompositionKey::of(&comp);
             comp_queue.add(key.clone());
-            synth_queue.add(key.clone());
-            for resource in world.resource_keys(&comp) {
-                resource_queue.add(ResourceWorkKey { composition: key.clone(), resource });
-            }
+            synth_queue.add(key);
+            queue_resources(&world, &comp, &resource_queue);
         }
 
         let mut tasks = Vec::new();
