@@ -1,4 +1,5 @@
-//! `eno dev` and `eno run`.
+//! `eno dev`, `eno run`, and `eno execute` / `eno install-executor` (what runs in a synthesis
+//! pod).
 //!
 //! `eno dev`: a self-contained Eno environment on this machine. The fake API server listens on
 //! 127.0.0.1, Eno's CRDs are installed, Eno's controllers run against it (kube-rs over HTTP,
@@ -8,7 +9,11 @@
 use crate::controllers::{Eno, Options};
 use crate::runtime::kube::KubeCluster;
 use crate::runtime::Cluster;
-use crate::synthesis::LocalProcessExecutor;
+use crate::synthesis::executor::{SynthesisError, MAX_OUTPUT_BYTES, MAX_STDERR_BYTES};
+use crate::synthesis::handback::{output_secrets, PodIdentity, WRAPPER_ENV};
+use crate::synthesis::pod_executor::retry;
+use crate::synthesis::process::{Process, StderrSink};
+use crate::synthesis::{parse_go_duration, Executor, LocalProcessExecutor, PodConfig, PodExecutor};
 use anyhow::Context;
 use fake_apiserver::clock::SystemClock;
 use fake_apiserver::http::{serve, HttpConfig};
@@ -58,8 +63,17 @@ pub async fn dev(opts: DevOptions) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Which executor `eno run` synthesizes with.
+#[derive(Clone, Debug)]
+pub enum ExecutorChoice {
+    /// Each synthesis in a pod of the synthesizer's image (production).
+    Pod(PodConfig),
+    /// Synthesizers as processes of this one (a controller running where they are installed).
+    Local,
+}
+
 /// `eno run`: the controllers against a real API server until SIGINT/SIGTERM.
-pub async fn run(kubeconfig: Option<PathBuf>, synthesis_concurrency: usize) -> anyhow::Result<()> {
+pub async fn run(kubeconfig: Option<PathBuf>, synthesis_concurrency: usize, executor: ExecutorChoice) -> anyhow::Result<()> {
     let config = match kubeconfig {
         Some(path) => {
             let file = kube::config::Kubeconfig::read_from(&path).with_context(|| format!("reading {}", path.display()))?;
@@ -70,11 +84,83 @@ pub async fn run(kubeconfig: Option<PathBuf>, synthesis_concurrency: usize) -> a
     let url = config.cluster_url.clone();
     let client = kube::Client::try_from(config).context("building the kube client")?;
     let cluster: Arc<dyn Cluster> = Arc::new(KubeCluster::new(client, "eno"));
+    let executor: Arc<dyn Executor> = match executor {
+        ExecutorChoice::Pod(config) => Arc::new(PodExecutor::new(cluster.clone(), config)),
+        ExecutorChoice::Local => Arc::new(LocalProcessExecutor::default()),
+    };
     let options = Options { synthesis_concurrency, ..Options::default() };
-    let eno = Eno::start(cluster, Arc::new(LocalProcessExecutor::default()), options).await;
+    let eno = Eno::start(cluster, executor, options).await;
     tracing::info!(%url, "eno controllers running");
     shutdown_signal().await?;
     drop(eno);
+    Ok(())
+}
+
+pub struct ExecuteOptions {
+    /// The input `ResourceList`; stdin when absent.
+    pub input: Option<PathBuf>,
+    /// `execTimeout`, as the synthesizer spells it.
+    pub timeout: String,
+    /// Where the reason for a failure is written (the container's termination message).
+    pub termination_log: PathBuf,
+    pub command: Vec<String>,
+}
+
+/// `eno execute`: the synthesis pod's wrapper. Runs the command as the local executor does,
+/// then hands its output back as Secrets ([`crate::synthesis::handback`]). A failure is one line
+/// in the termination log and a non-zero exit.
+pub async fn execute(opts: ExecuteOptions) -> anyhow::Result<()> {
+    let Err(message) = execute_and_hand_back(&opts).await else { return Ok(()) };
+    if let Err(error) = std::fs::write(&opts.termination_log, &message) {
+        eprintln!("eno execute: writing {}: {error}", opts.termination_log.display());
+    }
+    Err(anyhow::anyhow!(message))
+}
+
+async fn execute_and_hand_back(opts: &ExecuteOptions) -> Result<(), String> {
+    // Before running anything: output that cannot be handed back is wasted work.
+    let pod = PodIdentity::from_env(|name| std::env::var(name).ok())?;
+    let timeout = parse_go_duration(&opts.timeout)
+        .map_err(|reason| SynthesisError::InvalidSpec { field: "execTimeout", value: opts.timeout.clone(), reason }.to_string())?;
+    let stdin = match &opts.input {
+        Some(path) => std::fs::read(path).map_err(|e| format!("reading the synthesis input {}: {e}", path.display()))?,
+        None => {
+            // Nothing else runs yet: blocking this thread is harmless.
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes).map_err(|e| format!("reading the synthesis input from stdin: {e}"))?;
+            bytes
+        }
+    };
+    let process = Process {
+        argv: opts.command.clone(),
+        // The container's environment is the synthesizer's, minus what only the wrapper needs.
+        env: std::env::vars_os().filter(|(name, _)| !WRAPPER_ENV.iter().any(|w| name == w)).collect(),
+        stdin,
+        timeout,
+        max_output_bytes: MAX_OUTPUT_BYTES,
+        max_stderr_bytes: MAX_STDERR_BYTES,
+        stderr: StderrSink::PassThrough,
+    };
+    let output = process.run().await.map_err(|e| e.to_string())?;
+
+    let handing_back = |e: &dyn std::fmt::Display| format!("handing the synthesis output back failed: {e}");
+    let client = kube::Client::try_default().await.map_err(|e| handing_back(&e))?;
+    let cluster = KubeCluster::new(client, "eno-execute");
+    for secret in output_secrets(&pod, &output) {
+        let name = secret.metadata.name.clone().unwrap_or_default();
+        let secret = serde_json::to_value(&secret).map_err(|e| handing_back(&e))?;
+        retry(|| cluster.create(&secret)).await.map_err(|e| handing_back(&format!("creating secret {name}: {e}")))?;
+    }
+    Ok(())
+}
+
+/// `eno install-executor DEST`: copies this binary to DEST (the synthesis pod's shared volume),
+/// executable by the synthesizer's user.
+pub fn install_executor(dest: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let this = std::env::current_exe().context("locating the eno binary")?;
+    std::fs::copy(&this, dest).with_context(|| format!("copying {} to {}", this.display(), dest.display()))?;
+    std::fs::set_permissions(dest, std::fs::Permissions::from_mode(0o755)).with_context(|| format!("making {} executable", dest.display()))?;
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! The `eno` command line. Errors end here as `anyhow` reports.
 
 #[cfg(not(madsim))]
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 #[cfg(not(madsim))]
 use std::path::PathBuf;
 
@@ -14,10 +14,19 @@ struct Cli {
 }
 
 #[cfg(not(madsim))]
+#[derive(Clone, Copy, ValueEnum)]
+enum ExecutorKind {
+    /// Each synthesis in a pod running the synthesizer's image.
+    Pod,
+    /// Synthesizers as processes of the controller.
+    Local,
+}
+
+#[cfg(not(madsim))]
 #[derive(Subcommand)]
 enum Command {
     /// Serve an in-memory API server on 127.0.0.1 with Eno's CRDs installed, and write a
-    /// kubeconfig for it. Runs until SIGINT or SIGTERM.
+    /// kubeconfig for it. Runs until SIGINT or SIGTERM. Synthesizers run as local processes.
     Dev {
         /// Where to write the kubeconfig (written once the server is ready).
         #[arg(long)]
@@ -27,27 +36,86 @@ enum Command {
         port: Option<u16>,
     },
     /// Run Eno's controllers against a real cluster: the kubeconfig given (or `KUBECONFIG`, or
-    /// `~/.kube/config`), else the in-cluster service account. Synthesizers run as local
-    /// processes on this machine.
+    /// `~/.kube/config`), else the in-cluster service account.
     Run {
         #[arg(long)]
         kubeconfig: Option<PathBuf>,
         /// Syntheses that may run at once.
         #[arg(long, default_value_t = 10)]
         synthesis_concurrency: usize,
+        /// Where synthesizers run.
+        #[arg(long, value_enum, default_value = "pod")]
+        executor: ExecutorKind,
+        /// Namespace of the synthesis pods and their Secrets.
+        #[arg(long, default_value = "eno-system")]
+        synthesis_namespace: String,
+        /// Image holding the eno binary, copied into each synthesis pod.
+        #[arg(long, default_value = "ghcr.io/azure/eno:latest")]
+        executor_image: String,
+        /// Path of the eno binary inside --executor-image.
+        #[arg(long, default_value = "/eno")]
+        executor_binary: String,
+        /// Service account of the synthesis pods; it must be allowed to create Secrets in
+        /// --synthesis-namespace.
+        #[arg(long)]
+        service_account: Option<String>,
     },
+    /// Run a synthesizer command inside a synthesis pod and hand its output back as Secrets.
+    Execute {
+        /// The input ResourceList (JSON); stdin when omitted.
+        #[arg(long)]
+        input: Option<PathBuf>,
+        /// How long the command may run (Go duration).
+        #[arg(long, default_value = "10s")]
+        timeout: String,
+        /// Where a failure's reason is written.
+        #[arg(long, default_value = "/dev/termination-log")]
+        termination_log: PathBuf,
+        /// The synthesizer command and its arguments.
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+    },
+    /// Copy this binary to DEST, executable (the synthesis pod's init container).
+    InstallExecutor { dest: PathBuf },
 }
 
 #[cfg(not(madsim))]
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let command = Cli::parse().command;
+    // In a synthesis pod the container log is the synthesizer's: only problems of our own.
+    let default_level = if matches!(command, Command::Execute { .. } | Command::InstallExecutor { .. }) { "warn" } else { "info" };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_level.into()))
         .with_writer(std::io::stderr)
         .init();
-    match Cli::parse().command {
+    match command {
         Command::Dev { kubeconfig, port } => eno::commands::dev(eno::commands::DevOptions { kubeconfig, port }).await,
-        Command::Run { kubeconfig, synthesis_concurrency } => eno::commands::run(kubeconfig, synthesis_concurrency).await,
+        Command::Run {
+            kubeconfig,
+            synthesis_concurrency,
+            executor,
+            synthesis_namespace,
+            executor_image,
+            executor_binary,
+            service_account,
+        } => {
+            let executor = match executor {
+                ExecutorKind::Local => eno::commands::ExecutorChoice::Local,
+                ExecutorKind::Pod => eno::commands::ExecutorChoice::Pod(eno::synthesis::PodConfig {
+                    namespace: synthesis_namespace,
+                    executor_image,
+                    executor_binary,
+                    service_account,
+                    ..Default::default()
+                }),
+            };
+            eno::commands::run(kubeconfig, synthesis_concurrency, executor).await
+        }
+        Command::Execute { input, timeout, termination_log, command } => {
+            eno::commands::execute(eno::commands::ExecuteOptions { input, timeout, termination_log, command }).await
+        }
+        Command::InstallExecutor { dest } => eno::commands::install_executor(&dest),
     }
 }
 

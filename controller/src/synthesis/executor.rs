@@ -150,20 +150,41 @@ pub enum SynthesisError {
     /// Reading or writing the synthesizer's pipes failed (not the synthesizer's fault).
     #[error("synthesizer I/O failed: {0}")]
     Io(String),
+
+    /// The synthesis pod failed. The message is the one `eno execute` left in the container's
+    /// termination message (worded like the other variants) or, when the wrapper could not
+    /// say, what Kubernetes reported.
+    #[error("{0}")]
+    PodFailed(String),
+
+    /// The pod ran (or waited to run) past the synthesizer's `podTimeout`, shown as written.
+    #[error("synthesis pod exceeded podTimeout ({0})")]
+    PodTimedOut(String),
+
+    /// The pod succeeded but its output Secrets are missing or inconsistent.
+    #[error("synthesis output could not be read back: {0}")]
+    OutputHandback(String),
+
+    /// Creating or reading the synthesis pod or its Secrets failed (not the synthesizer's fault).
+    #[error("synthesis pod could not be run: {0}")]
+    Cluster(String),
 }
 
 /// Longest stderr line quoted in an error message: the ERROR column is one line of a table.
 const MAX_QUOTED_STDERR_CHARS: usize = 200;
 
 fn last_line(stderr: &Option<String>) -> String {
-    let Some(line) = stderr.as_deref().map(str::trim).filter(|l| !l.is_empty()) else {
-        return String::new();
-    };
+    stderr.as_deref().and_then(quotable_line).map(|line| format!(": {line}")).unwrap_or_default()
+}
+
+/// The last non-empty line of `text`, trimmed and shortened to fit one cell of a table.
+pub(crate) fn quotable_line(text: &str) -> Option<String> {
+    let line = text.lines().map(str::trim).rfind(|l| !l.is_empty())?;
     if line.chars().count() <= MAX_QUOTED_STDERR_CHARS {
-        return format!(": {line}");
+        return Some(line.to_owned());
     }
     let cut: String = line.chars().take(MAX_QUOTED_STDERR_CHARS).collect();
-    format!(": {cut}…")
+    Some(format!("{cut}…"))
 }
 
 fn size(bytes: usize) -> String {
@@ -178,9 +199,9 @@ fn size(bytes: usize) -> String {
     }
 }
 
-/// Runs syntheses. Implementations: [`super::local::LocalProcessExecutor`] (`eno dev`),
-/// [`super::simulated::SimulatedExecutor`] (tests and the simulator); the pod executor lives with
-/// the runtime seam and builds its pod with [`super::pod::synthesis_pod`].
+/// Runs syntheses. Implementations: [`super::pod_executor::PodExecutor`] (production),
+/// [`super::local::LocalProcessExecutor`] (`eno dev`), [`super::simulated::SimulatedExecutor`]
+/// (tests and the simulator).
 ///
 /// The future is `'static` so callers can spawn it; dropping it must stop the synthesis (no
 /// process outlives it).

@@ -1,32 +1,25 @@
-//! Runs a synthesizer's `command` as a child process of this one: `eno dev`'s executor, and the
-//! core of what `eno execute` does inside a synthesis pod.
+//! Runs a synthesizer's `command` as a child process of this one: `eno dev`'s executor.
 //!
-//! The process gets the input `ResourceList` on stdin and a clean environment (only `PATH`,
-//! `HOME`, `LANG` are inherited: the controller's own variables, credentials included, are none
-//! of the synthesizer's business). Its stdout is the output, read up to a hard cap; its stderr is
-//! forwarded line by line to the log, also capped. It is killed on `execTimeout`, past a cap, and
-//! when the synthesis future is dropped — together with everything it started, as it runs in a
-//! process group of its own.
+//! The process ([`super::process::Process`]) gets a clean environment: only `PATH`, `HOME`,
+//! `LANG` are inherited (the controller's own variables, credentials included, are none of the
+//! synthesizer's business), then Eno's variables. Its stderr is forwarded line by line to the
+//! log.
 
-use std::process::{ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::ffi::OsString;
 
-use futures::future::{self, BoxFuture, Either};
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, ChildStdin, Command};
+use futures::future::BoxFuture;
+use tracing::Instrument;
 
 use super::executor::{
     environment, exec_timeout, input_resource_list, Executor, SynthesisError, SynthesisInput, SynthesisOutput,
     MAX_OUTPUT_BYTES, MAX_STDERR_BYTES,
 };
 use super::output;
+use super::process::{Process, StderrSink};
 
 /// Variables of this process that the synthesizer inherits: enough to find programs and behave
 /// as a normal command line tool.
 pub const INHERITED_ENV: [&str; 3] = ["PATH", "HOME", "LANG"];
-
-/// How long to wait for a killed process to be reaped before leaving it to tokio's orphan reaper.
-const REAP_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Runs synthesizers as local processes.
 #[derive(Clone, Debug)]
@@ -60,204 +53,30 @@ impl LocalProcessExecutor {
     /// Runs one synthesis to completion (see the module docs).
     pub async fn run(&self, input: SynthesisInput) -> Result<SynthesisOutput, SynthesisError> {
         let timeout = exec_timeout(&input.synthesizer.spec)?;
-        let argv = input.command();
-        let composition = input.composition_key();
-        let started = Instant::now();
-
-        let mut command = Command::new(&argv[0]);
-        command.args(&argv[1..]).env_clear();
-        for name in &self.inherited_env {
-            if let Some(value) = std::env::var_os(name) {
-                command.env(name, value);
-            }
-        }
-        command
-            .envs(environment(&input))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        #[cfg(unix)]
-        command.process_group(0);
-
-        let mut child = command.spawn().map_err(|e| spawn_error(&argv[0], e))?;
-        // Declared after `child`, so dropped before it: the group dies first, then tokio reaps.
-        let group = ProcessGroup::of(&child);
-        tracing::debug!(%composition, uuid = %input.uuid, command = ?argv, pid = ?child.id(), "synthesizer started");
-
-        let (stdin, stdout, stderr) = (child.stdin.take(), child.stdout.take(), child.stderr.take());
-        let (Some(stdout), Some(stderr)) = (stdout, stderr) else {
-            return Err(SynthesisError::Io("synthesizer pipes were not created".to_owned()));
+        let mut env: Vec<(OsString, OsString)> =
+            self.inherited_env.iter().filter_map(|name| Some((name.into(), std::env::var_os(name)?))).collect();
+        env.extend(environment(&input).into_iter().map(|(name, value)| (name.into(), value.into())));
+        let process = Process {
+            argv: input.command(),
+            env,
+            stdin: input_resource_list(&input).to_json(),
+            timeout,
+            max_output_bytes: self.max_output_bytes,
+            max_stderr_bytes: self.max_stderr_bytes,
+            stderr: StderrSink::Log { composition: input.composition_key(), uuid: input.uuid.clone() },
         };
-        let stdin_bytes = input_resource_list(&input).to_json();
-        let exchange = exchange(
-            &mut child,
-            stdin.map(|pipe| feed(pipe, stdin_bytes)),
-            read_capped(stdout, self.max_output_bytes),
-            forward_stderr(stderr, self.max_stderr_bytes, &composition, &input.uuid),
-        );
-        let outcome = match tokio::time::timeout(timeout, exchange).await {
-            Ok(outcome) => outcome,
-            Err(_) => Err(SynthesisError::TimedOut(timeout)),
-        };
-
-        // Whatever happened, nothing the synthesizer started may outlive it (background jobs
-        // included, even after a clean exit).
-        group.kill();
-        let (stdout, last_stderr, status) = match outcome {
-            Ok(done) => done,
-            Err(error) => {
-                let _ = child.start_kill();
-                let _ = tokio::time::timeout(REAP_TIMEOUT, child.wait()).await;
-                tracing::debug!(%composition, uuid = %input.uuid, %error, elapsed = ?started.elapsed(), "synthesizer stopped");
-                return Err(error);
-            }
-        };
-        tracing::debug!(%composition, uuid = %input.uuid, %status, elapsed = ?started.elapsed(), bytes = stdout.len(), "synthesizer finished");
-        check_status(status, last_stderr)?;
+        let stdout = process
+            .run()
+            .instrument(tracing::debug_span!("synthesis", composition = %input.composition_key(), uuid = %input.uuid))
+            .await?;
         output::parse(&stdout)
-    }
-}
-
-/// Feeds stdin while draining stdout and stderr and waiting for the exit; returns the output,
-/// the last non-empty stderr line and the exit status. Stdin is written concurrently but not
-/// waited for: a synthesizer that never reads its input (the seed examples don't) must not
-/// block us once it has exited.
-async fn exchange(
-    child: &mut Child,
-    feed: Option<impl std::future::Future<Output = ()>>,
-    stdout: impl std::future::Future<Output = Result<Vec<u8>, SynthesisError>>,
-    stderr: impl std::future::Future<Output = Result<Option<String>, SynthesisError>>,
-) -> Result<(Vec<u8>, Option<String>, ExitStatus), SynthesisError> {
-    let wait = async { child.wait().await.map_err(|e| SynthesisError::Io(format!("waiting for the synthesizer: {e}"))) };
-    let work = async { tokio::try_join!(stdout, stderr, wait) };
-    let work = std::pin::pin!(work);
-    let Some(feed) = feed else { return work.await };
-    match future::select(std::pin::pin!(feed), work).await {
-        Either::Left(((), work)) => work.await,
-        Either::Right((result, _unfinished_feed)) => result,
-    }
-}
-
-/// Writes the input and closes stdin. Write errors are expected (the process may exit without
-/// reading) and are not the synthesis's failure: its exit status and output decide that.
-async fn feed(mut stdin: ChildStdin, bytes: Vec<u8>) {
-    if let Err(error) = stdin.write_all(&bytes).await {
-        tracing::debug!(%error, "synthesizer did not read all of its input");
-        return;
-    }
-    let _ = stdin.shutdown().await;
-}
-
-/// Reads everything up to `max` bytes; one byte more fails (and the caller kills the process).
-async fn read_capped(pipe: impl AsyncRead + Unpin, max: usize) -> Result<Vec<u8>, SynthesisError> {
-    let mut buffer = Vec::new();
-    let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
-    pipe.take(limit)
-        .read_to_end(&mut buffer)
-        .await
-        .map_err(|e| SynthesisError::Io(format!("reading the synthesizer's output: {e}")))?;
-    if buffer.len() > max {
-        return Err(SynthesisError::OutputTooLarge(max));
-    }
-    Ok(buffer)
-}
-
-/// Logs each stderr line (target `synthesizer`) and returns the last non-empty one, for the
-/// error message if the process fails. More than `max` bytes in total fails.
-async fn forward_stderr(
-    pipe: impl AsyncRead + Unpin,
-    max: usize,
-    composition: &str,
-    uuid: &str,
-) -> Result<Option<String>, SynthesisError> {
-    let mut reader = BufReader::new(pipe);
-    let (mut total, mut line, mut last) = (0usize, Vec::new(), None);
-    loop {
-        line.clear();
-        // Bounded even for a single endless line: never more than what is left of the budget.
-        let budget = u64::try_from(max.saturating_sub(total)).unwrap_or(u64::MAX).saturating_add(1);
-        let read = (&mut reader)
-            .take(budget)
-            .read_until(b'\n', &mut line)
-            .await
-            .map_err(|e| SynthesisError::Io(format!("reading the synthesizer's stderr: {e}")))?;
-        if read == 0 {
-            return Ok(last);
-        }
-        total += read;
-        if total > max {
-            return Err(SynthesisError::StderrTooLarge(max));
-        }
-        let text = String::from_utf8_lossy(&line);
-        let text = text.trim_end_matches(['\n', '\r']);
-        tracing::info!(target: "synthesizer", composition, uuid, "{text}");
-        if !text.trim().is_empty() {
-            last = Some(text.to_owned());
-        }
-    }
-}
-
-fn check_status(status: ExitStatus, stderr: Option<String>) -> Result<(), SynthesisError> {
-    if status.success() {
-        return Ok(());
-    }
-    if let Some(code) = status.code() {
-        return Err(SynthesisError::Exited { code, stderr });
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt;
-        if let Some(signal) = status.signal() {
-            return Err(SynthesisError::Killed { signal, stderr });
-        }
-    }
-    Err(SynthesisError::Exited { code: -1, stderr })
-}
-
-fn spawn_error(program: &str, error: std::io::Error) -> SynthesisError {
-    match error.kind() {
-        std::io::ErrorKind::NotFound => SynthesisError::CommandNotFound(program.to_owned()),
-        _ => SynthesisError::Spawn { command: program.to_owned(), reason: error.to_string() },
-    }
-}
-
-/// The child's process group (the child leads it, see `process_group(0)`), killed as a whole so
-/// that grandchildren (`bash -c 'a | b'`, background jobs) die with the synthesizer. Killing
-/// happens explicitly and again on drop, which covers a dropped synthesis future.
-struct ProcessGroup(Option<i32>);
-
-impl ProcessGroup {
-    fn of(child: &Child) -> Self {
-        Self(child.id().and_then(|pid| i32::try_from(pid).ok()).filter(|pid| *pid > 0))
-    }
-
-    fn kill(&self) {
-        #[cfg(unix)]
-        if let Some(pgid) = self.0 {
-            extern "C" {
-                fn kill(pid: i32, signal: i32) -> i32;
-            }
-            const SIGKILL: i32 = 9;
-            // SAFETY: kill(2) takes two integers and touches no memory of ours; a negative pid
-            // addresses the process group, which exists at least as long as its leader, our
-            // child, is unreaped (and holds no other processes than the synthesizer's).
-            unsafe {
-                kill(-pgid, SIGKILL);
-            }
-        }
-    }
-}
-
-impl Drop for ProcessGroup {
-    fn drop(&mut self) {
-        self.kill();
     }
 }
 
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
+    use std::time::{Duration, Instant};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use serde_json::json;

@@ -8,9 +8,9 @@
 //!   simulation build, which has no processes);
 //! - [`simulated::SimulatedExecutor`] runs Rust functions in place of synthesizers, in virtual
 //!   time (tests, the simulator);
-//! - the pod executor (production) runs the synthesizer image in a Pod built by
-//!   [`pod::synthesis_pod`]; it lives with the runtime seam, which it needs to talk to the
-//!   cluster.
+//! - [`pod_executor::PodExecutor`] (production) runs the synthesizer image in a Pod built by
+//!   [`pod::synthesis_pod`], whose `eno execute` wrapper hands the output back as Secrets
+//!   ([`handback`]).
 //!
 //! Every executor validates the output with [`output::validate`] before returning it, so a bad
 //! output is a failed synthesis with a clear message and nothing of it is ever written. Error
@@ -19,10 +19,14 @@
 
 pub mod duration;
 pub mod executor;
+pub mod handback;
 #[cfg(not(madsim))]
 pub mod local;
 pub mod output;
 pub mod pod;
+pub mod pod_executor;
+#[cfg(not(madsim))]
+pub mod process;
 pub mod simulated;
 
 pub use duration::{format_go_duration, parse_go_duration};
@@ -31,4 +35,5 @@ pub use executor::{environment, input_resource_list, Executor, SynthesisError, S
 pub use local::LocalProcessExecutor;
 pub use output::InvalidItem;
 pub use pod::{synthesis_input_secret, synthesis_pod, PodConfig};
+pub use pod_executor::PodExecutor;
 pub use simulated::SimulatedExecutor;

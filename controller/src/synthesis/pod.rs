@@ -1,22 +1,15 @@
-//! The production executor's Pod: what runs a synthesizer image in the cluster.
+//! The production executor's Pod and input Secret: what runs a synthesizer image in the
+//! cluster. This module only builds objects; [`super::pod_executor::PodExecutor`] creates,
+//! watches and deletes them.
 //!
-//! This module only builds objects; the executor that uses them lives with the runtime seam
-//! (it needs the cluster client). Around this spec that executor:
-//! 1. writes the input `ResourceList` into the Secret named by [`PodConfig::input_secret`]
-//!    ([`synthesis_input_secret`]), then creates the pod ([`synthesis_pod`]) in
-//!    [`PodConfig::namespace`] — unless an uncached list by label
-//!    [`SYNTHESIS_UUID_LABEL`] already finds a live pod for this synthesis (a restarted
-//!    controller must not start a second one);
-//! 2. in the pod, the init container copies the `eno` binary (statically linked, so it runs in
-//!    any image) into the in-memory volume at `/eno`; the `synthesizer` container then runs
-//!    `/eno/eno execute … -- <command>` in the synthesizer's own image. That wrapper does what
-//!    [`super::local::LocalProcessExecutor`] does: input on the command's stdin, stderr passed
-//!    through to the container log, stdout capped and validated, `execTimeout` enforced, and
-//!    the output handed back through the API server with the pod's service account;
-//! 3. watches the pod: the output arriving succeeds the synthesis; the pod failing, or running
-//!    past `activeDeadlineSeconds` (the synthesizer's `podTimeout`), fails it with the last line
-//!    of the container log as the message;
-//! 4. deletes the pod and the Secret when the synthesis is finished, superseded or canceled.
+//! In the pod, the init container copies the `eno` binary (statically linked, so it runs in any
+//! image) into the in-memory volume at `/eno`; the `synthesizer` container then runs
+//! `/eno/eno execute … -- <command>` in the synthesizer's own image. That wrapper runs the
+//! command as [`super::local::LocalProcessExecutor`] does (input on stdin, `execTimeout`,
+//! capped stdout), passes its stderr through to the container log, and hands the output back
+//! as Secrets ([`super::handback`]) with the pod's service account. When the command fails it
+//! writes one line to the termination message and exits non-zero; `FallbackToLogsOnError`
+//! covers a wrapper that could not even say why.
 //!
 //! `restartPolicy: Never`: a failed synthesis is not retried until its composition or
 //! synthesizer changes, so a restarting container would only burn resources.
@@ -24,7 +17,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    Affinity, Capabilities, Container, EmptyDirVolumeSource, EnvVar, Pod, PodAffinityTerm, PodAntiAffinity,
+    Affinity, Capabilities, Container, EmptyDirVolumeSource, EnvVar, EnvVarSource, ObjectFieldSelector, Pod, PodAffinityTerm, PodAntiAffinity,
     PodSecurityContext, PodSpec, SeccompProfile, Secret, SecretVolumeSource, SecurityContext, Toleration,
     NodeAffinity, Volume, VolumeMount, WeightedPodAffinityTerm,
 };
@@ -32,6 +25,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::ByteString;
 
 use super::executor::{environment, input_resource_list, SynthesisInput};
+use super::handback::{format_labels, OUTPUT_LABELS_ENV, POD_NAMESPACE_ENV, POD_NAME_ENV, POD_UID_ENV};
 
 pub const COMPOSITION_NAME_LABEL: &str = "eno.azure.io/composition-name";
 pub const COMPOSITION_NAMESPACE_LABEL: &str = "eno.azure.io/composition-namespace";
@@ -44,6 +38,8 @@ pub const MANAGED_BY_VALUE: &str = "eno";
 pub const EXECUTOR_PATH: &str = "/eno/eno";
 /// Mount point of the input Secret.
 pub const INPUT_DIR: &str = "/eno/input";
+/// Where the wrapper writes why the synthesis failed (the container's `terminationMessagePath`).
+pub const TERMINATION_LOG: &str = "/dev/termination-log";
 /// Key of the input `ResourceList` (JSON) in the input Secret.
 pub const INPUT_SECRET_KEY: &str = "resourcelist.json";
 /// The non-root user (and group) every container runs as: distroless' `nonroot`.
@@ -118,6 +114,8 @@ pub fn synthesis_pod(input: &SynthesisInput, config: &PodConfig) -> Pod {
         format!("{INPUT_DIR}/{INPUT_SECRET_KEY}"),
         "--timeout".to_owned(),
         spec.exec_timeout.clone(),
+        "--termination-log".to_owned(),
+        TERMINATION_LOG.to_owned(),
         "--".to_owned(),
     ];
     args.extend(input.command());
@@ -128,9 +126,12 @@ pub fn synthesis_pod(input: &SynthesisInput, config: &PodConfig) -> Pod {
         image: Some(spec.image.clone()),
         command: Some(vec![EXECUTOR_PATH.to_owned()]),
         args: Some(args),
-        env: Some(environment(input).into_iter().map(|(name, value)| EnvVar { name, value: Some(value), value_from: None }).collect()),
+        env: Some(container_env(input, &identity)),
         resources: overrides.resources.clone(),
         security_context: Some(container_security()),
+        termination_message_path: Some(TERMINATION_LOG.to_owned()),
+        // The wrapper writes the message; should it die before that, the log's tail says why.
+        termination_message_policy: Some("FallbackToLogsOnError".to_owned()),
         volume_mounts: Some(vec![
             // Not read-only: the runtime creates the mount point of `/eno/input` inside it.
             shared.clone(),
@@ -228,6 +229,26 @@ pub fn synthesis_input_secret(input: &SynthesisInput, config: &PodConfig) -> Sec
         data: Some(BTreeMap::from([(INPUT_SECRET_KEY.to_owned(), ByteString(input_resource_list(input).to_json()))])),
         string_data: None,
     }
+}
+
+/// The synthesizer's [`environment`], then the wrapper's own variables (which it keeps from
+/// the synthesizer): the pod's name, namespace and uid, and the labels its output gets.
+fn container_env(input: &SynthesisInput, identity: &BTreeMap<String, String>) -> Vec<EnvVar> {
+    let field = |name: &str, path: &str| EnvVar {
+        name: name.to_owned(),
+        value: None,
+        value_from: Some(EnvVarSource {
+            field_ref: Some(ObjectFieldSelector { api_version: None, field_path: path.to_owned() }),
+            ..Default::default()
+        }),
+    };
+    let mut env: Vec<EnvVar> =
+        environment(input).into_iter().map(|(name, value)| EnvVar { name, value: Some(value), value_from: None }).collect();
+    env.push(field(POD_NAME_ENV, "metadata.name"));
+    env.push(field(POD_NAMESPACE_ENV, "metadata.namespace"));
+    env.push(field(POD_UID_ENV, "metadata.uid"));
+    env.push(EnvVar { name: OUTPUT_LABELS_ENV.to_owned(), value: Some(format_labels(identity)), value_from: None });
+    env
 }
 
 /// `podTimeout` in whole seconds, rounded up (the API requires at least 1).
@@ -390,8 +411,8 @@ mod tests {
         assert_eq!(
             synthesizer.args.as_deref().unwrap(),
             [
-                "execute", "--input", "/eno/input/resourcelist.json", "--timeout", "30s", "--", "/usr/bin/web-synth",
-                "--mode", "render"
+                "execute", "--input", "/eno/input/resourcelist.json", "--timeout", "30s", "--termination-log",
+                "/dev/termination-log", "--", "/usr/bin/web-synth", "--mode", "render"
             ]
         );
         // An empty command runs Eno's default.
@@ -411,7 +432,25 @@ mod tests {
                 ("IMAGE", "ghcr.io/example/web-synth:v1.4.2"),
                 ("REGION", "westus3"),
                 ("TIER", "prod"),
+                ("ENO_POD_NAME", ""),
+                ("ENO_POD_NAMESPACE", ""),
+                ("ENO_POD_UID", ""),
+                (
+                    "ENO_OUTPUT_LABELS",
+                    "app.kubernetes.io/managed-by=eno,eno.azure.io/composition-name=web-prod,eno.azure.io/composition-namespace=team-a,eno.azure.io/synthesis-uuid=8a4f7c1e-5b2d-4e3a-9c6f-0d1e2f3a4b5c,eno.azure.io/synthesizer-name=web-app"
+                ),
             ]
+        );
+        let downward: Vec<(&str, &str)> = containers(&pod)
+            .1
+            .env
+            .iter()
+            .flatten()
+            .filter_map(|e| Some((e.name.as_str(), e.value_from.as_ref()?.field_ref.as_ref()?.field_path.as_str())))
+            .collect();
+        assert_eq!(
+            downward,
+            [("ENO_POD_NAME", "metadata.name"), ("ENO_POD_NAMESPACE", "metadata.namespace"), ("ENO_POD_UID", "metadata.uid")]
         );
         assert!(env(containers(&pod).0).is_empty());
     }

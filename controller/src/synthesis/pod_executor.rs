@@ -1,0 +1,295 @@
+//! The production executor: runs each synthesis in a Pod ([`super::pod`]) and reads its output
+//! back from the Secrets the pod wrote ([`super::handback`]).
+//!
+//! One synthesis:
+//! 1. an uncached list of pods labelled with the synthesis uuid; a pod already there (started
+//!    by a controller that restarted since) is adopted instead of starting a second one;
+//! 2. otherwise the input Secret (immutable) and the pod are created;
+//! 3. the pod is polled until it succeeds (its output Secrets are reassembled and validated
+//!    exactly like a local synthesizer's stdout), fails (the container's termination message is
+//!    the error) or outlives `podTimeout` plus [`PodExecutor::grace`] (a pod that never got to
+//!    run has no `activeDeadlineSeconds` clock);
+//! 4. the pod and every Secret of the synthesis are deleted, whatever the outcome — also when
+//!    the synthesis future is dropped (superseded or canceled).
+//!
+//! It talks to the cluster only through [`Cluster`], so it runs in the simulation too.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::future::{BoxFuture, FutureExt, Shared, WeakShared};
+use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
+use serde_json::Value;
+
+use super::duration::format_go_duration;
+use super::executor::{exec_timeout, quotable_line, Executor, SynthesisError, SynthesisInput, SynthesisOutput};
+use super::handback::reassemble;
+use super::output;
+use super::pod::{synthesis_input_secret, synthesis_pod, PodConfig, SYNTHESIS_UUID_LABEL};
+use crate::runtime::{ClientError, ClientResult, Cluster, DeleteParams, Gvk, ListParams, ObjectRef};
+
+/// How often a running pod is looked at.
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(1);
+/// Time past `podTimeout` before the executor gives up on a pod Kubernetes has not failed.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(15);
+/// Attempts at a request that failed transiently (throttling, a lost connection).
+const ATTEMPTS: u32 = 5;
+
+type Synthesis = Shared<BoxFuture<'static, Result<SynthesisOutput, SynthesisError>>>;
+
+/// Runs syntheses in pods (see the module docs).
+#[derive(Clone)]
+pub struct PodExecutor {
+    cluster: Arc<dyn Cluster>,
+    config: PodConfig,
+    pub poll_interval: Duration,
+    pub grace: Duration,
+    /// Syntheses in flight by uuid: a second call for the same synthesis joins the first
+    /// rather than racing it for the same pod.
+    in_flight: Arc<Mutex<BTreeMap<String, WeakShared<BoxFuture<'static, Result<SynthesisOutput, SynthesisError>>>>>>,
+}
+
+impl PodExecutor {
+    /// `config.input_secret` is set per synthesis (`synthesis-<uuid>`).
+    pub fn new(cluster: Arc<dyn Cluster>, config: PodConfig) -> Self {
+        Self {
+            cluster,
+            config,
+            poll_interval: DEFAULT_POLL_INTERVAL,
+            grace: DEFAULT_GRACE,
+            in_flight: Arc::default(),
+        }
+    }
+
+    fn join_or_start(&self, input: SynthesisInput) -> Synthesis {
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        in_flight.retain(|_, synthesis| synthesis.upgrade().is_some());
+        if let Some(running) = in_flight.get(&input.uuid).and_then(WeakShared::upgrade) {
+            tracing::debug!(composition = %input.composition_key(), uuid = %input.uuid, "joining the synthesis in flight");
+            return running;
+        }
+        let uuid = input.uuid.clone();
+        let executor = self.clone();
+        let synthesis = async move { executor.run(input).await }.boxed().shared();
+        if let Some(weak) = synthesis.downgrade() {
+            in_flight.insert(uuid, weak);
+        }
+        synthesis
+    }
+
+    async fn run(&self, input: SynthesisInput) -> Result<SynthesisOutput, SynthesisError> {
+        // Checked here too, so a bad spec fails at once, as it does locally.
+        exec_timeout(&input.synthesizer.spec)?;
+        let namespace = self.config.namespace.clone();
+        let config = PodConfig { input_secret: format!("synthesis-{}", input.uuid), ..self.config.clone() };
+        let pod = synthesis_pod(&input, &config);
+        let deadline_seconds = pod.spec.as_ref().and_then(|s| s.active_deadline_seconds).unwrap_or_default();
+        let pod_timeout = Duration::from_secs(u64::try_from(deadline_seconds).unwrap_or_default());
+        let shown_timeout = match input.synthesizer.spec.pod_timeout() {
+            Ok(t) if !t.is_negative() => input.synthesizer.spec.pod_timeout.clone(),
+            _ => format_go_duration(pod_timeout),
+        };
+
+        let cleanup = Cleanup { cluster: self.cluster.clone(), namespace: namespace.clone(), uuid: input.uuid.clone(), armed: true };
+        let outcome = async {
+            let name = self.find_or_create(&input, &config, &pod).await?;
+            tracing::info!(composition = %input.composition_key(), uuid = %input.uuid, pod = %name, "synthesis pod running");
+            let deadline = tokio::time::Instant::now() + pod_timeout + self.grace;
+            self.wait(&namespace, &name, deadline, &shown_timeout).await?;
+            self.output(&namespace, &name, &input.uuid).await
+        }
+        .await;
+        cleanup.run().await;
+        outcome
+    }
+
+    /// The name of the pod running this synthesis: an adopted one, or one just created.
+    async fn find_or_create(&self, input: &SynthesisInput, config: &PodConfig, pod: &Pod) -> Result<String, SynthesisError> {
+        let namespace = Some(config.namespace.as_str());
+        let selector = ListParams { label_selector: Some(format!("{SYNTHESIS_UUID_LABEL}={}", input.uuid)), field_selector: None };
+        let pods = retry(|| self.cluster.list(&pod_gvk(), namespace, &selector)).await.map_err(cluster_error("listing synthesis pods"))?;
+        let live = pods.items.iter().filter(|p| p["metadata"]["deletionTimestamp"].is_null()).find_map(|p| p["metadata"]["name"].as_str());
+        if let Some(name) = live {
+            tracing::info!(composition = %input.composition_key(), uuid = %input.uuid, pod = name, "adopting the synthesis pod already running");
+            return Ok(name.to_owned());
+        }
+        let secret = to_value(&synthesis_input_secret(input, config))?;
+        match retry(|| self.cluster.create(&secret)).await {
+            // Left by an earlier attempt at the same synthesis: same uuid, same inputs.
+            Err(e) if e.is_conflict() => tracing::debug!(secret = %config.input_secret, "input secret already there"),
+            Err(e) => return Err(cluster_error("creating the input secret")(e)),
+            Ok(_) => {}
+        }
+        let pod = to_value(pod)?;
+        let created = retry(|| self.cluster.create(&pod)).await.map_err(cluster_error("creating the synthesis pod"))?;
+        created["metadata"]["name"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| SynthesisError::Cluster("the API server returned a pod without a name".to_owned()))
+    }
+
+    /// Polls the pod until it succeeded (`Ok`) or failed (the error).
+    async fn wait(&self, namespace: &str, name: &str, deadline: tokio::time::Instant, pod_timeout: &str) -> Result<(), SynthesisError> {
+        let pod_ref = ObjectRef::new(pod_gvk(), Some(namespace), name);
+        loop {
+            match self.cluster.get(&pod_ref).await {
+                Ok(None) => return Err(SynthesisError::PodFailed(format!("synthesis pod {name} was deleted before it finished"))),
+                Ok(Some(value)) => {
+                    let pod: Pod = serde_json::from_value(value).map_err(|e| SynthesisError::Cluster(format!("reading pod {name}: {e}")))?;
+                    match pod.status.as_ref().and_then(|s| s.phase.as_deref()) {
+                        Some("Succeeded") => return Ok(()),
+                        Some("Failed") => return Err(failure(&pod, pod_timeout)),
+                        _ => {}
+                    }
+                }
+                Err(e) if e.is_transient() => tracing::debug!(pod = name, error = %e, "polling the synthesis pod failed; retrying"),
+                Err(e) => return Err(SynthesisError::Cluster(format!("reading pod {name}: {e}"))),
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(SynthesisError::PodTimedOut(pod_timeout.to_owned()));
+            }
+            tokio::time::sleep(self.poll_interval).await;
+        }
+    }
+
+    /// The pod's output, read back from its Secrets and validated as a local stdout would be.
+    async fn output(&self, namespace: &str, name: &str, uuid: &str) -> Result<SynthesisOutput, SynthesisError> {
+        let selector = ListParams { label_selector: Some(format!("{SYNTHESIS_UUID_LABEL}={uuid}")), field_selector: None };
+        let secrets = retry(|| self.cluster.list(&secret_gvk(), Some(namespace), &selector))
+            .await
+            .map_err(cluster_error("listing the output secrets"))?;
+        output::parse(&reassemble(name, &secrets.items)?)
+    }
+}
+
+impl Executor for PodExecutor {
+    fn synthesize(&self, input: SynthesisInput) -> BoxFuture<'static, Result<SynthesisOutput, SynthesisError>> {
+        self.join_or_start(input).boxed()
+    }
+}
+
+/// Why a `Failed` pod failed, in the words of whoever could tell.
+fn failure(pod: &Pod, pod_timeout: &str) -> SynthesisError {
+    let Some(status) = &pod.status else { return SynthesisError::PodFailed("synthesis pod failed".to_owned()) };
+    if status.reason.as_deref() == Some("DeadlineExceeded") {
+        return SynthesisError::PodTimedOut(pod_timeout.to_owned());
+    }
+    let failed = |statuses: &Option<Vec<ContainerStatus>>| -> Option<(String, i32, String, String)> {
+        statuses.iter().flatten().find_map(|c| {
+            let terminated = c.state.as_ref()?.terminated.as_ref()?;
+            (terminated.exit_code != 0).then(|| {
+                let message = terminated.message.clone().unwrap_or_default();
+                (c.name.clone(), terminated.exit_code, terminated.reason.clone().unwrap_or_default(), message)
+            })
+        })
+    };
+    // The installer failing means the synthesizer never ran: say so rather than quote its log.
+    if let Some((name, code, _, message)) = failed(&status.init_container_statuses) {
+        let detail = quotable_line(&message).map(|l| format!(": {l}")).unwrap_or_default();
+        return SynthesisError::PodFailed(format!("synthesis pod's {name} container exited with code {code}{detail}"));
+    }
+    if let Some((name, code, reason, message)) = failed(&status.container_statuses) {
+        let lines: Vec<&str> = message.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        return SynthesisError::PodFailed(match lines.as_slice() {
+            // What `eno execute` wrote: already one sentence about the synthesizer.
+            [line] => (*line).to_owned(),
+            // The log's tail (`FallbackToLogsOnError`): its last line.
+            [.., _] => quotable_line(&message).unwrap_or_default(),
+            [] => format!("synthesis pod's {name} container exited with code {code}{}", if reason.is_empty() { String::new() } else { format!(" ({reason})") }),
+        });
+    }
+    let said = status.message.as_deref().or(status.reason.as_deref()).and_then(quotable_line);
+    SynthesisError::PodFailed(format!("synthesis pod failed{}", said.map(|s| format!(": {s}")).unwrap_or_default()))
+}
+
+/// Deletes the synthesis's pods and Secrets (found by uuid: the input, the outputs, and any
+/// pod an earlier controller left); on drop too, unless it already ran.
+struct Cleanup {
+    cluster: Arc<dyn Cluster>,
+    namespace: String,
+    uuid: String,
+    armed: bool,
+}
+
+impl Cleanup {
+    async fn run(mut self) {
+        self.armed = false;
+        delete_synthesis(self.cluster.clone(), self.namespace.clone(), self.uuid.clone()).await;
+    }
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        // A dropped synthesis must not leave its pod running: finish the job in the background.
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(delete_synthesis(self.cluster.clone(), self.namespace.clone(), self.uuid.clone()));
+            }
+            Err(_) => tracing::warn!(uuid = %self.uuid, "synthesis dropped outside a runtime; its pod is left to its deadline"),
+        }
+    }
+}
+
+async fn delete_synthesis(cluster: Arc<dyn Cluster>, namespace: String, uuid: String) {
+    let selector = ListParams { label_selector: Some(format!("{SYNTHESIS_UUID_LABEL}={uuid}")), field_selector: None };
+    for gvk in [pod_gvk(), secret_gvk()] {
+        let listed = match retry(|| cluster.list(&gvk, Some(&namespace), &selector)).await {
+            Ok(listed) => listed,
+            Err(error) => {
+                tracing::warn!(%uuid, kind = %gvk.kind, %error, "cleaning up after the synthesis failed");
+                continue;
+            }
+        };
+        for object in listed.items {
+            let Some(r) = ObjectRef::of(&object) else { continue };
+            // Guarded by uid: what a later synthesis recreated under the same name stays.
+            let params = DeleteParams { precondition_uid: object["metadata"]["uid"].as_str().map(str::to_owned), ..Default::default() };
+            match retry(|| cluster.delete(&r, &params)).await {
+                Ok(_) => tracing::debug!(%uuid, object = %r, "deleted"),
+                Err(error) if error.is_not_found() || error.is_conflict() => {}
+                Err(error) => tracing::warn!(%uuid, object = %r, %error, "deleting a synthesis object failed"),
+            }
+        }
+    }
+}
+
+/// Retries transient failures with a short backoff.
+pub(crate) async fn retry<T, F>(mut request: impl FnMut() -> F) -> ClientResult<T>
+where
+    F: std::future::Future<Output = ClientResult<T>>,
+{
+    let mut delay = Duration::from_millis(100);
+    let mut attempt = 1;
+    loop {
+        match request().await {
+            Ok(value) => return Ok(value),
+            Err(error) if error.is_transient() && attempt < ATTEMPTS => {
+                tracing::debug!(%error, attempt, "request failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+                attempt += 1;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+fn cluster_error(what: &'static str) -> impl Fn(ClientError) -> SynthesisError {
+    move |error| SynthesisError::Cluster(format!("{what}: {error}"))
+}
+
+fn to_value<T: serde::Serialize>(object: &T) -> Result<Value, SynthesisError> {
+    serde_json::to_value(object).map_err(|e| SynthesisError::Cluster(format!("encoding: {e}")))
+}
+
+fn pod_gvk() -> Gvk {
+    Gvk::new("v1", "Pod")
+}
+
+fn secret_gvk() -> Gvk {
+    Gvk::new("v1", "Secret")
+}
