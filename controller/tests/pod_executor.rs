@@ -167,6 +167,52 @@ async fn large_output_comes_back_in_several_secrets() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_over_the_cap_fails_in_the_pod() {
+    let setup = setup().await;
+    let script = "head -c 20000000 /dev/zero | tr '\\0' x";
+    let error = setup.executor.synthesize(input(bash(script, "30s", "1m"))).await.unwrap_err();
+    assert_eq!(error.to_string(), "synthesizer output exceeds 16 MiB");
+    assert_eq!(setup.kubelet.runs()[0].output_secrets, 0);
+    assert_cleaned_up(&setup).await;
+}
+
+/// `eno execute` outside a pod, or with input it cannot read: one line in the termination log,
+/// the same on stderr, a non-zero exit, and the command never runs.
+#[test]
+fn execute_failures_are_written_to_the_termination_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("termination-log");
+    let marker = dir.path().join("ran");
+    let execute = |envs: &[(&str, &str)], input: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_eno"))
+            .args(["execute", "--input", input, "--termination-log"])
+            .arg(&log)
+            .args(["--", "/bin/bash", "-c", "touch \"$0\"; echo '{}'"])
+            .arg(&marker)
+            .env_clear()
+            .envs(envs.iter().copied())
+            .output()
+            .unwrap()
+    };
+    let input = dir.path().join("input.json");
+    std::fs::write(&input, r#"{"apiVersion":"config.kubernetes.io/v1","kind":"ResourceList","items":[]}"#).unwrap();
+
+    let out = execute(&[], input.to_str().unwrap());
+    assert!(!out.status.success());
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "ENO_POD_NAME is not set: not running in a synthesis pod");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ENO_POD_NAME is not set"));
+
+    let pod = [("ENO_POD_NAME", "synthesis-abcde"), ("ENO_POD_NAMESPACE", NAMESPACE), ("ENO_POD_UID", "u")];
+    let out = execute(&pod, "/nonexistent/resourcelist.json");
+    assert!(!out.status.success());
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        "reading the synthesis input /nonexistent/resourcelist.json: No such file or directory (os error 2)"
+    );
+    assert!(!marker.exists(), "the synthesizer must not run");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn second_synthesis_of_the_same_uuid_joins_the_live_pod() {
     let setup = setup().await;
     let synthesis = input(bash(&format!("sleep 1; {}", example_script()), "10s", "1m"));

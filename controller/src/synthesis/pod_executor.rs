@@ -293,3 +293,63 @@ fn pod_gvk() -> Gvk {
 fn secret_gvk() -> Gvk {
     Gvk::new("v1", "Secret")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn failed_pod(status: Value) -> Pod {
+        serde_json::from_value(json!({"metadata": {"name": "synthesis-abcde"}, "status": status})).unwrap()
+    }
+
+    fn terminated(name: &str, code: i32, message: &str) -> Value {
+        json!({"name": name, "image": "i", "imageID": "", "ready": false, "restartCount": 0,
+               "state": {"terminated": {"exitCode": code, "reason": "Error", "message": message}}})
+    }
+
+    fn message(status: Value) -> String {
+        failure(&failed_pod(status), "2m").to_string()
+    }
+
+    #[test]
+    fn the_wrappers_message_is_the_error() {
+        let status = json!({"phase": "Failed", "containerStatuses": [terminated("synthesizer", 1, "synthesizer exited with status 3: disk on fire\n")]});
+        assert_eq!(message(status), "synthesizer exited with status 3: disk on fire");
+    }
+
+    #[test]
+    fn a_log_tail_gives_its_last_line() {
+        let status = json!({"phase": "Failed", "containerStatuses": [terminated("synthesizer", 2, "starting\npanic: index out of range\n\n")]});
+        assert_eq!(message(status), "panic: index out of range");
+    }
+
+    #[test]
+    fn without_a_message_the_exit_code_is_reported() {
+        let status = json!({"phase": "Failed", "containerStatuses": [terminated("synthesizer", 137, "")]});
+        assert_eq!(message(status), "synthesis pod's synthesizer container exited with code 137 (Error)");
+    }
+
+    #[test]
+    fn a_failed_installer_is_named() {
+        let status = json!({"phase": "Failed",
+            "initContainerStatuses": [terminated("install-executor", 1, "Error: copying /eno to /eno/eno: No space left on device")],
+            "containerStatuses": [terminated("synthesizer", 0, "")]});
+        assert_eq!(
+            message(status),
+            "synthesis pod's install-executor container exited with code 1: Error: copying /eno to /eno/eno: No space left on device"
+        );
+    }
+
+    #[test]
+    fn deadline_exceeded_is_the_pod_timeout() {
+        let status = json!({"phase": "Failed", "reason": "DeadlineExceeded", "message": "Pod was active on the node longer than the specified deadline"});
+        assert_eq!(message(status), "synthesis pod exceeded podTimeout (2m)");
+    }
+
+    #[test]
+    fn an_evicted_pod_says_why() {
+        let status = json!({"phase": "Failed", "reason": "Evicted", "message": "The node was low on resource: memory."});
+        assert_eq!(message(status), "synthesis pod failed: The node was low on resource: memory.");
+    }
+}
