@@ -58,7 +58,8 @@ pub struct PodConfig {
     pub executor_binary: String,
     /// Service account of the pods: the wrapper uses it to hand the output back.
     pub service_account: Option<String>,
-    /// Secret holding this synthesis's input `ResourceList` under [`INPUT_SECRET_KEY`].
+    /// Secret holding this synthesis's input `ResourceList` under [`INPUT_SECRET_KEY`] (set per
+    /// synthesis by the executor).
     pub input_secret: String,
     /// Labels for every synthesis pod (network policies, cost allocation); a synthesizer's
     /// `podOverrides.labels` win over these.

@@ -213,9 +213,10 @@ struct Cleanup {
 }
 
 impl Cleanup {
+    /// Disarmed only once done: dropped halfway, it starts over in the background.
     async fn run(mut self) {
-        self.armed = false;
         delete_synthesis(self.cluster.clone(), self.namespace.clone(), self.uuid.clone()).await;
+        self.armed = false;
     }
 }
 
