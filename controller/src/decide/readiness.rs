@@ -4,7 +4,8 @@
 //! A check passes when it returns `true` (ready now) or a list holding a condition with
 //! `status: "True"` (ready at that condition's `lastTransitionTime`, the precise moment, when it
 //! has one). A resource is ready when every check passes, at the latest of their times; without
-//! checks it is ready once reconciled. The caller latches the result: once ready, a resource
+//! checks it is ready once reconciled. A check that fails to evaluate (it reads a field the
+//! object does not have yet) is simply not passing; one that does not compile is an error. The caller latches the result: once ready, a resource
 //! stays ready for that synthesis, so checks run only until they first pass.
 
 use std::collections::BTreeMap;
@@ -14,7 +15,7 @@ use serde_json::Value;
 
 use super::cel::{self, CelError, Vars};
 
-/// A check that could not be evaluated; the resource is not ready, and this says why.
+/// A check that does not compile; the resource is not ready, and this says why.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("readiness check {check}: {source}")]
 pub struct ReadinessError {
@@ -32,15 +33,25 @@ pub fn evaluate(checks: &BTreeMap<String, String>, vars: &Vars<'_>, now: &Time) 
     if vars.live.is_none() {
         return Ok(None); // Nothing to check yet.
     }
-    let mut ready_at: Option<Time> = None;
+    // Every check is compiled, so an invalid one is reported even while another is pending.
+    let mut ready_at = Some(None::<Time>);
     for (name, expression) in checks {
-        let result = cel::eval(expression, vars).map_err(|source| ReadinessError { check: annotation(name), source })?;
-        match passed_at(&result, now) {
-            Some(at) => ready_at = ready_at.max(Some(at)),
-            None => return Ok(None),
-        }
+        let passed = match cel::eval(expression, vars) {
+            Ok(result) => passed_at(&result, now),
+            Err(source @ CelError::Compile { .. }) => return Err(ReadinessError { check: annotation(name), source }),
+            // Reading what is not there yet (`self.status` before the first status) is the
+            // usual way of not being ready.
+            Err(e) => {
+                tracing::debug!(check = %annotation(name), error = %e, "readiness check not ready");
+                None
+            }
+        };
+        ready_at = match (ready_at, passed) {
+            (Some(latest), Some(at)) => Some(latest.max(Some(at))),
+            _ => None,
+        };
     }
-    Ok(ready_at)
+    Ok(ready_at.flatten())
 }
 
 fn annotation(name: &str) -> String {

@@ -95,9 +95,17 @@ fn invalid_checks_are_errors_naming_the_annotation() {
     let err = run(&checks(&[("", "true"), ("db", "self.status.(")]), Some(&live)).unwrap_err();
     assert_eq!(err.check, "eno.azure.io/readiness-db");
     assert!(matches!(err.source, CelError::Compile { .. }));
-    let err = run(&checks(&[("", "self.status.nope == 1")]), Some(&live)).unwrap_err();
-    assert_eq!(err.check, "eno.azure.io/readiness");
-    assert!(err.to_string().starts_with("readiness check eno.azure.io/readiness: "), "{err}");
+    // Reported even when another check is not passing.
+    let err = run(&checks(&[("", "self.(")]), Some(&live)).unwrap_err();
+    assert!(err.to_string().starts_with("readiness check eno.azure.io/readiness: invalid CEL"), "{err}");
+    let err = run(&checks(&[("", "false"), ("z", "self.(")]), Some(&live)).unwrap_err();
+    assert_eq!(err.check, "eno.azure.io/readiness-z");
+}
+
+#[test]
+fn checks_reading_missing_fields_are_not_ready_yet() {
+    let live = json!({"kind": "Job", "metadata": {"name": "j"}});
+    assert_eq!(run(&checks(&[("", "self.status.succeeded > 0")]), Some(&live)), Ok(None));
 }
 
 proptest! {

@@ -968,3 +968,5 @@ mod props {
         }
     }
 }
+
+mod pass;
