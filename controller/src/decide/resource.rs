@@ -87,8 +87,6 @@ pub struct ResourceOptions {
     pub fail_open: bool,
     /// `readiness` / `readiness-<name>` CEL checks, by annotation suffix (`""` for the bare one).
     pub readiness_checks: BTreeMap<String, String>,
-    /// `overrides`, unparsed: the JSON list of conditional overrides, applied by the caller.
-    pub overrides: Option<String>,
 }
 
 /// An `eno.azure.io/*` annotation with a value Eno does not accept.
@@ -158,7 +156,6 @@ impl ResourceOptions {
             replace: flag(REPLACE)?,
             fail_open: flag(FAIL_OPEN)?,
             readiness_checks,
-            overrides: get(OVERRIDES).map(str::to_owned),
         })
     }
 }
