@@ -9,7 +9,8 @@
 //! Compiled programs are cached by expression text: the same few expressions are evaluated on
 //! every pass of every resource. The cache only memoizes a pure function (its contents never
 //! change a result), and error messages never print CEL map values, whose iteration order is
-//! a hash order: everything that reaches a status is a function of the inputs alone.
+//! a hash order. (An expression that itself turns a map into a list, `m.map(k, ...)`, gets
+//! CEL's unspecified key order, as in every CEL implementation.)
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
