@@ -74,8 +74,7 @@ pub fn eval(expression: &str, vars: &Vars<'_>) -> Result<Value, CelError> {
         .as_ref()
         .as_ref()
         .map_err(|message| CelError::Compile { expression: expression.to_owned(), message: message.clone() })?;
-    let mut ctx = Context::default();
-    ctx.register_all();
+    let mut ctx = context();
     let empty = Value::Object(Map::new());
     ctx.add_variable_from_value("self", to_cel(vars.live.unwrap_or(&empty)));
     ctx.add_variable_from_value("composition", to_cel(vars.composition));
@@ -86,6 +85,31 @@ pub fn eval(expression: &str, vars: &Vars<'_>) -> Result<Value, CelError> {
         expression: expression.to_owned(),
         kind: result.type_of().to_string(),
     })
+}
+
+/// A context with Eno's functions: CEL's standard ones, the Kubernetes extensions enabled in
+/// `Cargo.toml`, and `compareResourceQuantities`.
+fn context() -> Context<'static> {
+    let mut ctx = Context::default();
+    ctx.register_all();
+    ctx.add_function("compareResourceQuantities", compare_resource_quantities);
+    ctx
+}
+
+/// Eno's `compareResourceQuantities(a, b)`: -1, 0 or 1 as quantity `a` (e.g. `"500Mi"`) is
+/// less than, equal to or greater than `b`, by Kubernetes' own quantity library.
+fn compare_resource_quantities(a: Arc<String>, b: Arc<String>) -> cel::ResolveResult {
+    const COMPARE: &str = "quantity(a).compareTo(quantity(b))";
+    let program = compiled(COMPARE);
+    let program = program
+        .as_ref()
+        .as_ref()
+        .map_err(|e| ExecutionError::function_error("compareResourceQuantities", e))?;
+    let mut ctx = Context::default();
+    ctx.register_all();
+    ctx.add_variable_from_value("a", cel::Value::String(a));
+    ctx.add_variable_from_value("b", cel::Value::String(b));
+    program.execute(&ctx)
 }
 
 /// The `composition` variable: Eno exposes the composition's metadata only.

@@ -66,6 +66,18 @@ fn string_and_list_extensions_are_available() {
 }
 
 #[test]
+fn resource_quantities_compare() {
+    let live = json!({"spec": {"resources": {"requests": {"memory": "512Mi"}}}});
+    let c = comp(&[]);
+    let cmp = |e| eval_with(e, Some(&live), &c);
+    assert_eq!(cmp("compareResourceQuantities(self.spec.resources.requests.memory, '1Gi')"), Ok(json!(-1)));
+    assert_eq!(cmp("compareResourceQuantities('1Gi', '1024Mi')"), Ok(json!(0)));
+    assert_eq!(cmp("compareResourceQuantities('2', '1500m')"), Ok(json!(1)));
+    assert_eq!(cmp("quantity('1k').isGreaterThan(quantity('999'))"), Ok(json!(true)));
+    assert!(matches!(cmp("compareResourceQuantities('lots', '1')"), Err(CelError::Eval { .. })));
+}
+
+#[test]
 fn compile_errors_are_reported_and_stay_errors() {
     let c = comp(&[]);
     for _ in 0..2 {
