@@ -120,11 +120,14 @@ pub fn apply(manifest: &Value, vars: &Vars<'_>) -> Result<Value, OverridesError>
     let annotation = annotation.as_str().ok_or_else(|| OverridesError::Json("not a string".into()))?;
     let mut out = manifest.clone();
     for op in parse(annotation)? {
-        let outcome = op.apply(&mut out, vars);
-        if outcome == Outcome::Applied {
-            tracing::debug!(path = %op.source, "override applied");
-        } else {
-            tracing::debug!(path = %op.source, ?outcome, "override skipped");
+        match op.apply(&mut out, vars) {
+            Outcome::Applied => tracing::debug!(path = %op.source, "override applied"),
+            // The expected ways for an override not to apply.
+            outcome @ (Outcome::ConditionFalse | Outcome::NullValue | Outcome::NoLiveObject) => {
+                tracing::debug!(path = %op.source, ?outcome, "override skipped")
+            }
+            // Probably not what the synthesizer's author meant: say so.
+            outcome => tracing::info!(path = %op.source, ?outcome, "override skipped"),
         }
     }
     Ok(out)
