@@ -14,7 +14,7 @@
 
 use serde_json::{Map, Value};
 
-use super::cel::{self, Vars};
+use super::cel::{self, CelError, Vars};
 
 pub use crate::api::annotations::OVERRIDES;
 
@@ -66,8 +66,8 @@ pub enum ValueSource {
 pub enum Outcome {
     Applied,
     ConditionFalse,
-    InvalidCondition(String),
-    InvalidValueExpression(String),
+    InvalidCondition(CelError),
+    InvalidValueExpression(CelError),
     /// `valueExpression` needs a live object to read from, and there is none yet.
     NoLiveObject,
     /// `valueExpression` returned `null`: keep the synthesized value.
@@ -122,12 +122,15 @@ pub fn apply(manifest: &Value, vars: &Vars<'_>) -> Result<Value, OverridesError>
     for op in parse(annotation)? {
         match op.apply(&mut out, vars) {
             Outcome::Applied => tracing::debug!(path = %op.source, "override applied"),
-            // The expected ways for an override not to apply.
-            outcome @ (Outcome::ConditionFalse | Outcome::NullValue | Outcome::NoLiveObject) => {
-                tracing::debug!(path = %op.source, ?outcome, "override skipped")
-            }
-            // Probably not what the synthesizer's author meant: say so.
-            outcome => tracing::info!(path = %op.source, ?outcome, "override skipped"),
+            // Expressions that do not compile, and paths that do not fit the object, are probably
+            // not what the synthesizer's author meant: say so.
+            outcome @ (Outcome::InvalidCondition(CelError::Compile { .. })
+            | Outcome::InvalidValueExpression(CelError::Compile { .. })
+            | Outcome::IndexOutOfRange
+            | Outcome::TypeMismatch
+            | Outcome::MissingParent) => tracing::info!(path = %op.source, ?outcome, "override skipped"),
+            // The usual ways not to apply, e.g. a condition reading an annotation not set.
+            outcome => tracing::debug!(path = %op.source, ?outcome, "override skipped"),
         }
     }
     Ok(out)
@@ -140,7 +143,7 @@ impl Override {
             match cel::eval(condition, vars) {
                 Ok(Value::Bool(true)) => {}
                 Ok(_) => return Outcome::ConditionFalse,
-                Err(e) => return Outcome::InvalidCondition(e.to_string()),
+                Err(e) => return Outcome::InvalidCondition(e),
             }
         }
         let value = match &self.value {
@@ -149,7 +152,7 @@ impl Override {
             ValueSource::Expression(expression) => match cel::eval(expression, vars) {
                 Ok(Value::Null) => return Outcome::NullValue,
                 Ok(v) => v,
-                Err(e) => return Outcome::InvalidValueExpression(e.to_string()),
+                Err(e) => return Outcome::InvalidValueExpression(e),
             },
         };
         self.path.apply(target, &value)
