@@ -163,3 +163,54 @@ fn eno_run_explains_a_bad_kubeconfig() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("reading /nonexistent/kubeconfig"), "{err}");
 }
+
+/// The seeds' resource migration: two compositions synthesize the same ConfigMap, each with
+/// an override that enables reconciliation only while its composition carries the owner
+/// annotation; moving the annotation (remove first, then set, as a symphony does) hands the
+/// ConfigMap over, and it stays with the new owner.
+#[test]
+fn a_composition_annotation_hands_a_resource_over() {
+    let dev = EnoDev::start();
+    let shared = |synth: &str| {
+        let overrides = serde_json::json!([{
+            "path": r#"self.metadata.annotations["eno.azure.io/disable-reconciliation"]"#,
+            "value": "false",
+            "condition": r#"composition.metadata.annotations["migration/owner"] == "true""#,
+        }]);
+        serde_json::json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "shared", "namespace": "default", "annotations": {
+                "eno.azure.io/reconcile-interval": "1s",
+                "eno.azure.io/disable-reconciliation": "true",
+                "eno.azure.io/overrides": overrides.to_string(),
+            }},
+            "data": {"managedBy": synth},
+        })
+        .to_string()
+    };
+    for name in ["a", "b"] {
+        dev.apply(&synthesizer(name, &[&shared(name)]));
+        dev.apply(&composition(name, name));
+    }
+    dev.ok(&["annotate", "composition", "a", "migration/owner=true"]);
+    let managed_by = |dev: &EnoDev| data(dev, "shared").map(|d| d["data"]["managedBy"].clone());
+    eventually(Duration::from_secs(30), "a manages it", || (managed_by(&dev)? == "a").then_some(()));
+    dev.ok(&["annotate", "composition", "a", "migration/owner-"]);
+    dev.ok(&["annotate", "composition", "b", "migration/owner=true"]);
+    eventually(Duration::from_secs(30), "b manages it", || (managed_by(&dev)? == "b").then_some(()));
+    // a's reconcile interval keeps running, but a no longer writes.
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(managed_by(&dev).unwrap(), "b");
+}
+
+/// A readiness check holds the composition at NotReady until the live object passes it.
+#[test]
+fn readiness_checks_gate_the_composition() {
+    let dev = EnoDev::start();
+    let gated = r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"gated","namespace":"default","annotations":{"eno.azure.io/readiness":"has(self.data.ready)"}},"data":{"owned":"eno"}}"#;
+    dev.apply(&synthesizer("gated", &[gated]));
+    dev.apply(&composition("gated", "gated"));
+    eventually(Duration::from_secs(30), "NotReady", || (status_of(&dev, "gated") == "NotReady").then_some(()));
+    dev.ok(&["patch", "configmap", "gated", "--type", "merge", "-p", r#"{"data":{"ready":"yes"}}"#]);
+    eventually(Duration::from_secs(20), "Ready", || (status_of(&dev, "gated") == "Ready").then_some(()));
+}

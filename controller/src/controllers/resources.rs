@@ -5,7 +5,8 @@
 use super::world::{gvk_slice, PassError, ResourceWorkKey, SliceEntry, World};
 use super::writes::replace_status;
 use crate::api::{ResourceSlice, ResourceState};
-use crate::decide::resource::{decide, deletion_settled, prepare, requeue_after, PatchType, ResourceAction, ResourceContext, ResourceOptions};
+use crate::decide::cel::composition_view;
+use crate::decide::resource::{decide_pass, prepare, Observed, Pass, PatchType, ResourceAction, ResourceContext, Settled};
 use crate::runtime::{Action, ClientError, DeleteParams, ObjectRef, Patch};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use std::time::Duration;
@@ -22,18 +23,40 @@ pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result
     // What Eno applied before: a tombstone carries it; otherwise the previous synthesis has it.
     let previous_desired = if entry.deleted { Some(&entry.manifest) } else { previous.as_ref().filter(|p| !p.deleted).map(|p| &p.manifest) };
     let Some(target) = ObjectRef::of(&prepare(&entry.manifest)) else {
-        return record(world, &entry, Err("manifest has no apiVersion, kind or name".into()), now).await;
+        return record(world, &entry, Err("manifest has no apiVersion, kind or name".into())).await;
     };
 
     let live = match world.cluster.get(&target).await {
         Ok(live) => live,
         // No such kind (e.g. a CRD not installed yet): report and retry with backoff.
-        Err(e @ ClientError::UnknownKind(_)) => return record(world, &entry, Err(e.to_string()), now).await,
+        Err(e @ ClientError::UnknownKind(_)) => return record(world, &entry, Err(e.to_string())).await,
         Err(e) => return Err(e.into()),
     };
-    let action = match decide(desired, previous_desired, live.as_ref(), &ctx) {
-        Ok(a) => a,
-        Err(e) => return record(world, &entry, Err(e.to_string()), now).await,
+    let composition = composition_view(&comp);
+    let recorded = entry.slice.status.as_ref().and_then(|s| s.resources.get(entry.index));
+    let observed = Observed {
+        desired,
+        previous_desired,
+        live: live.as_ref(),
+        ctx: &ctx,
+        composition: &composition,
+        ready: recorded.and_then(|r| r.ready.as_ref()),
+        now: &now,
+    };
+    let action = match decide_pass(&observed) {
+        Ok(Pass::Write(action)) => action,
+        Ok(Pass::Settled(settled)) => {
+            if let Some(e) = &settled.readiness_error {
+                tracing::warn!(resource = %key.resource, error = %e, "readiness check failed");
+            }
+            let recheck = settled.recheck_after(jitter_seed(&key));
+            let action = record(world, &entry, Ok(settled)).await?;
+            return Ok(match (action, recheck) {
+                (Action::Done, Some(after)) => Action::RequeueAfter(after),
+                (a, _) => a,
+            });
+        }
+        Err(e) => return record(world, &entry, Err(e.to_string())).await,
     };
     let write = match action {
         ResourceAction::Create(obj) => world.cluster.create(&obj).await.map(|_| ()),
@@ -48,39 +71,32 @@ pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result
             let params = DeleteParams { precondition_uid: uid, precondition_resource_version: resource_version, ..Default::default() };
             world.cluster.delete(&target, &params).await.map(|_| ())
         }
-        ResourceAction::Nothing | ResourceAction::Orphan | ResourceAction::AlreadyGone => {
-            let deleted = deletion_settled(desired, previous_desired, live.as_ref(), &ctx).unwrap_or(false);
-            let state = Ok(deleted);
-            let action = record(world, &entry, state, now).await?;
-            return Ok(match (action, desired.and_then(|d| ResourceOptions::from_manifest(d).ok())) {
-                (Action::Done, Some(opts)) if !deleted => requeue_after(&opts, jitter_seed(&key)).map_or(Action::Done, Action::RequeueAfter),
-                (a, _) => a,
-            });
-        }
+        // `decide_pass` settles every action that is not a write.
+        ResourceAction::Nothing | ResourceAction::Orphan | ResourceAction::AlreadyGone => return Ok(Action::Done),
     };
     match write {
         Ok(()) => Ok(Action::RequeueAfter(AFTER_WRITE)),
         // Someone changed it under us: decide again from fresh state.
         Err(e) if e.is_conflict() || e.is_not_found() => Ok(Action::RequeueAfter(AFTER_WRITE)),
         Err(e) if e.is_transient() => Err(e.into()),
-        Err(e) => record(world, &entry, Err(e.to_string()), now).await.and(Err(PassError::Api(e))),
+        Err(e) => record(world, &entry, Err(e.to_string())).await.and(Err(PassError::Api(e))),
     }
 }
 
-/// Writes the resource's state into its slice's status if it changed. `Ok(deleted)` is a
-/// successful reconciliation, `Err(message)` a reconciliation error to show.
-async fn record(world: &World, entry: &SliceEntry, outcome: Result<bool, String>, now: Time) -> Result<Action, PassError> {
+/// Writes the resource's state into its slice's status if it changed. `Ok(settled)` is a
+/// successful reconciliation (a failed readiness check shows as its error), `Err(message)` a
+/// reconciliation error to show.
+async fn record(world: &World, entry: &SliceEntry, outcome: Result<Settled, String>) -> Result<Action, PassError> {
     let slice = &entry.slice;
     let mut states = slice.status.as_ref().map(|s| s.resources.clone()).unwrap_or_default();
     states.resize(slice.spec.resources.len(), ResourceState::default());
     let old = states[entry.index].clone();
     let new = match &outcome {
-        Ok(deleted) => ResourceState {
+        Ok(settled) => ResourceState {
             reconciled: true,
-            deleted: *deleted,
-            // Readiness latches; without readiness checks a resource is ready once reconciled.
-            ready: if *deleted { None } else { old.ready.clone().or(Some(now)) },
-            reconciliation_error: None,
+            deleted: settled.deleted,
+            ready: settled.ready.clone(),
+            reconciliation_error: settled.readiness_error.as_ref().map(ToString::to_string),
         },
         Err(message) => ResourceState { reconciliation_error: Some(message.clone()), ..old.clone() },
     };

@@ -10,6 +10,9 @@
 //! - [`resource`]: the action for one managed resource (create, three-way patch, delete, ...);
 //! - [`status`]: the composition's simplified status and the aggregation of slice states.
 
+pub mod cel;
+pub mod overrides;
+pub mod readiness;
 pub mod resource;
 pub mod slices;
 pub mod status;

@@ -14,8 +14,12 @@ use fake_apiserver::patch::strategic::StrategicError;
 use fake_apiserver::patch::{merge, merge_keys, strategic};
 use serde_json::{Map, Value};
 
+use super::cel::Vars;
+use super::overrides::{self, OverridesError};
+use super::readiness::{self, ReadinessError};
 use super::group_of;
 use crate::api::Composition;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use crate::synthesis::duration::parse_go_duration;
 
 pub use crate::api::annotations::{ENO_PREFIX, RECONCILE_INTERVAL, DISABLE_UPDATES, DISABLE_RECONCILIATION, DELETION_STRATEGY, READINESS_GROUP, DELETION_GROUP, REPLACE, FAIL_OPEN, OVERRIDES, READINESS, SYMPHONY_DELETING};
@@ -23,6 +27,10 @@ pub use crate::api::annotations::{ENO_PREFIX, RECONCILE_INTERVAL, DISABLE_UPDATE
 /// Drift polling never runs more often than this, whatever the annotation says (Eno's
 /// `--min-reconcile-interval`), so `1ns` cannot turn into a hot loop against the API server.
 pub const MIN_RECONCILE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// How often a resource that is not ready yet is looked at again (Eno's
+/// `--readiness-poll-interval`): readiness is read from the live object, which Eno does not watch.
+pub const READINESS_POLL_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Kinds Eno creates first (readiness group -100) because other resources usually need them.
 const INFRASTRUCTURE_KINDS: &[&str] = &[
@@ -79,8 +87,6 @@ pub struct ResourceOptions {
     pub fail_open: bool,
     /// `readiness` / `readiness-<name>` CEL checks, by annotation suffix (`""` for the bare one).
     pub readiness_checks: BTreeMap<String, String>,
-    /// `overrides`, unparsed: the JSON list of conditional overrides, applied by the caller.
-    pub overrides: Option<String>,
 }
 
 /// An `eno.azure.io/*` annotation with a value Eno does not accept.
@@ -150,7 +156,6 @@ impl ResourceOptions {
             replace: flag(REPLACE)?,
             fail_open: flag(FAIL_OPEN)?,
             readiness_checks,
-            overrides: get(OVERRIDES).map(str::to_owned),
         })
     }
 }
@@ -273,6 +278,8 @@ pub enum DecideError {
     Strategic(#[from] StrategicError),
     #[error("the desired manifest has no {0}")]
     InvalidManifest(&'static str),
+    #[error(transparent)]
+    Overrides(#[from] OverridesError),
 }
 
 /// True when the resource should no longer exist: a tombstone (`desired` is `None`) or a
@@ -359,6 +366,92 @@ pub fn decide(
             ResourceAction::Patch { patch_type, patch }
         }
     })
+}
+
+/// What one reconciler pass observed about a resource.
+#[derive(Clone, Debug)]
+pub struct Observed<'a> {
+    /// The manifest from the current synthesis; `None` for a tombstone.
+    pub desired: Option<&'a Value>,
+    /// What Eno applied last time (see [`decide`]).
+    pub previous_desired: Option<&'a Value>,
+    pub live: Option<&'a Value>,
+    pub ctx: &'a ResourceContext,
+    /// The composition as CEL sees it ([`super::cel::composition_view`]).
+    pub composition: &'a Value,
+    /// The `ready` time already recorded for this synthesis: readiness latches.
+    pub ready: Option<&'a Time>,
+    pub now: &'a Time,
+}
+
+/// The outcome of one pass: a write, or (nothing to change) the state to record.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Pass {
+    /// Make this write (create, patch or delete), then look again.
+    Write(ResourceAction),
+    Settled(Settled),
+}
+
+/// A resource Eno has nothing more to do to for now.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settled {
+    /// It should be gone and nothing more will happen to it (see [`deletion_settled`]).
+    pub deleted: bool,
+    /// When it became ready; `None` while not ready (or deleted).
+    pub ready: Option<Time>,
+    /// A readiness check that could not be evaluated: the resource stays not ready.
+    pub readiness_error: Option<ReadinessError>,
+    /// The effective options (after overrides), for the drift interval.
+    pub options: ResourceOptions,
+}
+
+impl Settled {
+    /// When to look again: soon while waiting to become ready, else at the drift interval.
+    pub fn recheck_after(&self, jitter_seed: u64) -> Option<Duration> {
+        if self.deleted {
+            return None;
+        }
+        if self.ready.is_none() {
+            return Some(jitter(READINESS_POLL_INTERVAL, jitter_seed));
+        }
+        requeue_after(&self.options, jitter_seed)
+    }
+}
+
+/// The manifests of a pass with their overrides applied, against the live object and the
+/// composition. The last applied manifest goes through the same overrides, so the three-way
+/// merge compares like with like: a field an override removes is not mistaken for one Eno
+/// dropped (which would delete another client's value).
+pub fn with_overrides(
+    desired: Option<&Value>,
+    previous_desired: Option<&Value>,
+    vars: &Vars<'_>,
+) -> Result<(Option<Value>, Option<Value>), OverridesError> {
+    let apply = |m: Option<&Value>| m.map(|m| overrides::apply(m, vars)).transpose();
+    Ok((apply(desired)?, apply(previous_desired)?))
+}
+
+/// One pass over a resource: overrides, then [`decide`]; when there is nothing to write, the
+/// state to record, readiness included (evaluated only until it first passes).
+pub fn decide_pass(observed: &Observed<'_>) -> Result<Pass, DecideError> {
+    let vars = Vars { live: observed.live, composition: observed.composition };
+    let (desired, previous_desired) = with_overrides(observed.desired, observed.previous_desired, &vars)?;
+    let (desired, previous_desired) = (desired.as_ref(), previous_desired.as_ref());
+    let action = decide(desired, previous_desired, observed.live, observed.ctx)?;
+    if matches!(action, ResourceAction::Create(_) | ResourceAction::Patch { .. } | ResourceAction::Delete { .. }) {
+        return Ok(Pass::Write(action));
+    }
+    let options = options(desired, previous_desired)?;
+    let deleted = deletion_settled(desired, previous_desired, observed.live, observed.ctx)?;
+    let (ready, readiness_error) = match (deleted || desired.is_none(), observed.ready) {
+        (true, _) => (None, None),
+        (false, Some(latched)) => (Some(latched.clone()), None),
+        (false, None) => match readiness::evaluate(&options.readiness_checks, &vars, observed.now) {
+            Ok(ready) => (ready, None),
+            Err(e) => (None, Some(e)),
+        },
+    };
+    Ok(Pass::Settled(Settled { deleted, ready, readiness_error, options }))
 }
 
 /// The three-way patch from `live` to `desired` (deleting what `previous` had and `desired`
