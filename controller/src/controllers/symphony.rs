@@ -1,7 +1,7 @@
 //! The symphony controller: one write per pass, decided by [`crate::decide::symphony::next`].
 //!
-//! A pass decides on the caches first; only when that finds something to write does it list the
-//! symphony's compositions uncached and decide again on that, so the write it makes (each one
+//! A pass decides on the caches first; only when that finds something to write does it read the
+//! symphony and list its compositions uncached and decide again on those, so the write it makes (each one
 //! conditioned on the resourceVersion it was decided on) rests on a linearizable read, as the
 //! fencing argument in `decide::symphony` requires.
 
@@ -26,16 +26,20 @@ pub struct SymphonyKey {
 const STALE_RETRY: Duration = Duration::from_secs(1);
 
 pub async fn reconcile(world: &World, key: SymphonyKey) -> Result<Action, PassError> {
-    let Some(symphony) = world.symphony(&key) else { return Ok(Action::Done) };
-    let cached: Vec<Composition> = world.all_compositions().into_iter().filter(|c| is_owned_by(c, &symphony)).collect();
-    if next(&symphony, &cached).is_none() {
+    let Some(cached_symphony) = world.symphony(&key) else { return Ok(Action::Done) };
+    let cached: Vec<Composition> = world.all_compositions().into_iter().filter(|c| is_owned_by(c, &cached_symphony)).collect();
+    if next(&cached_symphony, &cached).is_none() {
         return Ok(Action::Done);
     }
+    // Something to write: decide again on uncached reads. The symphony is re-read too, so a
+    // lagging informer costs a retry, not a stale decision (the fence covers the rest).
+    let cluster = &*world.cluster;
+    let symphony_ref = ObjectRef::new(gvk_symphony(), Some(&key.namespace), &key.name);
+    let Some(raw) = cluster.get(&symphony_ref).await? else { return Ok(Action::Done) };
+    let symphony: Symphony = serde_json::from_value(raw).map_err(|e| PassError::Invalid(format!("symphony does not decode: {e}")))?;
     let fresh = fresh_owned(world, &symphony).await?;
     let typed: Vec<Composition> = fresh.values().map(|(c, _)| c.clone()).collect();
     let Some(decided) = next(&symphony, &typed) else { return Ok(Action::Done) };
-    let cluster = &*world.cluster;
-    let symphony_ref = ObjectRef::new(gvk_symphony(), Some(&key.namespace), &key.name);
     let symphony_rv = symphony.metadata.resource_version.clone().unwrap_or_default();
     let finalizers = symphony.metadata.finalizers.clone().unwrap_or_default();
     let comp_ref = |name: &str| ObjectRef::new(gvk_composition(), Some(&key.namespace), name);
