@@ -111,10 +111,10 @@ fn deleting_symphony_labels_then_deletes_then_lets_go() {
     let mut sym = symphony(1, vec![variation("a", &[])]);
     sym.metadata.deletion_timestamp = Some(Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH));
     let comp = owned(&sym, "a", 1, &[]);
-    let Some(Next::Update { reason: UpdateReason::SymphonyDeleting, labels, .. }) = next(&sym, &[comp.clone()]) else { panic!("expected the label") };
+    let Some(Next::Update { reason: UpdateReason::SymphonyDeleting, labels, .. }) = next(&sym, std::slice::from_ref(&comp)) else { panic!("expected the label") };
     assert_eq!(labels[SYMPHONY_DELETING], "true");
     let labelled = Composition { metadata: ObjectMeta { labels: Some(labels), ..comp.metadata.clone() }, ..comp.clone() };
-    assert!(matches!(next(&sym, &[labelled.clone()]), Some(Next::Delete { reason: DeleteReason::SymphonyDeleting, .. })));
+    assert!(matches!(next(&sym, std::slice::from_ref(&labelled)), Some(Next::Delete { reason: DeleteReason::SymphonyDeleting, .. })));
     let mut terminating = labelled;
     terminating.metadata.deletion_timestamp = sym.metadata.deletion_timestamp.clone();
     assert_eq!(next(&sym, &[terminating]), None, "waits for the composition to go");
