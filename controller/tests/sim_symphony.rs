@@ -27,14 +27,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 const KEY: &str = "owner";
+/// Flips 2 and 5 also remove the variation losing the key; the last flip keeps both.
 const FLIPS: u64 = 8;
 
-fn variations(holder: &str) -> Value {
+/// Both variations, the key on `holder`'s (`""` on the other's); with `drop_other` the other
+/// variation is removed instead, so its composition (maybe still holding the key) is deleted
+/// while the key moves.
+fn variations(holder: &str, drop_other: bool) -> Value {
     let value = |s: &str| if s == holder { "true" } else { "" };
-    json!([
-        {"synthesizer": {"name": "a"}, "annotations": {KEY: value("a")}},
-        {"synthesizer": {"name": "b"}, "annotations": {KEY: value("b")}},
-    ])
+    let all = ["a", "b"].map(|s| json!({"synthesizer": {"name": s}, "annotations": {KEY: value(s)}}));
+    Value::Array(all.into_iter().filter(|v| !drop_other || v["synthesizer"]["name"] == holder).collect())
 }
 
 fn compositions(server: &SharedApiServer) -> Vec<Composition> {
@@ -174,7 +176,7 @@ async fn scenario(seed: u64) -> (usize, Vec<String>) {
     for name in ["a", "b"] {
         user.create(&json!({"apiVersion": "eno.azure.io/v1", "kind": "Synthesizer", "metadata": {"name": name}, "spec": {"image": "v1"}})).await.unwrap();
     }
-    user.create(&json!({"apiVersion": "eno.azure.io/v1", "kind": "Symphony", "metadata": {"name": "sym", "namespace": "default"}, "spec": {"variations": variations("a")}}))
+    user.create(&json!({"apiVersion": "eno.azure.io/v1", "kind": "Symphony", "metadata": {"name": "sym", "namespace": "default"}, "spec": {"variations": variations("a", false)}}))
         .await
         .unwrap();
 
@@ -194,8 +196,9 @@ async fn scenario(seed: u64) -> (usize, Vec<String>) {
         let pause = Duration::from_millis(50 + (seed * 7919 + flip * 104_729) % 3000);
         tokio::time::sleep(pause).await;
         holder = if holder == "a" { "b" } else { "a" };
+        let spec = json!({"spec": {"variations": variations(holder, flip % 3 == 2)}});
         loop {
-            match user.patch(&sym, &Patch::merge(json!({"spec": {"variations": variations(holder)}}))).await {
+            match user.patch(&sym, &Patch::merge(spec.clone())).await {
                 Ok(_) => break,
                 Err(e) if e.is_transient() || e.is_conflict() => tokio::time::sleep(Duration::from_millis(10)).await,
                 Err(e) => panic!("flipping the annotation: {e}"),
