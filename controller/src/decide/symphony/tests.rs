@@ -352,6 +352,35 @@ proptest! {
         }
     }
 
+    /// Bindings and env: every variation entry, plus the symphony's entries the variation does
+    /// not override; each key once.
+    #[test]
+    fn variation_entries_override_symphony_entries_on_the_same_key(
+        symphony_keys in prop::collection::btree_set(0u8..6, 0..5),
+        variation_keys in prop::collection::btree_set(0u8..6, 0..5),
+    ) {
+        let binding = |k: &u8, from: &str| Binding { key: format!("k{k}"), resource: ResourceBinding { name: from.into(), namespace: String::new() } };
+        let env = |k: &u8, from: &str| EnvVar { name: format!("E{k}"), value: from.into() };
+        let v = Variation {
+            synthesizer: SynthesizerRef::named("a"),
+            bindings: variation_keys.iter().map(|k| binding(k, "variation")).collect(),
+            synthesis_env: variation_keys.iter().map(|k| env(k, "variation")).collect(),
+            ..Default::default()
+        };
+        let mut sym = symphony(1, vec![v.clone()]);
+        sym.spec.bindings = symphony_keys.iter().map(|k| binding(k, "symphony")).collect();
+        sym.spec.synthesis_env = symphony_keys.iter().map(|k| env(k, "symphony")).collect();
+        let spec = desired_spec(&sym, &v, &[]);
+        let all: BTreeSet<u8> = symphony_keys.union(&variation_keys).copied().collect();
+        prop_assert_eq!(spec.bindings.len(), all.len());
+        prop_assert_eq!(spec.synthesis_env.len(), all.len());
+        for k in &all {
+            let from = if variation_keys.contains(k) { "variation" } else { "symphony" };
+            prop_assert!(spec.bindings.contains(&binding(k, from)));
+            prop_assert!(spec.synthesis_env.contains(&env(k, from)));
+        }
+    }
+
     /// Converged metadata is the additive merge: `""` keys gone, non-empty variation values
     /// set (over whatever was there), every other key kept.
     #[test]
