@@ -30,15 +30,17 @@
 //!   same variation collide (409 AlreadyExists) instead of making two compositions.
 //!
 //! Claim: no committed state has K on two compositions C ≠ D when every spec version sets K
-//! non-empty on at most one variation. Only a phase-2 update `w` (writer generation `g`, fresh
-//! read at revision `r`, committed at `t`, conditioned on C's resourceVersion at `r`) adds K.
+//! non-empty on at most one variation (and no other client sets K). Of the controller's writes
+//! only a phase-2 update `w` adds K (writer generation `g`, fresh read at revision `r`,
+//! committed at `t`, conditioned on C's resourceVersion at `r`).
 //! Suppose D holds K at `t`, put there last by `w'` (writer generation `g'`, fresh read `r'`,
 //! committed `t' < t`, conditioned on D's version at `r'`).
 //! - `r > t'`: the read at `r` saw D holding K, so `w` would not add K. Contradiction.
-//! - `r < t'`, `g' = g`: the spec at `g` puts K on one variation only, and there is one live
-//!   composition per variation, so `w` and `w'` cannot both add it.
-//! - `r < t'`, `g' < g`: D was stamped `g` at `r`, so `w'` (needing D at stamp `g'`) was
-//!   conditioned on an older version of D than the one at `r < t'`: it fails with 409.
+//! - `r < t'`, `g' = g`: the spec at `g` puts K on one variation only, so C and D are both
+//!   live compositions of it at `r`; but a read showing a duplicate yields its deletion, not `w`.
+//! - `r < t'`, `g' < g`: D is live at `t'` (`w'` writes it; deletion is final), so live at `r`,
+//!   where it was stamped `g`; `w'` needs D at stamp `g'`, so it was conditioned on a version of
+//!   D other than the one at `r`, and D was never at stamp `g'` again after `r`: 409.
 //! - `r < t'`, `g' > g`: `w'` needs C stamped `g'` at `r'`; C is stamped `g` at every revision
 //!   from `r` to `t` (`w` is conditioned on it), `r' < t' < t`, and stamps only grow, so `r' < r`
 //!   with C stamped `g' > g` before `r` — impossible.
