@@ -5,20 +5,8 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
-use support::{seeds, EnoDev};
-
-/// Polls `check` until it returns Some, or fails after `within`.
-fn eventually<T>(within: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(v) = check() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out after {within:?} waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
+use std::time::Duration;
+use support::{eventually, seeds, synthesizer, EnoDev};
 
 fn composition_row(dev: &EnoDev, name: &str) -> Option<Vec<String>> {
     let out = dev.kubectl(&["get", "compositions", "--no-headers"]);
@@ -96,12 +84,6 @@ fn failed_synthesis_is_not_retried_until_modified() {
     eventually(Duration::from_secs(30), "a third run", || (runs(&counter) == 3).then_some(()));
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(runs(&counter), 3);
-}
-
-/// A synthesizer emitting the given ConfigMaps (JSON objects).
-fn synthesizer(name: &str, items: &[&str]) -> String {
-    let list = format!(r#"{{"apiVersion":"config.kubernetes.io/v1","kind":"ResourceList","items":[{}]}}"#, items.join(","));
-    format!("apiVersion: eno.azure.io/v1\nkind: Synthesizer\nmetadata:\n  name: {name}\nspec:\n  image: example\n  command:\n  - /bin/bash\n  - -c\n  - |\n    echo '{list}'\n")
 }
 
 fn composition(name: &str, synth: &str) -> String {

@@ -16,3 +16,7 @@ pub const OVERRIDES: &str = "eno.azure.io/overrides";
 pub const READINESS: &str = "eno.azure.io/readiness";
 /// Composition label set by a deleting symphony: its resources are orphaned.
 pub const SYMPHONY_DELETING: &str = "eno.azure.io/symphony-deleting";
+/// Composition annotation: the symphony generation whose phase-1 prune this composition has
+/// passed. It only moves forward; it fences symphony writers with an older view (see
+/// `decide::symphony`).
+pub const SYMPHONY_GENERATION: &str = "eno.azure.io/symphony-generation";

@@ -3,14 +3,17 @@
 //!
 //! - [`composition`]: finalizer, starting syntheses, slice cleanup, status, deletion;
 //! - [`synthesis`]: running in-flight syntheses and recording their output;
-//! - [`resources`]: keeping each managed resource converged.
+//! - [`resources`]: keeping each managed resource converged;
+//! - [`symphony`]: a symphony's compositions, one per variation, and its status.
 
 mod composition;
 mod resources;
+mod symphony;
 mod synthesis;
 mod world;
 mod writes;
 
+pub use symphony::SymphonyKey;
 pub use world::{stable_uuid, CompositionKey, ResourceWorkKey};
 
 use crate::api::{Composition, ResourceSlice, Synthesizer};
@@ -20,7 +23,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde_json::Value;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
-use world::{gvk_composition, gvk_slice, gvk_synthesizer, World};
+use world::{gvk_composition, gvk_slice, gvk_symphony, gvk_synthesizer, World};
 
 /// Tunables of a running Eno.
 #[derive(Debug, Clone)]
@@ -63,6 +66,12 @@ fn chrono_now() -> k8s_openapi::jiff::Timestamp {
     k8s_openapi::jiff::Timestamp::from_second(secs).unwrap_or_default()
 }
 
+/// The symphony whose controller ownerReference the composition carries.
+fn owner_symphony_key(comp: &Composition) -> Option<SymphonyKey> {
+    let owner = crate::decide::symphony::owner_symphony(comp)?;
+    Some(SymphonyKey { namespace: comp.metadata.namespace.clone().unwrap_or_default(), name: owner.name.clone() })
+}
+
 /// Queues every resource a composition's current and previous syntheses mention.
 fn queue_resources(world: &World, comp: &Composition, queue: &WorkQueue<ResourceWorkKey>) {
     let key = CompositionKey::of(comp);
@@ -78,14 +87,18 @@ impl Eno {
         let comp_queue: Arc<WorkQueue<CompositionKey>> = Arc::new(WorkQueue::new(base, max));
         let synth_queue: Arc<WorkQueue<CompositionKey>> = Arc::new(WorkQueue::new(base, max));
         let resource_queue: Arc<WorkQueue<ResourceWorkKey>> = Arc::new(WorkQueue::new(base, max));
+        let symphony_queue: Arc<WorkQueue<SymphonyKey>> = Arc::new(WorkQueue::new(base, max));
         // Informer callbacks need the world (to map a slice or synthesizer to compositions),
         // which needs the informers: the cell closes that loop once everything exists.
         let cell: Arc<OnceLock<std::sync::Weak<World>>> = Arc::new(OnceLock::new());
 
         let on_comp = {
-            let (cq, sq, rq, cell) = (comp_queue.clone(), synth_queue.clone(), resource_queue.clone(), cell.clone());
+            let (cq, sq, rq, yq, cell) = (comp_queue.clone(), synth_queue.clone(), resource_queue.clone(), symphony_queue.clone(), cell.clone());
             move |obj: &Value| {
                 let Ok(comp) = serde_json::from_value::<Composition>(obj.clone()) else { return };
+                if let Some(owner) = owner_symphony_key(&comp) {
+                    yq.add(owner);
+                }
                 let key = CompositionKey::of(&comp);
                 cq.add(key.clone());
                 sq.add(key);
@@ -121,16 +134,27 @@ impl Eno {
             }
         };
 
+        let on_symphony = {
+            let yq = symphony_queue.clone();
+            move |obj: &Value| {
+                let meta = &obj["metadata"];
+                let (Some(namespace), Some(name)) = (meta["namespace"].as_str(), meta["name"].as_str()) else { return };
+                yq.add(SymphonyKey { namespace: namespace.to_string(), name: name.to_string() });
+            }
+        };
+
         let world = Arc::new(World {
             compositions: Informer::start(cluster.clone(), gvk_composition(), None, on_comp),
             synthesizers: Informer::start(cluster.clone(), gvk_synthesizer(), None, on_synth),
             slices: Informer::start(cluster.clone(), gvk_slice(), None, on_slice),
+            symphonies: Informer::start(cluster.clone(), gvk_symphony(), None, on_symphony),
             cluster,
         });
         let _ = cell.set(Arc::downgrade(&world));
         world.synthesizers.wait_synced().await;
         world.slices.wait_synced().await;
         world.compositions.wait_synced().await;
+        world.symphonies.wait_synced().await;
         // Events seen before the cell was set could not be fanned out: queue everything once.
         for comp in world.all_compositions() {
             let key = CompositionKey::of(&comp);
@@ -140,6 +164,12 @@ impl Eno {
         }
 
         let mut tasks = Vec::new();
+        {
+            let (w, q) = (world.clone(), symphony_queue.clone());
+            tasks.push(tokio::spawn(async move {
+                run_controller("symphony", q, |key| symphony::reconcile(&w, key)).await;
+            }));
+        }
         {
             let (w, q) = (world.clone(), comp_queue.clone());
             tasks.push(tokio::spawn(async move {

@@ -1,7 +1,7 @@
 //! What the controllers read: informer caches of Eno's kinds, typed, plus the cluster client
 //! for uncached reads and writes.
 
-use crate::api::{Composition, ResourceSlice, Synthesizer, API_VERSION};
+use crate::api::{Composition, ResourceSlice, Symphony, Synthesizer, API_VERSION};
 use crate::decide::ResourceKey;
 use crate::runtime::{ClientError, Cluster, Gvk, Informer};
 use serde::de::DeserializeOwned;
@@ -43,6 +43,9 @@ pub fn gvk_synthesizer() -> Gvk {
 pub fn gvk_slice() -> Gvk {
     Gvk::new(API_VERSION, "ResourceSlice")
 }
+pub fn gvk_symphony() -> Gvk {
+    Gvk::new(API_VERSION, "Symphony")
+}
 
 /// A manifest's place: which slice, which index, and its parsed object.
 #[derive(Debug, Clone)]
@@ -58,6 +61,7 @@ pub struct World {
     pub compositions: Informer,
     pub synthesizers: Informer,
     pub slices: Informer,
+    pub symphonies: Informer,
 }
 
 fn typed<T: DeserializeOwned>(v: Value) -> Option<T> {
@@ -77,6 +81,10 @@ impl World {
 
     pub fn all_compositions(&self) -> Vec<Composition> {
         self.compositions.list().into_iter().filter_map(typed).collect()
+    }
+
+    pub fn symphony(&self, key: &super::symphony::SymphonyKey) -> Option<Symphony> {
+        self.symphonies.get(&key.namespace, &key.name).and_then(typed)
     }
 
     pub fn synthesizer(&self, name: &str) -> Option<Synthesizer> {

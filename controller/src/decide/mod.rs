@@ -8,7 +8,8 @@
 //! - [`synthesis`]: which synthesis to start, and how a finished one changes the status;
 //! - [`slices`]: packing a synthesis's output (and tombstones) into ResourceSlices;
 //! - [`resource`]: the action for one managed resource (create, three-way patch, delete, ...);
-//! - [`status`]: the composition's simplified status and the aggregation of slice states.
+//! - [`status`]: the composition's simplified status and the aggregation of slice states;
+//! - [`symphony`]: the symphony's next write, fenced so an annotation is on at most one composition.
 
 pub mod cel;
 pub mod overrides;
@@ -16,6 +17,7 @@ pub mod readiness;
 pub mod resource;
 pub mod slices;
 pub mod status;
+pub mod symphony;
 pub mod synthesis;
 
 use serde_json::Value;

@@ -26,6 +26,24 @@ pub fn seeds() -> PathBuf {
     repo_path("../shared/seeds/manifests")
 }
 
+/// Polls `check` until it returns Some, or fails after `within`.
+pub fn eventually<T>(within: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out after {within:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// A synthesizer emitting the given ConfigMaps (JSON objects).
+pub fn synthesizer(name: &str, items: &[&str]) -> String {
+    let list = format!(r#"{{"apiVersion":"config.kubernetes.io/v1","kind":"ResourceList","items":[{}]}}"#, items.join(","));
+    format!("apiVersion: eno.azure.io/v1\nkind: Synthesizer\nmetadata:\n  name: {name}\nspec:\n  image: example\n  command:\n  - /bin/bash\n  - -c\n  - |\n    echo '{list}'\n")
+}
+
 impl EnoDev {
     pub fn start() -> EnoDev {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -142,6 +160,11 @@ impl Streaming {
                 Err(_) => panic!("no line containing {needle:?} within {within:?}"),
             }
         }
+    }
+
+    /// The next line, if one arrives within `within`.
+    pub fn next_line(&self, within: Duration) -> Option<String> {
+        self.lines.recv_timeout(within).ok()
     }
 
     pub fn is_running(&mut self) -> bool {
