@@ -1,12 +1,13 @@
 //! The composition controller: finalizer, starting syntheses, slice cleanup, status, and the
 //! deletion handshake. Each pass makes at most one write.
 
+use super::defects::defect;
 use super::world::{gvk_composition, gvk_slice, stable_uuid, CompositionKey, PassError, World};
 use super::writes::{replace_status, set_finalizers};
 use crate::api::{Composition, CompositionStatus, ResourceSlice, CLEANUP_FINALIZER};
 use crate::decide::resource::SYMPHONY_DELETING;
 use crate::decide::status::{aggregate, simplified};
-use crate::decide::synthesis::{begin, next_synthesis, SynthesisDecision};
+use crate::decide::synthesis::{begin, next_synthesis, StartReason, SynthesisDecision};
 use crate::runtime::{Action, DeleteParams, ObjectRef};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde_json::Value;
@@ -34,7 +35,7 @@ pub async fn reconcile(world: &World, key: CompositionKey, now: Time) -> Result<
             return Ok(Action::Done);
         }
         let symphony_deleting = comp.metadata.labels.as_ref().and_then(|l| l.get(SYMPHONY_DELETING)).is_some_and(|v| v == "true");
-        let settled = symphony_deleting || resources_settled(world, &comp, now.clone());
+        let settled = symphony_deleting || defect!(world, early_finalizer_removal) || resources_settled(world, &comp, now.clone());
         if !settled {
             return write_status_if_changed(world, &comp, now).await;
         }
@@ -57,7 +58,11 @@ pub async fn reconcile(world: &World, key: CompositionKey, now: Time) -> Result<
     }
 
     let synth = world.synthesizer(&comp.spec.synthesizer.name);
-    if let (SynthesisDecision::Start { reason }, Some(synth)) = (next_synthesis(&comp, synth.as_ref()), synth.as_ref()) {
+    let decision = match next_synthesis(&comp, synth.as_ref()) {
+        SynthesisDecision::WaitForModification if defect!(world, retry_failed_synthesis) => SynthesisDecision::Start { reason: StartReason::CompositionModified },
+        decision => decision,
+    };
+    if let (SynthesisDecision::Start { reason }, Some(synth)) = (decision, synth.as_ref()) {
         let status = comp.status.clone().unwrap_or_default();
         let attempt = status.in_flight_synthesis.as_ref().map_or(0, |s| s.attempts);
         let uuid = stable_uuid(&[

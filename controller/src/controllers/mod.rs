@@ -6,11 +6,14 @@
 //! - [`resources`]: keeping each managed resource converged.
 
 mod composition;
+mod defects;
 mod resources;
 mod synthesis;
 mod world;
 mod writes;
 
+#[cfg(madsim)]
+pub use defects::Defects;
 pub use world::{stable_uuid, CompositionKey, ResourceWorkKey};
 
 use crate::api::{Composition, ResourceSlice, Synthesizer};
@@ -31,11 +34,20 @@ pub struct Options {
     pub reconcile_concurrency: usize,
     /// First and longest retry delay after a failed pass.
     pub backoff: (Duration, Duration),
+    /// Deliberate bugs for the simulator's checker tests (simulation build only).
+    #[cfg(madsim)]
+    pub defects: Defects,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { synthesis_concurrency: 10, reconcile_concurrency: 4, backoff: (Duration::from_millis(50), Duration::from_secs(60)) }
+        Options {
+            synthesis_concurrency: 10,
+            reconcile_concurrency: 4,
+            backoff: (Duration::from_millis(50), Duration::from_secs(60)),
+            #[cfg(madsim)]
+            defects: Defects::default(),
+        }
     }
 }
 
@@ -126,6 +138,8 @@ impl Eno {
             synthesizers: Informer::start(cluster.clone(), gvk_synthesizer(), None, on_synth),
             slices: Informer::start(cluster.clone(), gvk_slice(), None, on_slice),
             cluster,
+            #[cfg(madsim)]
+            defects: options.defects,
         });
         let _ = cell.set(Arc::downgrade(&world));
         world.synthesizers.wait_synced().await;

@@ -2,6 +2,7 @@
 //! ResourceSlices, and records the outcome. A failed synthesis writes nothing but the status,
 //! so the last good synthesis's resources stay exactly as they were.
 
+use super::defects::defect;
 use super::world::{gvk_composition, gvk_slice, CompositionKey, PassError, World};
 use super::writes::{replace_status, resource_version};
 use crate::api::{Composition, ResourceSlice, ResourceSliceRef, CLEANUP_FINALIZER};
@@ -17,8 +18,13 @@ pub async fn reconcile(world: &World, executor: &dyn Executor, key: CompositionK
     // Running a synthesizer is the one thing a stale cache must never trigger (it would run a
     // synthesis that already finished: a retry nobody asked for), so read fresh.
     let comp_ref = ObjectRef::new(gvk_composition(), Some(&key.namespace), &key.name);
-    let Some(comp) = world.cluster.get(&comp_ref).await? else { return Ok(Action::Done) };
-    let comp: Composition = serde_json::from_value(comp).map_err(|e| PassError::Invalid(e.to_string()))?;
+    let comp = if defect!(world, cached_synthesis_read) {
+        world.composition(&key)
+    } else {
+        let Some(comp) = world.cluster.get(&comp_ref).await? else { return Ok(Action::Done) };
+        Some(serde_json::from_value(comp).map_err(|e| PassError::Invalid(e.to_string()))?)
+    };
+    let Some(comp): Option<Composition> = comp else { return Ok(Action::Done) };
     let Some(in_flight) = comp.status.as_ref().and_then(|s| s.in_flight_synthesis.clone()) else { return Ok(Action::Done) };
     if comp.metadata.deletion_timestamp.is_some() || !is_running(&in_flight) {
         return Ok(Action::Done);

@@ -58,6 +58,8 @@ pub struct World {
     pub compositions: Informer,
     pub synthesizers: Informer,
     pub slices: Informer,
+    #[cfg(madsim)]
+    pub defects: super::Defects,
 }
 
 fn typed<T: DeserializeOwned>(v: Value) -> Option<T> {
