@@ -212,9 +212,11 @@ impl Checker {
             self.kept.extend(managed.into_keys());
             return Vec::new();
         }
+        // A resource whose deletion was accepted (deletionTimestamp set, other controllers'
+        // finalizers pending) counts as deleted, as in Eno: it cannot wait on foreign finalizers.
         managed
             .keys()
-            .filter(|k| self.state.contains_key(k))
+            .filter(|k| self.state.get(*k).is_some_and(|r| r["metadata"]["deletionTimestamp"].is_null()))
             .map(|k| (Invariant::DeletionOrdering, format!("composition {}/{} is gone while its resource {} {}/{} still exists", key.namespace, key.name, k.resource.plural, k.namespace, k.name)))
             .collect()
     }

@@ -76,6 +76,10 @@ pub struct Behaviour {
     /// (the composition's `synthesisEnv`).
     #[serde(default)]
     pub items: Vec<Value>,
+    /// Items emitted only while the composition holds this annotation non-empty (a symphony's
+    /// variation annotations steer which synthesizer owns a resource).
+    #[serde(default)]
+    pub when_annotated: BTreeMap<String, Vec<Value>>,
     /// An error result instead of (in addition to) the items: the synthesis fails.
     #[serde(default)]
     pub error: Option<String>,
@@ -228,7 +232,10 @@ impl SynthesizerBehaviour {
         for env in &comp.spec.synthesis_env {
             vars.insert(format!("env.{}", env.name), env.value.clone());
         }
-        let items = behaviour.items.iter().map(|item| template(item, &vars)).collect();
+        let annotations = comp.metadata.annotations.clone().unwrap_or_default();
+        let held = |key: &String| annotations.get(key).is_some_and(|v| !v.is_empty());
+        let conditional = behaviour.when_annotated.iter().filter(|(key, _)| held(key)).flat_map(|(_, items)| items);
+        let items = behaviour.items.iter().chain(conditional).map(|item| template(item, &vars)).collect();
         let results = behaviour.error.iter().map(|e| KrmResult::error(e.clone())).collect();
         Ok(SynthesisOutput { items, results })
     }
@@ -321,6 +328,19 @@ expect:
         assert!(web.synthesize(&input("v3")).is_err());
         assert_eq!(field(&out.items[0], "data.mode"), Some(&json!("prod")));
         assert_eq!(s.skip_reason(), None);
+    }
+
+    #[test]
+    fn annotated_items_follow_the_composition_annotation() {
+        let yaml = "images:\n  v1:\n    items: [{apiVersion: v1, kind: ConfigMap, metadata: {name: always}}]\n    whenAnnotated:\n      owns: [{apiVersion: v1, kind: ConfigMap, metadata: {name: owned}}]\n";
+        let b: SynthesizerBehaviour = serde_saphyr::from_str(yaml).unwrap();
+        let mut i = input("v1");
+        let names = |i: &SynthesisInput| b.synthesize(i).unwrap().items.iter().map(|o| o["metadata"]["name"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+        assert_eq!(names(&i), ["always"]);
+        i.composition.metadata.annotations = Some([("owns".to_string(), String::new())].into());
+        assert_eq!(names(&i), ["always"]);
+        i.composition.metadata.annotations = Some([("owns".to_string(), "yes".to_string())].into());
+        assert_eq!(names(&i), ["always", "owned"]);
     }
 
     #[test]

@@ -436,3 +436,23 @@ pub fn check_seed(scenario: &Arc<Scenario>, seed: u64, defects: Defects, shrink:
     });
     Err(Box::new(Failure { scenario: scenario.name.clone(), seed, plan, outcome, shrunk }))
 }
+
+/// The deliberate defects the checker must catch, by name, with the scenario that exposes each
+/// and the invariant it breaks.
+pub const DEFECTS: &[(&str, &str, Invariant)] = &[
+    ("retry-failed-synthesis", "failed-synthesis", Invariant::NoRetryStorm),
+    ("early-finalizer-removal", "deleted-mid-synthesis", Invariant::DeletionOrdering),
+    ("cached-synthesis-read", "deleted-mid-synthesis", Invariant::NoRetryStorm),
+];
+
+/// The controller defects switched on by `name` (see [`DEFECTS`]).
+pub fn defects_named(name: &str) -> Option<Defects> {
+    let mut d = Defects::default();
+    match name {
+        "retry-failed-synthesis" => d.retry_failed_synthesis = true,
+        "early-finalizer-removal" => d.early_finalizer_removal = true,
+        "cached-synthesis-read" => d.cached_synthesis_read = true,
+        _ => return None,
+    }
+    Some(d)
+}

@@ -2,7 +2,7 @@
 //! current synthesis. A pass either changes the resource (create, three-way patch, delete) or,
 //! once it is in sync, records the resource's state in its slice's status: never both.
 
-use super::world::{gvk_slice, PassError, ResourceWorkKey, SliceEntry, World};
+use super::world::{gvk_composition, gvk_slice, PassError, ResourceWorkKey, SliceEntry, World};
 use super::writes::replace_status;
 use crate::api::{ResourceSlice, ResourceState};
 use crate::decide::resource::{decide, deletion_settled, prepare, requeue_after, PatchType, ResourceAction, ResourceContext, ResourceOptions};
@@ -36,7 +36,15 @@ pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result
         Err(e) => return record(world, &entry, Err(e.to_string()), now).await,
     };
     let write = match action {
-        ResourceAction::Create(obj) => world.cluster.create(&obj).await.map(|_| ()),
+        ResourceAction::Create(obj) => {
+            // Creating is the one write that can undo a deletion: a replica whose cache has not
+            // seen the composition's deletion must not bring its resources back (found by the
+            // simulator with two replicas at once), so that decision is re-read uncached.
+            if !still_live(world, &comp).await? {
+                return Ok(Action::Done);
+            }
+            world.cluster.create(&obj).await.map(|_| ())
+        }
         ResourceAction::Patch { patch_type, patch } => {
             let p = match patch_type {
                 PatchType::Strategic => Patch::strategic(patch),
@@ -65,6 +73,13 @@ pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result
         Err(e) if e.is_transient() => Err(e.into()),
         Err(e) => record(world, &entry, Err(e.to_string()), now).await.and(Err(PassError::Api(e))),
     }
+}
+
+/// The composition still exists (same uid) and is not being deleted, read uncached.
+async fn still_live(world: &World, comp: &crate::api::Composition) -> Result<bool, PassError> {
+    let r = ObjectRef::new(gvk_composition(), comp.metadata.namespace.as_deref(), comp.metadata.name.as_deref().unwrap_or_default());
+    let fresh = world.cluster.get(&r).await?;
+    Ok(fresh.is_some_and(|f| f["metadata"]["uid"].as_str() == comp.metadata.uid.as_deref() && f["metadata"]["deletionTimestamp"].is_null()))
 }
 
 /// Writes the resource's state into its slice's status if it changed. `Ok(deleted)` is a

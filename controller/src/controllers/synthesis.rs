@@ -3,7 +3,7 @@
 //! so the last good synthesis's resources stay exactly as they were.
 
 use super::defects::defect;
-use super::world::{gvk_composition, gvk_slice, CompositionKey, PassError, World};
+use super::world::{gvk_composition, gvk_slice, gvk_synthesizer, CompositionKey, PassError, World};
 use super::writes::{replace_status, resource_version};
 use crate::api::{Composition, ResourceSlice, ResourceSliceRef, CLEANUP_FINALIZER};
 use crate::decide::slices::{pack, MAX_SLICE_BYTES};
@@ -29,7 +29,11 @@ pub async fn reconcile(world: &World, executor: &dyn Executor, key: CompositionK
     if comp.metadata.deletion_timestamp.is_some() || !is_running(&in_flight) {
         return Ok(Action::Done);
     }
-    let Some(synth) = world.synthesizer(&comp.spec.synthesizer.name) else { return Ok(Action::Done) };
+    // Fresh too: a lagging cache would run an older synthesizer version than the one this
+    // synthesis was started for, and record its output as that version's (found by the simulator).
+    let synth_ref = ObjectRef::new(gvk_synthesizer(), None, &comp.spec.synthesizer.name);
+    let Some(synth) = world.cluster.get(&synth_ref).await? else { return Ok(Action::Done) };
+    let synth: crate::api::Synthesizer = serde_json::from_value(synth).map_err(|e| PassError::Invalid(e.to_string()))?;
     let inputs = gather_inputs(&*world.cluster, &comp, &synth).await?;
     let input = SynthesisInput::new(comp.clone(), synth, in_flight.uuid.clone(), inputs);
     let outcome = executor.synthesize(input).await;

@@ -16,7 +16,8 @@ fn main() -> std::process::ExitCode {
 mod cli {
     use clap::Parser;
     use simulator::scenario::Scenario;
-    use simulator::world::{check_seed, run};
+    use eno::controllers::Defects;
+    use simulator::world::{check_seed, defects_named, run, DEFECTS};
     use std::path::PathBuf;
     use std::process::ExitCode;
     use std::sync::Arc;
@@ -40,6 +41,10 @@ mod cli {
         /// Report failures without shrinking their fault plans.
         #[arg(long)]
         no_shrink: bool,
+        /// Run the controller with one deliberate defect (retry-failed-synthesis,
+        /// early-finalizer-removal, cached-synthesis-read): the checker should catch it.
+        #[arg(long)]
+        defect: Option<String>,
         /// Trace lines shown per failure.
         #[arg(long, default_value_t = 40)]
         trace_lines: usize,
@@ -47,6 +52,15 @@ mod cli {
 
     pub fn main() -> ExitCode {
         let args = Args::parse();
+        let defects = match args.defect.as_deref().map(|n| (n, defects_named(n))) {
+            None => Defects::default(),
+            Some((_, Some(d))) => d,
+            Some((name, None)) => {
+                let known: Vec<&str> = DEFECTS.iter().map(|d| d.0).collect();
+                eprintln!("error: no defect named {name:?}; known: {}", known.join(", "));
+                return ExitCode::from(2);
+            }
+        };
         let scenarios = match Scenario::load_dir(&args.dir) {
             Ok(s) => s,
             Err(e) => {
@@ -76,7 +90,7 @@ mod cli {
             let mut failed = 0;
             for &seed in &seeds {
                 runs += 1;
-                match check_seed(&scenario, seed, Default::default(), !args.no_shrink) {
+                match check_seed(&scenario, seed, defects, !args.no_shrink) {
                     Ok(outcome) if args.seed.is_some() => {
                         println!("{}", outcome.trace.lines.join("\n"));
                     }
@@ -86,7 +100,7 @@ mod cli {
                         println!("{}", failure.report(args.trace_lines));
                         if args.seed.is_some() {
                             let plan = failure.shrunk.as_ref().map_or(failure.plan.clone(), |(p, _)| p.clone());
-                            let full = run(scenario.clone(), seed, plan, Default::default());
+                            let full = run(scenario.clone(), seed, plan, defects);
                             println!("full trace:\n{}", full.trace.lines.join("\n"));
                         }
                     }
