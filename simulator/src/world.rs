@@ -224,8 +224,13 @@ async fn simulate(scenario: Arc<Scenario>, seed: u64, plan: FaultPlan, defects: 
             problems.push(e);
         }
     }
+    // Stops early once an invariant broke: the rest of the run could only bury the violation.
+    let mut finished = true;
     for step in &scenario.steps {
-        tokio::time::sleep_until(start + step.at.0).await;
+        if !wait_until(start + step.at.0, &shared).await {
+            finished = false;
+            break;
+        }
         if let Some(condition) = &step.wait_for {
             while !unmet_expectations(condition, &server, &simulated, false).is_empty() {
                 if Instant::now() >= start + scenario.deadline.0 {
@@ -239,15 +244,16 @@ async fn simulate(scenario: Arc<Scenario>, seed: u64, plan: FaultPlan, defects: 
             problems.push(e);
         }
     }
-    tokio::time::sleep_until(start + scenario.deadline.0).await;
+    finished = finished && wait_until(start + scenario.deadline.0, &shared).await;
+    if finished {
+        stuck.extend(unmet_expectations(&scenario.expect, &server, &simulated, plan.faults.is_empty()));
+    }
 
-    let unmet = unmet_expectations(&scenario.expect, &server, &simulated, plan.faults.is_empty());
     let mut g = lock(&shared);
     let at = start.elapsed();
     for p in problems {
         g.checker.report(Invariant::NoPanic, at, None, p);
     }
-    stuck.extend(unmet);
     if !stuck.is_empty() {
         g.checker.report(Invariant::Convergence, at, None, stuck.join("; "));
     }
@@ -278,6 +284,23 @@ fn failed_setup(scenario: &Scenario, message: String) -> Outcome {
         violations: vec![Violation { invariant: Invariant::NoPanic, at: Duration::ZERO, revision: None, message }],
         invocations: BTreeMap::new(),
         virtual_time: scenario.deadline.0,
+    }
+}
+
+/// How often a waiting user checks whether the run already failed.
+const CHECK_EVERY: Duration = Duration::from_millis(500);
+
+/// Sleeps until `t`; false (early) once the checker has found a violation.
+async fn wait_until(t: Instant, shared: &Recorder) -> bool {
+    loop {
+        if !lock(shared).checker.violations().is_empty() {
+            return false;
+        }
+        let now = Instant::now();
+        if now >= t {
+            return true;
+        }
+        tokio::time::sleep_until(t.min(now + CHECK_EVERY)).await;
     }
 }
 

@@ -88,8 +88,11 @@ mod cli {
             let scenario = Arc::new(scenario);
             let t = Instant::now();
             let mut failed = 0;
-            for &seed in &seeds {
+            for (i, &seed) in seeds.iter().enumerate() {
                 runs += 1;
+                if args.seed.is_none() && i % 10 == 0 {
+                    eprint!("\r{:<24} seed {i}/{}, {failed} failed", scenario.name, seeds.len());
+                }
                 match check_seed(&scenario, seed, defects, !args.no_shrink) {
                     Ok(outcome) if args.seed.is_some() => {
                         println!("{}", outcome.trace.lines.join("\n"));
@@ -107,6 +110,9 @@ mod cli {
                 }
             }
             failures += failed;
+            if args.seed.is_none() {
+                eprint!("\r{:<60}\r", "");
+            }
             println!("{:<24} {} seeds, {failed} failed, {:.1?}", scenario.name, seeds.len(), t.elapsed());
         }
         println!("summary: {runs} runs, {failures} failed, {skipped} scenarios skipped, {:.1?}", started.elapsed());
