@@ -424,14 +424,13 @@ impl Failure {
     /// What a person needs to understand and replay the failure.
     pub fn report(&self, trace_lines: usize) -> String {
         let mut out = format!("FAILED scenario {} seed {}\n  fault plan: {}\n", self.scenario, self.seed, self.plan);
-        let (plan, outcome) = match &self.shrunk {
+        let outcome = match &self.shrunk {
             Some((plan, outcome)) => {
                 out.push_str(&format!("  shrunk to:  {plan}\n"));
-                (plan, outcome)
+                outcome
             }
-            None => (&self.plan, &self.outcome),
+            None => &self.outcome,
         };
-        let _ = plan;
         out.push_str(&format!("  violation:  {}\n", self.violation()));
         out.push_str(&format!("  replay:     simulate --scenario {} --seed {}\n  trace (last {trace_lines} lines):\n", self.scenario, self.seed));
         for line in outcome.trace.tail(trace_lines) {
