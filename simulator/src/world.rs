@@ -247,6 +247,7 @@ async fn simulate(scenario: Arc<Scenario>, seed: u64, plan: FaultPlan, defects: 
     finished = finished && wait_until(start + scenario.deadline.0, &shared).await;
     if finished {
         stuck.extend(unmet_expectations(&scenario.expect, &server, &simulated, plan.faults.is_empty()));
+        stuck.extend(unsettled_compositions(&server));
     }
 
     let mut g = lock(&shared);
@@ -353,6 +354,34 @@ async fn attempt(user: &FakeCluster, action: &Action) -> ClientResult<()> {
             other => other.map(|_| ()),
         },
     }
+}
+
+/// What every scenario expects once faults have long stopped: no composition still synthesizing
+/// or being deleted, and every composition's current synthesis reconciled (unless it failed).
+fn unsettled_compositions(server: &SharedApiServer) -> Vec<String> {
+    let listed = server.with(|s| s.target_for(eno::api::API_VERSION, "Composition", None, None).and_then(|t| s.list(&t, &Default::default())));
+    let items = match listed {
+        Ok(list) => list["items"].as_array().cloned().unwrap_or_default(),
+        Err(e) => return vec![format!("listing compositions: {e}")],
+    };
+    let mut unsettled = Vec::new();
+    for comp in items {
+        let Ok(comp) = serde_json::from_value::<eno::api::Composition>(comp) else { continue };
+        let name = format!("{}/{}", comp.metadata.namespace.clone().unwrap_or_default(), comp.metadata.name.clone().unwrap_or_default());
+        let status = comp.status.clone().unwrap_or_default();
+        if comp.metadata.deletion_timestamp.is_some() {
+            unsettled.push(format!("composition {name} is still being deleted"));
+        } else if status.in_flight_synthesis.as_ref().is_some_and(eno::decide::synthesis::is_running) {
+            unsettled.push(format!("composition {name} is still synthesizing"));
+        } else if let Some(current) = status.current_synthesis.as_ref().filter(|c| !eno::decide::synthesis::is_failed(c)) {
+            if current.reconciled.is_none() {
+                unsettled.push(format!("composition {name} is not reconciled"));
+            }
+        } else if status.current_synthesis.is_none() {
+            unsettled.push(format!("composition {name} was never synthesized"));
+        }
+    }
+    unsettled
 }
 
 /// The scenario's expectations the server's state does not meet.
