@@ -57,14 +57,29 @@ impl fmt::Display for Violation {
     }
 }
 
-/// Annotation keys two compositions of one symphony both hold non-empty, among `keys`. The
-/// symphony controller's own helper can replace this one (same shape).
-pub type SharedAnnotations = fn(&Value, &Value, &[String]) -> Vec<String>;
+/// The at-most-once check, pluggable: for each key in `keys`, a message for every symphony two
+/// or more of whose compositions (deleting ones included) hold it non-empty. The symphony
+/// controller's `decide::symphony::annotation_conflicts` has this shape once its conflicts are
+/// formatted, and can replace [`annotation_conflicts`] when both are merged.
+pub type AnnotationConflicts = fn(&BTreeSet<String>, &[Composition]) -> Vec<String>;
 
-/// The default [`SharedAnnotations`]: keys both compositions set to a non-empty value.
-pub fn shared_annotations(a: &Value, b: &Value, keys: &[String]) -> Vec<String> {
-    let held = |c: &Value, k: &str| c["metadata"]["annotations"][k].as_str().is_some_and(|v| !v.is_empty());
-    keys.iter().filter(|k| held(a, k) && held(b, k)).cloned().collect()
+/// The default [`AnnotationConflicts`]: groups compositions by the Symphony that owns them.
+pub fn annotation_conflicts(keys: &BTreeSet<String>, compositions: &[Composition]) -> Vec<String> {
+    let mut holders: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for comp in compositions {
+        let Some(owner) = comp.metadata.owner_references.iter().flatten().find(|o| o.kind == "Symphony" && o.api_version == API_VERSION) else { continue };
+        for (key, value) in comp.metadata.annotations.iter().flatten() {
+            if keys.contains(key) && !value.is_empty() {
+                let at = format!("{}/{}", comp.metadata.namespace.as_deref().unwrap_or_default(), comp.metadata.name.as_deref().unwrap_or_default());
+                holders.entry((owner.name.clone(), key.clone())).or_default().push(at);
+            }
+        }
+    }
+    holders
+        .into_iter()
+        .filter(|(_, comps)| comps.len() > 1)
+        .map(|((symphony, key), comps)| format!("compositions {} of symphony {symphony} all hold annotation {key}", comps.join(", ")))
+        .collect()
 }
 
 /// Runs past this many times for one synthesis is a storm whatever the faults (restarts and
@@ -78,8 +93,8 @@ pub struct Checker {
     runs: BTreeMap<String, u64>,
     /// Resources left behind by symphony deletion: they must stay.
     kept: BTreeSet<ObjectKey>,
-    at_most_once: Vec<String>,
-    shared: SharedAnnotations,
+    at_most_once: BTreeSet<String>,
+    conflicts: AnnotationConflicts,
     /// Set while the scenario's user writes: their edits and deletions are not Eno's doing.
     pub user_acting: bool,
     violations: Vec<Violation>,
@@ -89,19 +104,23 @@ fn eno_key(plural: &str, namespace: &str, name: &str) -> ObjectKey {
     ObjectKey { resource: StorageKey { group: "eno.azure.io".into(), plural: plural.into() }, namespace: namespace.into(), name: name.into() }
 }
 
+fn is_composition(key: &ObjectKey) -> bool {
+    key.resource.group == "eno.azure.io" && key.resource.plural == "compositions"
+}
+
 fn typed<T: serde::de::DeserializeOwned>(v: &Value) -> Option<T> {
     serde_json::from_value(v.clone()).ok()
 }
 
 impl Checker {
-    pub fn new(at_most_once: Vec<String>, shared: SharedAnnotations) -> Self {
+    pub fn new(at_most_once: BTreeSet<String>, conflicts: AnnotationConflicts) -> Self {
         Checker {
             state: BTreeMap::new(),
             finished: BTreeSet::new(),
             runs: BTreeMap::new(),
             kept: BTreeSet::new(),
             at_most_once,
-            shared,
+            conflicts,
             user_acting: false,
             violations: Vec::new(),
         }
@@ -127,8 +146,7 @@ impl Checker {
             EventType::Added | EventType::Modified => self.state.insert(event.key.clone(), event.object.clone()),
         };
         let rev = Some(event.revision);
-        let is_composition = event.key.resource.group == "eno.azure.io" && event.key.resource.plural == "compositions";
-        let found = if is_composition {
+        let found = if is_composition(&event.key) {
             match event.event_type {
                 EventType::Deleted => self.composition_deleted(server, &event.key, &event.object),
                 _ => self.composition_changed(&event.object, event.previous.as_ref()),
@@ -184,23 +202,11 @@ impl Checker {
                 found.push((Invariant::NoLoss, format!("{name}: failed synthesis {} replaced the slices of {} ({:?} -> {:?})", now.uuid, was.uuid, names(&was.resource_slices), names(&now.resource_slices))));
             }
         }
-        found.extend(self.at_most_once_holds(obj, &name).into_iter().map(|m| (Invariant::AtMostOnceAnnotation, m)));
-        found
-    }
-
-    fn at_most_once_holds(&self, obj: &Value, name: &str) -> Vec<String> {
-        if self.at_most_once.is_empty() {
-            return Vec::new();
+        if !self.at_most_once.is_empty() {
+            let compositions: Vec<Composition> = self.state.iter().filter(|(k, _)| is_composition(k)).filter_map(|(_, v)| typed(v)).collect();
+            found.extend((self.conflicts)(&self.at_most_once, &compositions).into_iter().map(|m| (Invariant::AtMostOnceAnnotation, m)));
         }
-        let Some(owner) = symphony_owner(obj) else { return Vec::new() };
-        let uid = obj["metadata"]["uid"].as_str();
-        self.state
-            .iter()
-            .filter(|(k, v)| k.resource.plural == "compositions" && v["metadata"]["uid"].as_str() != uid && symphony_owner(v) == Some(owner))
-            .flat_map(|(k, other)| {
-                (self.shared)(obj, other, &self.at_most_once).into_iter().map(move |key| format!("{name} and {}/{} both hold annotation {key}", k.namespace, k.name))
-            })
-            .collect()
+        found
     }
 
     fn composition_deleted(&mut self, server: &ApiServer, key: &ObjectKey, last: &Value) -> Vec<(Invariant, String)> {
@@ -229,7 +235,7 @@ impl Checker {
             found.push((Invariant::DeletionOrdering, format!("{what} was deleted although its symphony was deleted (its resources stay)")));
         }
         // Resources of a composition whose latest synthesis failed belong to the last good one.
-        let comps: Vec<Composition> = self.state.iter().filter(|(key, _)| key.resource.plural == "compositions").filter_map(|(_, v)| typed(v)).collect();
+        let comps: Vec<Composition> = self.state.iter().filter(|(key, _)| is_composition(key)).filter_map(|(_, v)| typed(v)).collect();
         for comp in comps.iter().filter(|c| c.metadata.deletion_timestamp.is_none()) {
             let Some(current) = comp.status.as_ref().and_then(|s| s.current_synthesis.as_ref()).filter(|s| is_failed(s)) else { continue };
             let Some(manifest) = self.managed(server, comp, current).remove(k) else { continue };
@@ -277,10 +283,6 @@ fn same_generations(a: &Synthesis, b: &Synthesis) -> bool {
 
 fn names(refs: &[eno::api::ResourceSliceRef]) -> Vec<&str> {
     refs.iter().map(|r| r.name.as_str()).collect()
-}
-
-fn symphony_owner(obj: &Value) -> Option<&str> {
-    obj["metadata"]["ownerReferences"].as_array()?.iter().find(|o| o["kind"] == "Symphony" && o["apiVersion"] == API_VERSION)?["uid"].as_str()
 }
 
 /// JSON pointers of the fields a manifest sets (Eno's own metadata aside).

@@ -5,7 +5,7 @@
 //! controller replica is a node of its own, so killing it loses its memory and restarting it
 //! runs `Eno::start` afresh.
 
-use crate::invariants::{shared_annotations, Checker, Invariant, Violation};
+use crate::invariants::{annotation_conflicts, Checker, Invariant, Violation};
 use crate::plan::{Fault, FaultPlan};
 use crate::scenario::{address_of, field, Action, Address, Expectations, Scenario};
 use crate::trace::Trace;
@@ -97,7 +97,7 @@ async fn simulate(scenario: Arc<Scenario>, seed: u64, plan: FaultPlan, defects: 
     if let Err(e) = install_crds(&server) {
         return failed_setup(&scenario, format!("installing CRDs: {e}"));
     }
-    let shared: Recorder = Arc::new(Mutex::new(Shared { checker: Checker::new(scenario.at_most_once.clone(), shared_annotations), trace: Trace::new() }));
+    let shared: Recorder = Arc::new(Mutex::new(Shared { checker: Checker::new(scenario.at_most_once.iter().cloned().collect(), annotation_conflicts), trace: Trace::new() }));
     server.with(|s| lock(&shared).checker.seed(s));
     {
         let shared = shared.clone();

@@ -15,7 +15,7 @@ impl Fixture {
     fn new(at_most_once: &[&str]) -> Self {
         let server = SharedApiServer::new(ApiServer::new(Config::default(), Arc::new(ManualClock::at(1_700_000_000))));
         install_crds(&server).unwrap();
-        let checker = Arc::new(Mutex::new(Checker::new(at_most_once.iter().map(|s| s.to_string()).collect(), shared_annotations)));
+        let checker = Arc::new(Mutex::new(Checker::new(at_most_once.iter().map(|s| s.to_string()).collect(), annotation_conflicts)));
         let c = checker.clone();
         server.observe(move |s, e| c.lock().unwrap().observe(s, e, Duration::ZERO));
         Fixture { server, checker }
@@ -137,5 +137,5 @@ fn two_compositions_of_one_symphony_holding_the_key_break_at_most_once() {
     assert_eq!(f.violations(), vec![]);
     f.patch(API_VERSION, "Composition", "b", None, json!({"metadata": {"annotations": {"owner": "yes"}}}));
     let v = f.violations();
-    assert_eq!(v, vec![(Invariant::AtMostOnceAnnotation, "default/b and default/a both hold annotation owner".to_string())]);
+    assert_eq!(v, vec![(Invariant::AtMostOnceAnnotation, "compositions default/a, default/b of symphony sym all hold annotation owner".to_string())]);
 }
