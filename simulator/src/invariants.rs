@@ -151,6 +151,8 @@ impl Checker {
                 EventType::Deleted => self.composition_deleted(server, &event.key, &event.object),
                 _ => self.composition_changed(&event.object, event.previous.as_ref()),
             }
+        } else if event.key.resource.group == "eno.azure.io" && event.key.resource.plural == "resourceslices" && event.event_type == EventType::Deleted {
+            self.slice_deleted(&event.key)
         } else if event.key.resource.group != "eno.azure.io" && !self.user_acting && event.event_type != EventType::Added {
             self.resource_changed(server, event)
         } else {
@@ -209,6 +211,19 @@ impl Checker {
         found
     }
 
+    /// A live composition's current synthesis must keep its slices: without them its resources
+    /// can be neither reconciled nor cleaned up.
+    fn slice_deleted(&self, key: &ObjectKey) -> Vec<(Invariant, String)> {
+        self.state
+            .iter()
+            .filter(|(k, _)| is_composition(k) && k.namespace == key.namespace)
+            .filter_map(|(_, v)| typed::<Composition>(v))
+            .filter(|c| c.metadata.deletion_timestamp.is_none())
+            .filter(|c| c.status.as_ref().and_then(|s| s.current_synthesis.as_ref()).is_some_and(|s| s.resource_slices.iter().any(|r| r.name == key.name)))
+            .map(|c| (Invariant::NoLoss, format!("slice {}/{} of the current synthesis of {} was deleted", key.namespace, key.name, c.metadata.name.unwrap_or_default())))
+            .collect()
+    }
+
     fn composition_deleted(&mut self, server: &ApiServer, key: &ObjectKey, last: &Value) -> Vec<(Invariant, String)> {
         let Some(comp) = typed::<Composition>(last) else { return Vec::new() };
         let Some(current) = comp.status.as_ref().and_then(|s| s.current_synthesis.clone()) else { return Vec::new() };
@@ -234,8 +249,18 @@ impl Checker {
         if event.event_type == EventType::Deleted && self.kept.contains(k) {
             found.push((Invariant::DeletionOrdering, format!("{what} was deleted although its symphony was deleted (its resources stay)")));
         }
-        // Resources of a composition whose latest synthesis failed belong to the last good one.
         let comps: Vec<Composition> = self.state.iter().filter(|(key, _)| is_composition(key)).filter_map(|(_, v)| typed(v)).collect();
+        // Nothing a live composition's current synthesis still wants is deleted.
+        if event.event_type == EventType::Deleted {
+            for comp in comps.iter().filter(|c| c.metadata.deletion_timestamp.is_none()) {
+                let Some(current) = comp.status.as_ref().and_then(|s| s.current_synthesis.as_ref()).filter(|s| !is_failed(s)) else { continue };
+                if self.managed(server, comp, current).contains_key(k) {
+                    let comp_name = comp.metadata.name.clone().unwrap_or_default();
+                    found.push((Invariant::DeletionOrdering, format!("{what} was deleted although the current synthesis {} of {comp_name} wants it", current.uuid)));
+                }
+            }
+        }
+        // Resources of a composition whose latest synthesis failed belong to the last good one.
         for comp in comps.iter().filter(|c| c.metadata.deletion_timestamp.is_none()) {
             let Some(current) = comp.status.as_ref().and_then(|s| s.current_synthesis.as_ref()).filter(|s| is_failed(s)) else { continue };
             let Some(manifest) = self.managed(server, comp, current).remove(k) else { continue };

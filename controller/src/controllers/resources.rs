@@ -12,6 +12,9 @@ use std::time::Duration;
 
 /// How soon to look again after changing a resource (to record its new state).
 const AFTER_WRITE: Duration = Duration::from_millis(10);
+/// How soon to look again when the cache is behind the API server (the informer's event for the
+/// newer composition normally queues the resource sooner).
+const CACHE_BEHIND: Duration = Duration::from_secs(1);
 
 pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result<Action, PassError> {
     let Some(comp) = world.composition(&key.composition) else { return Ok(Action::Done) };
@@ -40,7 +43,8 @@ pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result
             // Creating is the one write that can undo a deletion: a replica whose cache has not
             // seen the composition's deletion must not bring its resources back (found by the
             // simulator with two replicas at once), so that decision is re-read uncached.
-            if !still_live(world, &comp).await? {
+            let fresh = fresh_composition(world, &comp).await?;
+            if !fresh.as_ref().is_some_and(|f| f.metadata.deletion_timestamp.is_none()) {
                 return Ok(Action::Done);
             }
             world.cluster.create(&obj).await.map(|_| ())
@@ -53,6 +57,14 @@ pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result
             world.cluster.patch(&target, &p).await.map(|_| ())
         }
         ResourceAction::Delete { uid, resource_version } => {
+            // Deleting on a stale cache could remove what a newer synthesis brought back (found
+            // by the simulator): delete only if the synthesis decided on is still current, or
+            // the composition is going anyway; otherwise decide again once the cache catches up.
+            let Some(fresh) = fresh_composition(world, &comp).await? else { return Ok(Action::Done) };
+            let current = |c: &crate::api::Composition| c.status.as_ref().and_then(|s| s.current_synthesis.as_ref()).map(|s| s.uuid.clone());
+            if fresh.metadata.deletion_timestamp.is_none() && current(&fresh) != current(&comp) {
+                return Ok(Action::RequeueAfter(CACHE_BEHIND));
+            }
             let params = DeleteParams { precondition_uid: uid, precondition_resource_version: resource_version, ..Default::default() };
             world.cluster.delete(&target, &params).await.map(|_| ())
         }
@@ -75,11 +87,12 @@ pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result
     }
 }
 
-/// The composition still exists (same uid) and is not being deleted, read uncached.
-async fn still_live(world: &World, comp: &crate::api::Composition) -> Result<bool, PassError> {
+/// The composition as the API server has it now (None if gone or replaced by a namesake).
+async fn fresh_composition(world: &World, comp: &crate::api::Composition) -> Result<Option<crate::api::Composition>, PassError> {
     let r = ObjectRef::new(gvk_composition(), comp.metadata.namespace.as_deref(), comp.metadata.name.as_deref().unwrap_or_default());
-    let fresh = world.cluster.get(&r).await?;
-    Ok(fresh.is_some_and(|f| f["metadata"]["uid"].as_str() == comp.metadata.uid.as_deref() && f["metadata"]["deletionTimestamp"].is_null()))
+    let Some(fresh) = world.cluster.get(&r).await? else { return Ok(None) };
+    let fresh: crate::api::Composition = serde_json::from_value(fresh).map_err(|e| PassError::Invalid(e.to_string()))?;
+    Ok((fresh.metadata.uid == comp.metadata.uid).then_some(fresh))
 }
 
 /// Writes the resource's state into its slice's status if it changed. `Ok(deleted)` is a

@@ -79,9 +79,23 @@ fn a_composition_gone_before_its_resources_breaks_deletion_ordering() {
 fn resources_deleted_first_keep_deletion_ordering() {
     let f = Fixture::new(&[]);
     f.managed_configmap();
-    f.delete("v1", "ConfigMap", "cm");
+    f.patch(API_VERSION, "Composition", "c", None, json!({"metadata": {"finalizers": ["eno.azure.io/cleanup"]}}));
     f.delete(API_VERSION, "Composition", "c");
+    f.delete("v1", "ConfigMap", "cm");
+    f.patch(API_VERSION, "Composition", "c", None, json!({"metadata": {"finalizers": null}}));
     assert_eq!(f.violations(), vec![]);
+}
+
+#[test]
+fn deleting_what_a_live_composition_wants_breaks_deletion_ordering_and_its_slice_is_a_loss() {
+    let f = Fixture::new(&[]);
+    f.managed_configmap();
+    f.delete("v1", "ConfigMap", "cm");
+    f.delete(API_VERSION, "ResourceSlice", "s1");
+    let v = f.violations();
+    assert_eq!(v.iter().map(|v| v.0).collect::<Vec<_>>(), vec![Invariant::DeletionOrdering, Invariant::NoLoss], "{v:?}");
+    assert_eq!(v[0].1, "configmaps default/cm was deleted although the current synthesis u1 of c wants it");
+    assert_eq!(v[1].1, "slice default/s1 of the current synthesis of c was deleted");
 }
 
 #[test]
