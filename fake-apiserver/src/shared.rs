@@ -2,6 +2,7 @@
 //! in-process clients use it; watchers wake when anything commits.
 
 use crate::server::{ApiServer, Watch, WatchEvent};
+use crate::store::Event;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -14,24 +15,53 @@ pub struct SharedApiServer {
     /// slots, with randomness madsim does not control, which would make wake order (and so a
     /// simulation) differ between runs of the same seed.
     changes: Arc<Notify>,
+    observers: Arc<Mutex<Vec<Observer>>>,
 }
+
+/// Sees every committed event, in revision order, with the server as it is after the call that
+/// committed it (for type lookups; the state at the event itself is the observer's to rebuild).
+pub type Observer = Box<dyn FnMut(&ApiServer, &Event) + Send>;
 
 impl SharedApiServer {
     pub fn new(server: ApiServer) -> Self {
-        SharedApiServer { inner: Arc::new(Mutex::new(server)), changes: Arc::new(Notify::new()) }
+        SharedApiServer { inner: Arc::new(Mutex::new(server)), changes: Arc::new(Notify::new()), observers: Arc::default() }
     }
 
-    /// Runs `f` with exclusive access; wakes watchers if it committed anything.
+    /// Calls `observer` for each event committed from now on (invariant checkers, traces). It
+    /// runs under the server's lock, so it must not call back into this server.
+    pub fn observe(&self, observer: impl FnMut(&ApiServer, &Event) + Send + 'static) {
+        self.observers.lock().unwrap_or_else(|p| p.into_inner()).push(Box::new(observer));
+    }
+
+    /// Runs `f` with exclusive access; tells observers what it committed and wakes watchers.
     pub fn with<R>(&self, f: impl FnOnce(&mut ApiServer) -> R) -> R {
         let mut guard = self.lock();
         let before = (guard.revision(), guard.watch_epoch());
         let result = f(&mut guard);
         let changed = (guard.revision(), guard.watch_epoch()) != before;
+        if guard.revision() != before.0 {
+            self.notify_observers(&guard, before.0);
+        }
         drop(guard);
         if changed {
             self.changes.notify_waiters();
         }
         result
+    }
+
+    fn notify_observers(&self, server: &ApiServer, after: u64) {
+        let mut observers = self.observers.lock().unwrap_or_else(|p| p.into_inner());
+        if observers.is_empty() {
+            return;
+        }
+        // One call commits at most a few events; a log smaller than that would hide some, which
+        // an observer must not silently miss.
+        let events = server.store().events_after(after).expect("the event log holds every event of one call");
+        for event in events {
+            for observer in observers.iter_mut() {
+                observer(server, event);
+            }
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, ApiServer> {
@@ -102,5 +132,39 @@ impl SharedApiServer {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::server::{Config, DeleteOptions, WriteOptions};
+    use serde_json::json;
+
+    #[test]
+    fn observers_see_every_commit_in_order_and_nothing_else() {
+        let server = SharedApiServer::new(ApiServer::new(Config::default(), Arc::new(ManualClock::at(0))));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        server.observe(move |_, e| sink.lock().unwrap().push(format!("{} {} {}", e.revision, e.event_type.as_str(), e.key.name)));
+        let start = server.with(|s| s.revision());
+        let cm = |v: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": "default"}, "data": {"v": v}});
+        server.with(|s| {
+            let t = s.target_for("v1", "ConfigMap", Some("default"), None).unwrap();
+            s.create(&t, cm("1"), &WriteOptions::default()).unwrap();
+        });
+        server.with(|s| {
+            let t = s.target_for("v1", "ConfigMap", Some("default"), Some("a")).unwrap();
+            s.update(&t, cm("2"), &WriteOptions::default()).unwrap();
+            // A no-op write commits nothing, so observers hear nothing.
+            s.update(&t, cm("2"), &WriteOptions::default()).unwrap();
+            s.get(&t, None).unwrap();
+            s.delete(&t, &DeleteOptions::default()).unwrap();
+        });
+        assert_eq!(
+            *seen.lock().unwrap(),
+            vec![format!("{} ADDED a", start + 1), format!("{} MODIFIED a", start + 2), format!("{} DELETED a", start + 3)]
+        );
     }
 }

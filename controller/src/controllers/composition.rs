@@ -1,12 +1,13 @@
 //! The composition controller: finalizer, starting syntheses, slice cleanup, status, and the
 //! deletion handshake. Each pass makes at most one write.
 
+use super::defects::defect;
 use super::world::{gvk_composition, gvk_slice, stable_uuid, CompositionKey, PassError, World};
 use super::writes::{replace_status, set_finalizers};
 use crate::api::{Composition, CompositionStatus, ResourceSlice, CLEANUP_FINALIZER};
 use crate::decide::resource::SYMPHONY_DELETING;
 use crate::decide::status::{aggregate, simplified};
-use crate::decide::synthesis::{begin, next_synthesis, SynthesisDecision};
+use crate::decide::synthesis::{begin, next_synthesis, StartReason, SynthesisDecision};
 use crate::runtime::{Action, DeleteParams, ObjectRef};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde_json::Value;
@@ -34,7 +35,7 @@ pub async fn reconcile(world: &World, key: CompositionKey, now: Time) -> Result<
             return Ok(Action::Done);
         }
         let symphony_deleting = comp.metadata.labels.as_ref().and_then(|l| l.get(SYMPHONY_DELETING)).is_some_and(|v| v == "true");
-        let settled = symphony_deleting || resources_settled(world, &comp, now.clone());
+        let settled = symphony_deleting || defect!(world, early_finalizer_removal) || resources_settled(world, &comp, now.clone());
         if !settled {
             return write_status_if_changed(world, &comp, now).await;
         }
@@ -57,7 +58,11 @@ pub async fn reconcile(world: &World, key: CompositionKey, now: Time) -> Result<
     }
 
     let synth = world.synthesizer(&comp.spec.synthesizer.name);
-    if let (SynthesisDecision::Start { reason }, Some(synth)) = (next_synthesis(&comp, synth.as_ref()), synth.as_ref()) {
+    let decision = match next_synthesis(&comp, synth.as_ref()) {
+        SynthesisDecision::WaitForModification if defect!(world, retry_failed_synthesis) => SynthesisDecision::Start { reason: StartReason::CompositionModified },
+        decision => decision,
+    };
+    if let (SynthesisDecision::Start { reason }, Some(synth)) = (decision, synth.as_ref()) {
         let status = comp.status.clone().unwrap_or_default();
         let attempt = status.in_flight_synthesis.as_ref().map_or(0, |s| s.attempts);
         let uuid = stable_uuid(&[
@@ -75,6 +80,14 @@ pub async fn reconcile(world: &World, key: CompositionKey, now: Time) -> Result<
     }
 
     if let Some(stale) = unreferenced_slice(world, &comp) {
+        // A slice newer than the cached composition looks unreferenced too: deleting the
+        // current synthesis's slice would strand its resources (found by the simulator), so the
+        // decision is checked against the composition read uncached.
+        let Some(fresh) = cluster.get(&comp_ref(&key)).await? else { return Ok(Action::Done) };
+        let fresh: Composition = serde_json::from_value(fresh).map_err(|e| PassError::Invalid(e.to_string()))?;
+        if fresh.metadata.uid != comp.metadata.uid || !unreferenced(&fresh, &stale) {
+            return Ok(Action::Done);
+        }
         if finalizers(&stale.metadata).iter().any(|f| f == CLEANUP_FINALIZER) {
             release_slice(world, &stale).await?;
         } else {
@@ -104,16 +117,19 @@ fn resources_settled(world: &World, comp: &Composition, now: Time) -> bool {
 /// A slice no synthesis of this composition refers to any more (superseded, or written by a
 /// synthesis that never completed).
 fn unreferenced_slice(world: &World, comp: &Composition) -> Option<ResourceSlice> {
+    world.slices_owned_by(comp).into_iter().find(|s| unreferenced(comp, s))
+}
+
+/// Whether `comp` (its current, previous and in-flight syntheses) no longer refers to `slice`.
+fn unreferenced(comp: &Composition, slice: &ResourceSlice) -> bool {
     let status = comp.status.as_ref();
-    let referenced: Vec<&str> = [status.and_then(|s| s.current_synthesis.as_ref()), status.and_then(|s| s.previous_synthesis.as_ref())]
+    let name = slice.metadata.name.as_deref().unwrap_or_default();
+    let referenced = [status.and_then(|s| s.current_synthesis.as_ref()), status.and_then(|s| s.previous_synthesis.as_ref())]
         .into_iter()
         .flatten()
-        .flat_map(|s| s.resource_slices.iter().map(|r| r.name.as_str()))
-        .collect();
-    let in_flight = status.and_then(|s| s.in_flight_synthesis.as_ref()).map(|s| s.uuid.as_str());
-    world.slices_owned_by(comp).into_iter().find(|s| {
-        !referenced.contains(&s.metadata.name.as_deref().unwrap_or_default()) && Some(s.spec.synthesis_uuid.as_str()) != in_flight
-    })
+        .any(|s| s.resource_slices.iter().any(|r| r.name == name));
+    let in_flight = status.and_then(|s| s.in_flight_synthesis.as_ref()).is_some_and(|s| s.uuid == slice.spec.synthesis_uuid);
+    !referenced && !in_flight
 }
 
 async fn release_slice(world: &World, slice: &ResourceSlice) -> Result<(), PassError> {

@@ -7,6 +7,7 @@
 //! - [`symphony`]: a symphony's compositions, one per variation, and its status.
 
 mod composition;
+mod defects;
 mod resources;
 mod symphony;
 mod synthesis;
@@ -14,6 +15,8 @@ mod world;
 mod writes;
 
 pub use symphony::SymphonyKey;
+#[cfg(madsim)]
+pub use defects::Defects;
 pub use world::{stable_uuid, CompositionKey, ResourceWorkKey};
 
 use crate::api::{Composition, ResourceSlice, Synthesizer};
@@ -34,11 +37,20 @@ pub struct Options {
     pub reconcile_concurrency: usize,
     /// First and longest retry delay after a failed pass.
     pub backoff: (Duration, Duration),
+    /// Deliberate bugs for the simulator's checker tests (simulation build only).
+    #[cfg(madsim)]
+    pub defects: Defects,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { synthesis_concurrency: 10, reconcile_concurrency: 4, backoff: (Duration::from_millis(50), Duration::from_secs(60)) }
+        Options {
+            synthesis_concurrency: 10,
+            reconcile_concurrency: 4,
+            backoff: (Duration::from_millis(50), Duration::from_secs(60)),
+            #[cfg(madsim)]
+            defects: Defects::default(),
+        }
     }
 }
 
@@ -149,6 +161,8 @@ impl Eno {
             slices: Informer::start(cluster.clone(), gvk_slice(), None, on_slice),
             symphonies: Informer::start(cluster.clone(), gvk_symphony(), None, on_symphony),
             cluster,
+            #[cfg(madsim)]
+            defects: options.defects,
         });
         let _ = cell.set(Arc::downgrade(&world));
         world.synthesizers.wait_synced().await;

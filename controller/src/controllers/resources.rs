@@ -2,7 +2,7 @@
 //! current synthesis. A pass either changes the resource (create, three-way patch, delete) or,
 //! once it is in sync, records the resource's state in its slice's status: never both.
 
-use super::world::{gvk_slice, PassError, ResourceWorkKey, SliceEntry, World};
+use super::world::{gvk_composition, gvk_slice, PassError, ResourceWorkKey, SliceEntry, World};
 use super::writes::replace_status;
 use crate::api::{ResourceSlice, ResourceState};
 use crate::decide::cel::composition_view;
@@ -13,6 +13,9 @@ use std::time::Duration;
 
 /// How soon to look again after changing a resource (to record its new state).
 const AFTER_WRITE: Duration = Duration::from_millis(10);
+/// How soon to look again when the cache is behind the API server (the informer's event for the
+/// newer composition normally queues the resource sooner).
+const CACHE_BEHIND: Duration = Duration::from_secs(1);
 
 pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result<Action, PassError> {
     let Some(comp) = world.composition(&key.composition) else { return Ok(Action::Done) };
@@ -59,7 +62,16 @@ pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result
         Err(e) => return record(world, &entry, Err(e.to_string())).await,
     };
     let write = match action {
-        ResourceAction::Create(obj) => world.cluster.create(&obj).await.map(|_| ()),
+        ResourceAction::Create(obj) => {
+            // Creating is the one write that can undo a deletion: a replica whose cache has not
+            // seen the composition's deletion must not bring its resources back (found by the
+            // simulator with two replicas at once), so that decision is re-read uncached.
+            let fresh = fresh_composition(world, &comp).await?;
+            if !fresh.as_ref().is_some_and(|f| f.metadata.deletion_timestamp.is_none()) {
+                return Ok(Action::Done);
+            }
+            world.cluster.create(&obj).await.map(|_| ())
+        }
         ResourceAction::Patch { patch_type, patch } => {
             let p = match patch_type {
                 PatchType::Strategic => Patch::strategic(patch),
@@ -68,6 +80,14 @@ pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result
             world.cluster.patch(&target, &p).await.map(|_| ())
         }
         ResourceAction::Delete { uid, resource_version } => {
+            // Deleting on a stale cache could remove what a newer synthesis brought back (found
+            // by the simulator): delete only if the synthesis decided on is still current, or
+            // the composition is going anyway; otherwise decide again once the cache catches up.
+            let Some(fresh) = fresh_composition(world, &comp).await? else { return Ok(Action::Done) };
+            let current = |c: &crate::api::Composition| c.status.as_ref().and_then(|s| s.current_synthesis.as_ref()).map(|s| s.uuid.clone());
+            if fresh.metadata.deletion_timestamp.is_none() && current(&fresh) != current(&comp) {
+                return Ok(Action::RequeueAfter(CACHE_BEHIND));
+            }
             let params = DeleteParams { precondition_uid: uid, precondition_resource_version: resource_version, ..Default::default() };
             world.cluster.delete(&target, &params).await.map(|_| ())
         }
@@ -81,6 +101,14 @@ pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result
         Err(e) if e.is_transient() => Err(e.into()),
         Err(e) => record(world, &entry, Err(e.to_string())).await.and(Err(PassError::Api(e))),
     }
+}
+
+/// The composition as the API server has it now (None if gone or replaced by a namesake).
+async fn fresh_composition(world: &World, comp: &crate::api::Composition) -> Result<Option<crate::api::Composition>, PassError> {
+    let r = ObjectRef::new(gvk_composition(), comp.metadata.namespace.as_deref(), comp.metadata.name.as_deref().unwrap_or_default());
+    let Some(fresh) = world.cluster.get(&r).await? else { return Ok(None) };
+    let fresh: crate::api::Composition = serde_json::from_value(fresh).map_err(|e| PassError::Invalid(e.to_string()))?;
+    Ok((fresh.metadata.uid == comp.metadata.uid).then_some(fresh))
 }
 
 /// Writes the resource's state into its slice's status if it changed. `Ok(settled)` is a

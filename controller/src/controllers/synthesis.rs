@@ -2,7 +2,8 @@
 //! ResourceSlices, and records the outcome. A failed synthesis writes nothing but the status,
 //! so the last good synthesis's resources stay exactly as they were.
 
-use super::world::{gvk_composition, gvk_slice, CompositionKey, PassError, World};
+use super::defects::defect;
+use super::world::{gvk_composition, gvk_slice, gvk_synthesizer, CompositionKey, PassError, World};
 use super::writes::{replace_status, resource_version};
 use crate::api::{Composition, ResourceSlice, ResourceSliceRef, CLEANUP_FINALIZER};
 use crate::decide::slices::{pack, MAX_SLICE_BYTES};
@@ -17,13 +18,22 @@ pub async fn reconcile(world: &World, executor: &dyn Executor, key: CompositionK
     // Running a synthesizer is the one thing a stale cache must never trigger (it would run a
     // synthesis that already finished: a retry nobody asked for), so read fresh.
     let comp_ref = ObjectRef::new(gvk_composition(), Some(&key.namespace), &key.name);
-    let Some(comp) = world.cluster.get(&comp_ref).await? else { return Ok(Action::Done) };
-    let comp: Composition = serde_json::from_value(comp).map_err(|e| PassError::Invalid(e.to_string()))?;
+    let comp = if defect!(world, cached_synthesis_read) {
+        world.composition(&key)
+    } else {
+        let Some(comp) = world.cluster.get(&comp_ref).await? else { return Ok(Action::Done) };
+        Some(serde_json::from_value(comp).map_err(|e| PassError::Invalid(e.to_string()))?)
+    };
+    let Some(comp): Option<Composition> = comp else { return Ok(Action::Done) };
     let Some(in_flight) = comp.status.as_ref().and_then(|s| s.in_flight_synthesis.clone()) else { return Ok(Action::Done) };
     if comp.metadata.deletion_timestamp.is_some() || !is_running(&in_flight) {
         return Ok(Action::Done);
     }
-    let Some(synth) = world.synthesizer(&comp.spec.synthesizer.name) else { return Ok(Action::Done) };
+    // Fresh too: a lagging cache would run an older synthesizer version than the one this
+    // synthesis was started for, and record its output as that version's (found by the simulator).
+    let synth_ref = ObjectRef::new(gvk_synthesizer(), None, &comp.spec.synthesizer.name);
+    let Some(synth) = world.cluster.get(&synth_ref).await? else { return Ok(Action::Done) };
+    let synth: crate::api::Synthesizer = serde_json::from_value(synth).map_err(|e| PassError::Invalid(e.to_string()))?;
     let inputs = gather_inputs(&*world.cluster, &comp, &synth).await?;
     let input = SynthesisInput::new(comp.clone(), synth, in_flight.uuid.clone(), inputs);
     let outcome = executor.synthesize(input).await;

@@ -62,6 +62,8 @@ pub struct World {
     pub synthesizers: Informer,
     pub slices: Informer,
     pub symphonies: Informer,
+    #[cfg(madsim)]
+    pub defects: super::Defects,
 }
 
 fn typed<T: DeserializeOwned>(v: Value) -> Option<T> {

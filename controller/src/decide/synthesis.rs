@@ -50,6 +50,9 @@ pub enum NothingReason {
     /// The `eno.azure.io/cleanup` finalizer is not on the composition yet. Output written before
     /// it is there could outlive a deletion, so synthesis waits for it (as Eno does).
     AwaitingFinalizer,
+    /// A synthesis already saw a newer synthesizer generation than the one given: that copy is
+    /// a lagging cache, not a change (acting on it would re-run an old synthesis).
+    SynthesizerBehind,
 }
 
 /// Why a synthesis starts, in Eno's priority order.
@@ -108,6 +111,15 @@ pub fn next_synthesis(comp: &Composition, synth: Option<&Synthesizer>) -> Synthe
     let synth_gen = generation(&synth.metadata);
     let status = comp.status.as_ref();
     let start = |reason| SynthesisDecision::Start { reason };
+    let seen = status
+        .into_iter()
+        .flat_map(|s| [&s.in_flight_synthesis, &s.current_synthesis, &s.previous_synthesis])
+        .flatten()
+        .map(|s| s.observed_synthesizer_generation)
+        .max();
+    if seen.is_some_and(|seen| seen > synth_gen) {
+        return SynthesisDecision::Nothing(NothingReason::SynthesizerBehind);
+    }
 
     if let Some(in_flight) = status.and_then(|s| s.in_flight_synthesis.as_ref()) {
         if is_failed(in_flight) {
@@ -425,6 +437,18 @@ mod tests {
         // Also without any good synthesis.
         let s = status(Some(failed("b", 1, 1)), None);
         assert_eq!(next_synthesis(&comp(1, s), Some(&synth(1))), WaitForModification);
+    }
+
+    #[test]
+    fn a_synthesizer_older_than_one_already_seen_is_a_lagging_cache() {
+        // Found by the simulator: a replica whose synthesizer cache lagged restarted the first
+        // synthesis after a newer synthesizer version had failed.
+        let c = comp(1, status(Some(failed("u2", 1, 2)), Some(done("u1", 1, 1))));
+        assert_eq!(next_synthesis(&c, Some(&synth(1))), SynthesisDecision::Nothing(NothingReason::SynthesizerBehind));
+        assert_eq!(next_synthesis(&c, Some(&synth(2))), SynthesisDecision::WaitForModification);
+        assert_eq!(next_synthesis(&c, Some(&synth(3))), SynthesisDecision::Start { reason: StartReason::SynthesizerModified });
+        let c = comp(1, status(Some(running("u3", 1, 3)), Some(done("u1", 1, 1))));
+        assert_eq!(next_synthesis(&c, Some(&synth(2))), SynthesisDecision::Nothing(NothingReason::SynthesizerBehind));
     }
 
     #[test]

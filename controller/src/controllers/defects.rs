@@ -1,0 +1,36 @@
+//! Deliberately wrong behaviours, compiled only into the simulation build: each flag switches on
+//! one bug the simulator's invariant checker must catch, so its tests can show the checker
+//! works. Call sites ask through [`defect!`], which is a constant `false` outside the simulation
+//! build, so production code carries no trace of them.
+
+/// Which deliberate bugs a simulated replica has. All off by default.
+#[cfg(madsim)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Defects {
+    /// Start a failed synthesis again although neither the composition nor its synthesizer
+    /// changed since it failed (breaks "no retry storm").
+    pub retry_failed_synthesis: bool,
+    /// Release a deleted composition's finalizer without waiting for its resources to go
+    /// (breaks "deletion ordering").
+    pub early_finalizer_removal: bool,
+    /// Let the synthesis runner decide on the cached composition where a fresh read is
+    /// required: a lagging cache re-runs a synthesis that already finished.
+    pub cached_synthesis_read: bool,
+    // The symphony controller's "set the annotation before pruning the other variation" joins
+    // here when that controller lands.
+}
+
+/// Whether the world's replica runs with defect `$flag`; always false outside `cfg(madsim)`.
+macro_rules! defect {
+    ($world:expr, $flag:ident) => {{
+        #[cfg(madsim)]
+        let on = $world.defects.$flag;
+        #[cfg(not(madsim))]
+        let on = {
+            let _ = &$world;
+            false
+        };
+        on
+    }};
+}
+pub(crate) use defect;

@@ -1,0 +1,155 @@
+use super::*;
+use eno::runtime::fake::install_crds;
+use fake_apiserver::clock::ManualClock;
+use fake_apiserver::server::{Config, DeleteOptions, PatchType, WriteOptions};
+use fake_apiserver::SharedApiServer;
+use serde_json::json;
+use std::sync::{Arc, Mutex};
+
+struct Fixture {
+    server: SharedApiServer,
+    checker: Arc<Mutex<Checker>>,
+}
+
+impl Fixture {
+    fn new(at_most_once: &[&str]) -> Self {
+        let server = SharedApiServer::new(ApiServer::new(Config::default(), Arc::new(ManualClock::at(1_700_000_000))));
+        install_crds(&server).unwrap();
+        let checker = Arc::new(Mutex::new(Checker::new(at_most_once.iter().map(|s| s.to_string()).collect(), annotation_conflicts)));
+        let c = checker.clone();
+        server.observe(move |s, e| c.lock().unwrap().observe(s, e, Duration::ZERO));
+        Fixture { server, checker }
+    }
+
+    fn create(&self, obj: Value) {
+        self.server.with(|s| {
+            let t = s.target_for(obj["apiVersion"].as_str().unwrap(), obj["kind"].as_str().unwrap(), obj["metadata"]["namespace"].as_str(), None).unwrap();
+            s.create(&t, obj, &WriteOptions::default()).unwrap();
+        });
+    }
+
+    fn patch(&self, api_version: &str, kind: &str, name: &str, subresource: Option<&str>, patch: Value) {
+        self.server.with(|s| {
+            let mut t = s.target_for(api_version, kind, Some("default"), Some(name)).unwrap();
+            t.subresource = subresource.map(String::from);
+            s.patch(&t, PatchType::Merge, patch.to_string().as_bytes(), &WriteOptions::default()).unwrap();
+        });
+    }
+
+    fn delete(&self, api_version: &str, kind: &str, name: &str) {
+        self.server.with(|s| {
+            let t = s.target_for(api_version, kind, Some("default"), Some(name)).unwrap();
+            s.delete(&t, &DeleteOptions::default()).unwrap();
+        });
+    }
+
+    fn violations(&self) -> Vec<(Invariant, String)> {
+        self.checker.lock().unwrap().violations().iter().map(|v| (v.invariant, v.message.clone())).collect()
+    }
+
+    /// A composition whose current synthesis (uuid `u1`) manages ConfigMap `cm` via slice `s1`.
+    fn managed_configmap(&self) {
+        let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm", "namespace": "default"}, "data": {"v": "1"}});
+        self.create(json!({"apiVersion": API_VERSION, "kind": "ResourceSlice", "metadata": {"name": "s1", "namespace": "default"},
+            "spec": {"synthesisUUID": "u1", "resources": [{"manifest": cm.to_string()}]}}));
+        self.create(json!({"apiVersion": API_VERSION, "kind": "Composition", "metadata": {"name": "c", "namespace": "default"}, "spec": {"synthesizer": {"name": "x"}}}));
+        self.patch(API_VERSION, "Composition", "c", Some("status"), json!({"status": {"currentSynthesis": synthesis("u1", 1, &[])}}));
+        self.create(cm);
+    }
+}
+
+fn synthesis(uuid: &str, comp_generation: i64, errors: &[&str]) -> Value {
+    let results: Vec<Value> = errors.iter().map(|e| json!({"message": e, "severity": "error"})).collect();
+    json!({"uuid": uuid, "observedCompositionGeneration": comp_generation, "observedSynthesizerGeneration": 1,
+        "synthesized": "2024-01-01T00:00:00Z", "resourceSlices": [{"name": "s1"}], "results": results})
+}
+
+#[test]
+fn a_composition_gone_before_its_resources_breaks_deletion_ordering() {
+    let f = Fixture::new(&[]);
+    f.managed_configmap();
+    f.delete(API_VERSION, "Composition", "c");
+    let v = f.violations();
+    assert_eq!(v.len(), 1, "{v:?}");
+    assert_eq!(v[0].0, Invariant::DeletionOrdering);
+    assert_eq!(v[0].1, "composition default/c is gone while its resource configmaps default/cm still exists");
+}
+
+#[test]
+fn resources_deleted_first_keep_deletion_ordering() {
+    let f = Fixture::new(&[]);
+    f.managed_configmap();
+    f.patch(API_VERSION, "Composition", "c", None, json!({"metadata": {"finalizers": ["eno.azure.io/cleanup"]}}));
+    f.delete(API_VERSION, "Composition", "c");
+    f.delete("v1", "ConfigMap", "cm");
+    f.patch(API_VERSION, "Composition", "c", None, json!({"metadata": {"finalizers": null}}));
+    assert_eq!(f.violations(), vec![]);
+}
+
+#[test]
+fn deleting_what_a_live_composition_wants_breaks_deletion_ordering_and_its_slice_is_a_loss() {
+    let f = Fixture::new(&[]);
+    f.managed_configmap();
+    f.delete("v1", "ConfigMap", "cm");
+    f.delete(API_VERSION, "ResourceSlice", "s1");
+    let v = f.violations();
+    assert_eq!(v.iter().map(|v| v.0).collect::<Vec<_>>(), vec![Invariant::DeletionOrdering, Invariant::NoLoss], "{v:?}");
+    assert_eq!(v[0].1, "configmaps default/cm was deleted although the current synthesis u1 of c wants it");
+    assert_eq!(v[1].1, "slice default/s1 of the current synthesis of c was deleted");
+}
+
+#[test]
+fn a_failed_synthesis_changing_managed_fields_is_a_loss_but_the_user_may_edit() {
+    let f = Fixture::new(&[]);
+    f.managed_configmap();
+    f.patch(API_VERSION, "Composition", "c", Some("status"), json!({"status": {"currentSynthesis": synthesis("u2", 2, &["boom"])}}));
+    f.checker.lock().unwrap().user_acting = true;
+    f.patch("v1", "ConfigMap", "cm", None, json!({"data": {"v": "user"}}));
+    f.checker.lock().unwrap().user_acting = false;
+    assert_eq!(f.violations(), vec![]);
+    // Eno restoring the field is fine; Eno moving it away from the last good value is not.
+    f.patch("v1", "ConfigMap", "cm", None, json!({"data": {"v": "1"}}));
+    assert_eq!(f.violations(), vec![]);
+    f.patch("v1", "ConfigMap", "cm", None, json!({"data": {"v": "2"}}));
+    f.delete("v1", "ConfigMap", "cm");
+    let v = f.violations();
+    assert_eq!(v.iter().map(|v| v.0).collect::<Vec<_>>(), vec![Invariant::NoLoss, Invariant::NoLoss], "{v:?}");
+    assert!(v[0].1.contains("field /data/v"), "{}", v[0].1);
+    assert!(v[1].1.contains("was deleted after synthesis u2 failed"), "{}", v[1].1);
+}
+
+#[test]
+fn restarting_a_failed_synthesis_without_a_change_is_a_retry_storm() {
+    let f = Fixture::new(&[]);
+    f.managed_configmap();
+    f.patch(API_VERSION, "Composition", "c", Some("status"), json!({"status": {"currentSynthesis": synthesis("u2", 2, &["boom"])}}));
+    // A new generation may start again; the same generations may not.
+    f.patch(API_VERSION, "Composition", "c", Some("status"), json!({"status": {"inFlightSynthesis": {"uuid": "u3", "observedCompositionGeneration": 3, "observedSynthesizerGeneration": 1}}}));
+    assert_eq!(f.violations(), vec![]);
+    f.patch(API_VERSION, "Composition", "c", Some("status"), json!({"status": {"inFlightSynthesis": {"uuid": "u4", "observedCompositionGeneration": 2, "observedSynthesizerGeneration": 1}}}));
+    let v = f.violations();
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0].0, Invariant::NoRetryStorm);
+    // Running a finished synthesis again is one too.
+    let mut checker = f.checker.lock().unwrap();
+    checker.synthesis_started("u3", "default/c", Duration::ZERO);
+    assert_eq!(checker.violations().len(), 1);
+    checker.synthesis_started("u2", "default/c", Duration::ZERO);
+    assert_eq!(checker.violations()[1].message, "synthesis u2 of default/c ran again after it had finished");
+}
+
+#[test]
+fn two_compositions_of_one_symphony_holding_the_key_break_at_most_once() {
+    let f = Fixture::new(&["owner"]);
+    let owner = json!([{"apiVersion": API_VERSION, "kind": "Symphony", "name": "sym", "uid": "sym-uid"}]);
+    let comp = |name: &str, value: &str| {
+        json!({"apiVersion": API_VERSION, "kind": "Composition", "metadata": {"name": name, "namespace": "default", "ownerReferences": owner,
+            "annotations": {"owner": value}}, "spec": {"synthesizer": {"name": name}}})
+    };
+    f.create(comp("a", "yes"));
+    f.create(comp("b", ""));
+    assert_eq!(f.violations(), vec![]);
+    f.patch(API_VERSION, "Composition", "b", None, json!({"metadata": {"annotations": {"owner": "yes"}}}));
+    let v = f.violations();
+    assert_eq!(v, vec![(Invariant::AtMostOnceAnnotation, "compositions default/a, default/b of symphony sym all hold annotation owner".to_string())]);
+}

@@ -1,0 +1,365 @@
+//! Declarative scenarios (`scenarios/*.yaml`): what the user applies and when, how each
+//! simulated synthesizer behaves, how long faults may last, and what must hold at the end.
+
+use eno::api::KrmResult;
+use eno::synthesis::{parse_go_duration, SynthesisError, SynthesisInput, SynthesisOutput};
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("reading {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("parsing {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("scenario {name}: {message}")]
+    Invalid { name: String, message: String },
+}
+
+/// A Go-style duration (`300ms`, `1m30s`) in YAML.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Span(pub Duration);
+
+impl<'de> Deserialize<'de> for Span {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        parse_go_duration(&text).map(Span).map_err(serde::de::Error::custom)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Scenario {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// Controllers the scenario needs that this build may lack (`symphony`); see [`Scenario::skip_reason`].
+    #[serde(default)]
+    pub requires: Vec<String>,
+    /// Faults are injected from the start until this virtual time; convergence is judged after.
+    pub faults_until: Span,
+    /// When the expectations are checked.
+    pub deadline: Span,
+    /// Simulated synthesizers by name.
+    #[serde(default)]
+    pub synthesizers: BTreeMap<String, SynthesizerBehaviour>,
+    /// Applied by the user at time zero, in order.
+    #[serde(default)]
+    pub objects: Vec<Value>,
+    #[serde(default)]
+    pub steps: Vec<Step>,
+    #[serde(default)]
+    pub expect: Expectations,
+    /// Annotation keys a symphony sets on at most one of its compositions at a time.
+    #[serde(default)]
+    pub at_most_once: Vec<String>,
+}
+
+/// What a synthesizer does, by the image its Synthesizer object names (so a user step that
+/// changes the image changes the behaviour, as a new synthesizer version would).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SynthesizerBehaviour {
+    /// Virtual time each run takes.
+    #[serde(default)]
+    pub delay: Option<Span>,
+    pub images: BTreeMap<String, Behaviour>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Behaviour {
+    /// Output items; strings may use `{{composition}}`, `{{namespace}}` and `{{env.NAME}}`
+    /// (the composition's `synthesisEnv`).
+    #[serde(default)]
+    pub items: Vec<Value>,
+    /// Items emitted only while the composition holds this annotation non-empty (a symphony's
+    /// variation annotations steer which synthesizer owns a resource).
+    #[serde(default)]
+    pub when_annotated: BTreeMap<String, Vec<Value>>,
+    /// An error result instead of (in addition to) the items: the synthesis fails.
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Step {
+    /// Not before this virtual time.
+    pub at: Span,
+    /// And not before this holds (as `kubectl wait` would), so a step that needs an earlier
+    /// one's effect still makes sense when faults slow things down.
+    #[serde(default)]
+    pub wait_for: Option<Expectations>,
+    #[serde(flatten)]
+    pub action: Action,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Action {
+    /// Create the object, or merge it onto the existing one.
+    Apply(Value),
+    /// A JSON merge patch on an existing object.
+    Patch { target: Address, merge: Value },
+    Delete(Address),
+}
+
+/// An object's address, as a user would type it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Address {
+    pub api_version: String,
+    pub kind: String,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl std::fmt::Display for Address {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{} {}/{}", self.kind, ns, self.name),
+            None => write!(f, "{} {}", self.kind, self.name),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Expectations {
+    /// Objects that must exist, with these fields (dotted paths) holding these values.
+    #[serde(default)]
+    pub present: Vec<Expected>,
+    #[serde(default)]
+    pub absent: Vec<Address>,
+    /// `namespace/name` → simplified status (`Ready`, `NotReady`, ...).
+    #[serde(default)]
+    pub compositions: BTreeMap<String, String>,
+    /// `namespace/name` of compositions with a synthesis running (a condition for steps that
+    /// must happen mid-synthesis).
+    #[serde(default)]
+    pub synthesizing: Vec<String>,
+    /// Synthesizer name → runs, checked in fault-free runs (faults legitimately re-run an
+    /// unfinished synthesis).
+    #[serde(default)]
+    pub invocations: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Expected {
+    #[serde(flatten)]
+    pub address: Address,
+    #[serde(default)]
+    pub fields: BTreeMap<String, Value>,
+}
+
+impl Scenario {
+    pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
+        let scenario: Scenario = serde_saphyr::from_str(text).map_err(|e| ScenarioError::Parse { path: path.to_owned(), message: e.to_string() })?;
+        scenario.validate()?;
+        Ok(scenario)
+    }
+
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read { path: path.to_owned(), source })?;
+        Scenario::parse(&text, path)
+    }
+
+    /// Every `*.yaml` in `dir`, by file name.
+    pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>, ScenarioError> {
+        let entries = std::fs::read_dir(dir).map_err(|source| ScenarioError::Read { path: dir.to_owned(), source })?;
+        let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "yaml")).collect();
+        paths.sort();
+        paths.iter().map(|p| Scenario::load(p)).collect()
+    }
+
+    /// Why this build cannot run the scenario, if it cannot.
+    pub fn skip_reason(&self) -> Option<String> {
+        let missing: Vec<&str> = self.requires.iter().map(String::as_str).filter(|r| !AVAILABLE_CONTROLLERS.contains(r)).collect();
+        (!missing.is_empty()).then(|| format!("needs the {} controller, which this build does not have yet", missing.join(", ")))
+    }
+
+    fn validate(&self) -> Result<(), ScenarioError> {
+        let invalid = |message: String| ScenarioError::Invalid { name: self.name.clone(), message };
+        if self.deadline <= self.faults_until {
+            return Err(invalid("deadline must come after faultsUntil, so convergence is judged without faults".into()));
+        }
+        if let Some(step) = self.steps.iter().find(|s| s.at >= self.deadline) {
+            return Err(invalid(format!("a step at {:?} is not before the deadline", step.at.0)));
+        }
+        for (i, obj) in self.objects.iter().chain(self.steps.iter().filter_map(|s| match &s.action {
+            Action::Apply(obj) => Some(obj),
+            _ => None,
+        })).enumerate() {
+            if address_of(obj).is_none() {
+                return Err(invalid(format!("object {i} lacks apiVersion, kind or metadata.name")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Controllers this build runs; scenarios needing others are skipped with a reason.
+const AVAILABLE_CONTROLLERS: &[&str] = &["composition", "synthesis", "resource"];
+
+/// The address of a manifest.
+pub fn address_of(obj: &Value) -> Option<Address> {
+    Some(Address {
+        api_version: obj["apiVersion"].as_str()?.to_string(),
+        kind: obj["kind"].as_str()?.to_string(),
+        namespace: obj["metadata"]["namespace"].as_str().map(String::from),
+        name: obj["metadata"]["name"].as_str()?.to_string(),
+    })
+}
+
+impl SynthesizerBehaviour {
+    /// The synthesis this behaviour gives for `input`.
+    pub fn synthesize(&self, input: &SynthesisInput) -> Result<SynthesisOutput, SynthesisError> {
+        let image = &input.synthesizer.spec.image;
+        let Some(behaviour) = self.images.get(image) else {
+            return Err(SynthesisError::CommandNotFound(format!("no behaviour for image {image:?}")));
+        };
+        let comp = &input.composition;
+        let mut vars = BTreeMap::from([
+            ("composition".to_string(), comp.metadata.name.clone().unwrap_or_default()),
+            ("namespace".to_string(), comp.metadata.namespace.clone().unwrap_or_default()),
+        ]);
+        for env in &comp.spec.synthesis_env {
+            vars.insert(format!("env.{}", env.name), env.value.clone());
+        }
+        let annotations = comp.metadata.annotations.clone().unwrap_or_default();
+        let held = |key: &String| annotations.get(key).is_some_and(|v| !v.is_empty());
+        let conditional = behaviour.when_annotated.iter().filter(|(key, _)| held(key)).flat_map(|(_, items)| items);
+        let items = behaviour.items.iter().chain(conditional).map(|item| template(item, &vars)).collect();
+        let results = behaviour.error.iter().map(|e| KrmResult::error(e.clone())).collect();
+        Ok(SynthesisOutput { items, results })
+    }
+}
+
+/// Replaces `{{var}}` in every string of `value`; unknown variables become empty, as an unset
+/// environment variable would.
+fn template(value: &Value, vars: &BTreeMap<String, String>) -> Value {
+    match value {
+        Value::String(s) => {
+            let mut out = String::new();
+            let mut rest = s.as_str();
+            while let Some(start) = rest.find("{{") {
+                let Some(len) = rest[start..].find("}}") else { break };
+                out.push_str(&rest[..start]);
+                let name = rest[start + 2..start + len].trim();
+                out.push_str(vars.get(name).map(String::as_str).unwrap_or_default());
+                rest = &rest[start + len + 2..];
+            }
+            out.push_str(rest);
+            Value::String(out)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(|v| template(v, vars)).collect()),
+        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (template(&Value::String(k.clone()), vars).as_str().unwrap_or_default().to_string(), template(v, vars))).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The value at a dotted path (`data.v`, `metadata.labels.team`).
+pub fn field<'a>(obj: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.').try_fold(obj, |v, part| v.get(part))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const YAML: &str = r#"
+name: example
+faultsUntil: 10s
+deadline: 1m
+synthesizers:
+  web:
+    delay: 300ms
+    images:
+      v1:
+        items:
+          - apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: "{{composition}}-cm", namespace: "{{namespace}}"}
+            data: {mode: "{{env.MODE}}", missing: "[{{env.NOPE}}]"}
+      v2:
+        error: the system is down
+objects:
+  - {apiVersion: eno.azure.io/v1, kind: Synthesizer, metadata: {name: web}, spec: {image: v1}}
+steps:
+  - at: 5s
+    patch:
+      target: {apiVersion: eno.azure.io/v1, kind: Synthesizer, name: web}
+      merge: {spec: {image: v2}}
+  - at: 20s
+    delete: {apiVersion: v1, kind: ConfigMap, namespace: default, name: x}
+expect:
+  present:
+    - {apiVersion: v1, kind: ConfigMap, namespace: default, name: c1-cm, fields: {data.mode: prod}}
+  compositions: {default/c1: NotReady}
+"#;
+
+    fn input(image: &str) -> SynthesisInput {
+        let comp = serde_json::from_value(json!({"apiVersion": "eno.azure.io/v1", "kind": "Composition",
+            "metadata": {"name": "c1", "namespace": "default"},
+            "spec": {"synthesizer": {"name": "web"}, "synthesisEnv": [{"name": "MODE", "value": "prod"}]}}))
+        .unwrap();
+        let synth = serde_json::from_value(json!({"apiVersion": "eno.azure.io/v1", "kind": "Synthesizer", "metadata": {"name": "web"}, "spec": {"image": image}})).unwrap();
+        SynthesisInput::new(comp, synth, "u", vec![])
+    }
+
+    #[test]
+    fn parses_steps_and_templates_outputs() {
+        let s = Scenario::parse(YAML, Path::new("example.yaml")).unwrap();
+        assert_eq!((s.faults_until.0, s.deadline.0), (Duration::from_secs(10), Duration::from_secs(60)));
+        assert!(matches!(&s.steps[0].action, Action::Patch { target, .. } if target.name == "web"));
+        assert!(matches!(&s.steps[1].action, Action::Delete(a) if a.to_string() == "ConfigMap default/x"));
+        let web = &s.synthesizers["web"];
+        let out = web.synthesize(&input("v1")).unwrap();
+        assert_eq!(out.items[0]["metadata"]["name"], "c1-cm");
+        assert_eq!(out.items[0]["data"], json!({"mode": "prod", "missing": "[]"}));
+        assert_eq!(web.synthesize(&input("v2")).unwrap().failed(), Some("the system is down"));
+        assert!(web.synthesize(&input("v3")).is_err());
+        assert_eq!(field(&out.items[0], "data.mode"), Some(&json!("prod")));
+        assert_eq!(s.skip_reason(), None);
+    }
+
+    #[test]
+    fn annotated_items_follow_the_composition_annotation() {
+        let yaml = "images:\n  v1:\n    items: [{apiVersion: v1, kind: ConfigMap, metadata: {name: always}}]\n    whenAnnotated:\n      owns: [{apiVersion: v1, kind: ConfigMap, metadata: {name: owned}}]\n";
+        let b: SynthesizerBehaviour = serde_saphyr::from_str(yaml).unwrap();
+        let mut i = input("v1");
+        let names = |i: &SynthesisInput| b.synthesize(i).unwrap().items.iter().map(|o| o["metadata"]["name"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+        assert_eq!(names(&i), ["always"]);
+        i.composition.metadata.annotations = Some([("owns".to_string(), String::new())].into());
+        assert_eq!(names(&i), ["always"]);
+        i.composition.metadata.annotations = Some([("owns".to_string(), "yes".to_string())].into());
+        assert_eq!(names(&i), ["always", "owned"]);
+    }
+
+    #[test]
+    fn rejects_a_deadline_inside_the_fault_window() {
+        let bad = YAML.replace("deadline: 1m", "deadline: 10s");
+        let err = Scenario::parse(&bad, Path::new("bad.yaml")).unwrap_err();
+        assert!(err.to_string().contains("deadline must come after faultsUntil"), "{err}");
+    }
+
+    #[test]
+    fn scenarios_needing_missing_controllers_say_why() {
+        let s = Scenario::parse(&format!("{YAML}\nrequires: [symphony]\n"), Path::new("s.yaml")).unwrap();
+        assert_eq!(s.skip_reason().unwrap(), "needs the symphony controller, which this build does not have yet");
+    }
+
+    #[test]
+    fn every_scenario_file_parses() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+        let all = Scenario::load_dir(&dir).unwrap();
+        assert!(all.len() >= 3, "found {} scenarios", all.len());
+    }
+}

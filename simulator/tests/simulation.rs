@@ -1,0 +1,123 @@
+//! The simulator's CI: every scenario over a seed budget with swarm fault plans, determinism of
+//! each scenario, fault-free trace snapshots, and the deliberate defects the checker must catch.
+//!
+//! `RUSTFLAGS="--cfg madsim" cargo test -p simulator --target-dir target-madsim`
+//! (`SIM_SEEDS=N` changes the per-scenario budget.)
+
+#![cfg(madsim)]
+
+use eno::controllers::Defects;
+use simulator::plan::FaultPlan;
+use simulator::scenario::Scenario;
+use simulator::world::{check_seed, defects_named, run, DEFECTS};
+use std::path::Path;
+use std::sync::Arc;
+
+/// Seeds per scenario in CI: measured at about 0.1 s each on one core of the CI machine (see
+/// simulator/BENCH_NOTES.md), so all scenarios stay within a couple of minutes on two cores.
+const CI_SEEDS: u64 = 200;
+
+fn scenarios() -> Vec<Arc<Scenario>> {
+    let all = Scenario::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")).expect("scenarios load");
+    all.into_iter()
+        .filter(|s| match s.skip_reason() {
+            Some(reason) => {
+                eprintln!("skipping scenario {}: {reason}", s.name);
+                false
+            }
+            None => true,
+        })
+        .map(Arc::new)
+        .collect()
+}
+
+fn scenario(name: &str) -> Arc<Scenario> {
+    scenarios().into_iter().find(|s| s.name == name).unwrap_or_else(|| panic!("no runnable scenario {name}"))
+}
+
+#[test]
+fn every_scenario_holds_its_invariants_for_the_seed_budget() {
+    let seeds = std::env::var("SIM_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(CI_SEEDS);
+    let all = scenarios();
+    assert!(all.len() >= 3, "expected the composition scenarios, found {}", all.len());
+    let failures: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = all
+            .iter()
+            .map(|s| {
+                scope.spawn(move || {
+                    (0..seeds).filter_map(|seed| check_seed(s, seed, Defects::default(), true).err().map(|f| f.report(60))).collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().expect("scenario thread")).collect()
+    });
+    assert!(failures.is_empty(), "{} failing seeds:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn the_same_seed_replays_the_same_trace() {
+    for s in scenarios() {
+        for seed in [1, 2, 3] {
+            let plan = FaultPlan::swarm(seed, s.faults_until.0);
+            let first = run(s.clone(), seed, plan.clone(), Defects::default());
+            let second = run(s.clone(), seed, plan.clone(), Defects::default());
+            assert!(first.trace.lines.len() > 10, "{} seed {seed}: almost no writes", s.name);
+            if first.trace != second.trace {
+                let at = first.trace.lines.iter().zip(&second.trace.lines).position(|(a, b)| a != b);
+                panic!("{} seed {seed} ({plan}): traces diverge at line {at:?}", s.name);
+            }
+        }
+    }
+}
+
+#[test]
+fn fault_free_traces_match_their_snapshots() {
+    for s in scenarios() {
+        let outcome = run(s.clone(), 1, FaultPlan::none(), Defects::default());
+        assert_eq!(outcome.violations, vec![], "{}: the fault-free run must pass", s.name);
+        insta::with_settings!({
+            snapshot_path => "../../snapshots/simulator",
+            prepend_module_to_snapshot => false,
+            description => s.description.trim(),
+            omit_expression => true,
+        }, {
+            insta::assert_snapshot!(s.name.clone(), outcome.trace.writes());
+        });
+    }
+}
+
+/// Seeds searched for each defect before giving up.
+const DEFECT_SEEDS: u64 = 60;
+
+#[test]
+fn each_deliberate_defect_is_caught_shrunk_and_reported() {
+    for &(name, scenario_name, invariant) in DEFECTS {
+        let defects = defects_named(name).expect("known defect");
+        let s = scenario(scenario_name);
+        let found = (0..DEFECT_SEEDS).find_map(|seed| {
+            check_seed(&s, seed, defects, false).err().filter(|f| f.outcome.violations.iter().any(|v| v.invariant == invariant)).map(|f| f.seed)
+        });
+        let seed = found.unwrap_or_else(|| panic!("defect {name} not caught in {DEFECT_SEEDS} seeds of {scenario_name}"));
+        let failure = check_seed(&s, seed, defects, true).expect_err("the failing seed replays");
+        let (shrunk, outcome) = failure.shrunk.clone().expect("shrunk");
+        assert!(shrunk.faults.iter().all(|f| failure.plan.faults.contains(f)), "{name}: shrinking only removes faults");
+        assert!(shrunk.faults.len() <= failure.plan.faults.len());
+        assert_eq!(outcome.first_violation().map(|v| v.invariant), Some(invariant), "{name}: the shrunk plan breaks the same invariant");
+        let report = failure.report(20);
+        assert!(report.contains(&format!("seed {seed}")) && report.contains(&invariant.to_string()) && report.contains("shrunk to:"), "{report}");
+        eprintln!("{name}: caught by seed {seed}\n{report}");
+    }
+}
+
+#[test]
+fn the_correct_controller_passes_the_defect_seeds() {
+    // The seeds that catch the defects are not failing for some other reason.
+    for &(_, scenario_name, _) in DEFECTS {
+        let s = scenario(scenario_name);
+        for seed in 0..10 {
+            if let Err(f) = check_seed(&s, seed, Defects::default(), false) {
+                panic!("{}", f.report(40));
+            }
+        }
+    }
+}
