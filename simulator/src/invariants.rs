@@ -2,8 +2,9 @@
 //! committed event to it in revision order, and checks the invariants against each state, so a
 //! violation that heals a moment later is still caught.
 
-use eno::api::{Composition, ResourceSlice, Synthesis, API_VERSION};
+use eno::api::{Composition, ResourceSlice, Synthesis};
 use eno::decide::resource::{DELETION_STRATEGY, SYMPHONY_DELETING};
+use eno::decide::symphony::{annotation_conflicts, owner_symphony};
 use eno::decide::synthesis::is_failed;
 use fake_apiserver::resource::StorageKey;
 use fake_apiserver::store::{Event, EventType, ObjectKey};
@@ -57,31 +58,6 @@ impl fmt::Display for Violation {
     }
 }
 
-/// The at-most-once check, pluggable: for each key in `keys`, a message for every symphony two
-/// or more of whose compositions (deleting ones included) hold it non-empty. The symphony
-/// controller's `decide::symphony::annotation_conflicts` has this shape once its conflicts are
-/// formatted, and can replace [`annotation_conflicts`] when both are merged.
-pub type AnnotationConflicts = fn(&BTreeSet<String>, &[Composition]) -> Vec<String>;
-
-/// The default [`AnnotationConflicts`]: groups compositions by the Symphony that owns them.
-pub fn annotation_conflicts(keys: &BTreeSet<String>, compositions: &[Composition]) -> Vec<String> {
-    let mut holders: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
-    for comp in compositions {
-        let Some(owner) = comp.metadata.owner_references.iter().flatten().find(|o| o.kind == "Symphony" && o.api_version == API_VERSION) else { continue };
-        for (key, value) in comp.metadata.annotations.iter().flatten() {
-            if keys.contains(key) && !value.is_empty() {
-                let at = format!("{}/{}", comp.metadata.namespace.as_deref().unwrap_or_default(), comp.metadata.name.as_deref().unwrap_or_default());
-                holders.entry((owner.name.clone(), key.clone())).or_default().push(at);
-            }
-        }
-    }
-    holders
-        .into_iter()
-        .filter(|(_, comps)| comps.len() > 1)
-        .map(|((symphony, key), comps)| format!("compositions {} of symphony {symphony} all hold annotation {key}", comps.join(", ")))
-        .collect()
-}
-
 /// Runs past this many times for one synthesis is a storm whatever the faults (restarts and
 /// failed recordings legitimately re-run an unfinished synthesis a few times).
 pub const MAX_RUNS_PER_SYNTHESIS: u64 = 25;
@@ -94,7 +70,6 @@ pub struct Checker {
     /// Resources left behind by symphony deletion: they must stay.
     kept: BTreeSet<ObjectKey>,
     at_most_once: BTreeSet<String>,
-    conflicts: AnnotationConflicts,
     /// Set while the scenario's user writes: their edits and deletions are not Eno's doing.
     pub user_acting: bool,
     violations: Vec<Violation>,
@@ -113,14 +88,13 @@ fn typed<T: serde::de::DeserializeOwned>(v: &Value) -> Option<T> {
 }
 
 impl Checker {
-    pub fn new(at_most_once: BTreeSet<String>, conflicts: AnnotationConflicts) -> Self {
+    pub fn new(at_most_once: BTreeSet<String>) -> Self {
         Checker {
             state: BTreeMap::new(),
             finished: BTreeSet::new(),
             runs: BTreeMap::new(),
             kept: BTreeSet::new(),
             at_most_once,
-            conflicts,
             user_acting: false,
             violations: Vec::new(),
         }
@@ -206,7 +180,10 @@ impl Checker {
         }
         if !self.at_most_once.is_empty() {
             let compositions: Vec<Composition> = self.state.iter().filter(|(k, _)| is_composition(k)).filter_map(|(_, v)| typed(v)).collect();
-            found.extend((self.conflicts)(&self.at_most_once, &compositions).into_iter().map(|m| (Invariant::AtMostOnceAnnotation, m)));
+            let symphony_name = |uid: &str| compositions.iter().filter_map(owner_symphony).find(|o| o.uid == uid).map_or_else(|| format!("(uid {uid})"), |o| o.name.clone());
+            found.extend(annotation_conflicts(&self.at_most_once, &compositions).into_iter().map(|c| {
+                (Invariant::AtMostOnceAnnotation, format!("compositions {} of symphony {} all hold annotation {}", c.compositions.join(", "), symphony_name(&c.symphony), c.key))
+            }));
         }
         found
     }

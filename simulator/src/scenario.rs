@@ -36,9 +36,6 @@ pub struct Scenario {
     pub name: String,
     #[serde(default)]
     pub description: String,
-    /// Controllers the scenario needs that this build may lack (`symphony`); see [`Scenario::skip_reason`].
-    #[serde(default)]
-    pub requires: Vec<String>,
     /// Faults are injected from the start until this virtual time; convergence is judged after.
     pub faults_until: Span,
     /// When the expectations are checked.
@@ -76,10 +73,6 @@ pub struct Behaviour {
     /// (the composition's `synthesisEnv`).
     #[serde(default)]
     pub items: Vec<Value>,
-    /// Items emitted only while the composition holds this annotation non-empty (a symphony's
-    /// variation annotations steer which synthesizer owns a resource).
-    #[serde(default)]
-    pub when_annotated: BTreeMap<String, Vec<Value>>,
     /// An error result instead of (in addition to) the items: the synthesis fails.
     #[serde(default)]
     pub error: Option<String>,
@@ -178,12 +171,6 @@ impl Scenario {
         paths.iter().map(|p| Scenario::load(p)).collect()
     }
 
-    /// Why this build cannot run the scenario, if it cannot.
-    pub fn skip_reason(&self) -> Option<String> {
-        let missing: Vec<&str> = self.requires.iter().map(String::as_str).filter(|r| !AVAILABLE_CONTROLLERS.contains(r)).collect();
-        (!missing.is_empty()).then(|| format!("needs the {} controller, which this build does not have yet", missing.join(", ")))
-    }
-
     fn validate(&self) -> Result<(), ScenarioError> {
         let invalid = |message: String| ScenarioError::Invalid { name: self.name.clone(), message };
         if self.deadline <= self.faults_until {
@@ -203,9 +190,6 @@ impl Scenario {
         Ok(())
     }
 }
-
-/// Controllers this build runs; scenarios needing others are skipped with a reason.
-const AVAILABLE_CONTROLLERS: &[&str] = &["composition", "synthesis", "resource"];
 
 /// The address of a manifest.
 pub fn address_of(obj: &Value) -> Option<Address> {
@@ -232,10 +216,7 @@ impl SynthesizerBehaviour {
         for env in &comp.spec.synthesis_env {
             vars.insert(format!("env.{}", env.name), env.value.clone());
         }
-        let annotations = comp.metadata.annotations.clone().unwrap_or_default();
-        let held = |key: &String| annotations.get(key).is_some_and(|v| !v.is_empty());
-        let conditional = behaviour.when_annotated.iter().filter(|(key, _)| held(key)).flat_map(|(_, items)| items);
-        let items = behaviour.items.iter().chain(conditional).map(|item| template(item, &vars)).collect();
+        let items = behaviour.items.iter().map(|item| template(item, &vars)).collect();
         let results = behaviour.error.iter().map(|e| KrmResult::error(e.clone())).collect();
         Ok(SynthesisOutput { items, results })
     }
@@ -327,20 +308,6 @@ expect:
         assert_eq!(web.synthesize(&input("v2")).unwrap().failed(), Some("the system is down"));
         assert!(web.synthesize(&input("v3")).is_err());
         assert_eq!(field(&out.items[0], "data.mode"), Some(&json!("prod")));
-        assert_eq!(s.skip_reason(), None);
-    }
-
-    #[test]
-    fn annotated_items_follow_the_composition_annotation() {
-        let yaml = "images:\n  v1:\n    items: [{apiVersion: v1, kind: ConfigMap, metadata: {name: always}}]\n    whenAnnotated:\n      owns: [{apiVersion: v1, kind: ConfigMap, metadata: {name: owned}}]\n";
-        let b: SynthesizerBehaviour = serde_saphyr::from_str(yaml).unwrap();
-        let mut i = input("v1");
-        let names = |i: &SynthesisInput| b.synthesize(i).unwrap().items.iter().map(|o| o["metadata"]["name"].as_str().unwrap().to_string()).collect::<Vec<_>>();
-        assert_eq!(names(&i), ["always"]);
-        i.composition.metadata.annotations = Some([("owns".to_string(), String::new())].into());
-        assert_eq!(names(&i), ["always"]);
-        i.composition.metadata.annotations = Some([("owns".to_string(), "yes".to_string())].into());
-        assert_eq!(names(&i), ["always", "owned"]);
     }
 
     #[test]
@@ -348,12 +315,6 @@ expect:
         let bad = YAML.replace("deadline: 1m", "deadline: 10s");
         let err = Scenario::parse(&bad, Path::new("bad.yaml")).unwrap_err();
         assert!(err.to_string().contains("deadline must come after faultsUntil"), "{err}");
-    }
-
-    #[test]
-    fn scenarios_needing_missing_controllers_say_why() {
-        let s = Scenario::parse(&format!("{YAML}\nrequires: [symphony]\n"), Path::new("s.yaml")).unwrap();
-        assert_eq!(s.skip_reason().unwrap(), "needs the symphony controller, which this build does not have yet");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! controller replica is a node of its own, so killing it loses its memory and restarting it
 //! runs `Eno::start` afresh.
 
-use crate::invariants::{annotation_conflicts, Checker, Invariant, Violation};
+use crate::invariants::{Checker, Invariant, Violation};
 use crate::plan::{Fault, FaultPlan};
 use crate::scenario::{address_of, field, Action, Address, Expectations, Scenario};
 use crate::trace::Trace;
@@ -97,7 +97,7 @@ async fn simulate(scenario: Arc<Scenario>, seed: u64, plan: FaultPlan, defects: 
     if let Err(e) = install_crds(&server) {
         return failed_setup(&scenario, format!("installing CRDs: {e}"));
     }
-    let shared: Recorder = Arc::new(Mutex::new(Shared { checker: Checker::new(scenario.at_most_once.iter().cloned().collect(), annotation_conflicts), trace: Trace::new() }));
+    let shared: Recorder = Arc::new(Mutex::new(Shared { checker: Checker::new(scenario.at_most_once.iter().cloned().collect()), trace: Trace::new() }));
     server.with(|s| lock(&shared).checker.seed(s));
     {
         let shared = shared.clone();
@@ -494,6 +494,7 @@ pub const DEFECTS: &[(&str, &str, Invariant)] = &[
     ("retry-failed-synthesis", "failed-synthesis", Invariant::NoRetryStorm),
     ("early-finalizer-removal", "deleted-mid-synthesis", Invariant::DeletionOrdering),
     ("cached-synthesis-read", "deleted-mid-synthesis", Invariant::NoRetryStorm),
+    ("set-before-prune", "symphony-migration", Invariant::AtMostOnceAnnotation),
 ];
 
 /// The controller defects switched on by `name` (see [`DEFECTS`]).
@@ -503,6 +504,7 @@ pub fn defects_named(name: &str) -> Option<Defects> {
         "retry-failed-synthesis" => d.retry_failed_synthesis = true,
         "early-finalizer-removal" => d.early_finalizer_removal = true,
         "cached-synthesis-read" => d.cached_synthesis_read = true,
+        "set-before-prune" => d.set_before_prune = true,
         _ => return None,
     }
     Some(d)

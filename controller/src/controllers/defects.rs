@@ -16,8 +16,9 @@ pub struct Defects {
     /// Let the synthesis runner decide on the cached composition where a fresh read is
     /// required: a lagging cache re-runs a synthesis that already finished.
     pub cached_synthesis_read: bool,
-    // The symphony controller's "set the annotation before pruning the other variation" joins
-    // here when that controller lands.
+    /// Let the symphony controller set a variation's annotations before pruning the others
+    /// (breaks "at most once").
+    pub set_before_prune: bool,
 }
 
 /// Whether the world's replica runs with defect `$flag`; always false outside `cfg(madsim)`.

@@ -28,7 +28,7 @@ const STALE_RETRY: Duration = Duration::from_secs(1);
 pub async fn reconcile(world: &World, key: SymphonyKey) -> Result<Action, PassError> {
     let Some(cached_symphony) = world.symphony(&key) else { return Ok(Action::Done) };
     let cached: Vec<Composition> = world.all_compositions().into_iter().filter(|c| is_owned_by(c, &cached_symphony)).collect();
-    if next(&cached_symphony, &cached).is_none() {
+    if decide(world, &cached_symphony, &cached).is_none() {
         return Ok(Action::Done);
     }
     // Something to write: decide again on uncached reads. The symphony is re-read too, so a
@@ -39,7 +39,7 @@ pub async fn reconcile(world: &World, key: SymphonyKey) -> Result<Action, PassEr
     let symphony: Symphony = serde_json::from_value(raw).map_err(|e| PassError::Invalid(format!("symphony does not decode: {e}")))?;
     let fresh = fresh_owned(world, &symphony).await?;
     let typed: Vec<Composition> = fresh.values().map(|(c, _)| c.clone()).collect();
-    let Some(decided) = next(&symphony, &typed) else { return Ok(Action::Done) };
+    let Some(decided) = decide(world, &symphony, &typed) else { return Ok(Action::Done) };
     let symphony_rv = symphony.metadata.resource_version.clone().unwrap_or_default();
     let finalizers = symphony.metadata.finalizers.clone().unwrap_or_default();
     let comp_ref = |name: &str| ObjectRef::new(gvk_composition(), Some(&key.namespace), name);
@@ -91,6 +91,16 @@ pub async fn reconcile(world: &World, key: SymphonyKey) -> Result<Action, PassEr
         }
     }
     Ok(Action::Done)
+}
+
+/// [`next`], or the deliberately broken protocol when the simulator asks for it.
+fn decide(world: &World, symphony: &Symphony, owned: &[Composition]) -> Option<Next> {
+    #[cfg(madsim)]
+    if world.defects.set_before_prune {
+        return crate::decide::symphony::next_setting_before_pruning(symphony, owned);
+    }
+    let _ = world;
+    next(symphony, owned)
 }
 
 /// The symphony's compositions from an uncached list, by name: typed for deciding, raw for

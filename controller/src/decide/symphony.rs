@@ -224,6 +224,25 @@ pub fn annotation_conflicts<'a>(keys: &BTreeSet<String>, compositions: impl Into
 /// The next write for `symphony`, given every composition it owns (controller ownerReference;
 /// see [`is_owned_by`]). For phase 2 to be safe `owned` must come from a fresh (uncached) list.
 pub fn next(symphony: &Symphony, owned: &[Composition]) -> Option<Next> {
+    decide(symphony, owned, Protocol::PruneThenSet)
+}
+
+/// The two-phase protocol broken on purpose for the simulator's checker tests: annotations are
+/// set wherever their variation wants them before the other compositions are pruned, so a key
+/// moving between variations is briefly on both (breaks at-most-once).
+#[cfg(madsim)]
+pub fn next_setting_before_pruning(symphony: &Symphony, owned: &[Composition]) -> Option<Next> {
+    decide(symphony, owned, Protocol::SetThenPrune)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Protocol {
+    PruneThenSet,
+    #[cfg(madsim)]
+    SetThenPrune,
+}
+
+fn decide(symphony: &Symphony, owned: &[Composition], protocol: Protocol) -> Option<Next> {
     let mut owned: Vec<Composition> = owned.to_vec();
     owned.sort_by(|a, b| name(a).cmp(name(b)));
     let has_finalizer = symphony.metadata.finalizers.iter().flatten().any(|f| f == CLEANUP_FINALIZER);
@@ -242,7 +261,12 @@ pub fn next(symphony: &Symphony, owned: &[Composition]) -> Option<Next> {
     if let Some(next) = superfluous(symphony, &owned) {
         return Some(next);
     }
-    prune(symphony, &owned, generation).or_else(|| set(symphony, &owned)).or_else(|| {
+    let phases = match protocol {
+        Protocol::PruneThenSet => prune(symphony, &owned, generation).or_else(|| set(symphony, &owned, true)),
+        #[cfg(madsim)]
+        Protocol::SetThenPrune => set(symphony, &owned, false).or_else(|| prune(symphony, &owned, generation)),
+    };
+    phases.or_else(|| {
         let status = status(symphony, &owned);
         (symphony.status.as_ref() != Some(&status)).then_some(Next::Status(status))
     })
@@ -335,8 +359,10 @@ fn prune(symphony: &Symphony, owned: &[Composition], generation: i64) -> Option<
 }
 
 /// Phase 2, run only once every live composition is pruned and stamped at this generation:
-/// create missing compositions, then bring specs and labels/annotations up to date.
-fn set(symphony: &Symphony, owned: &[Composition]) -> Option<Next> {
+/// create missing compositions, then bring specs and labels/annotations up to date. With
+/// `exclusive`, an annotation key set on one variation only is not added while another
+/// composition still holds it.
+fn set(symphony: &Symphony, owned: &[Composition], exclusive: bool) -> Option<Next> {
     for variation in &symphony.spec.variations {
         let synth = &variation.synthesizer.name;
         let name = composition_name(symphony, synth);
@@ -346,14 +372,14 @@ fn set(symphony: &Symphony, owned: &[Composition]) -> Option<Next> {
             return Some(Next::Create(Box::new(new_composition(symphony, variation, owned, name))));
         }
     }
-    let exclusive = exclusive_annotation_keys(&symphony.spec);
+    let exclusive_keys = if exclusive { exclusive_annotation_keys(&symphony.spec) } else { BTreeSet::new() };
     for variation in &symphony.spec.variations {
         let Some(comp) = live_for(owned, &variation.synthesizer.name) else { continue };
         let spec = desired_spec(symphony, variation, owned);
         let mut labels = labels_of(comp);
         labels.extend(non_empty(&variation.labels).map(|(k, v)| (k.clone(), v.clone())));
         let mut annotations = annotations_of(comp);
-        let held_elsewhere = |key: &String| exclusive.contains(key) && owned.iter().any(|o| name(o) != name(comp) && o.metadata.annotations.as_ref().and_then(|a| a.get(key)).is_some_and(|v| !v.is_empty()));
+        let held_elsewhere = |key: &String| exclusive_keys.contains(key) && owned.iter().any(|o| name(o) != name(comp) && o.metadata.annotations.as_ref().and_then(|a| a.get(key)).is_some_and(|v| !v.is_empty()));
         annotations.extend(non_empty(&variation.annotations).filter(|(k, _)| !held_elsewhere(k)).map(|(k, v)| (k.clone(), v.clone())));
         let spec = (spec != comp.spec).then_some(spec);
         if spec.is_some() || labels != labels_of(comp) || annotations != annotations_of(comp) {

@@ -1,4 +1,5 @@
 use super::*;
+use eno::api::API_VERSION;
 use eno::runtime::fake::install_crds;
 use fake_apiserver::clock::ManualClock;
 use fake_apiserver::server::{Config, DeleteOptions, PatchType, WriteOptions};
@@ -15,7 +16,7 @@ impl Fixture {
     fn new(at_most_once: &[&str]) -> Self {
         let server = SharedApiServer::new(ApiServer::new(Config::default(), Arc::new(ManualClock::at(1_700_000_000))));
         install_crds(&server).unwrap();
-        let checker = Arc::new(Mutex::new(Checker::new(at_most_once.iter().map(|s| s.to_string()).collect(), annotation_conflicts)));
+        let checker = Arc::new(Mutex::new(Checker::new(at_most_once.iter().map(|s| s.to_string()).collect())));
         let c = checker.clone();
         server.observe(move |s, e| c.lock().unwrap().observe(s, e, Duration::ZERO));
         Fixture { server, checker }
@@ -141,7 +142,7 @@ fn restarting_a_failed_synthesis_without_a_change_is_a_retry_storm() {
 #[test]
 fn two_compositions_of_one_symphony_holding_the_key_break_at_most_once() {
     let f = Fixture::new(&["owner"]);
-    let owner = json!([{"apiVersion": API_VERSION, "kind": "Symphony", "name": "sym", "uid": "sym-uid"}]);
+    let owner = json!([{"apiVersion": API_VERSION, "kind": "Symphony", "name": "sym", "uid": "sym-uid", "controller": true}]);
     let comp = |name: &str, value: &str| {
         json!({"apiVersion": API_VERSION, "kind": "Composition", "metadata": {"name": name, "namespace": "default", "ownerReferences": owner,
             "annotations": {"owner": value}}, "spec": {"synthesizer": {"name": name}}})
