@@ -105,3 +105,49 @@ fn seed_symphony_lifecycle() {
     assert!(compositions(&dev).is_empty());
     assert!(configmap_exists(&dev, "from-synth-1"), "a deleted symphony orphans its resources");
 }
+
+/// `deploy/examples/symphony-migration.yaml`, applied unchanged: flipping the symphony's
+/// annotation hands the ConfigMap from one synthesizer to the other and back, without ever
+/// deleting it.
+#[test]
+fn the_migration_example_hands_the_configmap_over() {
+    let dev = EnoDev::start();
+    let example = support::repo_path("deploy/examples/symphony-migration.yaml");
+    dev.ok(&["apply", "-f", example.to_str().unwrap()]);
+    let managed_by = |dev: &EnoDev| {
+        let out = dev.kubectl(&["get", "configmap", "app-settings", "-o", "json"]);
+        let cm: Value = serde_json::from_slice(&out.stdout).ok()?;
+        Some((cm["data"]["managedBy"].as_str()?.to_string(), cm["metadata"]["uid"].as_str()?.to_string()))
+    };
+    let wait_for = |owner: &str| eventually(Duration::from_secs(60), &format!("app-settings managed by {owner}"), || managed_by(&dev).filter(|(m, _)| m == owner));
+    let (_, uid) = wait_for("legacy-settings");
+
+    let flip = |owner: &str| {
+        let value = |synth: &str| if synth == owner { "true" } else { "" };
+        let patch = serde_json::json!({"spec": {"variations": [
+            {"synthesizer": {"name": "legacy-settings"}, "annotations": {"example.com/owns-settings": value("legacy-settings")}},
+            {"synthesizer": {"name": "new-settings"}, "annotations": {"example.com/owns-settings": value("new-settings")}},
+        ]}});
+        dev.ok(&["patch", "symphony", "settings-migration", "--type", "merge", "-p", &patch.to_string()]);
+    };
+    flip("new-settings");
+    let (_, after) = wait_for("new-settings");
+    assert_eq!(after, uid, "the ConfigMap was handed over, not recreated");
+    let holders = |dev: &EnoDev| {
+        let list = dev.json(&["get", "compositions"]);
+        list["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| c["metadata"]["annotations"]["example.com/owns-settings"] == "true")
+            .map(|c| c["spec"]["synthesizer"]["name"].as_str().unwrap_or_default().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(holders(&dev), ["new-settings"]);
+
+    // Handing it back restores the legacy content, on the same object.
+    flip("legacy-settings");
+    let (_, back) = wait_for("legacy-settings");
+    assert_eq!(back, uid);
+    assert_eq!(holders(&dev), ["legacy-settings"]);
+}
