@@ -6,6 +6,8 @@
 
 #![cfg(madsim)]
 
+mod sim_support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -113,19 +115,11 @@ async fn scenario() -> Vec<String> {
     }
     assert!(user.get(&config_map).await.unwrap().is_some(), "not Ready within 60s of virtual time");
     assert_eq!((count(&*cluster, "Pod").await, count(&*cluster, "Secret").await), (0, 0), "the synthesis was cleaned up");
-    server.with(|s| {
-        s.store()
-            .events_after(s.store().floor())
-            .map(|events| events.map(|e| format!("{} {} {}/{} {}/{} {}", e.revision, e.event_type.as_str(), e.key.resource.group, e.key.resource.plural, e.key.namespace, e.key.name, e.object)).collect())
-            .unwrap_or_default()
-    })
+    sim_support::write_log(&server)
 }
 
-/// Each run gets a fresh thread: std's hash seeds are per thread (see `sim_synthesis`).
 fn run(seed: u64) -> Vec<String> {
-    std::thread::spawn(move || madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default()).block_on(scenario()))
-        .join()
-        .expect("the scenario panicked")
+    sim_support::run_seeded(seed, scenario)
 }
 
 #[test]

@@ -8,6 +8,8 @@
 
 #![cfg(madsim)]
 
+mod sim_support;
+
 use eno::api::Composition;
 use eno::controllers::{Eno, Options};
 use eno::decide::symphony::annotation_conflicts;
@@ -223,12 +225,8 @@ async fn scenario(seed: u64) -> (usize, Vec<String>) {
     check_every_committed_state(&server)
 }
 
-/// Each run gets a fresh thread: std's hash seeds are per thread, and madsim seeds them from
-/// the simulation's RNG only when a thread first asks.
 fn run(seed: u64) -> (usize, Vec<String>) {
-    std::thread::spawn(move || madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default()).block_on(scenario(seed)))
-        .join()
-        .expect("the scenario panicked")
+    sim_support::run_seeded(seed, move || scenario(seed))
 }
 
 #[test]

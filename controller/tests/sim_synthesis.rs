@@ -6,6 +6,8 @@
 
 #![cfg(madsim)]
 
+mod sim_support;
+
 use eno::controllers::{Eno, Options};
 use eno::runtime::fake::{install_crds, FakeCluster};
 use eno::runtime::{Cluster, Gvk, ObjectRef, Patch};
@@ -92,20 +94,11 @@ async fn scenario() -> Vec<String> {
     tokio::time::sleep(Duration::from_secs(30)).await;
     assert_eq!(executor.invocations("broken"), 1);
 
-    server.with(|s| {
-        s.store()
-            .events_after(s.store().floor())
-            .map(|events| events.map(|e| format!("{} {} {}/{} {}/{} {}", e.revision, e.event_type.as_str(), e.key.resource.group, e.key.resource.plural, e.key.namespace, e.key.name, e.object)).collect())
-            .unwrap_or_default()
-    })
+    sim_support::write_log(&server)
 }
 
-/// Each run gets a fresh thread: std's hash seeds are per thread, and madsim seeds them from
-/// the simulation's RNG only when a thread first asks.
 fn run(seed: u64) -> Vec<String> {
-    std::thread::spawn(move || madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default()).block_on(scenario()))
-        .join()
-        .expect("the scenario panicked")
+    sim_support::run_seeded(seed, scenario)
 }
 
 /// madsim's own check: the second run must draw exactly the random numbers the first drew.
