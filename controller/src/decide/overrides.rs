@@ -80,7 +80,7 @@ pub enum Outcome {
 }
 
 #[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "an override object")]
 struct Raw {
     path: String,
     #[serde(default)]
@@ -93,11 +93,19 @@ struct Raw {
 
 /// Parses the annotation's value.
 pub fn parse(annotation: &str) -> Result<Vec<Override>, OverridesError> {
-    let raws: Vec<Raw> = serde_json::from_str(annotation).map_err(|e| OverridesError::Json(e.to_string()))?;
-    raws.into_iter()
+    // Parsed in two steps so that truncated JSON and a wrong shape get different messages.
+    let json: Value = serde_json::from_str(annotation).map_err(|e| OverridesError::Json(e.to_string()))?;
+    let items = match json {
+        Value::Array(items) => items,
+        Value::Object(_) => return Err(OverridesError::Json("found an object".into())),
+        other => return Err(OverridesError::Json(format!("found {other}"))),
+    };
+    items
+        .into_iter()
         .enumerate()
-        .map(|(index, raw)| {
+        .map(|(index, item)| {
             let invalid = |reason: String| OverridesError::Invalid { index, reason };
+            let raw: Raw = serde_json::from_value(item).map_err(|e| invalid(e.to_string()))?;
             let path = Path::parse(&raw.path).map_err(|e| invalid(format!("path {:?}: {e}", raw.path)))?;
             let value = match raw.value_expression.filter(|e| !e.is_empty()) {
                 Some(_) if !raw.value.is_null() => {

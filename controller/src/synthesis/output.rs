@@ -14,6 +14,7 @@ pub use super::duration::parse_go_duration;
 use super::executor::{SynthesisError, SynthesisOutput};
 use crate::api::krm::json_type;
 use crate::api::{KrmError, ResourceList};
+use crate::decide::overrides::OverridesError;
 
 pub use crate::api::annotations::{RECONCILE_INTERVAL, DISABLE_UPDATES, DISABLE_RECONCILIATION, DELETION_STRATEGY, READINESS_GROUP, DELETION_GROUP, OVERRIDES};
 
@@ -151,33 +152,14 @@ fn validate_annotations(annotations: &Map<String, Value>) -> Result<(), String> 
                 (!matches!(value, "orphan" | "delete")).then(|| "must be \"orphan\" or \"delete\"".to_owned())
             }
             READINESS_GROUP | DELETION_GROUP => value.parse::<i64>().is_err().then(|| "must be an integer".to_owned()),
-            OVERRIDES => check_overrides(value).err(),
+            OVERRIDES => crate::decide::overrides::parse(value).err().map(|e| match e {
+                OverridesError::Json(e) => format!("is not a JSON list of overrides ({e})"),
+                OverridesError::Invalid { index, reason } => format!("has an invalid override {index}: {reason}"),
+            }),
             _ => None,
         };
         if let Some(problem) = problem {
             return Err(format!("annotation {key}={value:?} {problem}"));
-        }
-    }
-    Ok(())
-}
-
-/// `eno.azure.io/overrides`: a JSON list of `{path, value | valueExpression, condition}`.
-fn check_overrides(value: &str) -> Result<(), String> {
-    let parsed: Value = serde_json::from_str(value).map_err(|e| format!("is not valid JSON ({e})"))?;
-    let Value::Array(overrides) = parsed else {
-        return Err(format!("must be a JSON list, found {}", json_type(&parsed)));
-    };
-    for (i, entry) in overrides.iter().enumerate() {
-        let Value::Object(entry) = entry else {
-            return Err(format!("has override {i} that is {} instead of an object", json_type(entry)));
-        };
-        if non_empty_string(entry.get("path")).is_none() {
-            return Err(format!("has override {i} without a string \"path\""));
-        }
-        for field in ["condition", "valueExpression"] {
-            if entry.get(field).is_some_and(|v| !v.is_string()) {
-                return Err(format!("has override {i} whose {field:?} is not a string"));
-            }
         }
     }
     Ok(())
@@ -400,13 +382,16 @@ mod tests {
             (READINESS_GROUP, "1.5", "must be an integer"),
             (DELETION_GROUP, "first", "must be an integer"),
             (READINESS_GROUP, "99999999999999999999", "must be an integer"),
-            (OVERRIDES, "{", "is not valid JSON (EOF while parsing an object at line 1 column 1)"),
-            (OVERRIDES, r#"{"path": "self.x"}"#, "must be a JSON list, found an object"),
-            (OVERRIDES, r#"[{"path": "self.x"}, 3]"#, "has override 1 that is a number instead of an object"),
-            (OVERRIDES, r#"[{"value": 1}]"#, "has override 0 without a string \"path\""),
-            (OVERRIDES, r#"[{"path": 1}]"#, "has override 0 without a string \"path\""),
-            (OVERRIDES, r#"[{"path": "self.x", "condition": true}]"#, "has override 0 whose \"condition\" is not a string"),
-            (OVERRIDES, r#"[{"path": "self.x", "valueExpression": 1}]"#, "has override 0 whose \"valueExpression\" is not a string"),
+            (OVERRIDES, "{", "is not a JSON list of overrides (EOF while parsing an object at line 1 column 1)"),
+            (OVERRIDES, r#"{"path": "self.x"}"#, "is not a JSON list of overrides (found an object)"),
+            (OVERRIDES, "3", "is not a JSON list of overrides (found 3)"),
+            (OVERRIDES, r#"[{"path": "self.x"}, 3]"#, "has an invalid override 1: invalid type: integer `3`, expected an override object"),
+            (OVERRIDES, r#"[{"value": 1}]"#, "has an invalid override 0: missing field `path`"),
+            (OVERRIDES, r#"[{"path": 1}]"#, "has an invalid override 0: invalid type: integer `1`, expected a string"),
+            (OVERRIDES, r#"[{"path": "self.x", "condition": true}]"#, "has an invalid override 0: invalid type: boolean `true`, expected a string"),
+            (OVERRIDES, r#"[{"path": "self.x", "valueExpression": 1}]"#, "has an invalid override 0: invalid type: integer `1`, expected a string"),
+            (OVERRIDES, r#"[{"path": "metadata.x", "value": 1}]"#, "has an invalid override 0: path \"metadata.x\": must start with `self`"),
+            (OVERRIDES, r#"[{"path": "self.x", "value": 1, "valueExpression": "2"}]"#, "has an invalid override 0: value and valueExpression are mutually exclusive"),
         ];
         for (key, value, problem) in cases {
             assert_eq!(
