@@ -78,7 +78,7 @@ fn fault_free_traces_match_their_snapshots() {
 }
 
 /// Seeds searched for each defect before giving up.
-const DEFECT_SEEDS: u64 = 60;
+const DEFECT_SEEDS: u64 = 100;
 
 #[test]
 fn each_deliberate_defect_is_caught_shrunk_and_reported() {
