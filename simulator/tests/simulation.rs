@@ -14,7 +14,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// Seeds per scenario in CI: measured at about 0.1 s each on one core of the CI machine (see
-/// simulator/BENCH_NOTES.md), so all scenarios stay within a couple of minutes on two cores.
+/// BENCHMARKS.md), so all scenarios stay within a couple of minutes on two cores.
 const CI_SEEDS: u64 = 200;
 
 fn scenarios() -> Vec<Arc<Scenario>> {
