@@ -50,24 +50,28 @@ async fn each_bad_output_fails_clearly_and_keeps_the_last_good_resources() {
 
     let cases: &[(&str, &str, &str)] = &[
         ("not JSON", "echo 'this is not json'", "synthesizer output is not a KRM ResourceList"),
-        ("wrong kind", r#"echo '{"apiVersion":"config.kubernetes.io/v1","kind":"ConfigMap","items":[]}'"#, "ResourceList"),
-        ("item without name", r#"echo '{"apiVersion":"config.kubernetes.io/v1","kind":"ResourceList","items":[{"apiVersion":"v1","kind":"ConfigMap","metadata":{}}]}'"#, "metadata.name"),
+        ("wrong kind", r#"echo '{"apiVersion":"config.kubernetes.io/v1","kind":"ConfigMap","items":[]}'"#, r#"expected kind "ResourceList", found "ConfigMap""#),
+        ("item without name", r#"echo '{"apiVersion":"config.kubernetes.io/v1","kind":"ResourceList","items":[{"apiVersion":"v1","kind":"ConfigMap","metadata":{}}]}'"#, "invalid output item 0 (v1/ConfigMap): metadata.name must be a non-empty string"),
         ("non-zero exit", "echo 'disk on fire' >&2; exit 3", "synthesizer exited with status 3: disk on fire"),
         ("timeout", "sleep 30", "synthesizer timed out after 1s"),
         ("50 MB of output", "head -c 52428800 /dev/zero | tr '\\0' 'a'", "synthesizer output exceeds 16 MiB"),
         ("stderr flood", "head -c 20000000 /dev/zero | tr '\\0' 'e' >&2; echo '{}'", "synthesizer wrote more than 4 MiB to stderr"),
     ];
     for (i, (case, script, message)) in cases.iter().enumerate() {
-        // Each edit bumps the synthesizer's generation, which starts a new synthesis.
-        let patch = json!({"spec": {"command": ["/bin/bash", "-c", script], "execTimeout": "1s", "image": format!("x:{i}")}});
+        // Each edit bumps the synthesizer's generation, which starts a new synthesis. Only the
+        // timeout case gets a short execTimeout: the others must fail for their own reason.
+        let exec_timeout = if *case == "timeout" { "1s" } else { "60s" };
+        let patch = json!({"spec": {"command": ["/bin/bash", "-c", script], "execTimeout": exec_timeout, "image": format!("x:{i}")}});
         let s_ref = ObjectRef::new(Gvk::new("eno.azure.io/v1", "Synthesizer"), None, "s");
-        user.patch(&s_ref, &Patch::merge(patch)).await.unwrap();
+        let generation = user.patch(&s_ref, &Patch::merge(patch)).await.unwrap()["metadata"]["generation"].clone();
+        // This synthesizer version's synthesis, not an earlier case's, must be the one failing.
         let comp = wait_for(&*cluster, case, |c| {
-            c["status"]["simplified"]["status"] == "NotReady" && c["status"]["currentSynthesis"]["uuid"] != Value::Null
-                && c["status"]["simplified"]["error"].as_str().is_some_and(|e| e.contains(message))
+            c["status"]["currentSynthesis"]["observedSynthesizerGeneration"] == generation && c["status"]["inFlightSynthesis"].is_null()
         })
         .await;
-        let error = comp["status"]["simplified"]["error"].as_str().unwrap();
+        assert_eq!(comp["status"]["simplified"]["status"], "NotReady", "{case}: {}", comp["status"]);
+        let error = comp["status"]["simplified"]["error"].as_str().unwrap_or_default();
+        assert!(error.contains(message), "{case}: error {error:?} does not say {message:?}");
         assert!(error.len() < 300, "{case}: error is short enough to read: {error}");
         let cm = cluster.get(&cm_ref).await.unwrap().unwrap_or_else(|| panic!("{case}: the last good resource was deleted"));
         assert_eq!(cm, good_cm, "{case}: the last good resource was changed");

@@ -77,18 +77,25 @@ async fn informer_survives_expiry(cluster: Arc<dyn Cluster>, server: SharedApiSe
     for name in ["i1", "i2"] {
         cluster.create(&json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "default"}})).await.unwrap();
     }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while informer.list().len() < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "informer never saw i1 and i2: {:?}", informer.list());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // In one step: i3 is created, its event compacted away and every watch closed. The
+    // informer resumes from i2's revision, below the floor: only a relist can show it i3.
     server.with(|s| {
+        let t = s.target_for("v1", "ConfigMap", Some("default"), None).unwrap();
+        s.create(&t, json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "i3", "namespace": "default"}}), &Default::default()).unwrap();
         let rev = s.revision();
         s.compact(rev);
         s.close_watches();
     });
-    cluster.create(&json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "i3", "namespace": "default"}})).await.unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while informer.list().len() < 3 {
-        assert!(tokio::time::Instant::now() < deadline, "informer never caught up: {:?}", informer.list());
+    while informer.get("default", "i3").is_none() {
+        assert!(tokio::time::Instant::now() < deadline, "informer never relisted: {:?}", informer.list());
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(informer.get("default", "i3").is_some());
+    assert_eq!(informer.list().len(), 3);
     assert!(changes.load(Ordering::SeqCst) >= 3);
 }
 

@@ -14,9 +14,7 @@ use eno::api::Composition;
 use eno::controllers::{Eno, Options};
 use eno::decide::symphony::annotation_conflicts;
 use eno::runtime::fake::{install_crds, FakeCluster};
-use eno::runtime::{ClientResult, Cluster, DeleteParams, Gvk, ListParams, ObjectList, ObjectRef, Patch, WatchEvent};
-use futures::future::{BoxFuture, FutureExt};
-use futures::stream::BoxStream;
+use eno::runtime::{Cluster, Gvk, ObjectRef, Patch};
 use eno::synthesis::{SimulatedExecutor, SynthesisOutput};
 use fake_apiserver::clock::SystemClock;
 use fake_apiserver::faults::Faults;
@@ -60,65 +58,22 @@ fn converged(server: &SharedApiServer, holder: &str) -> bool {
         })
 }
 
-/// A client whose every request waits 0–40ms of virtual time before reaching the server, so
-/// one replica's read and its write are apart and the other replica's writes land in between.
-/// (The in-process fake answers at once, which would make every pass atomic.)
-struct Laggy {
-    inner: FakeCluster,
-    calls: AtomicU64,
-}
-
-impl Laggy {
-    fn delay(&self) -> Duration {
+/// Every request waits 0–40ms of virtual time before reaching the server, so one replica's
+/// read and its write are apart and the other replica's writes land in between. (Without it
+/// the in-process fake answers at once, which would make every pass atomic.)
+fn latency() -> impl Fn() -> Duration + Send + Sync + 'static {
+    let calls = AtomicU64::new(0);
+    move || {
         // splitmix64 of the call count: deterministic, since madsim orders the calls.
-        let mut z = self.calls.fetch_add(1, Ordering::Relaxed).wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = calls.fetch_add(1, Ordering::Relaxed).wrapping_add(0x9e37_79b9_7f4a_7c15);
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         Duration::from_millis((z ^ (z >> 31)) % 41)
     }
-
-    fn later<T: Send + 'static>(&self, call: impl FnOnce(FakeCluster) -> BoxFuture<'static, ClientResult<T>> + Send + 'static) -> BoxFuture<'static, ClientResult<T>> {
-        let (delay, inner) = (self.delay(), self.inner.clone());
-        async move {
-            tokio::time::sleep(delay).await;
-            call(inner).await
-        }
-        .boxed()
-    }
-}
-
-impl Cluster for Laggy {
-    fn get(&self, r: &ObjectRef) -> BoxFuture<'static, ClientResult<Option<Value>>> {
-        let r = r.clone();
-        self.later(move |c| c.get(&r))
-    }
-    fn list(&self, gvk: &Gvk, namespace: Option<&str>, params: &ListParams) -> BoxFuture<'static, ClientResult<ObjectList>> {
-        let (gvk, namespace, params) = (gvk.clone(), namespace.map(str::to_string), params.clone());
-        self.later(move |c| c.list(&gvk, namespace.as_deref(), &params))
-    }
-    fn watch(&self, gvk: &Gvk, namespace: Option<&str>, resource_version: &str) -> BoxFuture<'static, ClientResult<BoxStream<'static, WatchEvent>>> {
-        self.inner.watch(gvk, namespace, resource_version)
-    }
-    fn create(&self, object: &Value) -> BoxFuture<'static, ClientResult<Value>> {
-        let object = object.clone();
-        self.later(move |c| c.create(&object))
-    }
-    fn replace(&self, object: &Value, status: bool) -> BoxFuture<'static, ClientResult<Value>> {
-        let object = object.clone();
-        self.later(move |c| c.replace(&object, status))
-    }
-    fn patch(&self, r: &ObjectRef, patch: &Patch) -> BoxFuture<'static, ClientResult<Value>> {
-        let (r, patch) = (r.clone(), patch.clone());
-        self.later(move |c| c.patch(&r, &patch))
-    }
-    fn delete(&self, r: &ObjectRef, params: &DeleteParams) -> BoxFuture<'static, ClientResult<Option<Value>>> {
-        let (r, params) = (r.clone(), params.clone());
-        self.later(move |c| c.delete(&r, &params))
-    }
 }
 
 fn start(server: &SharedApiServer, name: &str, executor: &Arc<SimulatedExecutor>) -> impl std::future::Future<Output = Eno> {
-    let cluster: Arc<dyn Cluster> = Arc::new(Laggy { inner: FakeCluster::new(server.clone(), name), calls: AtomicU64::new(0) });
+    let cluster: Arc<dyn Cluster> = Arc::new(FakeCluster::new(server.clone(), name).with_latency(latency()));
     Eno::start(cluster, executor.clone(), Options { synthesis_concurrency: 2, reconcile_concurrency: 2, ..Default::default() })
 }
 

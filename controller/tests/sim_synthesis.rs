@@ -119,3 +119,39 @@ fn synthesis_flow_is_deterministic_across_seeds() {
         }
     }
 }
+
+/// A write to the composition while its synthesizer runs (a label here) makes recording the
+/// outcome conflict: the outcome is recorded against a fresh read, and a failed synthesizer is
+/// still run exactly once.
+#[test]
+fn a_conflicting_write_mid_synthesis_does_not_rerun_the_synthesizer() {
+    sim_support::run_seeded(3, || async {
+        let server = SharedApiServer::new(ApiServer::new(Config::default(), Arc::new(SystemClock)));
+        install_crds(&server).unwrap();
+        let executor = Arc::new(
+            SimulatedExecutor::new()
+                .with("broken", |_| Ok(SynthesisOutput { items: vec![], results: vec![eno::api::KrmResult::error("The system is down")] }))
+                .with("good", |_| Ok(SynthesisOutput::new(vec![configmap("made", "1")])))
+                .with_delay("broken", Duration::from_secs(2))
+                .with_delay("good", Duration::from_secs(2)),
+        );
+        let cluster: Arc<dyn Cluster> = Arc::new(FakeCluster::new(server.clone(), "eno"));
+        let _eno = Eno::start(cluster, executor.clone(), Options::default()).await;
+        let user = FakeCluster::new(server.clone(), "user");
+        for (synth, comp) in [("broken", "bad"), ("good", "ok")] {
+            user.create(&json!({"apiVersion": "eno.azure.io/v1", "kind": "Synthesizer", "metadata": {"name": synth}, "spec": {"image": "v1"}})).await.unwrap();
+            user.create(&json!({"apiVersion": "eno.azure.io/v1", "kind": "Composition", "metadata": {"name": comp, "namespace": "default"}, "spec": {"synthesizer": {"name": synth}}})).await.unwrap();
+        }
+        // Both syntheses are running now; a label bumps each composition's resourceVersion.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        for comp in ["bad", "ok"] {
+            let r = ObjectRef::new(Gvk::new("eno.azure.io/v1", "Composition"), Some("default"), comp);
+            user.patch(&r, &Patch::merge(json!({"metadata": {"labels": {"touched": "yes"}}}))).await.unwrap();
+        }
+        until("bad NotReady, ok Ready", || simplified(&server, "bad") == "NotReady" && simplified(&server, "ok") == "Ready").await;
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        assert_eq!(executor.invocations("broken"), 1, "the failed synthesizer ran again");
+        assert_eq!(executor.invocations("good"), 1, "the good synthesizer ran again");
+        assert!(exists(&server, "v1", "ConfigMap", "made"));
+    });
+}

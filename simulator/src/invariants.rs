@@ -69,6 +69,9 @@ pub struct Checker {
     runs: BTreeMap<String, u64>,
     /// Resources left behind by symphony deletion: they must stay.
     kept: BTreeSet<ObjectKey>,
+    /// Resources of compositions that were deleted (with the composition's name): nothing may
+    /// bring one back unless a live composition wants it again.
+    cleaned: BTreeMap<ObjectKey, String>,
     at_most_once: BTreeSet<String>,
     /// Set while the scenario's user writes: their edits and deletions are not Eno's doing.
     pub user_acting: bool,
@@ -94,6 +97,7 @@ impl Checker {
             finished: BTreeSet::new(),
             runs: BTreeMap::new(),
             kept: BTreeSet::new(),
+            cleaned: BTreeMap::new(),
             at_most_once,
             user_acting: false,
             violations: Vec::new(),
@@ -127,7 +131,9 @@ impl Checker {
             }
         } else if event.key.resource.group == "eno.azure.io" && event.key.resource.plural == "resourceslices" && event.event_type == EventType::Deleted {
             self.slice_deleted(&event.key)
-        } else if event.key.resource.group != "eno.azure.io" && !self.user_acting && event.event_type != EventType::Added {
+        } else if event.key.resource.group != "eno.azure.io" && !self.user_acting && event.event_type == EventType::Added {
+            self.resource_added(server, &event.key)
+        } else if event.key.resource.group != "eno.azure.io" && !self.user_acting {
             self.resource_changed(server, event)
         } else {
             Vec::new()
@@ -212,11 +218,28 @@ impl Checker {
         }
         // A resource whose deletion was accepted (deletionTimestamp set, other controllers'
         // finalizers pending) counts as deleted, as in Eno: it cannot wait on foreign finalizers.
-        managed
+        let found = managed
             .keys()
             .filter(|k| self.state.get(*k).is_some_and(|r| r["metadata"]["deletionTimestamp"].is_null()))
             .map(|k| (Invariant::DeletionOrdering, format!("composition {}/{} is gone while its resource {} {}/{} still exists", key.namespace, key.name, k.resource.plural, k.namespace, k.name)))
-            .collect()
+            .collect();
+        let name = format!("{}/{}", key.namespace, key.name);
+        self.cleaned.extend(managed.into_keys().map(|k| (k, name.clone())));
+        found
+    }
+
+    /// A resource of a deleted composition is created again: it outlives the composition that
+    /// was its only manager (a leak), unless a live composition wants it now.
+    fn resource_added(&mut self, server: &ApiServer, key: &ObjectKey) -> Vec<(Invariant, String)> {
+        let Some(deleted) = self.cleaned.get(key).cloned() else { return Vec::new() };
+        let wanted = self.state.iter().filter(|(k, _)| is_composition(k)).filter_map(|(_, v)| typed::<Composition>(v)).filter(|c| c.metadata.deletion_timestamp.is_none()).any(|c| {
+            c.status.as_ref().and_then(|s| s.current_synthesis.as_ref()).is_some_and(|current| self.managed(server, &c, current).contains_key(key))
+        });
+        self.cleaned.remove(key);
+        if wanted {
+            return Vec::new();
+        }
+        vec![(Invariant::DeletionOrdering, format!("{} {}/{} was created again after its composition {deleted} was deleted", key.resource.plural, key.namespace, key.name))]
     }
 
     fn resource_changed(&mut self, server: &ApiServer, event: &Event) -> Vec<(Invariant, String)> {

@@ -30,6 +30,10 @@ pub enum Fault {
     Crash { at: Duration, down: Duration },
     /// A second replica runs from `at` until faults stop: split brain.
     SecondReplica { at: Duration },
+    /// Each controller request takes up to `max` to reach the server, so a pass's read and its
+    /// write are apart and other tasks' (and the other replica's) writes land in between, and
+    /// a crash can fall in the middle of a pass.
+    Latency { max: Duration },
 }
 
 impl fmt::Display for Fault {
@@ -45,6 +49,7 @@ impl fmt::Display for Fault {
             Fault::PausedGc => write!(f, "garbage collection paused"),
             Fault::Crash { at, down } => write!(f, "crash replica 0 at {at:?}, down {down:?}"),
             Fault::SecondReplica { at } => write!(f, "second replica (split brain) from {at:?}"),
+            Fault::Latency { max } => write!(f, "request latency up to {max:?}"),
         }
     }
 }
@@ -112,6 +117,9 @@ impl FaultPlan {
         if coin(&mut rng, 0.3) {
             faults.push(Fault::SecondReplica { at: at(&mut rng) });
         }
+        if coin(&mut rng, 0.5) {
+            faults.push(Fault::Latency { max: Duration::from_millis(1 + rng.below(50)) });
+        }
         FaultPlan { faults }
     }
 
@@ -128,7 +136,12 @@ impl FaultPlan {
                 }
                 Fault::TimeoutsAfterCommit { rate } => f.timeout_after_commit_rate = *rate,
                 Fault::PausedGc => f.gc_paused = true,
-                Fault::DelayedWatchEvents { .. } | Fault::WatchCloses { .. } | Fault::Compactions { .. } | Fault::Crash { .. } | Fault::SecondReplica { .. } => {}
+                Fault::DelayedWatchEvents { .. }
+                | Fault::WatchCloses { .. }
+                | Fault::Compactions { .. }
+                | Fault::Crash { .. }
+                | Fault::SecondReplica { .. }
+                | Fault::Latency { .. } => {}
             }
         }
         f
@@ -138,6 +151,11 @@ impl FaultPlan {
     /// makes every informer relist (Eno's informers do not relist periodically).
     pub fn drops_events(&self) -> bool {
         self.faults.iter().any(|f| matches!(f, Fault::DroppedWatchEvents { .. }))
+    }
+
+    /// The longest a controller request may take to reach the server (zero: at once).
+    pub fn max_latency(&self) -> Duration {
+        self.faults.iter().filter_map(|f| if let Fault::Latency { max } = f { Some(*max) } else { None }).max().unwrap_or_default()
     }
 
     /// Controller restarts the plan causes (a crash, or the second replica starting).
@@ -163,6 +181,7 @@ mod tests {
             ("crash", with(|f| matches!(f, Fault::Crash { .. }))),
             ("split brain", with(|f| matches!(f, Fault::SecondReplica { .. }))),
             ("compaction", with(|f| matches!(f, Fault::Compactions { .. }))),
+            ("latency", with(|f| matches!(f, Fault::Latency { .. }))),
         ] {
             assert!(n > 20 && n < 180, "{name}: on in {n} of 200 plans");
         }

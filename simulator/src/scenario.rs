@@ -129,6 +129,10 @@ pub struct Expectations {
     pub present: Vec<Expected>,
     #[serde(default)]
     pub absent: Vec<Address>,
+    /// Objects that exist with a deletion requested (held by a finalizer): a condition for a
+    /// step playing the controller that owns the finalizer.
+    #[serde(default)]
+    pub deleting: Vec<Address>,
     /// `namespace/name` → simplified status (`Ready`, `NotReady`, ...).
     #[serde(default)]
     pub compositions: BTreeMap<String, String>,

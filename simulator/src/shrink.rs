@@ -4,6 +4,10 @@
 /// A 1-minimal sublist of `items` for which `fails` holds (`fails(items)` must hold). `fails`
 /// is called on candidate sublists, preserving order.
 pub fn ddmin<T: Clone>(items: &[T], mut fails: impl FnMut(&[T]) -> bool) -> Vec<T> {
+    // A seed that fails with no faults at all needs none.
+    if items.is_empty() || fails(&[]) {
+        return Vec::new();
+    }
     let mut current = items.to_vec();
     let mut granularity = 2usize;
     while current.len() >= 2 {
@@ -38,10 +42,6 @@ pub fn ddmin<T: Clone>(items: &[T], mut fails: impl FnMut(&[T]) -> bool) -> Vec<
             }
             granularity = (granularity * 2).min(current.len());
         }
-    }
-    // A single remaining fault may itself be unnecessary (the seed fails without faults).
-    if current.len() == 1 && fails(&[]) {
-        current.clear();
     }
     current
 }

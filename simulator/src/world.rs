@@ -120,13 +120,19 @@ async fn simulate(scenario: Arc<Scenario>, seed: u64, plan: FaultPlan, defects: 
     }
     let executor: Arc<dyn Executor> = Arc::new(RecordingExecutor { inner: simulated.clone(), shared: shared.clone(), start });
     let options = Options { synthesis_concurrency: 2, reconcile_concurrency: 2, defects, ..Options::default() };
+    let max_latency = plan.max_latency();
     let replica = |name: &str| {
         let (server, executor, options) = (server.clone(), executor.clone(), options.clone());
         handle
             .create_node()
             .name(name)
             .init(move || {
-                let cluster: Arc<dyn Cluster> = Arc::new(FakeCluster::new(server.clone(), "eno"));
+                let cluster = FakeCluster::new(server.clone(), "eno");
+                let cluster: Arc<dyn Cluster> = Arc::new(match max_latency.as_millis() as u64 {
+                    0 => cluster,
+                    // madsim's RNG, drawn in the order madsim runs the requests: seeded.
+                    max => cluster.with_latency(move || Duration::from_millis(madsim::rand::random::<u64>() % (max + 1))),
+                });
                 let (executor, options) = (executor.clone(), options.clone());
                 async move {
                     let _eno = Eno::start(cluster, executor, options).await;
@@ -405,6 +411,13 @@ fn unmet_expectations(expect: &Expectations, server: &SharedApiServer, executor:
             unmet.push(format!("{a} still exists"));
         }
     }
+    for a in &expect.deleting {
+        match get(a) {
+            None => unmet.push(format!("{a} is missing")),
+            Some(obj) if obj["metadata"]["deletionTimestamp"].is_null() => unmet.push(format!("{a} is not being deleted")),
+            Some(_) => {}
+        }
+    }
     let composition = |key: &str| {
         let (namespace, name) = key.split_once('/').unwrap_or(("default", key));
         get(&Address { api_version: eno::api::API_VERSION.into(), kind: "Composition".into(), namespace: Some(namespace.into()), name: name.into() })
@@ -493,7 +506,8 @@ pub fn check_seed(scenario: &Arc<Scenario>, seed: u64, defects: Defects, shrink:
 pub const DEFECTS: &[(&str, &str, Invariant)] = &[
     ("retry-failed-synthesis", "failed-synthesis", Invariant::NoRetryStorm),
     ("early-finalizer-removal", "deleted-mid-synthesis", Invariant::DeletionOrdering),
-    ("cached-synthesis-read", "deleted-mid-synthesis", Invariant::NoRetryStorm),
+    ("unfenced-synthesis-claim", "deleted-mid-synthesis", Invariant::NoRetryStorm),
+    ("cached-create-check", "deleted-mid-synthesis", Invariant::DeletionOrdering),
     ("set-before-prune", "symphony-migration", Invariant::AtMostOnceAnnotation),
 ];
 
@@ -503,7 +517,8 @@ pub fn defects_named(name: &str) -> Option<Defects> {
     match name {
         "retry-failed-synthesis" => d.retry_failed_synthesis = true,
         "early-finalizer-removal" => d.early_finalizer_removal = true,
-        "cached-synthesis-read" => d.cached_synthesis_read = true,
+        "unfenced-synthesis-claim" => d.unfenced_synthesis_claim = true,
+        "cached-create-check" => d.cached_create_check = true,
         "set-before-prune" => d.set_before_prune = true,
         _ => return None,
     }

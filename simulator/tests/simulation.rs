@@ -45,20 +45,36 @@ fn every_scenario_holds_its_invariants_for_the_seed_budget() {
     assert!(failures.is_empty(), "{} failing seeds:\n{}", failures.len(), failures.join("\n"));
 }
 
+/// Every this many seeds of the budget is run twice for the determinism check.
+const REPLAY_EVERY: usize = 10;
+
 #[test]
 fn the_same_seed_replays_the_same_trace() {
-    for s in scenarios() {
-        for seed in [1, 2, 3] {
-            let plan = FaultPlan::swarm(seed, s.faults_until.0);
-            let first = run(s.clone(), seed, plan.clone(), Defects::default());
-            let second = run(s.clone(), seed, plan.clone(), Defects::default());
-            assert!(first.trace.lines.len() > 10, "{} seed {seed}: almost no writes", s.name);
-            if first.trace != second.trace {
-                let at = first.trace.lines.iter().zip(&second.trace.lines).position(|(a, b)| a != b);
-                panic!("{} seed {seed} ({plan}): traces diverge at line {at:?}", s.name);
-            }
-        }
-    }
+    let seeds = std::env::var("SIM_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(CI_SEEDS);
+    let all = scenarios();
+    let diverged: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = all
+            .iter()
+            .map(|s| {
+                scope.spawn(move || {
+                    let mut diverged = Vec::new();
+                    for seed in (0..seeds).step_by(REPLAY_EVERY) {
+                        let plan = FaultPlan::swarm(seed, s.faults_until.0);
+                        let first = run(s.clone(), seed, plan.clone(), Defects::default());
+                        let second = run(s.clone(), seed, plan.clone(), Defects::default());
+                        assert!(first.trace.lines.len() > 10, "{} seed {seed}: almost no writes", s.name);
+                        if first.trace != second.trace {
+                            let at = first.trace.lines.iter().zip(&second.trace.lines).position(|(a, b)| a != b);
+                            diverged.push(format!("{} seed {seed} ({plan}): traces diverge at line {at:?}", s.name));
+                        }
+                    }
+                    diverged
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().expect("scenario thread")).collect()
+    });
+    assert!(diverged.is_empty(), "{}", diverged.join("\n"));
 }
 
 #[test]
@@ -94,6 +110,13 @@ fn each_deliberate_defect_is_caught_shrunk_and_reported() {
         assert!(shrunk.faults.iter().all(|f| failure.plan.faults.contains(f)), "{name}: shrinking only removes faults");
         assert!(shrunk.faults.len() <= failure.plan.faults.len());
         assert_eq!(outcome.first_violation().map(|v| v.invariant), Some(invariant), "{name}: the shrunk plan breaks the same invariant");
+        // 1-minimal: without any one of its faults the shrunk plan no longer breaks the invariant.
+        for i in 0..shrunk.faults.len() {
+            let mut fewer = shrunk.clone();
+            let dropped = fewer.faults.remove(i);
+            let rerun = run(s.clone(), seed, fewer, defects);
+            assert!(!rerun.violations.iter().any(|v| v.invariant == invariant), "{name}: the shrunk plan still fails without {dropped}, so it is not minimal");
+        }
         let report = failure.report(20);
         assert!(report.contains(&format!("seed {seed}")) && report.contains(&invariant.to_string()) && report.contains("shrunk to:"), "{report}");
         eprintln!("{name}: caught by seed {seed}\n{report}");

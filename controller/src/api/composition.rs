@@ -125,6 +125,12 @@ pub struct Synthesis {
     #[serde(default, skip_serializing_if = "super::is_zero")]
     pub attempts: i64,
 
+    /// When an executor claimed this synthesis and started running it. The claim is a fenced
+    /// write, so of two replicas only one runs a synthesis; a claim older than the longest a
+    /// run can take (its executor died) is taken over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed: Option<Time>,
+
     /// The slices holding this synthesis's output. Immutable once written.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resource_slices: Vec<ResourceSliceRef>,

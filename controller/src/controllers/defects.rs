@@ -13,9 +13,13 @@ pub struct Defects {
     /// Release a deleted composition's finalizer without waiting for its resources to go
     /// (breaks "deletion ordering").
     pub early_finalizer_removal: bool,
-    /// Let the synthesis runner decide on the cached composition where a fresh read is
-    /// required: a lagging cache re-runs a synthesis that already finished.
-    pub cached_synthesis_read: bool,
+    /// Let the synthesis runner run an in-flight synthesis without claiming it: two replicas
+    /// (or one on a stale read) run it twice (breaks "no retry storm").
+    pub unfenced_synthesis_claim: bool,
+    /// Let the resource reconciler decide to create on the cached composition where a fresh
+    /// read is required: a replica that has not seen the composition's deletion brings its
+    /// resources back (breaks "deletion ordering").
+    pub cached_create_check: bool,
     /// Let the symphony controller set a variation's annotations before pruning the others
     /// (breaks "at most once").
     pub set_before_prune: bool,

@@ -20,8 +20,3 @@ pub async fn set_finalizers(cluster: &dyn Cluster, r: &ObjectRef, resource_versi
     let patch = json!({"metadata": {"resourceVersion": resource_version, "finalizers": value}});
     Ok(cluster.patch(r, &Patch::merge(patch)).await?)
 }
-
-/// The object's `metadata.resourceVersion`.
-pub fn resource_version(obj: &Value) -> String {
-    obj["metadata"]["resourceVersion"].as_str().unwrap_or_default().to_string()
-}

@@ -206,6 +206,28 @@ pub fn begin(comp: &Composition, synth: &Synthesizer, uuid: String, now: Time) -
     }
 }
 
+/// Whether this executor may run an in-flight synthesis now.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Claim {
+    /// Run it, after recording this claim (the in-flight synthesis with `claimed = now`).
+    Take(Synthesis),
+    /// Another executor claimed it and may still be running it: look again after this long.
+    Held { retry_after: std::time::Duration },
+}
+
+/// Claims a running in-flight synthesis for an executor whose runs take at most `expiry`.
+/// Unclaimed: take it. Claimed less than `expiry` ago: someone is on it. Claimed longer ago:
+/// that executor died (a crash mid-run), so take it over as a further attempt.
+pub fn claim(in_flight: &Synthesis, now: &Time, expiry: std::time::Duration) -> Claim {
+    let claimed = Synthesis { claimed: Some(now.clone()), ..in_flight.clone() };
+    let Some(at) = &in_flight.claimed else { return Claim::Take(claimed) };
+    let elapsed = std::time::Duration::try_from(now.0.duration_since(at.0)).unwrap_or_default();
+    match expiry.checked_sub(elapsed) {
+        Some(left) if !left.is_zero() => Claim::Held { retry_after: left },
+        _ => Claim::Take(Synthesis { attempts: in_flight.attempts.saturating_add(1), ..claimed }),
+    }
+}
+
 fn in_flight_matching<'a>(
     status: &'a CompositionStatus,
     uuid: &str,
@@ -484,6 +506,20 @@ mod tests {
         // Anything changed: back to 1.
         let changed = begin(&comp(5, status(Some(failed("u1", 4, 2)), None)), &synth(2), "u3".into(), now);
         assert_eq!(changed.attempts, 1);
+    }
+
+    #[test]
+    fn a_claim_is_taken_once_and_taken_over_only_after_it_expires() {
+        let expiry = std::time::Duration::from_secs(15);
+        let open = running("u1", 1, 1);
+        let Claim::Take(mine) = claim(&open, &t("2024-02-01T00:00:00Z"), expiry) else { panic!("an unclaimed synthesis is taken") };
+        assert_eq!((mine.claimed, mine.attempts), (Some(t("2024-02-01T00:00:00Z")), open.attempts), "the first run is the attempt begin counted");
+        let mine = Synthesis { claimed: Some(t("2024-02-01T00:00:00Z")), attempts: 1, ..open };
+        assert_eq!(claim(&mine, &t("2024-02-01T00:00:10Z"), expiry), Claim::Held { retry_after: std::time::Duration::from_secs(5) });
+        let Claim::Take(taken) = claim(&mine, &t("2024-02-01T00:00:15Z"), expiry) else { panic!("an expired claim is taken over") };
+        assert_eq!((taken.claimed, taken.attempts), (Some(t("2024-02-01T00:00:15Z")), 2));
+        // A claim from the future (clock skew between replicas) is held, not taken.
+        assert!(matches!(claim(&mine, &t("2024-01-31T23:59:59Z"), expiry), Claim::Held { .. }));
     }
 
     #[test]

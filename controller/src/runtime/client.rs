@@ -3,6 +3,7 @@
 
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
+use super::watcher::CacheEvent;
 use serde_json::Value;
 
 /// `apiVersion` + `kind`: what the backends resolve to a resource.
@@ -188,4 +189,7 @@ pub trait Cluster: Send + Sync + 'static {
     fn patch(&self, r: &ObjectRef, patch: &Patch) -> BoxFuture<'static, ClientResult<Value>>;
     /// `Ok(Some(obj))` while finalizers hold it, `Ok(None)` once it is gone.
     fn delete(&self, r: &ObjectRef, params: &DeleteParams) -> BoxFuture<'static, ClientResult<Option<Value>>>;
+    /// What an informer caches `gvk` from: its list, then its changes, relisting whenever the
+    /// watch expires or fails. The stream never ends; dropping it stops watching.
+    fn watcher(&self, gvk: &Gvk, namespace: Option<&str>) -> BoxStream<'static, CacheEvent>;
 }

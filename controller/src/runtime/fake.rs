@@ -2,12 +2,17 @@
 //! builds, so the simulator and unit tests run reconcilers without sockets.
 
 use super::client::*;
+use super::watcher::CacheEvent;
 use fake_apiserver::server::{self, Deleted, ListOptions, PatchType, Target, WriteOptions};
 use fake_apiserver::{ApiError, SharedApiServer};
-use futures::future::{BoxFuture, FutureExt};
+use futures::future::{BoxFuture, FutureExt, TryFutureExt};
 use futures::stream::{BoxStream, StreamExt};
 use serde_json::Value;
+use std::sync::Arc;
 use std::time::Duration;
+
+/// How long a request takes to reach the server, drawn per request.
+pub type Latency = Arc<dyn Fn() -> Duration + Send + Sync>;
 
 /// One client of the fake API server; its writes are recorded under `field_manager`.
 #[derive(Clone)]
@@ -15,11 +20,36 @@ pub struct FakeCluster {
     server: SharedApiServer,
     field_manager: String,
     bookmark_interval: Duration,
+    latency: Option<Latency>,
 }
 
 impl FakeCluster {
     pub fn new(server: SharedApiServer, field_manager: &str) -> Self {
-        FakeCluster { server, field_manager: field_manager.to_string(), bookmark_interval: Duration::from_secs(5) }
+        FakeCluster { server, field_manager: field_manager.to_string(), bookmark_interval: Duration::from_secs(5), latency: None }
+    }
+
+    /// Makes every request wait `latency()` before it reaches the server. Without it a request
+    /// is served the moment it is made, so a reconciler's read and its write can never be told
+    /// apart by another task; with it (in virtual time, under madsim) other replicas' writes
+    /// land in between, as over a network.
+    pub fn with_latency(mut self, latency: impl Fn() -> Duration + Send + Sync + 'static) -> Self {
+        self.latency = Some(Arc::new(latency));
+        self
+    }
+
+    /// Serves `request` against the server, after the request's latency if there is one.
+    fn call<T: Send + 'static>(&self, request: impl FnOnce(&mut server::ApiServer) -> ClientResult<T> + Send + 'static) -> BoxFuture<'static, ClientResult<T>> {
+        match &self.latency {
+            None => futures::future::ready(self.server.with(request)).boxed(),
+            Some(latency) => {
+                let (delay, server) = (latency(), self.server.clone());
+                async move {
+                    tokio::time::sleep(delay).await;
+                    server.with(request)
+                }
+                .boxed()
+            }
+        }
     }
 
     pub fn server(&self) -> &SharedApiServer {
@@ -54,67 +84,67 @@ fn target(s: &server::ApiServer, gvk: &Gvk, namespace: Option<&str>, name: Optio
     s.target_for(&gvk.api_version, &gvk.kind, namespace, name).map_err(api_error)
 }
 
-fn ready<T: Send + 'static>(r: ClientResult<T>) -> BoxFuture<'static, ClientResult<T>> {
-    futures::future::ready(r).boxed()
-}
-
 impl Cluster for FakeCluster {
     fn get(&self, r: &ObjectRef) -> BoxFuture<'static, ClientResult<Option<Value>>> {
-        ready(self.server.with(|s| {
+        let r = r.clone();
+        self.call(move |s| {
             let t = target(s, &r.gvk, r.namespace.as_deref(), Some(&r.name))?;
             match s.get(&t, None) {
                 Ok(o) => Ok(Some(o)),
                 Err(e) if e.code == 404 => Ok(None),
                 Err(e) => Err(api_error(e)),
             }
-        }))
+        })
     }
 
     fn list(&self, gvk: &Gvk, namespace: Option<&str>, params: &ListParams) -> BoxFuture<'static, ClientResult<ObjectList>> {
-        ready(self.server.with(|s| {
-            let t = target(s, gvk, namespace, None)?;
+        let (gvk, namespace, params) = (gvk.clone(), namespace.map(str::to_string), params.clone());
+        self.call(move |s| {
+            let t = target(s, &gvk, namespace.as_deref(), None)?;
             let opts = ListOptions { label_selector: params.label_selector.clone(), field_selector: params.field_selector.clone(), ..Default::default() };
             let list = s.list(&t, &opts).map_err(api_error)?;
             Ok(ObjectList {
                 resource_version: list["metadata"]["resourceVersion"].as_str().unwrap_or_default().to_string(),
                 items: list["items"].as_array().cloned().unwrap_or_default(),
             })
-        }))
+        })
     }
 
     fn watch(&self, gvk: &Gvk, namespace: Option<&str>, resource_version: &str) -> BoxFuture<'static, ClientResult<BoxStream<'static, WatchEvent>>> {
-        let opened = self.server.with(|s| {
-            let t = target(s, gvk, namespace, None)?;
-            let opts = ListOptions { resource_version: Some(resource_version.to_string()), allow_watch_bookmarks: true, ..Default::default() };
+        let (gvk, namespace, resource_version) = (gvk.clone(), namespace.map(str::to_string), resource_version.to_string());
+        let opened = self.call(move |s| {
+            let t = target(s, &gvk, namespace.as_deref(), None)?;
+            let opts = ListOptions { resource_version: Some(resource_version), allow_watch_bookmarks: true, ..Default::default() };
             s.watch(&t, &opts).map_err(api_error)
         });
-        let interval = self.bookmark_interval;
-        let server = self.server.clone();
-        ready(opened.map(move |w| {
-            let stream = server.stream(w, interval);
-            futures::stream::unfold(stream, |mut stream| async move { stream.next_batch().await.map(|batch| (batch, stream)) })
-                .flat_map(|batch| futures::stream::iter(batch.into_iter().map(convert_event)))
-                .boxed()
-        }))
+        let (interval, server) = (self.bookmark_interval, self.server.clone());
+        opened
+            .map_ok(move |w| {
+                let stream = server.stream(w, interval);
+                futures::stream::unfold(stream, |mut stream| async move { stream.next_batch().await.map(|batch| (batch, stream)) })
+                    .flat_map(|batch| futures::stream::iter(batch.into_iter().map(convert_event)))
+                    .boxed()
+            })
+            .boxed()
     }
 
     fn create(&self, object: &Value) -> BoxFuture<'static, ClientResult<Value>> {
-        let opts = self.write_options(None);
-        ready(self.server.with(|s| {
-            let (gvk, namespace) = creatable(object)?;
+        let (opts, object) = (self.write_options(None), object.clone());
+        self.call(move |s| {
+            let (gvk, namespace) = creatable(&object)?;
             let t = target(s, &gvk, namespace.as_deref(), None)?;
-            s.create(&t, object.clone(), &opts).map(|w| w.object).map_err(api_error)
-        }))
+            s.create(&t, object, &opts).map(|w| w.object).map_err(api_error)
+        })
     }
 
     fn replace(&self, object: &Value, status: bool) -> BoxFuture<'static, ClientResult<Value>> {
-        let opts = self.write_options(None);
-        ready(self.server.with(|s| {
-            let r = ObjectRef::of(object).ok_or_else(|| ClientError::Decode("object without apiVersion, kind or name".into()))?;
+        let (opts, object) = (self.write_options(None), object.clone());
+        self.call(move |s| {
+            let r = ObjectRef::of(&object).ok_or_else(|| ClientError::Decode("object without apiVersion, kind or name".into()))?;
             let mut t = target(s, &r.gvk, r.namespace.as_deref(), Some(&r.name))?;
             t.subresource = status.then(|| "status".to_string());
-            s.update(&t, object.clone(), &opts).map(|w| w.object).map_err(api_error)
-        }))
+            s.update(&t, object, &opts).map(|w| w.object).map_err(api_error)
+        })
     }
 
     fn patch(&self, r: &ObjectRef, patch: &Patch) -> BoxFuture<'static, ClientResult<Value>> {
@@ -125,12 +155,12 @@ impl Cluster for FakeCluster {
             PatchKind::Apply { force } => (PatchType::Apply, Some(force)),
         };
         let opts = self.write_options(force);
-        let body = patch.body.to_string();
-        ready(self.server.with(|s| {
+        let (body, r, on_status) = (patch.body.to_string(), r.clone(), patch.status);
+        self.call(move |s| {
             let mut t = target(s, &r.gvk, r.namespace.as_deref(), Some(&r.name))?;
-            t.subresource = patch.status.then(|| "status".to_string());
+            t.subresource = on_status.then(|| "status".to_string());
             s.patch(&t, patch_type, body.as_bytes(), &opts).map(|w| w.object).map_err(api_error)
-        }))
+        })
     }
 
     fn delete(&self, r: &ObjectRef, params: &DeleteParams) -> BoxFuture<'static, ClientResult<Option<Value>>> {
@@ -144,13 +174,18 @@ impl Cluster for FakeCluster {
             precondition_resource_version: params.precondition_resource_version.clone(),
             dry_run: false,
         };
-        ready(self.server.with(|s| {
+        let r = r.clone();
+        self.call(move |s| {
             let t = target(s, &r.gvk, r.namespace.as_deref(), Some(&r.name))?;
             match s.delete(&t, &opts).map_err(api_error)? {
                 Deleted::Pending(o) => Ok(Some(o)),
                 Deleted::Gone(_) => Ok(None),
             }
-        }))
+        })
+    }
+
+    fn watcher(&self, gvk: &Gvk, namespace: Option<&str>) -> BoxStream<'static, CacheEvent> {
+        super::watcher::list_watch(Arc::new(self.clone()), gvk.clone(), namespace.map(str::to_string))
     }
 }
 

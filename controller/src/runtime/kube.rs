@@ -2,10 +2,12 @@
 //! fake over HTTP). Kinds are resolved through discovery once and cached.
 
 use super::client::*;
+use super::watcher::{CacheEvent, RETRY_MAX, RETRY_MIN};
 use futures::future::{BoxFuture, FutureExt};
 use futures::stream::{BoxStream, StreamExt};
 use kube::api::{Api, ApiResource, DynamicObject, PatchParams, PostParams};
 use kube::discovery::{ApiCapabilities, Scope};
+use kube::runtime::{watcher, WatchStreamExt};
 use kube::Client;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -64,6 +66,23 @@ fn to_value(obj: DynamicObject) -> ClientResult<Value> {
 
 fn from_value(obj: &Value) -> ClientResult<DynamicObject> {
     serde_json::from_value(obj.clone()).map_err(|e| ClientError::Decode(e.to_string()))
+}
+
+/// kube-runtime's watcher events as the informer takes them (errors are logged: the watcher
+/// backs off and relists by itself).
+fn cache_event(event: Result<watcher::Event<DynamicObject>, watcher::Error>, kind: &str) -> Option<CacheEvent> {
+    let value = |o: DynamicObject| to_value(o).map_err(|e| tracing::warn!(%kind, error = %e, "watched object does not serialize")).ok();
+    match event {
+        Ok(watcher::Event::Init) => Some(CacheEvent::Init),
+        Ok(watcher::Event::InitApply(o)) => value(o).map(CacheEvent::InitApply),
+        Ok(watcher::Event::InitDone) => Some(CacheEvent::InitDone),
+        Ok(watcher::Event::Apply(o)) => value(o).map(CacheEvent::Apply),
+        Ok(watcher::Event::Delete(o)) => value(o).map(CacheEvent::Delete),
+        Err(e) => {
+            tracing::debug!(%kind, error = %e, "watcher error; it backs off and retries");
+            None
+        }
+    }
 }
 
 impl Cluster for KubeCluster {
@@ -179,6 +198,31 @@ impl Cluster for KubeCluster {
                 Err(e) => Err(kube_error(e)),
             }
         }
+        .boxed()
+    }
+
+    /// `kube_runtime::watcher` itself: list (paginated), watch with bookmarks, relist on 410,
+    /// back off on errors. Resolving the kind comes first and is retried the same way.
+    fn watcher(&self, gvk: &Gvk, namespace: Option<&str>) -> BoxStream<'static, CacheEvent> {
+        let (this, gvk, namespace) = (self.clone(), gvk.clone(), namespace.map(str::to_string));
+        let kind = gvk.kind.clone();
+        futures::stream::once(async move {
+            let mut retry = RETRY_MIN;
+            loop {
+                match this.api(&gvk, namespace.as_deref()).await {
+                    Ok(api) => return api,
+                    Err(e) => {
+                        tracing::debug!(kind = %gvk.kind, error = %e, "cannot resolve the kind to watch; retrying");
+                        tokio::time::sleep(retry).await;
+                        retry = (retry * 2).min(RETRY_MAX);
+                    }
+                }
+            }
+        })
+        .flat_map(move |api| {
+            let kind = kind.clone();
+            watcher::watcher(api, watcher::Config::default()).default_backoff().filter_map(move |e| futures::future::ready(cache_event(e, &kind)))
+        })
         .boxed()
     }
 }

@@ -1,8 +1,9 @@
 //! The runtime seam: everything reconcilers know about the outside world.
 //!
 //! Reconcilers see a [`Cluster`] (the API verbs and the errors a real server returns), an
-//! [`Informer`] cache fed by list+watch (possibly stale, by design) and a [`WorkQueue`]. Time
-//! and tasks go through `tokio`, which is madsim's simulated runtime in the simulation build.
+//! [`Informer`] cache fed by the backend's watcher (possibly stale, by design) and a
+//! [`WorkQueue`]. Time and tasks go through `tokio`, which is madsim's simulated runtime in the
+//! simulation build.
 //! Backends: [`fake::FakeCluster`] (the in-process fake API server, both builds) and
 //! `kube::KubeCluster` (kube-rs, real builds only).
 
@@ -13,8 +14,10 @@ mod informer;
 #[cfg(not(madsim))]
 pub mod kube;
 mod queue;
+mod watcher;
 
 pub use client::{ClientError, ClientResult, Cluster, DeleteParams, Gvk, ListParams, ObjectList, ObjectRef, Patch, PatchKind, Propagation, WatchEvent};
 pub use controller::{run_controller, Action};
 pub use informer::Informer;
 pub use queue::WorkQueue;
+pub use watcher::{list_watch, CacheEvent};

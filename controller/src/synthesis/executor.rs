@@ -207,11 +207,20 @@ fn size(bytes: usize) -> String {
 /// process outlives it).
 pub trait Executor: Send + Sync {
     fn synthesize(&self, input: SynthesisInput) -> BoxFuture<'static, Result<SynthesisOutput, SynthesisError>>;
+
+    /// The longest one run of `synth` can take before this executor gives up on it: a claim on
+    /// a synthesis older than this belongs to an executor that died. Default: `execTimeout`.
+    fn run_limit(&self, synth: &Synthesizer) -> Duration {
+        exec_timeout(&synth.spec).unwrap_or(DEFAULT_EXEC_TIMEOUT)
+    }
 }
 
 impl<E: Executor + ?Sized> Executor for Arc<E> {
     fn synthesize(&self, input: SynthesisInput) -> BoxFuture<'static, Result<SynthesisOutput, SynthesisError>> {
         (**self).synthesize(input)
+    }
+    fn run_limit(&self, synth: &Synthesizer) -> Duration {
+        (**self).run_limit(synth)
     }
 }
 

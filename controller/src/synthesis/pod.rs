@@ -45,7 +45,7 @@ pub const INPUT_SECRET_KEY: &str = "resourcelist.json";
 /// The non-root user (and group) every container runs as: distroless' `nonroot`.
 pub const RUN_AS: i64 = 65532;
 /// `activeDeadlineSeconds` when `podTimeout` cannot be read (the CRD default, 2m).
-const DEFAULT_POD_TIMEOUT_SECONDS: i64 = 120;
+pub(crate) const DEFAULT_POD_TIMEOUT_SECONDS: u64 = 120;
 
 /// Installation-wide settings of synthesis pods (the controller's flags).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -263,7 +263,7 @@ fn active_deadline_seconds(input: &SynthesisInput) -> i64 {
         }
         _ => {
             tracing::warn!(composition = %input.composition_key(), pod_timeout = %spec.pod_timeout, "invalid podTimeout; using the default");
-            DEFAULT_POD_TIMEOUT_SECONDS
+            DEFAULT_POD_TIMEOUT_SECONDS as i64
         }
     }
 }

@@ -26,7 +26,8 @@ use super::duration::format_go_duration;
 use super::executor::{exec_timeout, quotable_line, Executor, SynthesisError, SynthesisInput, SynthesisOutput};
 use super::handback::reassemble;
 use super::output;
-use super::pod::{synthesis_input_secret, synthesis_pod, PodConfig, SYNTHESIS_UUID_LABEL};
+use super::pod::{synthesis_input_secret, synthesis_pod, PodConfig, DEFAULT_POD_TIMEOUT_SECONDS, SYNTHESIS_UUID_LABEL};
+use crate::api::Synthesizer;
 use crate::runtime::{ClientError, ClientResult, Cluster, DeleteParams, Gvk, ListParams, ObjectRef};
 
 /// How often a running pod is looked at.
@@ -166,6 +167,11 @@ impl PodExecutor {
 impl Executor for PodExecutor {
     fn synthesize(&self, input: SynthesisInput) -> BoxFuture<'static, Result<SynthesisOutput, SynthesisError>> {
         self.join_or_start(input).boxed()
+    }
+    /// The pod's `podTimeout` plus the grace this executor waits beyond it.
+    fn run_limit(&self, synth: &Synthesizer) -> Duration {
+        let pod_timeout = synth.spec.pod_timeout().ok().filter(|t| !t.is_negative()).map(Duration::from);
+        pod_timeout.unwrap_or(Duration::from_secs(DEFAULT_POD_TIMEOUT_SECONDS)) + self.grace
     }
 }
 

@@ -23,6 +23,18 @@ mod cli {
     use std::sync::Arc;
     use std::time::Instant;
 
+    /// Log timestamps in the running world's virtual time.
+    struct VirtualTime;
+
+    impl tracing_subscriber::fmt::time::FormatTime for VirtualTime {
+        fn format_time(&self, w: &mut tracing_subscriber::fmt::format::Writer<'_>) -> std::fmt::Result {
+            match madsim::time::TimeHandle::try_current() {
+                Some(time) => write!(w, "{:>8.3}s", time.elapsed().as_secs_f64()),
+                None => write!(w, "       -"),
+            }
+        }
+    }
+
     #[derive(Parser)]
     #[command(about = "Deterministic simulation of Eno under seeded fault plans")]
     struct Args {
@@ -42,8 +54,8 @@ mod cli {
         #[arg(long)]
         no_shrink: bool,
         /// Run the controller with one deliberate defect (retry-failed-synthesis,
-        /// early-finalizer-removal, cached-synthesis-read, set-before-prune): the checker should
-        /// catch it.
+        /// early-finalizer-removal, unfenced-synthesis-claim, cached-create-check,
+        /// set-before-prune): the checker should catch it.
         #[arg(long)]
         defect: Option<String>,
         /// Trace lines shown per failure.
@@ -53,6 +65,11 @@ mod cli {
 
     pub fn main() -> ExitCode {
         let args = Args::parse();
+        // The controllers' logs, when asked for (RUST_LOG=eno=debug), stamped with the world's
+        // virtual time like the trace (the wall clock means nothing here).
+        if std::env::var_os("RUST_LOG").is_some() {
+            tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_timer(VirtualTime).with_writer(std::io::stderr).init();
+        }
         let defects = match args.defect.as_deref().map(|n| (n, defects_named(n))) {
             None => Defects::default(),
             Some((_, Some(d))) => d,

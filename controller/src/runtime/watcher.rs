@@ -1,0 +1,119 @@
+//! An informer's feed: the events of kube-runtime's `watcher` (a relist is `Init`, its objects,
+//! `InitDone`; then `Apply`/`Delete` per change), so the kube-rs backend can hand over
+//! `kube_runtime::watcher` itself and the other backends use [`list_watch`], which derives the
+//! same events from the `Cluster`'s list and watch verbs.
+
+use super::client::{Cluster, Gvk, ListParams, WatchEvent};
+use futures::stream::{BoxStream, StreamExt};
+use serde_json::Value;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One step of a watcher's view of a kind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CacheEvent {
+    /// A (re)list starts; the objects follow as `InitApply`, then `InitDone`.
+    Init,
+    InitApply(Value),
+    /// The relist is complete: objects not seen since `Init` are gone.
+    InitDone,
+    /// An object was added or changed.
+    Apply(Value),
+    /// An object was removed (its last state).
+    Delete(Value),
+}
+
+pub const RETRY_MIN: Duration = Duration::from_millis(200);
+pub const RETRY_MAX: Duration = Duration::from_secs(10);
+
+enum State {
+    List,
+    Watch { resource_version: String },
+    Streaming { resource_version: String, stream: BoxStream<'static, WatchEvent> },
+}
+
+struct ListWatch {
+    cluster: Arc<dyn Cluster>,
+    gvk: Gvk,
+    namespace: Option<String>,
+    state: State,
+    ready: VecDeque<CacheEvent>,
+    retry: Duration,
+}
+
+impl ListWatch {
+    async fn back_off(&mut self) {
+        tokio::time::sleep(self.retry).await;
+        self.retry = (self.retry * 2).min(RETRY_MAX);
+    }
+
+    /// Advances the state machine until it has events to hand out. List and watch failures
+    /// back off and relist; an in-stream error (410 Expired) relists; a watch that simply ended
+    /// resumes from the last resourceVersion seen.
+    async fn step(&mut self) {
+        match std::mem::replace(&mut self.state, State::List) {
+            State::List => match self.cluster.list(&self.gvk, self.namespace.as_deref(), &ListParams::default()).await {
+                Ok(list) => {
+                    self.ready.push_back(CacheEvent::Init);
+                    self.ready.extend(list.items.into_iter().map(CacheEvent::InitApply));
+                    self.ready.push_back(CacheEvent::InitDone);
+                    self.state = State::Watch { resource_version: list.resource_version };
+                }
+                Err(e) => {
+                    tracing::debug!(kind = %self.gvk.kind, error = %e, "list failed; retrying");
+                    self.back_off().await;
+                }
+            },
+            State::Watch { resource_version } => match self.cluster.watch(&self.gvk, self.namespace.as_deref(), &resource_version).await {
+                Ok(stream) => {
+                    self.retry = RETRY_MIN;
+                    self.state = State::Streaming { resource_version, stream };
+                }
+                Err(e) => {
+                    tracing::debug!(kind = %self.gvk.kind, error = %e, "watch failed; relisting");
+                    self.back_off().await;
+                }
+            },
+            State::Streaming { mut resource_version, mut stream } => {
+                let (obj, removed) = match stream.next().await {
+                    Some(WatchEvent::Added(o) | WatchEvent::Modified(o)) => (o, false),
+                    Some(WatchEvent::Deleted(o)) => (o, true),
+                    Some(WatchEvent::Bookmark(rv)) => {
+                        self.state = State::Streaming { resource_version: rv, stream };
+                        return;
+                    }
+                    Some(WatchEvent::Error(e)) => {
+                        tracing::debug!(kind = %self.gvk.kind, error = %e, "watch error; relisting");
+                        self.back_off().await;
+                        return;
+                    }
+                    None => {
+                        self.state = State::Watch { resource_version };
+                        return;
+                    }
+                };
+                if let Some(rv) = obj["metadata"]["resourceVersion"].as_str() {
+                    resource_version = rv.to_string();
+                }
+                self.ready.push_back(if removed { CacheEvent::Delete(obj) } else { CacheEvent::Apply(obj) });
+                self.state = State::Streaming { resource_version, stream };
+            }
+        }
+    }
+}
+
+/// The watcher events of `gvk` (in `namespace`, or everywhere) from the cluster's list and
+/// watch verbs. The stream never ends; dropping it stops watching.
+pub fn list_watch(cluster: Arc<dyn Cluster>, gvk: Gvk, namespace: Option<String>) -> BoxStream<'static, CacheEvent> {
+    let lw = ListWatch { cluster, gvk, namespace, state: State::List, ready: VecDeque::new(), retry: RETRY_MIN };
+    futures::stream::unfold(lw, |mut lw| async move {
+        loop {
+            if let Some(event) = lw.ready.pop_front() {
+                return Some((event, lw));
+            }
+            lw.step().await;
+        }
+    })
+    .boxed()
+}
