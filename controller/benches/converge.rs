@@ -1,6 +1,7 @@
 //! Time and API writes for Eno to converge N compositions × M resources through the
 //! in-process backend. `cargo bench -p controller --bench converge` prints the figures kept in
-//! BENCHMARKS.md; under `cargo test` it runs a small smoke pass.
+//! BENCHMARKS.md (`-- --compositions N --resources M` for other sizes); under `cargo test` it
+//! runs a small smoke pass.
 
 use eno::controllers::{Eno, Options};
 use eno::runtime::fake::{install_crds, FakeCluster};
@@ -64,9 +65,16 @@ async fn converge(compositions: usize, resources: usize) {
     }
 }
 
+/// The value after `flag` on the command line, if given.
+fn arg(flag: &str) -> Option<usize> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).map(|v| v.parse().unwrap_or_else(|_| panic!("{flag} takes a number, not {v:?}")))
+}
+
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let (compositions, resources) = if full { (1000, 10) } else { (20, 3) };
+    let (compositions, resources) = (arg("--compositions").unwrap_or(compositions), arg("--resources").unwrap_or(resources));
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(converge(compositions, resources));
 }

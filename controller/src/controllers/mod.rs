@@ -84,6 +84,16 @@ fn owner_symphony_key(comp: &Composition) -> Option<SymphonyKey> {
     Some(SymphonyKey { namespace: comp.metadata.namespace.clone().unwrap_or_default(), name: owner.name.clone() })
 }
 
+/// Index of the composition informer: the synthesizer a composition uses.
+fn synthesizer_name(comp: &Value) -> Vec<String> {
+    comp["spec"]["synthesizer"]["name"].as_str().map(str::to_string).into_iter().collect()
+}
+
+/// Index of the slice informer: the uids of a slice's owners.
+fn owner_uids(slice: &Value) -> Vec<String> {
+    slice["metadata"]["ownerReferences"].as_array().into_iter().flatten().filter_map(|o| o["uid"].as_str().map(str::to_string)).collect()
+}
+
 /// Queues every resource a composition's current and previous syntheses mention.
 fn queue_resources(world: &World, comp: &Composition, queue: &WorkQueue<ResourceWorkKey>) {
     let key = CompositionKey::of(comp);
@@ -124,10 +134,8 @@ impl Eno {
             move |obj: &Value| {
                 let Ok(synth) = serde_json::from_value::<Synthesizer>(obj.clone()) else { return };
                 let Some(world) = cell.get().and_then(|w| w.upgrade()) else { return };
-                for comp in world.all_compositions() {
-                    if Some(&comp.spec.synthesizer.name) == synth.metadata.name.as_ref() {
-                        cq.add(CompositionKey::of(&comp));
-                    }
+                for comp in world.compositions_using(synth.metadata.name.as_deref().unwrap_or_default()) {
+                    cq.add(CompositionKey::of(&comp));
                 }
             }
         };
@@ -156,9 +164,9 @@ impl Eno {
         };
 
         let world = Arc::new(World {
-            compositions: Informer::start(cluster.clone(), gvk_composition(), None, on_comp),
+            compositions: Informer::start_indexed(cluster.clone(), gvk_composition(), None, synthesizer_name, on_comp),
             synthesizers: Informer::start(cluster.clone(), gvk_synthesizer(), None, on_synth),
-            slices: Informer::start(cluster.clone(), gvk_slice(), None, on_slice),
+            slices: Informer::start_indexed(cluster.clone(), gvk_slice(), None, owner_uids, on_slice),
             symphonies: Informer::start(cluster.clone(), gvk_symphony(), None, on_symphony),
             cluster,
             #[cfg(madsim)]

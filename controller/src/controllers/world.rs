@@ -98,15 +98,14 @@ impl World {
         refs.iter().filter_map(|r| self.slices.get(namespace, &r.name)).filter_map(typed).collect()
     }
 
-    /// Every cached slice controlled by this composition (by owner uid).
+    /// Every cached slice owned by this composition (the slice informer's index: owner uids).
     pub fn slices_owned_by(&self, comp: &Composition) -> Vec<ResourceSlice> {
-        let uid = comp.metadata.uid.clone().unwrap_or_default();
-        self.slices
-            .list()
-            .into_iter()
-            .filter_map(typed::<ResourceSlice>)
-            .filter(|s| s.metadata.owner_references.iter().flatten().any(|o| o.uid == uid))
-            .collect()
+        self.slices.indexed(comp.metadata.uid.as_deref().unwrap_or_default()).into_iter().filter_map(typed).collect()
+    }
+
+    /// Every cached composition using this synthesizer (the composition informer's index).
+    pub fn compositions_using(&self, synthesizer: &str) -> Vec<Composition> {
+        self.compositions.indexed(synthesizer).into_iter().filter_map(typed).collect()
     }
 
     /// Slices of the composition's current synthesis (`None` if one is missing from the cache).
