@@ -83,8 +83,7 @@ pub async fn reconcile(world: &World, key: CompositionKey, now: Time) -> Result<
         // A slice newer than the cached composition looks unreferenced too: deleting the
         // current synthesis's slice would strand its resources (found by the simulator), so the
         // decision is checked against the composition read uncached.
-        let Some(fresh) = cluster.get(&comp_ref(&key)).await? else { return Ok(Action::Done) };
-        let fresh: Composition = serde_json::from_value(fresh).map_err(|e| PassError::Invalid(e.to_string()))?;
+        let Some(fresh) = world.get_fresh::<Composition>(&comp_ref(&key)).await? else { return Ok(Action::Done) };
         if fresh.metadata.uid != comp.metadata.uid || !unreferenced(&fresh, &stale) {
             return Ok(Action::Done);
         }

@@ -107,8 +107,7 @@ pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result
 /// The composition as the API server has it now (None if gone or replaced by a namesake).
 async fn fresh_composition(world: &World, comp: &crate::api::Composition) -> Result<Option<crate::api::Composition>, PassError> {
     let r = ObjectRef::new(gvk_composition(), comp.metadata.namespace.as_deref(), comp.metadata.name.as_deref().unwrap_or_default());
-    let Some(fresh) = world.cluster.get(&r).await? else { return Ok(None) };
-    let fresh: crate::api::Composition = serde_json::from_value(fresh).map_err(|e| PassError::Invalid(e.to_string()))?;
+    let Some(fresh) = world.get_fresh::<crate::api::Composition>(&r).await? else { return Ok(None) };
     Ok((fresh.metadata.uid == comp.metadata.uid).then_some(fresh))
 }
 

@@ -13,7 +13,7 @@ use super::writes::replace_status;
 use crate::api::{Composition, KrmResult, ResourceSlice, ResourceSliceRef, Synthesis, CLEANUP_FINALIZER};
 use crate::decide::slices::{pack, MAX_SLICE_BYTES};
 use crate::decide::synthesis::{claim, complete_failure, complete_success, is_running, Claim};
-use crate::runtime::{Action, ClientError, Cluster, Gvk, ObjectRef, Patch};
+use crate::runtime::{Action, Backoff, ClientError, Cluster, Gvk, ObjectRef, Patch};
 use crate::synthesis::executor::INPUT_KEY_ANNOTATION;
 use crate::synthesis::{Executor, SynthesisInput};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -24,8 +24,7 @@ pub async fn reconcile(world: &World, executor: &dyn Executor, key: CompositionK
     // Running a synthesizer is the one thing a stale cache must never trigger (it would run a
     // synthesis that already finished: a retry nobody asked for), so read fresh.
     let comp_ref = ObjectRef::new(gvk_composition(), Some(&key.namespace), &key.name);
-    let Some(comp) = world.cluster.get(&comp_ref).await? else { return Ok(Action::Done) };
-    let comp: Composition = serde_json::from_value(comp).map_err(|e| PassError::Invalid(e.to_string()))?;
+    let Some(comp) = world.get_fresh::<Composition>(&comp_ref).await? else { return Ok(Action::Done) };
     let Some(in_flight) = comp.status.as_ref().and_then(|s| s.in_flight_synthesis.clone()) else { return Ok(Action::Done) };
     if comp.metadata.deletion_timestamp.is_some() || !is_running(&in_flight) {
         return Ok(Action::Done);
@@ -33,8 +32,7 @@ pub async fn reconcile(world: &World, executor: &dyn Executor, key: CompositionK
     // Fresh too: a lagging cache would run an older synthesizer version than the one this
     // synthesis was started for, and record its output as that version's (found by the simulator).
     let synth_ref = ObjectRef::new(gvk_synthesizer(), None, &comp.spec.synthesizer.name);
-    let Some(synth) = world.cluster.get(&synth_ref).await? else { return Ok(Action::Done) };
-    let synth: crate::api::Synthesizer = serde_json::from_value(synth).map_err(|e| PassError::Invalid(e.to_string()))?;
+    let Some(synth) = world.get_fresh::<crate::api::Synthesizer>(&synth_ref).await? else { return Ok(Action::Done) };
     // Inputs before the claim: a read failing here costs a retry, not a held claim.
     let inputs = gather_inputs(&*world.cluster, &comp, &synth).await?;
     // Claim it first: the claim is conditioned on the in-flight synthesis being exactly what
@@ -88,10 +86,9 @@ pub async fn reconcile(world: &World, executor: &dyn Executor, key: CompositionK
 
 /// How many times writing a synthesis's output or outcome is tried before the pass gives up.
 const PERSIST_ATTEMPTS: u32 = 8;
-/// The first pause between those tries (doubling, up to `RETRY_MAX`); also how soon a lost
-/// claim is looked at again.
+/// The first pause between those tries (doubling, up to 2s); also how soon a lost claim is
+/// looked at again.
 const RETRY_MIN: Duration = Duration::from_millis(20);
-const RETRY_MAX: Duration = Duration::from_secs(2);
 
 /// Runs `step` until it succeeds, fails for good, or has failed `PERSIST_ATTEMPTS` times.
 /// Conflicts and transient errors are retried here, against fresh reads, rather than by failing
@@ -102,14 +99,13 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, PassError>>,
 {
-    let mut delay = RETRY_MIN;
+    let mut backoff = Backoff::new(RETRY_MIN, Duration::from_secs(2));
     let mut attempt = 1;
     loop {
         match step().await {
             Err(PassError::Api(e)) if (e.is_conflict() || e.is_transient()) && attempt < PERSIST_ATTEMPTS => {
                 tracing::debug!(composition = %comp_ref, %uuid, error = %e, "{what} failed; retrying");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(RETRY_MAX);
+                backoff.wait().await;
                 attempt += 1;
             }
             other => return other,
@@ -177,8 +173,7 @@ async fn record(world: &World, comp_ref: &ObjectRef, uuid: &str, outcome: &Outco
 /// The composition read uncached, if `uuid` is still its in-flight synthesis (otherwise it was
 /// superseded, canceled or already recorded, and this outcome is dropped).
 async fn read_in_flight(world: &World, comp_ref: &ObjectRef, uuid: &str) -> Result<Option<Composition>, PassError> {
-    let Some(fresh) = world.cluster.get(comp_ref).await? else { return Ok(None) };
-    let fresh: Composition = serde_json::from_value(fresh).map_err(|e| PassError::Invalid(e.to_string()))?;
+    let Some(fresh) = world.get_fresh::<Composition>(comp_ref).await? else { return Ok(None) };
     let in_flight = fresh.status.as_ref().and_then(|s| s.in_flight_synthesis.as_ref()).map(|s| s.uuid.as_str());
     if in_flight != Some(uuid) {
         tracing::info!(composition = %comp_ref, %uuid, "synthesis no longer in flight; dropping its output");
@@ -193,8 +188,8 @@ async fn current_slices_uncached(world: &World, comp: &Composition) -> Result<Ve
     let mut slices = Vec::new();
     for r in &current.resource_slices {
         let slice_ref = ObjectRef::new(gvk_slice(), comp.metadata.namespace.as_deref(), &r.name);
-        match world.cluster.get(&slice_ref).await? {
-            Some(slice) => slices.push(serde_json::from_value(slice).map_err(|e| PassError::Invalid(e.to_string()))?),
+        match world.get_fresh::<ResourceSlice>(&slice_ref).await? {
+            Some(slice) => slices.push(slice),
             // Slices hold a finalizer until nothing refers to them, so this takes a hand edit.
             None => tracing::warn!(slice = %slice_ref, "current synthesis's slice is gone; its resources get no tombstones"),
         }

@@ -3,7 +3,7 @@
 
 use crate::api::{Composition, ResourceSlice, Symphony, Synthesizer, API_VERSION};
 use crate::decide::ResourceKey;
-use crate::runtime::{ClientError, Cluster, Gvk, Informer};
+use crate::runtime::{ClientError, Cluster, Gvk, Informer, ObjectRef};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::sync::Arc;
@@ -77,6 +77,13 @@ fn typed<T: DeserializeOwned>(v: Value) -> Option<T> {
 }
 
 impl World {
+    /// The object read from the API server, not the cache (for decisions a stale copy must not
+    /// drive), decoded as `T`.
+    pub async fn get_fresh<T: DeserializeOwned>(&self, r: &ObjectRef) -> Result<Option<T>, PassError> {
+        let Some(raw) = self.cluster.get(r).await? else { return Ok(None) };
+        serde_json::from_value(raw).map(Some).map_err(|e| PassError::Invalid(format!("{r} does not decode: {e}")))
+    }
+
     pub fn composition(&self, key: &CompositionKey) -> Option<Composition> {
         self.compositions.get(&key.namespace, &key.name).and_then(typed)
     }

@@ -2,7 +2,7 @@
 //! fake over HTTP). Kinds are resolved through discovery once and cached.
 
 use super::client::*;
-use super::watcher::{CacheEvent, RETRY_MAX, RETRY_MIN};
+use super::watcher::{Backoff, CacheEvent};
 use futures::future::{BoxFuture, FutureExt};
 use futures::stream::{BoxStream, StreamExt};
 use kube::api::{Api, ApiResource, DynamicObject, PatchParams, PostParams};
@@ -207,14 +207,13 @@ impl Cluster for KubeCluster {
         let (this, gvk, namespace) = (self.clone(), gvk.clone(), namespace.map(str::to_string));
         let kind = gvk.kind.clone();
         futures::stream::once(async move {
-            let mut retry = RETRY_MIN;
+            let mut backoff = Backoff::watch();
             loop {
                 match this.api(&gvk, namespace.as_deref()).await {
                     Ok(api) => return api,
                     Err(e) => {
                         tracing::debug!(kind = %gvk.kind, error = %e, "cannot resolve the kind to watch; retrying");
-                        tokio::time::sleep(retry).await;
-                        retry = (retry * 2).min(RETRY_MAX);
+                        backoff.wait().await;
                     }
                 }
             }

@@ -20,4 +20,4 @@ pub use client::{ClientError, ClientResult, Cluster, DeleteParams, Gvk, ListPara
 pub use controller::{run_controller, Action};
 pub use informer::Informer;
 pub use queue::WorkQueue;
-pub use watcher::{list_watch, CacheEvent};
+pub use watcher::{list_watch, Backoff, CacheEvent};

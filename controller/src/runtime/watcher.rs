@@ -24,8 +24,35 @@ pub enum CacheEvent {
     Delete(Value),
 }
 
-pub const RETRY_MIN: Duration = Duration::from_millis(200);
-pub const RETRY_MAX: Duration = Duration::from_secs(10);
+/// Pauses between retries, doubling from `first` up to `max`.
+#[derive(Clone, Copy, Debug)]
+pub struct Backoff {
+    first: Duration,
+    next: Duration,
+    max: Duration,
+}
+
+impl Backoff {
+    pub const fn new(first: Duration, max: Duration) -> Self {
+        Backoff { first, next: first, max }
+    }
+
+    /// How the watchers retry: from 200ms up to 10s.
+    pub const fn watch() -> Self {
+        Self::new(Duration::from_millis(200), Duration::from_secs(10))
+    }
+
+    /// Sleeps for the current pause, and doubles the next one.
+    pub async fn wait(&mut self) {
+        tokio::time::sleep(self.next).await;
+        self.next = (self.next * 2).min(self.max);
+    }
+
+    /// Back to the first pause (after a success).
+    pub fn reset(&mut self) {
+        self.next = self.first;
+    }
+}
 
 enum State {
     List,
@@ -39,15 +66,10 @@ struct ListWatch {
     namespace: Option<String>,
     state: State,
     ready: VecDeque<CacheEvent>,
-    retry: Duration,
+    backoff: Backoff,
 }
 
 impl ListWatch {
-    async fn back_off(&mut self) {
-        tokio::time::sleep(self.retry).await;
-        self.retry = (self.retry * 2).min(RETRY_MAX);
-    }
-
     /// Advances the state machine until it has events to hand out. List and watch failures
     /// back off and relist; an in-stream error (410 Expired) relists; a watch that simply ended
     /// resumes from the last resourceVersion seen.
@@ -62,17 +84,17 @@ impl ListWatch {
                 }
                 Err(e) => {
                     tracing::debug!(kind = %self.gvk.kind, error = %e, "list failed; retrying");
-                    self.back_off().await;
+                    self.backoff.wait().await;
                 }
             },
             State::Watch { resource_version } => match self.cluster.watch(&self.gvk, self.namespace.as_deref(), &resource_version).await {
                 Ok(stream) => {
-                    self.retry = RETRY_MIN;
+                    self.backoff.reset();
                     self.state = State::Streaming { resource_version, stream };
                 }
                 Err(e) => {
                     tracing::debug!(kind = %self.gvk.kind, error = %e, "watch failed; relisting");
-                    self.back_off().await;
+                    self.backoff.wait().await;
                 }
             },
             State::Streaming { mut resource_version, mut stream } => {
@@ -85,7 +107,7 @@ impl ListWatch {
                     }
                     Some(WatchEvent::Error(e)) => {
                         tracing::debug!(kind = %self.gvk.kind, error = %e, "watch error; relisting");
-                        self.back_off().await;
+                        self.backoff.wait().await;
                         return;
                     }
                     None => {
@@ -106,7 +128,7 @@ impl ListWatch {
 /// The watcher events of `gvk` (in `namespace`, or everywhere) from the cluster's list and
 /// watch verbs. The stream never ends; dropping it stops watching.
 pub fn list_watch(cluster: Arc<dyn Cluster>, gvk: Gvk, namespace: Option<String>) -> BoxStream<'static, CacheEvent> {
-    let lw = ListWatch { cluster, gvk, namespace, state: State::List, ready: VecDeque::new(), retry: RETRY_MIN };
+    let lw = ListWatch { cluster, gvk, namespace, state: State::List, ready: VecDeque::new(), backoff: Backoff::watch() };
     futures::stream::unfold(lw, |mut lw| async move {
         loop {
             if let Some(event) = lw.ready.pop_front() {
