@@ -106,13 +106,13 @@ fn seed_symphony_lifecycle() {
     assert!(configmap_exists(&dev, "from-synth-1"), "a deleted symphony orphans its resources");
 }
 
-/// `deploy/examples/symphony-migration.yaml`, applied unchanged: flipping the symphony's
+/// `deploy/examples/migration/symphony-migration.yaml`, applied unchanged: flipping the symphony's
 /// annotation hands the ConfigMap from one synthesizer to the other and back, without ever
 /// deleting it.
 #[test]
 fn the_migration_example_hands_the_configmap_over() {
     let dev = EnoDev::start();
-    let example = support::repo_path("deploy/examples/symphony-migration.yaml");
+    let example = support::repo_path("deploy/examples/migration/symphony-migration.yaml");
     dev.ok(&["apply", "-f", example.to_str().unwrap()]);
     let managed_by = |dev: &EnoDev| {
         let out = dev.kubectl(&["get", "configmap", "app-settings", "-o", "json"]);

@@ -38,15 +38,14 @@ pub(crate) fn is_zero<T: Default + PartialEq>(value: &T) -> bool {
     *value == T::default()
 }
 
-/// Shared test helpers: the seed manifests live outside the crate, next to the workspace.
+/// Shared test helpers: the seed's example manifests, as shipped in `deploy/examples/`.
 #[cfg(test)]
 pub(crate) mod testing {
     use serde::de::DeserializeOwned;
 
-    /// Reads `shared/seeds/manifests/<file>` relative to the crate, so the same path works from
-    /// `controller/` and from any other crate two levels below the repository's parent.
+    /// Reads `deploy/examples/<file>`: the seed's manifests, unchanged.
     pub fn seed(file: &str) -> String {
-        let path = format!("{}/../../shared/seeds/manifests/{file}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!("{}/../deploy/examples/{file}", env!("CARGO_MANIFEST_DIR"));
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
     }
 

@@ -17,13 +17,14 @@ pub struct EnoDev {
     kubeconfig: PathBuf,
 }
 
-/// The repository's `deploy/` and the seed manifests beside the checkout.
+/// A path inside the repository.
 pub fn repo_path(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
 }
 
+/// The seed's example manifests (`deploy/examples/`, without its subfolders).
 pub fn seeds() -> PathBuf {
-    repo_path("../shared/seeds/manifests")
+    repo_path("deploy/examples")
 }
 
 /// Polls `check` until it returns Some, or fails after `within`.
