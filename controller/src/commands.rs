@@ -9,11 +9,13 @@
 use crate::controllers::{Eno, Options};
 use crate::runtime::kube::KubeCluster;
 use crate::runtime::Cluster;
-use crate::synthesis::executor::{SynthesisError, MAX_OUTPUT_BYTES, MAX_STDERR_BYTES};
+use crate::synthesis::executor::{MAX_OUTPUT_BYTES, MAX_STDERR_BYTES};
+use crate::synthesis::SynthesisError;
 use crate::synthesis::handback::{output_secrets, PodIdentity, WRAPPER_ENV};
 use crate::synthesis::pod_executor::retry;
 use crate::synthesis::process::{Process, StderrSink};
-use crate::synthesis::{parse_go_duration, Executor, LocalProcessExecutor, PodConfig, PodExecutor};
+use crate::api::duration::parse_go_duration;
+use crate::synthesis::{Executor, LocalProcessExecutor, PodConfig, PodExecutor};
 use anyhow::Context;
 use fake_apiserver::clock::SystemClock;
 use fake_apiserver::http::{serve, HttpConfig};

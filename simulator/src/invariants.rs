@@ -3,7 +3,7 @@
 //! violation that heals a moment later is still caught.
 
 use eno::api::{Composition, ResourceSlice, Synthesis};
-use eno::decide::resource::{DELETION_STRATEGY, SYMPHONY_DELETING};
+use eno::api::annotations::{DELETION_STRATEGY, SYMPHONY_DELETING};
 use eno::decide::symphony::{annotation_conflicts, owner_symphony};
 use eno::decide::synthesis::is_failed;
 use fake_apiserver::resource::StorageKey;

@@ -2,7 +2,8 @@
 //! simulated synthesizer behaves, how long faults may last, and what must hold at the end.
 
 use eno::api::KrmResult;
-use eno::synthesis::{parse_go_duration, SynthesisError, SynthesisInput, SynthesisOutput};
+use eno::api::duration::parse_go_duration;
+use eno::synthesis::{SynthesisError, SynthesisInput, SynthesisOutput};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;

@@ -1,5 +1,8 @@
-//! Eno's control annotations and labels: read from synthesized manifests (and compositions),
-//! never applied to the cluster.
+//! Every `eno.azure.io/` annotation and label the product reads or writes, in one place.
+//!
+//! The first group are control annotations read from synthesized manifests (and
+//! compositions) and never applied to the cluster; the rest mark objects Eno itself creates:
+//! compositions of a symphony, synthesizer inputs, synthesis pods and their output Secrets.
 
 /// Prefix of Eno's control labels and annotations; none of them reach the cluster.
 pub const ENO_PREFIX: &str = "eno.azure.io/";
@@ -20,3 +23,16 @@ pub const SYMPHONY_DELETING: &str = "eno.azure.io/symphony-deleting";
 /// passed. It only moves forward; it fences symphony writers with an older view (see
 /// `decide::symphony`).
 pub const SYMPHONY_GENERATION: &str = "eno.azure.io/symphony-generation";
+
+/// On every object of a synthesizer's input `ResourceList`: the synthesizer ref key it was
+/// bound to.
+pub const INPUT_KEY_ANNOTATION: &str = "eno.azure.io/input-key";
+
+/// Labels of a synthesis pod (and its input Secret): which synthesis it runs.
+pub const COMPOSITION_NAME_LABEL: &str = "eno.azure.io/composition-name";
+pub const COMPOSITION_NAMESPACE_LABEL: &str = "eno.azure.io/composition-namespace";
+pub const SYNTHESIS_UUID_LABEL: &str = "eno.azure.io/synthesis-uuid";
+pub const SYNTHESIZER_NAME_LABEL: &str = "eno.azure.io/synthesizer-name";
+
+/// On each output Secret a synthesis pod hands back: how many chunks there are in all.
+pub const CHUNKS_ANNOTATION: &str = "eno.azure.io/output-chunks";

@@ -8,6 +8,7 @@ pub mod annotations;
 mod common;
 pub mod composition;
 pub mod crds;
+pub mod duration;
 pub mod krm;
 pub mod resource_slice;
 pub mod symphony;

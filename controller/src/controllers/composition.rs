@@ -5,7 +5,7 @@ use super::defects::defect;
 use super::world::{gvk_composition, gvk_slice, stable_uuid, CompositionKey, PassError, World};
 use super::writes::{replace_status, set_finalizers};
 use crate::api::{Composition, CompositionStatus, ResourceSlice, CLEANUP_FINALIZER};
-use crate::decide::resource::SYMPHONY_DELETING;
+use crate::api::annotations::SYMPHONY_DELETING;
 use crate::decide::status::{aggregate, simplified};
 use crate::decide::synthesis::{begin, next_synthesis, StartReason, SynthesisDecision};
 use crate::runtime::{Action, DeleteParams, ObjectRef};

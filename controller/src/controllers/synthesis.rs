@@ -14,7 +14,7 @@ use crate::api::{Composition, KrmResult, ResourceSlice, ResourceSliceRef, Synthe
 use crate::decide::slices::{pack, MAX_SLICE_BYTES};
 use crate::decide::synthesis::{claim, complete_failure, complete_success, is_running, Claim};
 use crate::runtime::{Action, Backoff, ClientError, Cluster, Gvk, ObjectRef, Patch};
-use crate::synthesis::executor::INPUT_KEY_ANNOTATION;
+use crate::api::annotations::INPUT_KEY_ANNOTATION;
 use crate::synthesis::{Executor, SynthesisInput};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde_json::{json, Value};

@@ -14,6 +14,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde_json::Value;
 
 use super::cel::{self, CelError, Vars};
+use crate::api::annotations::READINESS;
 
 /// A check that does not compile; the resource is not ready, and this says why.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -56,9 +57,9 @@ pub fn evaluate(checks: &BTreeMap<String, String>, vars: &Vars<'_>, now: &Time) 
 
 fn annotation(name: &str) -> String {
     if name.is_empty() {
-        super::resource::READINESS.to_owned()
+        READINESS.to_owned()
     } else {
-        format!("{}-{name}", super::resource::READINESS)
+        format!("{READINESS}-{name}")
     }
 }
 

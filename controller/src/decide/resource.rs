@@ -20,9 +20,9 @@ use super::readiness::{self, ReadinessError};
 use super::group_of;
 use crate::api::Composition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use crate::synthesis::duration::parse_go_duration;
+use crate::api::duration::parse_go_duration;
 
-pub use crate::api::annotations::{ENO_PREFIX, RECONCILE_INTERVAL, DISABLE_UPDATES, DISABLE_RECONCILIATION, DELETION_STRATEGY, READINESS_GROUP, DELETION_GROUP, REPLACE, FAIL_OPEN, OVERRIDES, READINESS, SYMPHONY_DELETING};
+use crate::api::annotations::{ENO_PREFIX, RECONCILE_INTERVAL, DISABLE_UPDATES, DISABLE_RECONCILIATION, DELETION_STRATEGY, READINESS_GROUP, DELETION_GROUP, REPLACE, FAIL_OPEN, READINESS, SYMPHONY_DELETING};
 
 /// Drift polling never runs more often than this, whatever the annotation says (Eno's
 /// `--min-reconcile-interval`), so `1ns` cannot turn into a hot loop against the API server.

@@ -3,8 +3,21 @@
 
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
-use super::watcher::CacheEvent;
 use serde_json::Value;
+
+/// One step of a watcher's view of a kind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CacheEvent {
+    /// A (re)list starts; the objects follow as `InitApply`, then `InitDone`.
+    Init,
+    InitApply(Value),
+    /// The relist is complete: objects not seen since `Init` are gone.
+    InitDone,
+    /// An object was added or changed.
+    Apply(Value),
+    /// An object was removed (its last state).
+    Delete(Value),
+}
 
 /// `apiVersion` + `kind`: what the backends resolve to a resource.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]

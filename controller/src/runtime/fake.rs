@@ -2,7 +2,7 @@
 //! builds, so the simulator and unit tests run reconcilers without sockets.
 
 use super::client::*;
-use super::watcher::CacheEvent;
+use super::client::CacheEvent;
 use fake_apiserver::server::{self, Deleted, ListOptions, PatchType, Target, WriteOptions};
 use fake_apiserver::{ApiError, SharedApiServer};
 use futures::future::{BoxFuture, FutureExt, TryFutureExt};

@@ -3,7 +3,7 @@
 //! the point: decisions that must not act on stale data read through the `Cluster` instead).
 
 use super::client::{Cluster, Gvk};
-use super::watcher::CacheEvent;
+use super::client::CacheEvent;
 use futures::stream::{BoxStream, StreamExt};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};

@@ -2,7 +2,8 @@
 //! fake over HTTP). Kinds are resolved through discovery once and cached.
 
 use super::client::*;
-use super::watcher::{Backoff, CacheEvent};
+use super::backoff::Backoff;
+use super::client::CacheEvent;
 use futures::future::{BoxFuture, FutureExt};
 use futures::stream::{BoxStream, StreamExt};
 use kube::api::{Api, ApiResource, DynamicObject, PatchParams, PostParams};

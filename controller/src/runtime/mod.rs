@@ -7,6 +7,7 @@
 //! Backends: [`fake::FakeCluster`] (the in-process fake API server, both builds) and
 //! `kube::KubeCluster` (kube-rs, real builds only).
 
+mod backoff;
 mod client;
 mod controller;
 pub mod fake;
@@ -16,8 +17,9 @@ pub mod kube;
 mod queue;
 mod watcher;
 
-pub use client::{ClientError, ClientResult, Cluster, DeleteParams, Gvk, ListParams, ObjectList, ObjectRef, Patch, PatchKind, Propagation, WatchEvent};
+pub use backoff::Backoff;
+pub use client::{CacheEvent, ClientError, ClientResult, Cluster, DeleteParams, Gvk, ListParams, ObjectList, ObjectRef, Patch, PatchKind, Propagation, WatchEvent};
 pub use controller::{run_controller, Action};
 pub use informer::Informer;
 pub use queue::WorkQueue;
-pub use watcher::{list_watch, Backoff, CacheEvent};
+pub use watcher::list_watch;

@@ -3,56 +3,12 @@
 //! `kube_runtime::watcher` itself and the other backends use [`list_watch`], which derives the
 //! same events from the `Cluster`'s list and watch verbs.
 
-use super::client::{Cluster, Gvk, ListParams, WatchEvent};
+use super::backoff::Backoff;
+use super::client::{CacheEvent, Cluster, Gvk, ListParams, WatchEvent};
 use futures::stream::{BoxStream, StreamExt};
-use serde_json::Value;
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Duration;
 
-/// One step of a watcher's view of a kind.
-#[derive(Debug, Clone, PartialEq)]
-pub enum CacheEvent {
-    /// A (re)list starts; the objects follow as `InitApply`, then `InitDone`.
-    Init,
-    InitApply(Value),
-    /// The relist is complete: objects not seen since `Init` are gone.
-    InitDone,
-    /// An object was added or changed.
-    Apply(Value),
-    /// An object was removed (its last state).
-    Delete(Value),
-}
-
-/// Pauses between retries, doubling from `first` up to `max`.
-#[derive(Clone, Copy, Debug)]
-pub struct Backoff {
-    first: Duration,
-    next: Duration,
-    max: Duration,
-}
-
-impl Backoff {
-    pub const fn new(first: Duration, max: Duration) -> Self {
-        Backoff { first, next: first, max }
-    }
-
-    /// How the watchers retry: from 200ms up to 10s.
-    pub const fn watch() -> Self {
-        Self::new(Duration::from_millis(200), Duration::from_secs(10))
-    }
-
-    /// Sleeps for the current pause, and doubles the next one.
-    pub async fn wait(&mut self) {
-        tokio::time::sleep(self.next).await;
-        self.next = (self.next * 2).min(self.max);
-    }
-
-    /// Back to the first pause (after a success).
-    pub fn reset(&mut self) {
-        self.next = self.first;
-    }
-}
 
 enum State {
     List,

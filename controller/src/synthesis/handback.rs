@@ -20,12 +20,11 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference}
 use k8s_openapi::ByteString;
 use serde_json::Value;
 
-use super::executor::SynthesisError;
+use super::outcome::SynthesisError;
+use crate::api::annotations::CHUNKS_ANNOTATION;
 
 /// Key of a chunk's bytes in an output Secret.
 pub const OUTPUT_KEY: &str = "output";
-/// Total number of output Secrets, on each of them.
-pub const CHUNKS_ANNOTATION: &str = "eno.azure.io/output-chunks";
 /// Data per output Secret: below the API server's ~1 MiB object limit with room for metadata.
 pub const MAX_CHUNK_BYTES: usize = 900 * 1024;
 

@@ -10,10 +10,8 @@ use std::ffi::OsString;
 use futures::future::BoxFuture;
 use tracing::Instrument;
 
-use super::executor::{
-    environment, exec_timeout, input_resource_list, Executor, SynthesisError, SynthesisInput, SynthesisOutput,
-    MAX_OUTPUT_BYTES, MAX_STDERR_BYTES,
-};
+use super::executor::{environment, exec_timeout, input_resource_list, Executor, SynthesisInput, MAX_OUTPUT_BYTES, MAX_STDERR_BYTES};
+use super::outcome::{SynthesisError, SynthesisOutput};
 use super::output;
 use super::process::{Process, StderrSink};
 
@@ -85,7 +83,7 @@ mod tests {
     use crate::api::testing::{documents, seed};
     use crate::api::{KrmResult, ResourceList, Synthesizer};
     use crate::synthesis::executor::testing::{input, input_object, with_env};
-    use crate::synthesis::executor::INPUT_KEY_ANNOTATION;
+    use crate::api::annotations::INPUT_KEY_ANNOTATION;
 
     const VALID: &str = r#"{"apiVersion":"config.kubernetes.io/v1","kind":"ResourceList","items":[{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"out","namespace":"default"}}]}"#;
 

@@ -17,11 +17,11 @@
 //! messages ([`SynthesisError`], or the first error result, see [`SynthesisOutput::failed`])
 //! are made to be shown as they are in the composition's status.
 
-pub mod duration;
 pub mod executor;
 pub mod handback;
 #[cfg(not(madsim))]
 pub mod local;
+pub mod outcome;
 pub mod output;
 pub mod pod;
 pub mod pod_executor;
@@ -29,11 +29,10 @@ pub mod pod_executor;
 pub mod process;
 pub mod simulated;
 
-pub use duration::{format_go_duration, parse_go_duration};
-pub use executor::{environment, input_resource_list, Executor, SynthesisError, SynthesisInput, SynthesisOutput};
+pub use executor::{environment, input_resource_list, Executor, SynthesisInput};
+pub use outcome::{InvalidItem, SynthesisError, SynthesisOutput};
 #[cfg(not(madsim))]
 pub use local::LocalProcessExecutor;
-pub use output::InvalidItem;
 pub use pod::{synthesis_input_secret, synthesis_pod, PodConfig};
 pub use pod_executor::PodExecutor;
 pub use simulated::SimulatedExecutor;

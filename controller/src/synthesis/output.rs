@@ -10,32 +10,13 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-pub use super::duration::parse_go_duration;
-use super::executor::{SynthesisError, SynthesisOutput};
+use crate::api::duration::parse_go_duration;
+use super::outcome::{InvalidItem, SynthesisError, SynthesisOutput};
 use crate::api::krm::json_type;
 use crate::api::{KrmError, ResourceList};
 use crate::decide::overrides::OverridesError;
 
-pub use crate::api::annotations::{RECONCILE_INTERVAL, DISABLE_UPDATES, DISABLE_RECONCILIATION, DELETION_STRATEGY, READINESS_GROUP, DELETION_GROUP, OVERRIDES};
-
-/// One output item that cannot be used, and why.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("invalid output item {index}{}: {reason}", describe(.item))]
-pub struct InvalidItem {
-    /// Position in the output `items`.
-    pub index: usize,
-    /// `apiVersion/kind namespace/name`, as much of it as the item has (empty when nothing).
-    pub item: String,
-    pub reason: String,
-}
-
-fn describe(item: &str) -> String {
-    if item.is_empty() {
-        String::new()
-    } else {
-        format!(" ({item})")
-    }
-}
+use crate::api::annotations::{RECONCILE_INTERVAL, DISABLE_UPDATES, DISABLE_RECONCILIATION, DELETION_STRATEGY, READINESS_GROUP, DELETION_GROUP, OVERRIDES};
 
 /// Turns a synthesizer's stdout into a validated output.
 ///

@@ -25,12 +25,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::ByteString;
 
 use super::executor::{environment, input_resource_list, SynthesisInput};
+use crate::api::annotations::{COMPOSITION_NAMESPACE_LABEL, COMPOSITION_NAME_LABEL, SYNTHESIS_UUID_LABEL, SYNTHESIZER_NAME_LABEL};
 use super::handback::{format_labels, OUTPUT_LABELS_ENV, POD_NAMESPACE_ENV, POD_NAME_ENV, POD_UID_ENV};
 
-pub const COMPOSITION_NAME_LABEL: &str = "eno.azure.io/composition-name";
-pub const COMPOSITION_NAMESPACE_LABEL: &str = "eno.azure.io/composition-namespace";
-pub const SYNTHESIS_UUID_LABEL: &str = "eno.azure.io/synthesis-uuid";
-pub const SYNTHESIZER_NAME_LABEL: &str = "eno.azure.io/synthesizer-name";
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 pub const MANAGED_BY_VALUE: &str = "eno";
 

@@ -22,11 +22,13 @@ use futures::future::{BoxFuture, FutureExt, Shared, WeakShared};
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
 use serde_json::Value;
 
-use super::duration::format_go_duration;
-use super::executor::{exec_timeout, quotable_line, Executor, SynthesisError, SynthesisInput, SynthesisOutput};
+use crate::api::duration::format_go_duration;
+use super::executor::{exec_timeout, Executor, SynthesisInput};
+use super::outcome::{quotable_line, SynthesisError, SynthesisOutput};
 use super::handback::reassemble;
 use super::output;
-use super::pod::{synthesis_input_secret, synthesis_pod, PodConfig, DEFAULT_POD_TIMEOUT_SECONDS, SYNTHESIS_UUID_LABEL};
+use super::pod::{synthesis_input_secret, synthesis_pod, PodConfig, DEFAULT_POD_TIMEOUT_SECONDS};
+use crate::api::annotations::SYNTHESIS_UUID_LABEL;
 use crate::api::Synthesizer;
 use crate::runtime::{ClientError, ClientResult, Cluster, DeleteParams, Gvk, ListParams, ObjectRef};
 

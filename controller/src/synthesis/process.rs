@@ -15,7 +15,7 @@ use futures::future::{self, Either};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
 
-use super::executor::SynthesisError;
+use super::outcome::SynthesisError;
 
 /// How long to wait for a killed process to be reaped before leaving it to tokio's orphan reaper.
 const REAP_TIMEOUT: Duration = Duration::from_secs(5);

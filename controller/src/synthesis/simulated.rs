@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 
-use super::executor::{Executor, SynthesisError, SynthesisInput, SynthesisOutput};
+use super::executor::{Executor, SynthesisInput};
+use super::outcome::{SynthesisError, SynthesisOutput};
 use super::output;
 
 /// A simulated synthesizer: what it returns for an input.

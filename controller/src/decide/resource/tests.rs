@@ -1,5 +1,6 @@
 use super::*;
 use serde_json::json;
+use crate::api::annotations::OVERRIDES;
 
 const IN_SYNC: ResourceContext = ResourceContext { composition_deleting: false, symphony_deleting: false };
 const COMP_DELETING: ResourceContext =

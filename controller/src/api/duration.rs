@@ -4,6 +4,11 @@
 //! The parser follows `time.ParseDuration` exactly (same grammar, same integer overflow rules,
 //! same fraction rounding), so a value Eno accepts is accepted here and vice versa, except that
 //! negative durations are rejected: no Eno annotation has a meaning for them.
+//!
+//! Why not `kube::core::Duration` (which the synthesizer's `execTimeout`/`podTimeout` use):
+//! it accepts text Go refuses (the empty string, `-+5s`, values past Go's `1<<63 - 1` ns), so an
+//! annotation Eno would reject would be honoured here. `kube_core_accepts_what_go_rejects`
+//! below pins those cases.
 
 use std::time::Duration;
 
@@ -302,6 +307,15 @@ mod tests {
             assert_eq!(format_go_duration(Duration::from_nanos(nanos)), text, "{nanos}");
         }
         assert_eq!(format_go_duration(Duration::MAX), "2562047h47m16.854775807s");
+    }
+
+    /// The cases that keep this parser: `kube::core::Duration` takes them, Go does not.
+    #[test]
+    fn kube_core_accepts_what_go_rejects() {
+        for text in ["", "-+5s", "9223372036854775810ns", "2562048h"] {
+            assert!(text.parse::<kube::core::Duration>().is_ok(), "kube-core now rejects {text:?}: switch to it");
+            assert!(parse_go_duration(text).is_err(), "{text:?}");
+        }
     }
 
     proptest! {
