@@ -8,13 +8,11 @@
 pub mod clock;
 pub mod error;
 pub mod faults;
-pub mod gofmt;
 pub mod object;
 pub mod patch;
 pub mod printer;
 pub mod resource;
 pub mod rng;
-pub mod selector;
 pub mod server;
 pub mod shared;
 pub mod store;

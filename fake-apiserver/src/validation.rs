@@ -19,7 +19,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use crate::gofmt::{go_float_v, go_json, go_quote};
+use apimachinery::gofmt::{go_float_v, go_json, go_quote};
 
 /// One `details.causes` entry of a 422 (the same type the server's errors carry).
 pub use crate::error::Cause;
