@@ -9,10 +9,11 @@
 //! uid, resourceVersion and timestamps.
 
 use crate::managed_fields::{
-    compare, decode_managed_fields, describe_manager, fields_of, go_json, item_pe, item_pe_lenient, list_type_at,
+    compare, decode_managed_fields, describe_manager, fields_of, item_pe, item_pe_lenient, list_type_at,
     manager_identity, map_atomic_at, path_to_string, set_managed_fields, strip_managed_fields, try_fields_of, FieldSet,
     ListSemantics, ListType, ManagedEntry, Operation, PathElement,
 };
+use crate::gofmt::go_json;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
