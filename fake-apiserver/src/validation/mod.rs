@@ -14,8 +14,8 @@
 //! The real server walks Go maps, so its error order is random; here properties are visited
 //! in key order, which keeps output deterministic.
 //!
-//! One module per pass: [`validate`] (with the string `formats`, Go `pattern`s, embedded
-//! resources and list types it checks), [`default`] and [`prune`].
+//! One module per pass: [`validate()`] (with the string `formats`, Go `pattern`s, embedded
+//! resources and list types it checks), [`default()`] and [`prune()`].
 
 mod defaulting;
 mod embedded;

@@ -14,7 +14,7 @@ use apimachinery::gofmt::{go_float_v, go_json, go_quote};
 /// Validates `obj` against the CRD schema. Returns the causes the server would put in a 422
 /// `Invalid` status, in order: schema errors (kube-openapi), embedded-resource errors
 /// (`apiVersion`/`kind` of `x-kubernetes-embedded-resource` objects), then duplicate errors
-/// for `x-kubernetes-list-type: set|map` lists. Run [`prune`] and [`default`] first, as the
+/// for `x-kubernetes-list-type: set|map` lists. Run [`prune`](super::prune) and [`default`](super::default) first, as the
 /// server does when decoding.
 pub fn validate(schema: &Value, obj: &Value) -> Vec<Cause> {
     let mut out = Vec::new();
