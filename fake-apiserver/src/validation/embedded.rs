@@ -1,5 +1,6 @@
 //! `x-kubernetes-embedded-resource` objects (`schema/objectmeta/validation.go`): their
-//! `apiVersion`, `kind` and `metadata.name` are checked as the server checks a resource's.
+//! `apiVersion` and `kind` must be present and well-formed, as a resource's are. Their
+//! `apiVersion`, `kind` and `metadata` are also what pruning always keeps.
 
 use serde_json::{Map, Value};
 

@@ -9,8 +9,6 @@ use super::validate::{bad_value, num, Num};
 use super::{items, props, Cause, FPath, MAX_DEPTH};
 use apimachinery::gofmt::go_json;
 
-// --- x-kubernetes-list-type set/map (schema/listtype/validation.go) ------------------------------
-
 pub(super) fn list_types_object(path: &FPath, s: &Map<String, Value>, obj: &Map<String, Value>, depth: usize, out: &mut Vec<Cause>) {
     if depth > MAX_DEPTH {
         return;
