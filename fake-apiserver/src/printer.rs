@@ -9,7 +9,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{json, Map, Value};
 
-use crate::gofmt::{go_float_v, go_json};
+use apimachinery::gofmt::{go_float_v, go_json};
 
 /// `ObjectMeta.name`'s description, which the server puts on the `Name` column.
 pub const NAME_DESCRIPTION: &str = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names";

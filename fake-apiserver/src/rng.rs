@@ -1,6 +1,8 @@
 //! The server's only source of randomness (uids, generated names, fault dice): a seeded
 //! SplitMix64, so the same seed gives the same names and the same faults.
 
+use apimachinery::hash::splitmix64;
+
 #[derive(Debug, Clone)]
 pub struct Rng(u64);
 
@@ -10,11 +12,7 @@ impl Rng {
     }
 
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        splitmix64(&mut self.0)
     }
 
     /// True with probability `p` (0 never draws, so fault-free runs consume no randomness).

@@ -10,8 +10,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use fake_apiserver::patch::strategic::StrategicError;
-use fake_apiserver::patch::{merge, merge_keys, strategic};
+use apimachinery::patch::strategic::StrategicError;
+use apimachinery::patch::{merge, merge_keys, strategic};
 use serde_json::{Map, Value};
 
 use super::cel::Vars;

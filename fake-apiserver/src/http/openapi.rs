@@ -3,20 +3,22 @@
 //! custom resources.
 
 use crate::resource::{Registry, ResourceType};
+use apimachinery::hash::fnv1a64;
 use serde_json::{json, Map, Value};
 
 fn path_key(group: &str, version: &str) -> String {
     if group.is_empty() { format!("api/{version}") } else { format!("apis/{group}/{version}") }
 }
 
-/// `/openapi/v3`: one entry per group-version. The hash changes when the registry does, so
-/// kubectl's cache refreshes after a CRD is installed.
+/// `/openapi/v3`: one entry per group-version. The hash (FNV-1a of the document's JSON, stable
+/// across runs) changes when the registry does, so kubectl's cache refreshes after a CRD is
+/// installed.
 pub fn root(registry: &Registry) -> Value {
     let mut paths = Map::new();
     for (g, versions) in registry.groups() {
         for v in versions {
             let key = path_key(&g, &v);
-            let hash = fingerprint(&document(registry, &g, &v).unwrap_or_default());
+            let hash = fnv1a64(document(registry, &g, &v).unwrap_or_default().to_string().bytes());
             paths.insert(key.clone(), json!({"serverRelativeURL": format!("/openapi/v3/{key}?hash={hash:016X}")}));
         }
     }
@@ -72,9 +74,4 @@ pub fn document(registry: &Registry, group: &str, version: &str) -> Option<Value
         "paths": paths,
         "components": {"schemas": schemas}
     }))
-}
-
-/// FNV-1a over the document's JSON: stable across runs, unlike std's hasher.
-fn fingerprint(doc: &Value) -> u64 {
-    doc.to_string().bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
 }

@@ -3,7 +3,7 @@
 use super::{ApiServer, ListOptions, ResourceVersionMatch, Target};
 use crate::error::{ApiError, ApiResult};
 use crate::object;
-use crate::selector::{FieldSelector, LabelSelector};
+use apimachinery::selector::{FieldSelector, LabelSelector};
 use crate::store::EventType;
 use serde_json::{json, Value};
 use std::collections::VecDeque;
@@ -58,7 +58,7 @@ impl Filter {
         if self.labels.as_ref().is_some_and(|l| !l.matches(&object::labels(obj))) {
             return false;
         }
-        self.fields.as_ref().is_none_or(|f| f.matches(|field| crate::selector::field_value(obj, field)))
+        self.fields.as_ref().is_none_or(|f| f.matches(|field| apimachinery::selector::field_value(obj, field)))
     }
 }
 

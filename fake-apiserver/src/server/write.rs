@@ -5,6 +5,8 @@ use super::{metadata, ApiServer, PatchType, Target, WriteOptions, Written};
 use crate::error::{ApiError, ApiResult, Cause};
 use crate::object::{self, without_meta_and_status};
 use crate::patch;
+use apimachinery::managed_fields::{record_update, ListSemantics};
+use apimachinery::patch::{apply, merge, merge_keys, strategic};
 use crate::resource::ResourceType;
 use serde_json::{json, Value};
 
@@ -74,7 +76,7 @@ impl ApiServer {
             return Err(ApiError::already_exists(&rt.group, &rt.plural, &name));
         }
         if record_manager {
-            patch::managed_fields::record_update(None, &mut obj, &manager(opts), None, &rt.api_version(), &self.now(), &*self.list_semantics(rt));
+            record_update(None, &mut obj, &manager(opts), None, &rt.api_version(), &self.now(), &*self.list_semantics(rt));
         }
         if opts.dry_run {
             return Ok(Written { object: Self::present(target, obj), created: true, warnings });
@@ -134,7 +136,7 @@ impl ApiServer {
                 if applied_name != name {
                     return Err(ApiError::bad_request(format!("the name of the object ({applied_name}) does not match the name on the URL ({name})")));
                 }
-                let apply_opts = patch::apply::ApplyOptions {
+                let apply_opts = apply::ApplyOptions {
                     manager: manager.clone(),
                     force: opts.force.unwrap_or(false),
                     subresource: target.subresource.clone(),
@@ -143,7 +145,7 @@ impl ApiServer {
                     time: now.clone(),
                 };
                 let reset = patch::reset_fields(rt, target.subresource.as_deref());
-                let result = patch::apply::apply_with(old.as_ref(), &applied, &apply_opts, &*lists, reset).map_err(|e| patch::apply_error_to_status(rt, &name, e))?;
+                let result = apply::apply_with(old.as_ref(), &applied, &apply_opts, &*lists, reset).map_err(|e| patch::apply_error_to_status(rt, &name, e))?;
                 if old.is_none() {
                     // Apply of a missing object is a create; its managedFields come from apply.
                     return self.create_object(target, strip_server_fields(result), opts, false);
@@ -272,7 +274,7 @@ impl ApiServer {
         }
         if record_manager {
             let sub = target.subresource.as_deref();
-            patch::managed_fields::record_update(Some(old), &mut result, &manager(opts), sub, &rt.api_version(), &self.now(), &*self.list_semantics(rt));
+            record_update(Some(old), &mut result, &manager(opts), sub, &rt.api_version(), &self.now(), &*self.list_semantics(rt));
         }
         if opts.dry_run {
             return Ok(Written { object: Self::present(target, result), created: false, warnings });
@@ -387,7 +389,7 @@ impl ApiServer {
 
     /// How `managedFields` and apply treat lists for this type: keyed by the built-in merge
     /// keys, or by the CRD schema's `x-kubernetes-list-type`.
-    fn list_semantics(&self, rt: &ResourceType) -> Box<dyn patch::managed_fields::ListSemantics> {
+    fn list_semantics(&self, rt: &ResourceType) -> Box<dyn ListSemantics> {
         patch::list_semantics(rt)
     }
 }
@@ -452,20 +454,20 @@ fn apply_patch(rt: &ResourceType, patch_type: PatchType, current: &Value, body: 
                     ops.as_array().map_or(0, Vec::len)
                 )));
             }
-            patch::json::apply(current, &ops)
+            apimachinery::patch::json::apply(current, &ops).map_err(patch::json_patch_error_to_status)
         }
         PatchType::Merge => {
             let p: Value = serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
             if !p.is_object() {
                 return Err(ApiError::bad_request("error decoding patch: a merge patch must be a JSON object"));
             }
-            Ok(patch::merge::apply(current, &p))
+            Ok(merge::apply(current, &p))
         }
         PatchType::Strategic => {
             let p: Value = serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
-            let meta = patch::merge_keys::builtin(&rt.group, &rt.kind)
+            let meta = merge_keys::builtin(&rt.group, &rt.kind)
                 .ok_or_else(|| ApiError::unsupported_media_type(format!("strategic merge patch is not supported for {}", rt.kind_group())))?;
-            patch::strategic::apply(current, &p, meta).map_err(|e| ApiError::bad_request(e.to_string()))
+            strategic::apply(current, &p, meta).map_err(|e| ApiError::bad_request(e.to_string()))
         }
         PatchType::Apply => unreachable!("apply is handled by the caller"),
     }

@@ -3,8 +3,10 @@
 //!
 //! - [`go_quote`]: `strconv.Quote` (`%q`).
 //! - [`go_float_v`]: `%v` of a float64 (`strconv.FormatFloat(f, 'g', -1, 64)`).
-//! - [`go_json`], [`go_json_float`], [`go_json_strings`], [`write_go_json_string`]: what
-//!   `encoding/json` writes (keys sorted, HTML-safe escapes, its own float rules).
+//! - [`go_json`], [`go_json_float`], [`go_json_string`], [`go_json_strings`],
+//!   [`write_go_json_string`]: what `encoding/json` writes (keys sorted, HTML-safe escapes, its
+//!   own float rules). The crate's one JSON writer: FieldsV1 keys, last-applied annotations and
+//!   error texts all go through it.
 
 use serde_json::Value;
 
@@ -197,6 +199,13 @@ fn write_go_json(v: &Value, out: &mut String, depth: usize) {
     }
 }
 
+/// `json.Marshal(string)`: `s` quoted as [`write_go_json_string`] writes it.
+pub fn go_json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    write_go_json_string(s, &mut out);
+    out
+}
+
 /// `json.Marshal([]string)` with Go's HTML-safe escaping.
 pub fn go_json_strings(values: &[String]) -> String {
     let mut out = String::from("[");
@@ -211,13 +220,16 @@ pub fn go_json_strings(values: &[String]) -> String {
 }
 
 /// Appends `s` as a Go `encoding/json` string: quoted, HTML-safe (`<`, `>`, `&`, U+2028, U+2029
-/// as `\u00XX`), other control characters as `\u00XX` unless they have a short escape.
+/// as `\u00XX`), other control characters as `\u00XX` unless they have a short escape (Go
+/// 1.22 and later write `\b` and `\f` short too).
 pub fn write_go_json_string(s: &str, out: &mut String) {
     out.push('"');
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
@@ -272,6 +284,7 @@ mod tests {
         assert_eq!(go_json_float(f64::NAN), "null");
         assert_eq!(go_json_strings(&["a<b".to_string(), "\n".to_string()]), "[\"a\\u003cb\",\"\\n\"]");
         assert_eq!(go_json_strings(&[]), "[]");
+        assert_eq!(go_json_string("\u{8}\u{c}\u{1f}\u{2028}\t"), "\"\\b\\f\\u001f\\u2028\\t\"");
         assert_eq!(go_json(&json!({"b": [1, 2.5, "<&>"], "a": null})), "{\"a\":null,\"b\":[1,2.5,\"\\u003c\\u0026\\u003e\"]}");
     }
 }

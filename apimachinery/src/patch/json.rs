@@ -1,13 +1,23 @@
 //! RFC 6902 JSON Patch with the apiserver's (evanphx) `test` semantics.
 
-use crate::error::{ApiError, ApiResult};
 use serde_json::Value;
 
-/// Applies `ops` to `target`. Failures (including a failed `test`) are 422 Invalid, as the
-/// real server answers. A `test` of a missing path against `null` passes: kube-runtime's
+/// Why a JSON patch was not applied. The apiserver answers 400 Bad Request for
+/// [`JsonPatchError::Decode`] and 422 Invalid for [`JsonPatchError::Failed`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JsonPatchError {
+    /// The body is not a list of operations.
+    #[error("error decoding patch: {0}")]
+    Decode(String),
+    /// An operation failed (including a failed `test`); nothing was changed.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Applies `ops` to `target`. A `test` of a missing path against `null` passes: kube-runtime's
 /// `finalizer()` relies on it when an object has no finalizers yet.
-pub fn apply(target: &Value, ops: &Value) -> ApiResult<Value> {
-    let ops_list = ops.as_array().ok_or_else(|| ApiError::bad_request("error decoding patch: a JSON patch must be a list of operations"))?;
+pub fn apply(target: &Value, ops: &Value) -> Result<Value, JsonPatchError> {
+    let ops_list = ops.as_array().ok_or_else(|| JsonPatchError::Decode("a JSON patch must be a list of operations".into()))?;
     let mut kept = Vec::with_capacity(ops_list.len());
     for op in ops_list {
         let is_null_test = op.get("op").and_then(Value::as_str) == Some("test") && op.get("value").is_some_and(Value::is_null);
@@ -19,9 +29,9 @@ pub fn apply(target: &Value, ops: &Value) -> ApiResult<Value> {
         }
         kept.push(op.clone());
     }
-    let patch: json_patch::Patch = serde_json::from_value(Value::Array(kept)).map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+    let patch: json_patch::Patch = serde_json::from_value(Value::Array(kept)).map_err(|e| JsonPatchError::Decode(e.to_string()))?;
     let mut doc = target.clone();
-    json_patch::patch(&mut doc, &patch).map_err(|e| ApiError::new(422, "Invalid", e.to_string()))?;
+    json_patch::patch(&mut doc, &patch).map_err(|e| JsonPatchError::Failed(e.to_string()))?;
     Ok(doc)
 }
 
@@ -42,8 +52,9 @@ mod tests {
         let obj = json!({"metadata": {"finalizers": ["f"]}});
         let ops = json!([{"op": "test", "path": "/metadata/finalizers", "value": null}, {"op": "remove", "path": "/metadata/finalizers"}]);
         let err = apply(&obj, &ops).unwrap_err();
-        assert_eq!(err.code, 422);
+        assert!(matches!(err, JsonPatchError::Failed(_)), "{err:?}");
         let bad = apply(&obj, &json!({"op": "add"})).unwrap_err();
-        assert_eq!(bad.code, 400);
+        assert!(matches!(bad, JsonPatchError::Decode(_)), "{bad:?}");
+        assert_eq!(bad.to_string(), "error decoding patch: a JSON patch must be a list of operations");
     }
 }

@@ -8,11 +8,12 @@
 //! manager's new Apply entry. Pure: the caller parses the body, stores the result and sets
 //! uid, resourceVersion and timestamps.
 
-use super::managed_fields::{
-    compare, decode_managed_fields, describe_manager, fields_of, go_json, item_pe, item_pe_lenient, list_type_at,
+use crate::managed_fields::{
+    compare, decode_managed_fields, describe_manager, fields_of, item_pe, item_pe_lenient, list_type_at,
     manager_identity, map_atomic_at, path_to_string, set_managed_fields, strip_managed_fields, try_fields_of, FieldSet,
     ListSemantics, ListType, ManagedEntry, Operation, PathElement,
 };
+use crate::gofmt::go_json;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
@@ -673,7 +674,7 @@ fn remove_path(
 
 #[cfg(test)]
 mod tests {
-    use super::super::managed_fields::{record_update, AtomicLists, BuiltinLists, FnLists, SchemaLists};
+    use crate::managed_fields::{record_update, AtomicLists, BuiltinLists, FnLists, SchemaLists};
     use super::*;
     use proptest::prelude::*;
     use serde_json::json;
