@@ -18,9 +18,11 @@
 //! - [`resources`]: keeping each managed resource converged;
 //! - [`symphony`]: a symphony's compositions, one per variation, and its status.
 //!
-//! Module dependencies run one way: [`keys`] (what queues hold) ← [`world`] (observed state)
-//! ← [`writes`] (independent of both) ← the reconcilers ← this module, which wires informers
-//! to work queues through named mapper functions ([`Router`]).
+//! Module dependencies run one way: [`keys`] (what the queues hold) ← [`world`] (observed
+//! state) ← the reconcilers ← this module; [`writes`] (the executor) depends on nothing else
+//! here and is used by every reconciler. This module wires informers to work queues through
+//! named mapper functions (`compositions_of_synthesizer`, `composition_of_slice`, ...), routed
+//! by [`Router`].
 
 mod composition;
 mod defects;

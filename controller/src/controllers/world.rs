@@ -1,6 +1,6 @@
 //! What the controllers observe: the informer caches of Eno's kinds, read typed, and the
 //! cluster client for the uncached reads a decision asks for (and for the write executor).
-//! Depends only on [`super::keys`].
+//! Depends only on [`super::keys`] (and, in the simulation build, the planted defects).
 
 use super::keys::{CompositionKey, SymphonyKey};
 use crate::api::{Composition, ResourceSlice, Symphony, Synthesizer};

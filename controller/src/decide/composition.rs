@@ -18,6 +18,10 @@
 //!    decided again on the composition read uncached ([`Step::ReadFresh`]).
 //! 5. **Status**: the simplified status and the current synthesis's reconciled/ready times,
 //!    written only when they changed (a no-op pass makes no write).
+//!
+//! The resource reconciler's creations and deletions are fenced on the composition too
+//! ([`fence_resource_write`]): they are decided on the cached composition and re-checked
+//! against the composition read uncached.
 
 use super::status::{aggregate, simplified};
 use super::step::{address, json, Fresh, Write};
@@ -213,6 +217,41 @@ fn status_if_changed(o: &Observed<'_>) -> Step {
         return Step::Done;
     }
     write(Write::ReplaceStatus { target: address(comp), resource_version: resource_version(&comp.metadata), status: json(&status) }, Why::Status)
+}
+
+/// A resource write the resource reconciler decided on the cached composition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResourceWrite {
+    Create,
+    Delete,
+}
+
+/// What the fence makes of a resource write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fenced {
+    /// Make it.
+    Write,
+    /// Drop it: the composition is gone, replaced, or (for a creation) deleting.
+    Drop,
+    /// Decide again once the cache catches up with the composition.
+    CacheBehind,
+}
+
+/// Checks a resource write decided on `cached` against the composition read uncached (`None`:
+/// gone). Creating is the one write that can undo a deletion: a replica whose cache has not
+/// seen the composition's deletion must not bring its resources back (found by the simulator
+/// with two replicas at once). Deleting on a stale cache could remove what a newer synthesis
+/// brought back (found by the simulator): a deletion stands only if the synthesis it was
+/// decided on is still current, or the composition is going anyway.
+pub fn fence_resource_write(write: ResourceWrite, cached: &Composition, fresh: Option<&Composition>) -> Fenced {
+    let Some(fresh) = fresh.filter(|f| f.metadata.uid == cached.metadata.uid) else { return Fenced::Drop };
+    let deleting = fresh.metadata.deletion_timestamp.is_some();
+    let current = |c: &Composition| c.status.as_ref().and_then(|s| s.current_synthesis.as_ref()).map(|s| s.uuid.clone());
+    match write {
+        ResourceWrite::Create if deleting => Fenced::Drop,
+        ResourceWrite::Delete if !deleting && current(fresh) != current(cached) => Fenced::CacheBehind,
+        _ => Fenced::Write,
+    }
 }
 
 #[cfg(test)]

@@ -249,6 +249,27 @@ fn a_deleting_symphony_leaves_the_resources_and_lets_go_at_once() {
 }
 
 #[test]
+fn resource_writes_are_fenced_on_the_fresh_composition() {
+    use ResourceWrite::{Create, Delete};
+    let cached = comp(1, current(done("u1", 1, 1, &[])));
+    let mut namesake = cached.clone();
+    namesake.metadata.uid = Some("another".into());
+    let newer = comp(2, current(done("u2", 2, 1, &[])));
+    for write in [Create, Delete] {
+        assert_eq!(fence_resource_write(write, &cached, None), Fenced::Drop, "gone");
+        assert_eq!(fence_resource_write(write, &cached, Some(&namesake)), Fenced::Drop, "replaced");
+        assert_eq!(fence_resource_write(write, &cached, Some(&cached)), Fenced::Write);
+    }
+    // Deleting: no resource comes back, but deletions go ahead whatever the synthesis.
+    let going = deleting(newer.clone());
+    assert_eq!(fence_resource_write(Create, &cached, Some(&going)), Fenced::Drop);
+    assert_eq!(fence_resource_write(Delete, &cached, Some(&going)), Fenced::Write);
+    // A newer synthesis than the one the deletion was decided on: the cache is behind.
+    assert_eq!(fence_resource_write(Delete, &cached, Some(&newer)), Fenced::CacheBehind);
+    assert_eq!(fence_resource_write(Create, &cached, Some(&newer)), Fenced::Write);
+}
+
+#[test]
 fn only_slice_writes_are_done_when_their_object_is_gone() {
     assert!(Why::ReleaseSlice.done_if_gone() && Why::DeleteSlice.done_if_gone());
     assert!(!Why::ReleaseFinalizer.done_if_gone() && !Why::AddFinalizer.done_if_gone() && !Why::Status.done_if_gone());
