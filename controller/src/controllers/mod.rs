@@ -45,7 +45,7 @@ use crate::synthesis::Executor;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 use world::World;
 
@@ -148,12 +148,12 @@ struct Queues {
 }
 
 /// Routes informer events to work queues through the mapper functions above. Mapping a slice
-/// or a synthesizer to compositions reads the caches, which are the informers this routes for:
-/// the world is handed over once it exists, and events before that are covered by queueing
+/// or a synthesizer to compositions reads the caches, which are the informers this routes for,
+/// so it holds the world weakly; events before the world exists are covered by queueing
 /// everything once the caches have synced.
 struct Router {
     queues: Queues,
-    world: OnceLock<Weak<World>>,
+    world: Weak<World>,
 }
 
 fn typed<T: DeserializeOwned>(obj: &Value) -> Option<T> {
@@ -162,7 +162,7 @@ fn typed<T: DeserializeOwned>(obj: &Value) -> Option<T> {
 
 impl Router {
     fn world(&self) -> Option<Arc<World>> {
-        self.world.get().and_then(Weak::upgrade)
+        self.world.upgrade()
     }
 
     fn composition_changed(&self, obj: &Value) {
@@ -211,27 +211,29 @@ impl Eno {
             resources: Arc::new(WorkQueue::new(base, max)),
             symphonies: Arc::new(WorkQueue::new(base, max)),
         };
-        let router = Arc::new(Router { queues: queues.clone(), world: OnceLock::new() });
-        let on = |changed: fn(&Router, &Value)| {
-            let router = router.clone();
-            move |obj: &Value| changed(&router, obj)
-        };
-        let world = Arc::new(World {
-            compositions: Informer::start_indexed(cluster.clone(), gvk::<Composition>(), None, synthesizer_name, on(Router::composition_changed)),
-            synthesizers: Informer::start(cluster.clone(), gvk::<Synthesizer>(), None, on(Router::synthesizer_changed)),
-            slices: Informer::start_indexed(cluster.clone(), gvk::<ResourceSlice>(), None, owner_uids, on(Router::slice_changed)),
-            symphonies: Informer::start(cluster.clone(), gvk::<Symphony>(), None, on(Router::symphony_changed)),
-            cluster,
-            #[cfg(madsim)]
-            defects: options.defects,
+        // The informers' routes read the caches the informers fill: the world is built
+        // knowing its own (weak) address, which resolves once it exists.
+        let world = Arc::new_cyclic(|world: &Weak<World>| {
+            let router = Arc::new(Router { queues: queues.clone(), world: world.clone() });
+            let on = |changed: fn(&Router, &Value)| {
+                let router = router.clone();
+                move |obj: &Value| changed(&router, obj)
+            };
+            World {
+                compositions: Informer::start_indexed(cluster.clone(), gvk::<Composition>(), None, synthesizer_name, on(Router::composition_changed)),
+                synthesizers: Informer::start(cluster.clone(), gvk::<Synthesizer>(), None, on(Router::synthesizer_changed)),
+                slices: Informer::start_indexed(cluster.clone(), gvk::<ResourceSlice>(), None, owner_uids, on(Router::slice_changed)),
+                symphonies: Informer::start(cluster.clone(), gvk::<Symphony>(), None, on(Router::symphony_changed)),
+                cluster,
+                #[cfg(madsim)]
+                defects: options.defects,
+            }
         });
-        let _ = router.world.set(Arc::downgrade(&world));
         world.synthesizers.wait_synced().await;
         world.slices.wait_synced().await;
         world.compositions.wait_synced().await;
         world.symphonies.wait_synced().await;
-        // Events seen before the router had the world could not be fanned out: queue
-        // everything once.
+        // Events seen before the world existed could not be fanned out: queue everything once.
         for comp in world.all_compositions() {
             let key = CompositionKey::of(&comp);
             queues.compositions.add(key.clone());
