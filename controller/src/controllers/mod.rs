@@ -1,10 +1,10 @@
 //! Eno's controllers: each reconciler is a **pure decision plus a thin interpreter**.
 //!
 //! ```text
-//!   informer caches (World) ──► gather observed state ──► decide::…  (pure)
-//!                                      ▲                        │
-//!                                      │ fresh (uncached) read  ▼
-//!                                      └──────────────────  next step ──► writes::execute ──► API
+//!   informer caches ──► observed state ──► decide::… (pure) ──► step
+//!                            ▲                                  │
+//!                            └────────── fresh read ◄───────────┤
+//!                                                               └──► writes::execute ──► API
 //! ```
 //!
 //! A pass gathers what it needs from the informer caches ([`world::World`]), calls its

@@ -44,14 +44,14 @@ use std::time::Duration;
 
 /// How many times writing a synthesis's output (or recording its outcome) is tried before the
 /// pass gives up.
-pub const PERSIST_ATTEMPTS: u32 = 8;
+const PERSIST_ATTEMPTS: u32 = 8;
 /// The first pause before such a retry (doubling, up to [`RETRY_MAX`]); also how soon a lost
 /// claim is looked at again.
-pub const RETRY_MIN: Duration = Duration::from_millis(20);
+const RETRY_MIN: Duration = Duration::from_millis(20);
 /// The longest pause before a retry.
-pub const RETRY_MAX: Duration = Duration::from_secs(2);
+const RETRY_MAX: Duration = Duration::from_secs(2);
 /// How much longer than its executor's run limit a claim is honoured.
-pub const CLAIM_MARGIN: Duration = Duration::from_secs(5);
+const CLAIM_MARGIN: Duration = Duration::from_secs(5);
 
 /// A bound input of the synthesizer, to be read before the run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -366,7 +366,7 @@ impl Run {
 
 /// The synthesizer's bound inputs: each ref's object, named by the composition's binding for
 /// its key (or the ref itself). Refs naming no object are left out.
-pub fn inputs_of(comp: &Composition, synth: &Synthesizer) -> Vec<Input> {
+fn inputs_of(comp: &Composition, synth: &Synthesizer) -> Vec<Input> {
     let non_empty = |s: &String| Some(s.clone()).filter(|s| !s.is_empty());
     synth
         .spec

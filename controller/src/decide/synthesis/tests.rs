@@ -326,3 +326,58 @@ fn retry_after_modification_starts_fresh_and_success_clears_the_failure() {
     assert_eq!(out.previous_synthesis.as_ref().unwrap().uuid, "a");
     assert_eq!(next_synthesis(&comp(3, Some(out)), Some(&synth(1))), Nothing(NothingReason::UpToDate));
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn arb_synthesis() -> impl Strategy<Value = Synthesis> {
+        (1i64..4, 0i64..4, 0u8..3).prop_map(|(comp_gen, synth_gen, kind)| match kind {
+            0 => done("d", comp_gen, synth_gen),
+            1 => running("r", comp_gen, synth_gen),
+            _ => failed("f", comp_gen, synth_gen),
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 500, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// A failed in-flight synthesis is started again only when a generation moved since it
+        /// ran, whatever the rest of the status holds.
+        #[test]
+        fn a_failed_synthesis_is_restarted_only_after_a_change(
+            comp_gen in 1i64..4, synth_gen in 1i64..4, ran_comp in 1i64..4, ran_synth in 1i64..4,
+            current in prop::option::of(arb_synthesis()), previous in prop::option::of(arb_synthesis()),
+        ) {
+            let st = CompositionStatus { in_flight_synthesis: Some(failed("f", ran_comp, ran_synth)), current_synthesis: current, previous_synthesis: previous, ..Default::default() };
+            let decision = next_synthesis(&comp(comp_gen, Some(st)), Some(&synth(synth_gen)));
+            if matches!(decision, Start { .. }) {
+                prop_assert!(ran_comp != comp_gen || ran_synth != synth_gen, "{:?}", decision);
+            }
+        }
+
+        /// A synthesizer generation older than one a synthesis already saw never starts anything.
+        #[test]
+        fn a_lagging_synthesizer_starts_nothing(
+            comp_gen in 1i64..4, synth_gen in 0i64..4,
+            in_flight in prop::option::of(arb_synthesis()), current in prop::option::of(arb_synthesis()),
+        ) {
+            let st = CompositionStatus { in_flight_synthesis: in_flight, current_synthesis: current, ..Default::default() };
+            let seen = [&st.in_flight_synthesis, &st.current_synthesis].into_iter().flatten().map(|s| s.observed_synthesizer_generation).max();
+            let decision = next_synthesis(&comp(comp_gen, Some(st)), Some(&synth(synth_gen)));
+            if seen.is_some_and(|seen| seen > synth_gen) {
+                prop_assert_eq!(decision, Nothing(NothingReason::SynthesizerBehind));
+            }
+        }
+
+        /// `begin` counts attempts from 1 and names the generations it runs with.
+        #[test]
+        fn begin_counts_attempts_from_one(comp_gen in 1i64..4, synth_gen in 0i64..4, in_flight in prop::option::of(arb_synthesis())) {
+            let c = comp(comp_gen, Some(CompositionStatus { in_flight_synthesis: in_flight, ..Default::default() }));
+            let s = begin(&c, &synth(synth_gen), "u".into(), t("2024-01-01T00:00:00Z"));
+            prop_assert!(s.attempts >= 1);
+            prop_assert_eq!((s.observed_composition_generation, s.observed_synthesizer_generation), (comp_gen, synth_gen));
+            prop_assert!(is_running(&s));
+        }
+    }
+}
