@@ -1,7 +1,11 @@
 //! Deliberately wrong behaviours, compiled only into the simulation build: each flag switches on
 //! one bug the simulator's invariant checker must catch, so its tests can show the checker
-//! works. Call sites ask through [`defect!`], which is a constant `false` outside the simulation
-//! build, so production code carries no trace of them.
+//! works. Defects in a decision are passed to it as `#[cfg(madsim)]` inputs
+//! (`retry_failed_synthesis`, `early_finalizer_removal`: `decide::composition::Observed`;
+//! `unfenced_synthesis_claim`: `decide::synthesis::runner::Run`; `set_before_prune`: the
+//! symphony's `next_setting_before_pruning`); defects in an interpreter ask through
+//! [`defect!`], which is a constant `false` outside the simulation build. Production code
+//! carries no trace of them.
 
 /// Which deliberate bugs a simulated replica has. All off by default.
 #[cfg(madsim)]

@@ -1,32 +1,53 @@
-//! Eno's controllers, wired to the runtime seam: informers feed work queues, and each queue
-//! drives one reconciler.
+//! Eno's controllers: each reconciler is a **pure decision plus a thin interpreter**.
+//!
+//! ```text
+//!   informer caches ──► observed state ──► decide::… (pure) ──► step
+//!                            ▲                                  │
+//!                            └────────── fresh read ◄───────────┤
+//!                                                               └──► writes::execute ──► API
+//! ```
+//!
+//! A pass gathers what it needs from the informer caches ([`world::World`]), calls its
+//! decision in [`crate::decide`], and carries out the one step the decision names: a write
+//! (made through the single write executor, [`writes::execute`], with the optimistic-concurrency
+//! guard the decision chose), an uncached read to make before deciding again, a requeue, or
+//! nothing. The synthesis runner's steps also include running the synthesizer.
 //!
 //! - [`composition`]: finalizer, starting syntheses, slice cleanup, status, deletion;
-//! - [`synthesis`]: running in-flight syntheses and recording their output;
+//! - [`synthesis`]: claiming and running in-flight syntheses and recording their output;
 //! - [`resources`]: keeping each managed resource converged;
 //! - [`symphony`]: a symphony's compositions, one per variation, and its status.
+//!
+//! Module dependencies run one way: [`keys`] (what the queues hold) ← [`world`] (observed
+//! state) ← the reconcilers ← this module; [`writes`] (the executor) depends on nothing else
+//! here and is used by every reconciler. This module wires informers to work queues through
+//! named mapper functions (`compositions_of_synthesizer`, `composition_of_slice`, ...), routed
+//! by [`Router`].
 
 mod composition;
 mod defects;
+mod keys;
 mod resources;
 mod symphony;
 mod synthesis;
 mod world;
 mod writes;
 
-pub use symphony::SymphonyKey;
 #[cfg(madsim)]
 pub use defects::Defects;
-pub use world::{stable_uuid, CompositionKey, ResourceWorkKey};
+pub use keys::{CompositionKey, ResourceWorkKey, SymphonyKey};
 
-use crate::api::{Composition, ResourceSlice, Synthesizer};
+use crate::api::{Composition, ResourceSlice, Symphony, Synthesizer};
+use crate::decide::step::gvk;
+use crate::decide::symphony::owner_symphony;
 use crate::runtime::{run_controller, Cluster, Informer, WorkQueue};
 use crate::synthesis::Executor;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
-use world::{gvk_composition, gvk_slice, gvk_symphony, gvk_synthesizer, World};
+use world::World;
 
 /// Tunables of a running Eno.
 #[derive(Debug, Clone)]
@@ -78,12 +99,6 @@ fn chrono_now() -> k8s_openapi::jiff::Timestamp {
     k8s_openapi::jiff::Timestamp::from_second(secs).unwrap_or_default()
 }
 
-/// The symphony whose controller ownerReference the composition carries.
-fn owner_symphony_key(comp: &Composition) -> Option<SymphonyKey> {
-    let owner = crate::decide::symphony::owner_symphony(comp)?;
-    Some(SymphonyKey { namespace: comp.metadata.namespace.clone().unwrap_or_default(), name: owner.name.clone() })
-}
-
 /// Index of the composition informer: the synthesizer a composition uses.
 fn synthesizer_name(comp: &Value) -> Vec<String> {
     comp["spec"]["synthesizer"]["name"].as_str().map(str::to_string).into_iter().collect()
@@ -94,11 +109,95 @@ fn owner_uids(slice: &Value) -> Vec<String> {
     slice["metadata"]["ownerReferences"].as_array().into_iter().flatten().filter_map(|o| o["uid"].as_str().map(str::to_string)).collect()
 }
 
-/// Queues every resource a composition's current and previous syntheses mention.
-fn queue_resources(world: &World, comp: &Composition, queue: &WorkQueue<ResourceWorkKey>) {
+/// The symphony whose controller ownerReference the composition carries.
+fn symphony_of_composition(comp: &Composition) -> Option<SymphonyKey> {
+    let owner = owner_symphony(comp)?;
+    Some(SymphonyKey { namespace: comp.metadata.namespace.clone().unwrap_or_default(), name: owner.name.clone() })
+}
+
+/// Every cached composition using the synthesizer.
+fn compositions_of_synthesizer(world: &World, synth: &Synthesizer) -> Vec<CompositionKey> {
+    world.compositions_using(synth.metadata.name.as_deref().unwrap_or_default()).iter().map(CompositionKey::of).collect()
+}
+
+/// The composition owning the slice.
+fn composition_of_slice(slice: &ResourceSlice) -> Option<CompositionKey> {
+    let owner = slice.metadata.owner_references.iter().flatten().find(|o| o.kind == "Composition")?;
+    Some(CompositionKey { namespace: slice.metadata.namespace.clone().unwrap_or_default(), name: owner.name.clone() })
+}
+
+/// Every resource a composition's current and previous syntheses mention.
+fn resources_of_composition(world: &World, comp: &Composition) -> Vec<ResourceWorkKey> {
     let key = CompositionKey::of(comp);
-    for resource in world.resource_keys(comp) {
-        queue.add(ResourceWorkKey { composition: key.clone(), resource });
+    world.resource_keys(comp).into_iter().map(|resource| ResourceWorkKey { composition: key.clone(), resource }).collect()
+}
+
+/// The symphony's own key (read raw: whatever its spec, a symphony's change is queued).
+fn symphony_key(symphony: &Value) -> Option<SymphonyKey> {
+    let meta = &symphony["metadata"];
+    Some(SymphonyKey { namespace: meta["namespace"].as_str()?.to_string(), name: meta["name"].as_str()?.to_string() })
+}
+
+/// The work queues, one per reconciler.
+#[derive(Clone)]
+struct Queues {
+    compositions: Arc<WorkQueue<CompositionKey>>,
+    syntheses: Arc<WorkQueue<CompositionKey>>,
+    resources: Arc<WorkQueue<ResourceWorkKey>>,
+    symphonies: Arc<WorkQueue<SymphonyKey>>,
+}
+
+/// Routes informer events to work queues through the mapper functions above. Mapping a slice
+/// or a synthesizer to compositions reads the caches, which are the informers this routes for,
+/// so it holds the world weakly; events before the world exists are covered by queueing
+/// everything once the caches have synced.
+struct Router {
+    queues: Queues,
+    world: Weak<World>,
+}
+
+fn typed<T: DeserializeOwned>(obj: &Value) -> Option<T> {
+    serde_json::from_value(obj.clone()).ok()
+}
+
+impl Router {
+    fn world(&self) -> Option<Arc<World>> {
+        self.world.upgrade()
+    }
+
+    fn composition_changed(&self, obj: &Value) {
+        let Some(comp) = typed::<Composition>(obj) else { return };
+        if let Some(owner) = symphony_of_composition(&comp) {
+            self.queues.symphonies.add(owner);
+        }
+        let key = CompositionKey::of(&comp);
+        self.queues.compositions.add(key.clone());
+        self.queues.syntheses.add(key);
+        if let Some(world) = self.world() {
+            resources_of_composition(&world, &comp).into_iter().for_each(|k| self.queues.resources.add(k));
+        }
+    }
+
+    fn synthesizer_changed(&self, obj: &Value) {
+        let Some(synth) = typed::<Synthesizer>(obj) else { return };
+        let Some(world) = self.world() else { return };
+        compositions_of_synthesizer(&world, &synth).into_iter().for_each(|k| self.queues.compositions.add(k));
+    }
+
+    fn slice_changed(&self, obj: &Value) {
+        let Some(slice) = typed::<ResourceSlice>(obj) else { return };
+        let Some(key) = composition_of_slice(&slice) else { return };
+        self.queues.compositions.add(key.clone());
+        let Some(world) = self.world() else { return };
+        if let Some(comp) = world.composition(&key) {
+            resources_of_composition(&world, &comp).into_iter().for_each(|k| self.queues.resources.add(k));
+        }
+    }
+
+    fn symphony_changed(&self, obj: &Value) {
+        if let Some(key) = symphony_key(obj) {
+            self.queues.symphonies.add(key);
+        }
     }
 }
 
@@ -106,106 +205,63 @@ impl Eno {
     /// Starts the informers and controllers and waits for the caches to fill.
     pub async fn start(cluster: Arc<dyn Cluster>, executor: Arc<dyn Executor>, options: Options) -> Eno {
         let (base, max) = options.backoff;
-        let comp_queue: Arc<WorkQueue<CompositionKey>> = Arc::new(WorkQueue::new(base, max));
-        let synth_queue: Arc<WorkQueue<CompositionKey>> = Arc::new(WorkQueue::new(base, max));
-        let resource_queue: Arc<WorkQueue<ResourceWorkKey>> = Arc::new(WorkQueue::new(base, max));
-        let symphony_queue: Arc<WorkQueue<SymphonyKey>> = Arc::new(WorkQueue::new(base, max));
-        // Informer callbacks need the world (to map a slice or synthesizer to compositions),
-        // which needs the informers: the cell closes that loop once everything exists.
-        let cell: Arc<OnceLock<std::sync::Weak<World>>> = Arc::new(OnceLock::new());
-
-        let on_comp = {
-            let (cq, sq, rq, yq, cell) = (comp_queue.clone(), synth_queue.clone(), resource_queue.clone(), symphony_queue.clone(), cell.clone());
-            move |obj: &Value| {
-                let Ok(comp) = serde_json::from_value::<Composition>(obj.clone()) else { return };
-                if let Some(owner) = owner_symphony_key(&comp) {
-                    yq.add(owner);
-                }
-                let key = CompositionKey::of(&comp);
-                cq.add(key.clone());
-                sq.add(key);
-                if let Some(world) = cell.get().and_then(|w| w.upgrade()) {
-                    queue_resources(&world, &comp, &rq);
-                }
-            }
+        let queues = Queues {
+            compositions: Arc::new(WorkQueue::new(base, max)),
+            syntheses: Arc::new(WorkQueue::new(base, max)),
+            resources: Arc::new(WorkQueue::new(base, max)),
+            symphonies: Arc::new(WorkQueue::new(base, max)),
         };
-        let on_synth = {
-            let (cq, cell) = (comp_queue.clone(), cell.clone());
-            move |obj: &Value| {
-                let Ok(synth) = serde_json::from_value::<Synthesizer>(obj.clone()) else { return };
-                let Some(world) = cell.get().and_then(|w| w.upgrade()) else { return };
-                for comp in world.compositions_using(synth.metadata.name.as_deref().unwrap_or_default()) {
-                    cq.add(CompositionKey::of(&comp));
-                }
+        // The informers' routes read the caches the informers fill: the world is built
+        // knowing its own (weak) address, which resolves once it exists.
+        let world = Arc::new_cyclic(|world: &Weak<World>| {
+            let router = Arc::new(Router { queues: queues.clone(), world: world.clone() });
+            let on = |changed: fn(&Router, &Value)| {
+                let router = router.clone();
+                move |obj: &Value| changed(&router, obj)
+            };
+            World {
+                compositions: Informer::start_indexed(cluster.clone(), gvk::<Composition>(), None, synthesizer_name, on(Router::composition_changed)),
+                synthesizers: Informer::start(cluster.clone(), gvk::<Synthesizer>(), None, on(Router::synthesizer_changed)),
+                slices: Informer::start_indexed(cluster.clone(), gvk::<ResourceSlice>(), None, owner_uids, on(Router::slice_changed)),
+                symphonies: Informer::start(cluster.clone(), gvk::<Symphony>(), None, on(Router::symphony_changed)),
+                cluster,
+                #[cfg(madsim)]
+                defects: options.defects,
             }
-        };
-        let on_slice = {
-            let (cq, rq, cell) = (comp_queue.clone(), resource_queue.clone(), cell.clone());
-            move |obj: &Value| {
-                let Ok(slice) = serde_json::from_value::<ResourceSlice>(obj.clone()) else { return };
-                let Some(owner) = slice.metadata.owner_references.iter().flatten().find(|o| o.kind == "Composition") else { return };
-                let key = CompositionKey { namespace: slice.metadata.namespace.clone().unwrap_or_default(), name: owner.name.clone() };
-                cq.add(key.clone());
-                if let Some(world) = cell.get().and_then(|w| w.upgrade()) {
-                    if let Some(comp) = world.composition(&key) {
-                        queue_resources(&world, &comp, &rq);
-                    }
-                }
-            }
-        };
-
-        let on_symphony = {
-            let yq = symphony_queue.clone();
-            move |obj: &Value| {
-                let meta = &obj["metadata"];
-                let (Some(namespace), Some(name)) = (meta["namespace"].as_str(), meta["name"].as_str()) else { return };
-                yq.add(SymphonyKey { namespace: namespace.to_string(), name: name.to_string() });
-            }
-        };
-
-        let world = Arc::new(World {
-            compositions: Informer::start_indexed(cluster.clone(), gvk_composition(), None, synthesizer_name, on_comp),
-            synthesizers: Informer::start(cluster.clone(), gvk_synthesizer(), None, on_synth),
-            slices: Informer::start_indexed(cluster.clone(), gvk_slice(), None, owner_uids, on_slice),
-            symphonies: Informer::start(cluster.clone(), gvk_symphony(), None, on_symphony),
-            cluster,
-            #[cfg(madsim)]
-            defects: options.defects,
         });
-        let _ = cell.set(Arc::downgrade(&world));
         world.synthesizers.wait_synced().await;
         world.slices.wait_synced().await;
         world.compositions.wait_synced().await;
         world.symphonies.wait_synced().await;
-        // Events seen before the cell was set could not be fanned out: queue everything once.
+        // Events seen before the world existed could not be fanned out: queue everything once.
         for comp in world.all_compositions() {
             let key = CompositionKey::of(&comp);
-            comp_queue.add(key.clone());
-            synth_queue.add(key);
-            queue_resources(&world, &comp, &resource_queue);
+            queues.compositions.add(key.clone());
+            queues.syntheses.add(key);
+            resources_of_composition(&world, &comp).into_iter().for_each(|k| queues.resources.add(k));
         }
 
         let mut tasks = Vec::new();
         {
-            let (w, q) = (world.clone(), symphony_queue.clone());
+            let (w, q) = (world.clone(), queues.symphonies.clone());
             tasks.push(tokio::spawn(async move {
                 run_controller("symphony", q, |key| symphony::reconcile(&w, key)).await;
             }));
         }
         {
-            let (w, q) = (world.clone(), comp_queue.clone());
+            let (w, q) = (world.clone(), queues.compositions.clone());
             tasks.push(tokio::spawn(async move {
                 run_controller("composition", q, |key| composition::reconcile(&w, key, now())).await;
             }));
         }
         for _ in 0..options.synthesis_concurrency.max(1) {
-            let (w, q, e) = (world.clone(), synth_queue.clone(), executor.clone());
+            let (w, q, e) = (world.clone(), queues.syntheses.clone(), executor.clone());
             tasks.push(tokio::spawn(async move {
                 run_controller("synthesis", q, |key| synthesis::reconcile(&w, &*e, key, now)).await;
             }));
         }
         for _ in 0..options.reconcile_concurrency.max(1) {
-            let (w, q) = (world.clone(), resource_queue.clone());
+            let (w, q) = (world.clone(), queues.resources.clone());
             tasks.push(tokio::spawn(async move {
                 run_controller("resource", q, |key| resources::reconcile(&w, key, now())).await;
             }));

@@ -1,14 +1,21 @@
-//! The resource reconciler: keeps one managed resource converged with its composition's
-//! current synthesis. A pass either changes the resource (create, three-way patch, delete) or,
-//! once it is in sync, records the resource's state in its slice's status: never both.
+//! The resource reconciler's interpreter: keeps one managed resource converged with its
+//! composition's current synthesis. It gathers the manifests from the cached slices and the
+//! live object, asks [`crate::decide::resource::decide_pass`], and either changes the resource
+//! (create, three-way patch, delete) or, once it is in sync, records the resource's state in
+//! its slice's status: never both. Creations and deletions are first fenced on the composition
+//! read uncached ([`crate::decide::composition::fence_resource_write`]). Writes go through
+//! [`super::writes::execute`].
 
 use super::defects::defect;
-use super::world::{gvk_composition, gvk_slice, PassError, ResourceWorkKey, SliceEntry, World};
-use super::writes::replace_status;
-use crate::api::{ResourceSlice, ResourceState};
+use super::keys::ResourceWorkKey;
+use super::world::{PassError, SliceEntry, World};
+use super::writes::execute;
+use crate::api::{Composition, ResourceSlice, ResourceState};
 use crate::decide::cel::composition_view;
+use crate::decide::composition::{fence_resource_write, Fenced, ResourceWrite};
 use crate::decide::resource::{decide_pass, prepare, Observed, Pass, PatchType, ResourceAction, ResourceContext, Settled};
-use crate::runtime::{Action, ClientError, DeleteParams, ObjectRef, Patch};
+use crate::decide::step::{address, Write};
+use crate::runtime::{Action, ClientError, ObjectRef, Patch};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use std::time::Duration;
 
@@ -62,53 +69,34 @@ pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result
         }
         Err(e) => return record(world, &entry, Err(e.to_string())).await,
     };
-    let write = match action {
-        ResourceAction::Create(obj) => {
-            // Creating is the one write that can undo a deletion: a replica whose cache has not
-            // seen the composition's deletion must not bring its resources back (found by the
-            // simulator with two replicas at once), so that decision is re-read uncached.
-            let fresh = if defect!(world, cached_create_check) { Some(comp.clone()) } else { fresh_composition(world, &comp).await? };
-            if !fresh.as_ref().is_some_and(|f| f.metadata.deletion_timestamp.is_none()) {
-                return Ok(Action::Done);
-            }
-            world.cluster.create(&obj).await.map(|_| ())
-        }
+    let (write, fence) = match action {
+        ResourceAction::Create(obj) => (Write::Create { object: obj }, Some(ResourceWrite::Create)),
         ResourceAction::Patch { patch_type, patch } => {
-            let p = match patch_type {
+            let patch = match patch_type {
                 PatchType::Strategic => Patch::strategic(patch),
                 PatchType::Merge => Patch::merge(patch),
             };
-            world.cluster.patch(&target, &p).await.map(|_| ())
+            (Write::Patch { target, patch }, None)
         }
-        ResourceAction::Delete { uid, resource_version } => {
-            // Deleting on a stale cache could remove what a newer synthesis brought back (found
-            // by the simulator): delete only if the synthesis decided on is still current, or
-            // the composition is going anyway; otherwise decide again once the cache catches up.
-            let Some(fresh) = fresh_composition(world, &comp).await? else { return Ok(Action::Done) };
-            let current = |c: &crate::api::Composition| c.status.as_ref().and_then(|s| s.current_synthesis.as_ref()).map(|s| s.uuid.clone());
-            if fresh.metadata.deletion_timestamp.is_none() && current(&fresh) != current(&comp) {
-                return Ok(Action::RequeueAfter(CACHE_BEHIND));
-            }
-            let params = DeleteParams { precondition_uid: uid, precondition_resource_version: resource_version, ..Default::default() };
-            world.cluster.delete(&target, &params).await.map(|_| ())
-        }
+        ResourceAction::Delete { uid, resource_version } => (Write::Delete { target, uid, resource_version }, Some(ResourceWrite::Delete)),
         // `decide_pass` settles every action that is not a write.
         ResourceAction::Nothing | ResourceAction::Orphan | ResourceAction::AlreadyGone => return Ok(Action::Done),
     };
-    match write {
-        Ok(()) => Ok(Action::RequeueAfter(AFTER_WRITE)),
+    if let Some(fence) = fence {
+        let fresh = if fence == ResourceWrite::Create && defect!(world, cached_create_check) { Some(comp.clone()) } else { world.get_fresh::<Composition>(&key.composition.object_ref()).await? };
+        match fence_resource_write(fence, &comp, fresh.as_ref()) {
+            Fenced::Write => {}
+            Fenced::Drop => return Ok(Action::Done),
+            Fenced::CacheBehind => return Ok(Action::RequeueAfter(CACHE_BEHIND)),
+        }
+    }
+    match execute(&*world.cluster, &write).await {
+        Ok(_) => Ok(Action::RequeueAfter(AFTER_WRITE)),
         // Someone changed it under us: decide again from fresh state.
         Err(e) if e.is_conflict() || e.is_not_found() => Ok(Action::RequeueAfter(AFTER_WRITE)),
         Err(e) if e.is_transient() => Err(e.into()),
         Err(e) => record(world, &entry, Err(e.to_string())).await.and(Err(PassError::Api(e))),
     }
-}
-
-/// The composition as the API server has it now (None if gone or replaced by a namesake).
-async fn fresh_composition(world: &World, comp: &crate::api::Composition) -> Result<Option<crate::api::Composition>, PassError> {
-    let r = ObjectRef::new(gvk_composition(), comp.metadata.namespace.as_deref(), comp.metadata.name.as_deref().unwrap_or_default());
-    let Some(fresh) = world.get_fresh::<crate::api::Composition>(&r).await? else { return Ok(None) };
-    Ok((fresh.metadata.uid == comp.metadata.uid).then_some(fresh))
 }
 
 /// Writes the resource's state into its slice's status if it changed. `Ok(settled)` is a
@@ -139,9 +127,9 @@ async fn record(world: &World, entry: &SliceEntry, outcome: Result<Settled, Stri
 }
 
 async fn write_slice_status(world: &World, slice: &ResourceSlice, states: Vec<ResourceState>) -> Result<(), PassError> {
-    let r = ObjectRef::new(gvk_slice(), slice.metadata.namespace.as_deref(), slice.metadata.name.as_deref().unwrap_or_default());
     let status = serde_json::json!({"resources": states});
-    replace_status(&*world.cluster, &r, slice.metadata.resource_version.as_deref().unwrap_or_default(), &status).await?;
+    let write = Write::ReplaceStatus { target: address(slice), resource_version: slice.metadata.resource_version.clone().unwrap_or_default(), status };
+    execute(&*world.cluster, &write).await?;
     Ok(())
 }
 

@@ -1,25 +1,21 @@
-//! The symphony controller: one write per pass, decided by [`crate::decide::symphony::next`].
+//! The symphony controller's interpreter: one write per pass, decided by
+//! [`crate::decide::symphony::next`] and made through [`super::writes::execute`].
 //!
 //! A pass decides on the caches first; only when that finds something to write does it read the
 //! symphony and list its compositions uncached and decide again on those, so the write it makes (each one
 //! conditioned on the resourceVersion it was decided on) rests on a linearizable read, as the
 //! fencing argument in `decide::symphony` requires.
 
-use super::world::{gvk_composition, gvk_symphony, PassError, World};
-use super::writes::{replace_status, set_finalizers};
+use super::keys::SymphonyKey;
+use super::world::{PassError, World};
+use super::writes::execute;
 use crate::api::{Composition, Symphony, CLEANUP_FINALIZER};
+use crate::decide::step::{gvk, json, Write};
 use crate::decide::symphony::{is_owned_by, next, Next};
-use crate::runtime::{Action, DeleteParams, ListParams, ObjectRef};
+use crate::runtime::{Action, ListParams, ObjectRef};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::Duration;
-
-/// A symphony's address.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct SymphonyKey {
-    pub namespace: String,
-    pub name: String,
-}
 
 /// How long to wait before looking again when a composition carries a newer symphony
 /// generation than our cached symphony (the informer is catching up).
@@ -33,30 +29,27 @@ pub async fn reconcile(world: &World, key: SymphonyKey) -> Result<Action, PassEr
     }
     // Something to write: decide again on uncached reads. The symphony is re-read too, so a
     // lagging informer costs a retry, not a stale decision (the fence covers the rest).
-    let cluster = &*world.cluster;
-    let symphony_ref = ObjectRef::new(gvk_symphony(), Some(&key.namespace), &key.name);
-    let Some(raw) = cluster.get(&symphony_ref).await? else { return Ok(Action::Done) };
-    let symphony: Symphony = serde_json::from_value(raw).map_err(|e| PassError::Invalid(format!("symphony does not decode: {e}")))?;
+    let symphony_ref = key.object_ref();
+    let Some(symphony) = world.get_fresh::<Symphony>(&symphony_ref).await? else { return Ok(Action::Done) };
     let fresh = fresh_owned(world, &symphony).await?;
     let typed: Vec<Composition> = fresh.values().map(|(c, _)| c.clone()).collect();
     let Some(decided) = decide(world, &symphony, &typed) else { return Ok(Action::Done) };
     let symphony_rv = symphony.metadata.resource_version.clone().unwrap_or_default();
     let finalizers = symphony.metadata.finalizers.clone().unwrap_or_default();
-    let comp_ref = |name: &str| ObjectRef::new(gvk_composition(), Some(&key.namespace), name);
-    match decided {
+    let comp_ref = |name: &str| ObjectRef::new(gvk::<Composition>(), Some(&key.namespace), name);
+    let write = match decided {
         Next::AddFinalizer => {
             let mut with = finalizers;
             with.push(CLEANUP_FINALIZER.to_string());
-            set_finalizers(cluster, &symphony_ref, &symphony_rv, &with).await?;
+            Write::SetFinalizers { target: symphony_ref, resource_version: symphony_rv, finalizers: with }
         }
         Next::RemoveFinalizer => {
-            let remaining: Vec<String> = finalizers.into_iter().filter(|f| f != CLEANUP_FINALIZER).collect();
-            set_finalizers(cluster, &symphony_ref, &symphony_rv, &remaining).await?;
+            let remaining = finalizers.into_iter().filter(|f| f != CLEANUP_FINALIZER).collect();
+            Write::SetFinalizers { target: symphony_ref, resource_version: symphony_rv, finalizers: remaining }
         }
         Next::Create(comp) => {
             tracing::info!(symphony = %key.name, composition = ?comp.metadata.name, "creating composition");
-            let body = serde_json::to_value(&*comp).map_err(|e| PassError::Invalid(e.to_string()))?;
-            cluster.create(&body).await?;
+            Write::Create { object: json(&*comp) }
         }
         Next::Update { composition, reason, labels, annotations, spec, .. } => {
             tracing::info!(symphony = %key.name, %composition, ?reason, "updating composition");
@@ -67,29 +60,21 @@ pub async fn reconcile(world: &World, key: SymphonyKey) -> Result<Action, PassEr
             set_map(&mut body["metadata"], "labels", &labels);
             set_map(&mut body["metadata"], "annotations", &annotations);
             if let Some(spec) = spec {
-                body["spec"] = serde_json::to_value(&spec).map_err(|e| PassError::Invalid(e.to_string()))?;
+                body["spec"] = json(&spec);
             }
-            cluster.replace(&body, false).await?;
+            Write::Replace { object: body }
         }
         Next::Delete { composition, uid, resource_version, reason } => {
             tracing::info!(symphony = %key.name, %composition, ?reason, "deleting composition");
-            let params = DeleteParams { precondition_uid: Some(uid), precondition_resource_version: Some(resource_version), ..Default::default() };
-            match cluster.delete(&comp_ref(&composition), &params).await {
-                Err(e) if e.is_not_found() => {}
-                other => {
-                    other?;
-                }
-            }
+            Write::Delete { target: comp_ref(&composition), uid: Some(uid), resource_version: Some(resource_version) }
         }
-        Next::Status(status) => {
-            let value = serde_json::to_value(&status).map_err(|e| PassError::Invalid(e.to_string()))?;
-            replace_status(cluster, &symphony_ref, &symphony_rv, &value).await?;
-        }
+        Next::Status(status) => Write::ReplaceStatus { target: symphony_ref, resource_version: symphony_rv, status: json(&status) },
         Next::Stale { composition, stamp } => {
             tracing::debug!(symphony = %key.name, %composition, stamp, "a composition is ahead of our view of the symphony; waiting");
             return Ok(Action::RequeueAfter(STALE_RETRY));
         }
-    }
+    };
+    execute(&*world.cluster, &write).await?;
     Ok(Action::Done)
 }
 
@@ -106,7 +91,7 @@ fn decide(world: &World, symphony: &Symphony, owned: &[Composition]) -> Option<N
 /// The symphony's compositions from an uncached list, by name: typed for deciding, raw for
 /// writing back.
 async fn fresh_owned(world: &World, symphony: &Symphony) -> Result<BTreeMap<String, (Composition, Value)>, PassError> {
-    let list = world.cluster.list(&gvk_composition(), symphony.metadata.namespace.as_deref(), &ListParams::default()).await?;
+    let list = world.cluster.list(&gvk::<Composition>(), symphony.metadata.namespace.as_deref(), &ListParams::default()).await?;
     let mut owned = BTreeMap::new();
     for raw in list.items {
         let comp: Composition = serde_json::from_value(raw.clone()).map_err(|e| PassError::Invalid(format!("listed composition does not decode: {e}")))?;

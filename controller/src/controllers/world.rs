@@ -1,51 +1,14 @@
-//! What the controllers read: informer caches of Eno's kinds, typed, plus the cluster client
-//! for uncached reads and writes.
+//! What the controllers observe: the informer caches of Eno's kinds, read typed, and the
+//! cluster client for the uncached reads a decision asks for (and for the write executor).
+//! Depends only on [`super::keys`] (and, in the simulation build, the planted defects).
 
-use crate::api::{Composition, ResourceSlice, Symphony, Synthesizer, API_VERSION};
+use super::keys::{CompositionKey, SymphonyKey};
+use crate::api::{Composition, ResourceSlice, Symphony, Synthesizer};
 use crate::decide::ResourceKey;
-use crate::runtime::{ClientError, Cluster, Gvk, Informer, ObjectRef};
+use crate::runtime::{ClientError, Cluster, Informer, ObjectRef};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::sync::Arc;
-
-/// A composition's address.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct CompositionKey {
-    pub namespace: String,
-    pub name: String,
-}
-
-impl CompositionKey {
-    pub fn of(comp: &Composition) -> Self {
-        CompositionKey { namespace: comp.metadata.namespace.clone().unwrap_or_default(), name: comp.metadata.name.clone().unwrap_or_default() }
-    }
-}
-
-impl std::fmt::Display for CompositionKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.namespace, self.name)
-    }
-}
-
-/// One managed resource of one composition.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ResourceWorkKey {
-    pub composition: CompositionKey,
-    pub resource: ResourceKey,
-}
-
-pub fn gvk_composition() -> Gvk {
-    Gvk::new(API_VERSION, "Composition")
-}
-pub fn gvk_synthesizer() -> Gvk {
-    Gvk::new(API_VERSION, "Synthesizer")
-}
-pub fn gvk_slice() -> Gvk {
-    Gvk::new(API_VERSION, "ResourceSlice")
-}
-pub fn gvk_symphony() -> Gvk {
-    Gvk::new(API_VERSION, "Symphony")
-}
 
 /// A manifest's place: which slice, which index, and its parsed object.
 #[derive(Debug, Clone)]
@@ -56,6 +19,7 @@ pub struct SliceEntry {
     pub deleted: bool,
 }
 
+/// The caches and the client one replica's controllers share.
 pub struct World {
     pub cluster: Arc<dyn Cluster>,
     pub compositions: Informer,
@@ -63,7 +27,7 @@ pub struct World {
     pub slices: Informer,
     pub symphonies: Informer,
     #[cfg(madsim)]
-    pub defects: super::Defects,
+    pub defects: super::defects::Defects,
 }
 
 fn typed<T: DeserializeOwned>(v: Value) -> Option<T> {
@@ -92,7 +56,7 @@ impl World {
         self.compositions.list().into_iter().filter_map(typed).collect()
     }
 
-    pub fn symphony(&self, key: &super::symphony::SymphonyKey) -> Option<Symphony> {
+    pub fn symphony(&self, key: &SymphonyKey) -> Option<Symphony> {
         self.symphonies.get(&key.namespace, &key.name).and_then(typed)
     }
 
@@ -161,13 +125,4 @@ pub enum PassError {
     Api(#[from] ClientError),
     #[error("{0}")]
     Invalid(String),
-}
-
-/// A deterministic, uuid-shaped identifier from some parts (FNV-1a, twice): a synthesis is
-/// named by what it synthesizes, so replays and the simulator get the same ids.
-pub fn stable_uuid(parts: &[&str]) -> String {
-    let hash = |seed: u64| parts.iter().flat_map(|p| p.bytes().chain([0u8])).fold(seed, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3));
-    let (hi, lo) = (hash(0xcbf2_9ce4_8422_2325), hash(0x8422_2325_cbf2_9ce4));
-    let h = format!("{hi:016x}{lo:016x}");
-    format!("{}-{}-5{}-a{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[17..20], &h[20..32])
 }

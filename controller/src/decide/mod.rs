@@ -1,22 +1,40 @@
-//! Pure decision functions of the reconcilers.
+//! Pure decisions of the reconcilers: **decision → step → executor**.
 //!
-//! Every function here is a function of observed state only: no I/O, no clock (`now` is a
-//! parameter), no randomness (jitter takes a caller-supplied seed). That keeps each reconciler
-//! pass "read, decide, one write", makes the decisions replayable in the simulator, and lets them
-//! be tested exhaustively without an API server.
+//! Each reconciler's pass is a decision here: a function of observed state only (no I/O, no
+//! clock: `now` is a parameter; no randomness: jitter takes a caller-supplied seed) that
+//! returns a value naming the ONE next step:
 //!
-//! - [`synthesis`]: which synthesis to start, and how a finished one changes the status;
+//! - a write ([`step::Write`]): which write, on which object, with which precondition
+//!   (resourceVersion, uid, JSON-patch `test`), carried out by the single write executor in
+//!   `controllers::writes`;
+//! - an uncached read to make first, after which the decision is asked again with its result
+//!   ([`step::Fresh`]);
+//! - a requeue after a duration, or nothing.
+//!
+//! `controllers` gathers the observed state (informer caches, plus the fresh reads a decision
+//! asks for), calls the decision and interprets the step. That keeps each pass "read, decide,
+//! one write", makes the decisions replayable in the simulator, and lets them be tested
+//! exhaustively without an API server or a runtime.
+//!
+//! - [`composition`]: the composition controller's next step (finalizer, starting syntheses,
+//!   slice cleanup, status, deletion);
+//! - [`synthesis`]: which synthesis to start, how a finished one changes the status, and the
+//!   synthesis runner's steps ([`synthesis::runner`]: claim, run, write slices, record);
 //! - [`slices`]: packing a synthesis's output (and tombstones) into ResourceSlices;
 //! - [`resource`]: the action for one managed resource (create, three-way patch, delete, ...);
 //! - [`status`]: the composition's simplified status and the aggregation of slice states;
-//! - [`symphony`]: the symphony's next write, fenced so an annotation is on at most one composition.
+//! - [`symphony`]: the symphony's next write, fenced so an annotation is on at most one
+//!   composition;
+//! - [`step`]: the vocabulary of steps: writes, fresh reads, the addresses of Eno's objects.
 
 pub mod cel;
+pub mod composition;
 pub mod overrides;
 pub mod readiness;
 pub mod resource;
 pub mod slices;
 pub mod status;
+pub mod step;
 pub mod symphony;
 pub mod synthesis;
 

@@ -1,0 +1,258 @@
+//! The composition controller's decision: from a composition, its synthesizer and its slices,
+//! the ONE next step: a write, an uncached read to make first, or nothing.
+//!
+//! Order of a pass, first match wins:
+//!
+//! 1. **Deleting.** Nothing while the `eno.azure.io/cleanup` finalizer is already gone. Until
+//!    every resource of the current synthesis reports deleted (or orphaned; a deleting symphony
+//!    leaves them in place), only the status. Then each slice's finalizer, and last the
+//!    composition's: slices keep theirs until the composition lets go, so the manifests needed
+//!    to delete resources can't vanish first.
+//! 2. **Finalizer.** Added before anything else happens (output written before it is there
+//!    could outlive a deletion).
+//! 3. **Start a synthesis** when [`next_synthesis`] says so: the new in-flight synthesis, named
+//!    by what it synthesizes ([`stable_uuid`]).
+//! 4. **Unreferenced slices** (superseded, or written by a synthesis that never completed): a
+//!    slice newer than the cached composition looks unreferenced too, and deleting the current
+//!    synthesis's slice would strand its resources (found by the simulator), so this is
+//!    decided again on the composition read uncached ([`Step::ReadFresh`]).
+//! 5. **Status**: the simplified status and the current synthesis's reconciled/ready times,
+//!    written only when they changed (a no-op pass makes no write).
+//!
+//! The resource reconciler's creations and deletions are fenced on the composition too
+//! ([`fence_resource_write`]): they are decided on the cached composition and re-checked
+//! against the composition read uncached.
+
+use super::status::{aggregate, simplified};
+use super::step::{address, json, Fresh, Write};
+use super::synthesis::{begin, next_synthesis, stable_uuid, StartReason, SynthesisDecision};
+use crate::api::annotations::SYMPHONY_DELETING;
+use crate::api::{Composition, CompositionStatus, ResourceSlice, Synthesizer, CLEANUP_FINALIZER};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+
+/// What a pass observed: the informer caches, and the uncached read once asked for.
+#[derive(Clone, Debug)]
+pub struct Observed<'a> {
+    /// The composition, from the cache.
+    pub composition: &'a Composition,
+    /// Its synthesizer, from the cache (`None`: missing).
+    pub synthesizer: Option<&'a Synthesizer>,
+    /// The current synthesis's slices from the cache; `None` while one is missing from it.
+    pub current_slices: Option<&'a [ResourceSlice]>,
+    /// Every cached slice the composition owns.
+    pub owned_slices: &'a [ResourceSlice],
+    /// The composition read uncached, once [`Step::ReadFresh`] asked for it.
+    pub fresh: Fresh<&'a Composition>,
+    pub now: &'a Time,
+    /// Deliberate bug: release a deleted composition's finalizer without waiting for its
+    /// resources (simulation build only; see `controllers::defects`).
+    #[cfg(madsim)]
+    pub early_finalizer_removal: bool,
+    /// Deliberate bug: start a failed synthesis again although nothing changed.
+    #[cfg(madsim)]
+    pub retry_failed_synthesis: bool,
+}
+
+/// The next step of a pass.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Step {
+    /// Make this write; the pass is then done.
+    Write { write: Write, why: Why },
+    /// Read the composition uncached, then decide again with it (same cached inputs).
+    ReadFresh,
+    /// Nothing to do.
+    Done,
+}
+
+/// What a write is for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Why {
+    AddFinalizer,
+    /// The composition is deleting and its resources are settled.
+    ReleaseFinalizer,
+    /// A slice's finalizer goes (the composition is deleting, or the slice is unreferenced). A
+    /// slice already gone needs nothing more.
+    ReleaseSlice,
+    /// An unreferenced slice without a finalizer is deleted.
+    DeleteSlice,
+    StartSynthesis { reason: StartReason, uuid: String },
+    Status,
+}
+
+impl Why {
+    /// Whether the write is done when its object turns out to be gone already.
+    pub fn done_if_gone(&self) -> bool {
+        matches!(self, Why::ReleaseSlice | Why::DeleteSlice)
+    }
+}
+
+fn finalizers(meta: &ObjectMeta) -> Vec<String> {
+    meta.finalizers.clone().unwrap_or_default()
+}
+
+fn holds_cleanup(meta: &ObjectMeta) -> bool {
+    meta.finalizers.iter().flatten().any(|f| f == CLEANUP_FINALIZER)
+}
+
+fn resource_version(meta: &ObjectMeta) -> String {
+    meta.resource_version.clone().unwrap_or_default()
+}
+
+fn write(write: Write, why: Why) -> Step {
+    Step::Write { write, why }
+}
+
+/// The composition's next step.
+pub fn decide(o: &Observed<'_>) -> Step {
+    let comp = o.composition;
+    let held = holds_cleanup(&comp.metadata);
+
+    if comp.metadata.deletion_timestamp.is_some() {
+        if !held {
+            return Step::Done;
+        }
+        let leave_resources = comp.metadata.labels.as_ref().and_then(|l| l.get(SYMPHONY_DELETING)).is_some_and(|v| v == "true");
+        #[cfg(madsim)]
+        let leave_resources = leave_resources || o.early_finalizer_removal;
+        if !leave_resources && !resources_settled(o) {
+            return status_if_changed(o);
+        }
+        if let Some(slice) = o.owned_slices.iter().find(|s| holds_cleanup(&s.metadata)) {
+            return release_slice(slice);
+        }
+        let remaining = finalizers(&comp.metadata).into_iter().filter(|f| f != CLEANUP_FINALIZER).collect();
+        return write(Write::SetFinalizers { target: address(comp), resource_version: resource_version(&comp.metadata), finalizers: remaining }, Why::ReleaseFinalizer);
+    }
+
+    if !held {
+        let mut with = finalizers(&comp.metadata);
+        with.push(CLEANUP_FINALIZER.to_string());
+        return write(Write::SetFinalizers { target: address(comp), resource_version: resource_version(&comp.metadata), finalizers: with }, Why::AddFinalizer);
+    }
+
+    let decision = next_synthesis(comp, o.synthesizer);
+    #[cfg(madsim)]
+    let decision = match decision {
+        SynthesisDecision::WaitForModification if o.retry_failed_synthesis => SynthesisDecision::Start { reason: StartReason::CompositionModified },
+        decision => decision,
+    };
+    if let (SynthesisDecision::Start { reason }, Some(synth)) = (decision, o.synthesizer) {
+        return start(comp, synth, reason, o.now);
+    }
+
+    if let Some(stale) = o.owned_slices.iter().find(|s| unreferenced(comp, s)) {
+        let fresh = match o.fresh {
+            Fresh::Unread => return Step::ReadFresh,
+            Fresh::Read(None) => return Step::Done,
+            Fresh::Read(Some(fresh)) => fresh,
+        };
+        if fresh.metadata.uid != comp.metadata.uid || !unreferenced(fresh, stale) {
+            return Step::Done;
+        }
+        if holds_cleanup(&stale.metadata) {
+            return release_slice(stale);
+        }
+        return write(Write::Delete { target: address(stale), uid: stale.metadata.uid.clone(), resource_version: None }, Why::DeleteSlice);
+    }
+
+    status_if_changed(o)
+}
+
+/// The status with a new in-flight synthesis. Its uuid is derived from what it synthesizes
+/// (and the attempt), so a replayed pass names it the same.
+fn start(comp: &Composition, synth: &Synthesizer, reason: StartReason, now: &Time) -> Step {
+    let status = comp.status.clone().unwrap_or_default();
+    let attempt = status.in_flight_synthesis.as_ref().map_or(0, |s| s.attempts);
+    let uuid = stable_uuid(&[
+        comp.metadata.uid.as_deref().unwrap_or_default(),
+        &comp.metadata.generation.unwrap_or_default().to_string(),
+        &synth.metadata.generation.unwrap_or_default().to_string(),
+        &attempt.to_string(),
+    ]);
+    let in_flight = begin(comp, synth, uuid.clone(), now.clone());
+    let next = CompositionStatus { in_flight_synthesis: Some(in_flight), ..status };
+    write(Write::ReplaceStatus { target: address(comp), resource_version: resource_version(&comp.metadata), status: json(&next) }, Why::StartSynthesis { reason, uuid })
+}
+
+fn release_slice(slice: &ResourceSlice) -> Step {
+    let remaining = finalizers(&slice.metadata).into_iter().filter(|f| f != CLEANUP_FINALIZER).collect();
+    write(Write::SetFinalizers { target: address(slice), resource_version: resource_version(&slice.metadata), finalizers: remaining }, Why::ReleaseSlice)
+}
+
+/// While deleting: every resource of the current synthesis reports deleted (or orphaned).
+fn resources_settled(o: &Observed<'_>) -> bool {
+    let Some(current) = o.composition.status.as_ref().and_then(|s| s.current_synthesis.as_ref()) else { return true };
+    match o.current_slices {
+        Some(slices) => aggregate(slices, current, true, o.now.clone()).0.is_some(),
+        None => false,
+    }
+}
+
+/// Whether `comp` (its current, previous and in-flight syntheses) no longer refers to `slice`.
+fn unreferenced(comp: &Composition, slice: &ResourceSlice) -> bool {
+    let status = comp.status.as_ref();
+    let name = slice.metadata.name.as_deref().unwrap_or_default();
+    let referenced = [status.and_then(|s| s.current_synthesis.as_ref()), status.and_then(|s| s.previous_synthesis.as_ref())]
+        .into_iter()
+        .flatten()
+        .any(|s| s.resource_slices.iter().any(|r| r.name == name));
+    let in_flight = status.and_then(|s| s.in_flight_synthesis.as_ref()).is_some_and(|s| s.uuid == slice.spec.synthesis_uuid);
+    !referenced && !in_flight
+}
+
+/// The simplified status and the current synthesis's reconciled/ready times, if they changed.
+fn status_if_changed(o: &Observed<'_>) -> Step {
+    let comp = o.composition;
+    let mut status = comp.status.clone().unwrap_or_default();
+    let deleting = comp.metadata.deletion_timestamp.is_some();
+    let slices = o.current_slices.unwrap_or_default();
+    if let Some(current) = status.current_synthesis.as_mut() {
+        let (reconciled, ready) = aggregate(slices, current, deleting, o.now.clone());
+        current.reconciled = reconciled;
+        current.ready = ready;
+    }
+    let with_times = Composition { status: Some(status.clone()), ..comp.clone() };
+    status.simplified = Some(simplified(&with_times, o.synthesizer.is_some(), slices));
+    if Some(&status) == comp.status.as_ref() {
+        return Step::Done;
+    }
+    write(Write::ReplaceStatus { target: address(comp), resource_version: resource_version(&comp.metadata), status: json(&status) }, Why::Status)
+}
+
+/// A resource write the resource reconciler decided on the cached composition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResourceWrite {
+    Create,
+    Delete,
+}
+
+/// What the fence makes of a resource write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fenced {
+    /// Make it.
+    Write,
+    /// Drop it: the composition is gone, replaced, or (for a creation) deleting.
+    Drop,
+    /// Decide again once the cache catches up with the composition.
+    CacheBehind,
+}
+
+/// Checks a resource write decided on `cached` against the composition read uncached (`None`:
+/// gone). Creating is the one write that can undo a deletion: a replica whose cache has not
+/// seen the composition's deletion must not bring its resources back (found by the simulator
+/// with two replicas at once). Deleting on a stale cache could remove what a newer synthesis
+/// brought back (found by the simulator): a deletion stands only if the synthesis it was
+/// decided on is still current, or the composition is going anyway.
+pub fn fence_resource_write(write: ResourceWrite, cached: &Composition, fresh: Option<&Composition>) -> Fenced {
+    let Some(fresh) = fresh.filter(|f| f.metadata.uid == cached.metadata.uid) else { return Fenced::Drop };
+    let deleting = fresh.metadata.deletion_timestamp.is_some();
+    let current = |c: &Composition| c.status.as_ref().and_then(|s| s.current_synthesis.as_ref()).map(|s| s.uuid.clone());
+    match write {
+        ResourceWrite::Create if deleting => Fenced::Drop,
+        ResourceWrite::Delete if !deleting && current(fresh) != current(cached) => Fenced::CacheBehind,
+        _ => Fenced::Write,
+    }
+}
+
+#[cfg(test)]
+mod tests;

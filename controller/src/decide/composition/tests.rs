@@ -1,0 +1,434 @@
+use super::*;
+use crate::api::{CompositionSpec, KrmResult, Manifest, ResourceSliceRef, ResourceSliceSpec, ResourceSliceStatus, ResourceState, Synthesis, SynthesizerRef, SynthesizerSpec};
+use crate::decide::status::{DELETING, MISSING_SYNTHESIZER, READY};
+use proptest::prelude::*;
+use serde_json::json;
+
+fn t(s: i64) -> Time {
+    Time(k8s_openapi::jiff::Timestamp::from_second(s).unwrap())
+}
+
+const NOW: i64 = 1_700_000_000;
+
+fn comp(generation: i64, status: Option<CompositionStatus>) -> Composition {
+    let mut c = Composition::new("c", CompositionSpec { synthesizer: SynthesizerRef::named("s"), ..Default::default() });
+    c.metadata.namespace = Some("default".into());
+    c.metadata.uid = Some("comp-uid".into());
+    c.metadata.resource_version = Some("10".into());
+    c.metadata.generation = Some(generation);
+    c.metadata.finalizers = Some(vec![CLEANUP_FINALIZER.into()]);
+    c.status = status;
+    c
+}
+
+fn deleting(mut c: Composition) -> Composition {
+    c.metadata.deletion_timestamp = Some(t(NOW - 60));
+    c
+}
+
+fn synth(generation: i64) -> Synthesizer {
+    let mut s = Synthesizer::new("s", SynthesizerSpec::default());
+    s.metadata.generation = Some(generation);
+    s
+}
+
+fn done(uuid: &str, comp_gen: i64, synth_gen: i64, slices: &[&str]) -> Synthesis {
+    Synthesis {
+        uuid: uuid.into(),
+        observed_composition_generation: comp_gen,
+        observed_synthesizer_generation: synth_gen,
+        initialized: Some(t(NOW - 100)),
+        synthesized: Some(t(NOW - 90)),
+        attempts: 1,
+        resource_slices: slices.iter().map(|n| ResourceSliceRef { name: n.to_string() }).collect(),
+        ..Default::default()
+    }
+}
+
+fn failed(uuid: &str, comp_gen: i64, synth_gen: i64) -> Synthesis {
+    Synthesis { synthesized: None, canceled: Some(t(NOW - 80)), results: vec![KrmResult::error("boom")], ..done(uuid, comp_gen, synth_gen, &[]) }
+}
+
+fn current(synthesis: Synthesis) -> Option<CompositionStatus> {
+    Some(CompositionStatus { current_synthesis: Some(synthesis), ..Default::default() })
+}
+
+/// A slice of synthesis `uuid` owned by the composition, holding one ConfigMap in `state`.
+fn slice(name: &str, uuid: &str, finalizer: bool, state: Option<ResourceState>) -> ResourceSlice {
+    let manifest = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "default"}});
+    let mut s = ResourceSlice::new(name, ResourceSliceSpec { synthesis_uuid: uuid.into(), resources: vec![Manifest { manifest: manifest.to_string(), deleted: false }] });
+    s.metadata.namespace = Some("default".into());
+    s.metadata.uid = Some(format!("uid-{name}"));
+    s.metadata.resource_version = Some("5".into());
+    s.metadata.finalizers = finalizer.then(|| vec![CLEANUP_FINALIZER.to_string()]);
+    s.status = state.map(|state| ResourceSliceStatus { resources: vec![state] });
+    s
+}
+
+fn reconciled(deleted: bool) -> Option<ResourceState> {
+    Some(ResourceState { reconciled: true, deleted, ready: Some(t(NOW - 10)), ..Default::default() })
+}
+
+/// What a pass observes, owned; `decide` borrows it.
+#[derive(Clone, Debug)]
+struct Pass {
+    comp: Composition,
+    synth: Option<Synthesizer>,
+    slices: Vec<ResourceSlice>,
+    fresh: Fresh<Composition>,
+}
+
+impl Pass {
+    fn new(comp: Composition, slices: Vec<ResourceSlice>) -> Self {
+        Pass { comp, synth: Some(synth(1)), slices, fresh: Fresh::Unread }
+    }
+
+    /// The current synthesis's slices as `World::current_slices` finds them in the cache.
+    fn current_slices(&self) -> Option<Vec<ResourceSlice>> {
+        let current = self.comp.status.as_ref()?.current_synthesis.as_ref()?;
+        let found: Vec<ResourceSlice> = current.resource_slices.iter().filter_map(|r| self.slices.iter().find(|s| s.metadata.name.as_deref() == Some(&r.name)).cloned()).collect();
+        (found.len() == current.resource_slices.len()).then_some(found)
+    }
+
+    fn decide(&self) -> Step {
+        let current = self.current_slices();
+        let fresh = match &self.fresh {
+            Fresh::Unread => Fresh::Unread,
+            Fresh::Read(c) => Fresh::Read(c.as_ref()),
+        };
+        decide(&Observed {
+            composition: &self.comp,
+            synthesizer: self.synth.as_ref(),
+            current_slices: current.as_deref(),
+            owned_slices: &self.slices,
+            fresh,
+            now: &t(NOW),
+            #[cfg(madsim)]
+            early_finalizer_removal: false,
+            #[cfg(madsim)]
+            retry_failed_synthesis: false,
+        })
+    }
+
+    /// The step, with the fresh read answered by `fresh` when the decision asks for one.
+    fn decide_reading(&self, fresh: Option<Composition>) -> Step {
+        match self.decide() {
+            Step::ReadFresh => Pass { fresh: Fresh::Read(fresh), ..self.clone() }.decide(),
+            step => step,
+        }
+    }
+}
+
+fn written_status(step: &Step) -> CompositionStatus {
+    match step {
+        Step::Write { write: Write::ReplaceStatus { status, .. }, .. } => serde_json::from_value(status.clone()).unwrap(),
+        other => panic!("expected a status write, got {other:?}"),
+    }
+}
+
+#[test]
+fn the_finalizer_comes_first_and_keeps_others() {
+    let mut c = comp(1, None);
+    c.metadata.finalizers = Some(vec!["other".into()]);
+    let step = Pass::new(c, vec![]).decide();
+    assert_eq!(
+        step,
+        Step::Write {
+            write: Write::SetFinalizers { target: address(&comp(1, None)), resource_version: "10".into(), finalizers: vec!["other".into(), CLEANUP_FINALIZER.into()] },
+            why: Why::AddFinalizer,
+        }
+    );
+}
+
+#[test]
+fn a_new_composition_starts_its_first_synthesis_conditioned_on_what_was_read() {
+    let step = Pass::new(comp(3, None), vec![]).decide();
+    let Step::Write { write: Write::ReplaceStatus { target, resource_version, .. }, why: Why::StartSynthesis { reason, uuid } } = &step else { panic!("expected a start, got {step:?}") };
+    assert_eq!((target.name.as_str(), resource_version.as_str(), *reason), ("c", "10", StartReason::Initial));
+    assert_eq!(uuid, &stable_uuid(&["comp-uid", "3", "1", "0"]), "named by what it synthesizes");
+    let in_flight = written_status(&step).in_flight_synthesis.unwrap();
+    assert_eq!((in_flight.uuid.as_str(), in_flight.observed_composition_generation, in_flight.initialized), (uuid.as_str(), 3, Some(t(NOW))));
+}
+
+#[test]
+fn a_missing_synthesizer_starts_nothing_and_shows() {
+    let mut pass = Pass::new(comp(1, None), vec![]);
+    pass.synth = None;
+    assert_eq!(written_status(&pass.decide()).simplified.unwrap().status, MISSING_SYNTHESIZER);
+}
+
+#[test]
+fn a_failed_synthesis_waits_for_a_change() {
+    let status = Some(CompositionStatus { in_flight_synthesis: Some(failed("u2", 1, 1)), ..current(done("u1", 1, 1, &[])).unwrap() });
+    let step = Pass::new(comp(1, status.clone()), vec![]).decide();
+    assert!(!matches!(step, Step::Write { why: Why::StartSynthesis { .. }, .. }), "{step:?}");
+    let step = Pass::new(comp(2, status), vec![]).decide();
+    assert!(matches!(step, Step::Write { why: Why::StartSynthesis { reason: StartReason::CompositionModified, .. }, .. }), "{step:?}");
+}
+
+#[test]
+fn status_is_written_once_and_then_left_alone() {
+    let c = comp(1, current(done("u1", 1, 1, &["c-1"])));
+    let pass = Pass::new(c.clone(), vec![slice("c-1", "u1", true, reconciled(false))]);
+    let status = written_status(&pass.decide());
+    let cur = status.current_synthesis.as_ref().unwrap();
+    assert_eq!((cur.reconciled.clone(), cur.ready.clone()), (Some(t(NOW)), Some(t(NOW - 10))));
+    assert_eq!(status.simplified.as_ref().unwrap().status, READY);
+    let updated = Pass { comp: Composition { status: Some(status), ..c }, ..pass };
+    assert_eq!(updated.decide(), Step::Done, "a pass with nothing new makes no write");
+}
+
+#[test]
+fn an_unreferenced_slice_is_decided_on_a_fresh_read() {
+    let c = comp(1, current(done("u2", 1, 1, &["c-2"])));
+    let slices = vec![slice("c-1", "u1", true, reconciled(false)), slice("c-2", "u2", true, reconciled(false))];
+    let pass = Pass::new(c, slices);
+    assert_eq!(pass.decide(), Step::ReadFresh);
+    assert_eq!(pass.decide_reading(None), Step::Done, "gone: nothing to clean up");
+    let mut namesake = pass.comp.clone();
+    namesake.metadata.uid = Some("another".into());
+    assert_eq!(pass.decide_reading(Some(namesake)), Step::Done, "a namesake's slices are not ours to judge");
+    // The cache lagged: the fresh composition's current synthesis is the one that wrote c-1.
+    let newer = comp(1, current(done("u1", 1, 1, &["c-1"])));
+    assert_eq!(pass.decide_reading(Some(newer)), Step::Done);
+    let step = pass.decide_reading(Some(pass.comp.clone()));
+    assert_eq!(
+        step,
+        Step::Write {
+            write: Write::SetFinalizers { target: address(&pass.slices[0]), resource_version: "5".into(), finalizers: vec![] },
+            why: Why::ReleaseSlice
+        }
+    );
+    // Once released, it is deleted with a uid precondition.
+    let mut released = pass.clone();
+    released.slices[0].metadata.finalizers = None;
+    assert_eq!(
+        released.decide_reading(Some(released.comp.clone())),
+        Step::Write { write: Write::Delete { target: address(&pass.slices[0]), uid: Some("uid-c-1".into()), resource_version: None }, why: Why::DeleteSlice }
+    );
+}
+
+#[test]
+fn slices_of_the_in_flight_synthesis_are_kept() {
+    let status = Some(CompositionStatus { in_flight_synthesis: Some(Synthesis { synthesized: None, ..done("u2", 2, 1, &[]) }), ..current(done("u1", 1, 1, &[])).unwrap() });
+    let c = comp(2, status);
+    let pass = Pass::new(c, vec![slice("c-2", "u2", true, None)]);
+    assert!(matches!(pass.decide(), Step::Write { why: Why::Status, .. } | Step::Done));
+}
+
+#[test]
+fn deletion_waits_for_resources_then_releases_slices_then_the_composition() {
+    let c = deleting(comp(1, current(done("u1", 1, 1, &["c-1"]))));
+    let mut pass = Pass::new(c, vec![slice("c-1", "u1", true, reconciled(false))]);
+    let status = written_status(&pass.decide());
+    assert_eq!(status.simplified.unwrap().status, DELETING);
+    pass.comp.status = Some(written_status(&pass.decide()));
+    assert_eq!(pass.decide(), Step::Done, "waiting for the resource to be deleted");
+    // A slice missing from the cache is not settled either.
+    let missing = Pass { slices: vec![], ..pass.clone() };
+    assert!(!matches!(missing.decide(), Step::Write { why: Why::ReleaseFinalizer | Why::ReleaseSlice, .. }));
+
+    pass.slices[0].status = Some(ResourceSliceStatus { resources: vec![reconciled(true).unwrap()] });
+    assert!(matches!(pass.decide(), Step::Write { why: Why::ReleaseSlice, .. }));
+    pass.slices[0].metadata.finalizers = None;
+    pass.comp.metadata.finalizers = Some(vec!["other".into(), CLEANUP_FINALIZER.into()]);
+    assert_eq!(
+        pass.decide(),
+        Step::Write { write: Write::SetFinalizers { target: address(&pass.comp), resource_version: "10".into(), finalizers: vec!["other".into()] }, why: Why::ReleaseFinalizer }
+    );
+    pass.comp.metadata.finalizers = Some(vec!["other".into()]);
+    assert_eq!(pass.decide(), Step::Done);
+}
+
+#[test]
+fn a_deleting_symphony_leaves_the_resources_and_lets_go_at_once() {
+    let mut c = deleting(comp(1, current(done("u1", 1, 1, &["c-1"]))));
+    c.metadata.labels = Some([(SYMPHONY_DELETING.to_string(), "true".to_string())].into());
+    let pass = Pass::new(c, vec![slice("c-1", "u1", false, reconciled(false))]);
+    assert!(matches!(pass.decide(), Step::Write { why: Why::ReleaseFinalizer, .. }));
+}
+
+#[test]
+fn resource_writes_are_fenced_on_the_fresh_composition() {
+    use ResourceWrite::{Create, Delete};
+    let cached = comp(1, current(done("u1", 1, 1, &[])));
+    let mut namesake = cached.clone();
+    namesake.metadata.uid = Some("another".into());
+    let newer = comp(2, current(done("u2", 2, 1, &[])));
+    for write in [Create, Delete] {
+        assert_eq!(fence_resource_write(write, &cached, None), Fenced::Drop, "gone");
+        assert_eq!(fence_resource_write(write, &cached, Some(&namesake)), Fenced::Drop, "replaced");
+        assert_eq!(fence_resource_write(write, &cached, Some(&cached)), Fenced::Write);
+    }
+    // Deleting: no resource comes back, but deletions go ahead whatever the synthesis.
+    let going = deleting(newer.clone());
+    assert_eq!(fence_resource_write(Create, &cached, Some(&going)), Fenced::Drop);
+    assert_eq!(fence_resource_write(Delete, &cached, Some(&going)), Fenced::Write);
+    // A newer synthesis than the one the deletion was decided on: the cache is behind.
+    assert_eq!(fence_resource_write(Delete, &cached, Some(&newer)), Fenced::CacheBehind);
+    assert_eq!(fence_resource_write(Create, &cached, Some(&newer)), Fenced::Write);
+}
+
+#[test]
+fn only_slice_writes_are_done_when_their_object_is_gone() {
+    assert!(Why::ReleaseSlice.done_if_gone() && Why::DeleteSlice.done_if_gone());
+    assert!(!Why::ReleaseFinalizer.done_if_gone() && !Why::AddFinalizer.done_if_gone() && !Why::Status.done_if_gone());
+}
+
+#[cfg(madsim)]
+#[test]
+fn the_planted_defects_change_the_decision() {
+    let c = deleting(comp(1, current(done("u1", 1, 1, &["c-1"]))));
+    let slices = vec![slice("c-1", "u1", false, reconciled(false))];
+    let observe = |early, retry, c: &Composition| {
+        decide(&Observed {
+            composition: c,
+            synthesizer: Some(&synth(1)),
+            current_slices: Some(&slices),
+            owned_slices: &slices,
+            fresh: Fresh::Unread,
+            now: &t(NOW),
+            early_finalizer_removal: early,
+            retry_failed_synthesis: retry,
+        })
+    };
+    assert!(!matches!(observe(false, false, &c), Step::Write { why: Why::ReleaseFinalizer, .. }));
+    assert!(matches!(observe(true, false, &c), Step::Write { why: Why::ReleaseFinalizer, .. }));
+    let failed_comp = comp(1, Some(CompositionStatus { in_flight_synthesis: Some(failed("u2", 1, 1)), ..current(done("u1", 1, 1, &["c-1"])).unwrap() }));
+    assert!(!matches!(observe(false, false, &failed_comp), Step::Write { why: Why::StartSynthesis { .. }, .. }));
+    assert!(matches!(observe(false, true, &failed_comp), Step::Write { why: Why::StartSynthesis { .. }, .. }));
+}
+
+// --- properties over a space of composition states ---
+
+fn arb_synthesis() -> impl Strategy<Value = Synthesis> {
+    (0usize..3, 1i64..4, 0i64..4, 0u8..3, prop::collection::vec(0usize..3, 0..3)).prop_map(|(uuid, comp_gen, synth_gen, kind, slices)| {
+        let names: Vec<String> = slices.iter().map(|i| format!("c-{i}")).collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let base = done(&format!("u{uuid}"), comp_gen, synth_gen, &refs);
+        match kind {
+            0 => base,
+            1 => Synthesis { synthesized: None, ..base },
+            _ => Synthesis { resource_slices: base.resource_slices.clone(), ..failed(&base.uuid, comp_gen, synth_gen) },
+        }
+    })
+}
+
+fn arb_state() -> impl Strategy<Value = Option<ResourceState>> {
+    prop::option::of((any::<bool>(), any::<bool>(), any::<bool>()).prop_map(|(reconciled, deleted, ready)| ResourceState {
+        reconciled,
+        deleted,
+        ready: ready.then(|| t(NOW - 5)),
+        ..Default::default()
+    }))
+}
+
+fn arb_pass() -> impl Strategy<Value = Pass> {
+    (
+        (1i64..4, any::<bool>(), any::<bool>(), 0u8..4),
+        (prop::option::of(arb_synthesis()), prop::option::of(arb_synthesis()), prop::option::of(arb_synthesis())),
+        prop::option::of(1i64..4),
+        prop::collection::vec((0usize..3, 0usize..3, any::<bool>(), arb_state()), 0..4),
+        0u8..4,
+    )
+        .prop_map(|((generation, is_deleting, symphony_deleting, finalizers), (in_flight, cur, previous), synth_gen, slices, fresh)| {
+            let mut c = comp(generation, Some(CompositionStatus { in_flight_synthesis: in_flight, current_synthesis: cur, previous_synthesis: previous, ..Default::default() }));
+            c.metadata.finalizers = Some(match finalizers {
+                0 => vec![],
+                1 => vec![CLEANUP_FINALIZER.into()],
+                2 => vec!["other".into()],
+                _ => vec!["other".into(), CLEANUP_FINALIZER.into()],
+            });
+            if is_deleting {
+                c = deleting(c);
+            }
+            if symphony_deleting {
+                c.metadata.labels = Some([(SYMPHONY_DELETING.to_string(), "true".to_string())].into());
+            }
+            let mut owned: Vec<ResourceSlice> = Vec::new();
+            for (name, uuid, finalizer, state) in slices {
+                if !owned.iter().any(|s| s.metadata.name.as_deref() == Some(&format!("c-{name}"))) {
+                    owned.push(slice(&format!("c-{name}"), &format!("u{uuid}"), finalizer, state));
+                }
+            }
+            let fresh = match fresh {
+                0 => Fresh::Unread,
+                1 => Fresh::Read(None),
+                2 => Fresh::Read(Some(c.clone())),
+                _ => Fresh::Read(Some(comp(generation, None))),
+            };
+            Pass { comp: c, synth: synth_gen.map(synth), slices: owned, fresh }
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 500, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Every write is conditioned on the version of the object it was decided on, and the
+    /// decision asks for a fresh read only before it has one.
+    #[test]
+    fn every_write_is_conditioned_on_what_was_read(pass in arb_pass()) {
+        match pass.decide() {
+            Step::Write { write: Write::ReplaceStatus { target, resource_version, .. } | Write::SetFinalizers { target, resource_version, .. }, .. } => {
+                let read = std::iter::once((address(&pass.comp), pass.comp.metadata.resource_version.clone()))
+                    .chain(pass.slices.iter().map(|s| (address(s), s.metadata.resource_version.clone())))
+                    .find(|(a, _)| *a == target);
+                prop_assert_eq!(read.map(|(_, rv)| rv), Some(Some(resource_version)));
+            }
+            Step::Write { write: Write::Delete { uid, .. }, .. } => prop_assert!(uid.is_some()),
+            Step::Write { write, .. } => prop_assert!(false, "unexpected write {:?}", write),
+            Step::ReadFresh => prop_assert_eq!(&pass.fresh, &Fresh::Unread),
+            Step::Done => {}
+        }
+    }
+
+    /// A deleting composition never gets a finalizer or a new synthesis.
+    #[test]
+    fn a_deleting_composition_is_never_given_a_finalizer_or_a_synthesis(mut pass in arb_pass()) {
+        pass.comp = deleting(pass.comp);
+        let step = pass.decide();
+        prop_assert!(!matches!(step, Step::Write { why: Why::AddFinalizer | Why::StartSynthesis { .. }, .. }), "{:?}", step);
+        if let Step::Write { write: Write::SetFinalizers { finalizers, target, .. }, .. } = &step {
+            let before = if *target == address(&pass.comp) { pass.comp.metadata.finalizers.clone() } else { pass.slices.iter().find(|s| address(*s) == *target).and_then(|s| s.metadata.finalizers.clone()) };
+            prop_assert!(finalizers.len() < before.unwrap_or_default().len(), "finalizers only go while deleting");
+        }
+    }
+
+    /// The composition's finalizer goes only once its resources are settled (or its symphony
+    /// leaves them) and no slice still holds one.
+    #[test]
+    fn the_finalizer_is_released_only_after_resources_settle(pass in arb_pass()) {
+        if let Step::Write { why: Why::ReleaseFinalizer, .. } = pass.decide() {
+            prop_assert!(pass.comp.metadata.deletion_timestamp.is_some());
+            prop_assert!(!pass.slices.iter().any(|s| holds_cleanup(&s.metadata)));
+            let leaves = pass.comp.metadata.labels.as_ref().is_some_and(|l| l.get(SYMPHONY_DELETING).is_some_and(|v| v == "true"));
+            let settled = match pass.comp.status.as_ref().and_then(|s| s.current_synthesis.as_ref()) {
+                None => true,
+                Some(current) => pass.current_slices().is_some_and(|slices| aggregate(&slices, current, true, t(NOW)).0.is_some()),
+            };
+            prop_assert!(leaves || settled);
+        }
+    }
+
+    /// A failed synthesis whose generations did not change is never started again.
+    #[test]
+    fn a_failed_synthesis_with_unchanged_generations_is_never_restarted(mut pass in arb_pass(), synth_gen in 0i64..4) {
+        let generation = pass.comp.metadata.generation.unwrap_or_default();
+        let status = pass.comp.status.get_or_insert_with(Default::default);
+        status.in_flight_synthesis = Some(failed("u9", generation, synth_gen));
+        let behind = [&status.current_synthesis, &status.previous_synthesis].into_iter().flatten().any(|s| s.observed_synthesizer_generation > synth_gen);
+        pass.synth = Some(synth(synth_gen));
+        let step = pass.decide();
+        prop_assert!(!matches!(step, Step::Write { why: Why::StartSynthesis { .. }, .. }), "behind={} {:?}", behind, step);
+    }
+
+    /// Status writes settle: after the written status, the next pass does not write it again.
+    #[test]
+    fn a_status_write_is_not_repeated(pass in arb_pass()) {
+        if let step @ Step::Write { why: Why::Status, .. } = pass.decide() {
+            let next = Pass { comp: Composition { status: Some(written_status(&step)), ..pass.comp.clone() }, ..pass };
+            let again = next.decide();
+            prop_assert!(!matches!(again, Step::Write { why: Why::Status, .. }), "{:?}", again);
+        }
+    }
+}

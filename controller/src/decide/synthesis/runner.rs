@@ -1,0 +1,413 @@
+//! The synthesis runner's decision: one pass over a composition's in-flight synthesis as a
+//! sequence of named steps, **Claim → RunSynthesizer → WriteSlices → RecordOutcome**. The
+//! interpreter reports what each step found ([`Run::observe`]) and asks for the next one
+//! ([`Run::next`]), a pure function of everything observed so far.
+//!
+//! Everything the runner acts on is read uncached: running a synthesizer is the one thing a
+//! stale cache must never trigger (it would run a synthesis that already finished: a retry
+//! nobody asked for), and a lagging synthesizer cache would run an older version than the one
+//! the synthesis was started for, and record its output as that version's (found by the
+//! simulator).
+//!
+//! - **Start**: the composition (its in-flight synthesis still running, the composition not
+//!   deleting), its synthesizer, then the bound inputs: all before the claim, so a failing read
+//!   costs a retry, not a held claim.
+//! - **Claim**: a write conditioned on the in-flight synthesis being exactly what was read, so
+//!   of two replicas (or one acting on a stale read) at most one runs it ([`super::claim`]).
+//!   Held by another executor: look again when its claim expires. Lost (the composition
+//!   changed under the claim): look again soon.
+//! - **RunSynthesizer**: the executor's side effect; its result is data ([`Ran`]).
+//! - **WriteSlices** (successful output only), one slice per step, against a fresh read that
+//!   shows the synthesis still in flight and the current synthesis's slices read uncached (a
+//!   lagging cache would drop tombstones and strand removed resources). Slices are unreferenced
+//!   until the status names them, and the composition controller removes unreferenced ones, so
+//!   a retry or a crash here leaves no lasting litter.
+//! - **RecordOutcome**: against a fresh read (the composition may have been written while the
+//!   synthesizer ran), the status with the synthesis completed. A synthesis no longer in flight
+//!   (superseded, canceled or already recorded) has its output dropped instead.
+//!
+//! This is the one pass that makes more than one write: the synthesizer's run is the expensive,
+//! side-effecting step, so its output is written by the pass that produced it. A conflict or a
+//! transient error while writing the output or recording the outcome starts that stage over,
+//! from a fresh read, after a pause ([`Step::Retry`], up to [`PERSIST_ATTEMPTS`] tries) rather
+//! than failing the pass: a failed pass would wait out the claim and run the synthesizer again,
+//! which for a failed synthesis is exactly the retry that must not happen.
+
+use super::{claim, complete_failure, complete_success, is_running, Claim, CompletionError};
+use crate::api::{Composition, KrmResult, ResourceSlice, ResourceSliceRef, ResourceSliceSpec, Synthesis, Synthesizer, CLEANUP_FINALIZER};
+use crate::decide::slices::{pack, MAX_SLICE_BYTES};
+use crate::decide::step::{address, gvk, json, Fresh, Write};
+use crate::runtime::{Gvk, ObjectRef};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use serde_json::Value;
+use std::time::Duration;
+
+/// How many times writing a synthesis's output (or recording its outcome) is tried before the
+/// pass gives up.
+const PERSIST_ATTEMPTS: u32 = 8;
+/// The first pause before such a retry (doubling, up to [`RETRY_MAX`]); also how soon a lost
+/// claim is looked at again.
+const RETRY_MIN: Duration = Duration::from_millis(20);
+/// The longest pause before a retry.
+const RETRY_MAX: Duration = Duration::from_secs(2);
+/// How much longer than its executor's run limit a claim is honoured.
+const CLAIM_MARGIN: Duration = Duration::from_secs(5);
+
+/// A bound input of the synthesizer, to be read before the run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Input {
+    /// The synthesizer's ref key it is bound to.
+    pub key: String,
+    pub target: ObjectRef,
+}
+
+/// What running the synthesizer produced.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Ran {
+    /// The executor failed: exit status, timeout, unparsable or invalid output, ...
+    Failed { message: String },
+    /// The synthesizer's output. A result with severity `error` makes it a failure whose items
+    /// are not written.
+    Output { items: Vec<Value>, results: Vec<KrmResult> },
+}
+
+/// How a step failed, as far as the decision cares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// 409: the object changed under the write.
+    Conflict,
+    /// 422: e.g. a JSON-patch `test` that did not hold.
+    Invalid,
+    /// Throttling, server trouble, a lost connection: worth retrying as is.
+    Transient,
+    Other,
+}
+
+/// The next step of a pass.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Step {
+    /// Read the composition uncached.
+    ReadComposition,
+    /// Read the synthesizer uncached.
+    ReadSynthesizer(ObjectRef),
+    /// Read the bound inputs uncached; missing ones (or kinds not served) are left out.
+    ReadInputs(Vec<Input>),
+    /// Make the claim write; on success this pass holds `claimed`.
+    Claim { write: Write, claimed: Synthesis },
+    /// Another executor holds the claim and may still be running it: look again after this.
+    ClaimHeld { retry_after: Duration },
+    /// The claim write lost (someone else claimed, recorded or replaced the synthesis, or an
+    /// unrelated write landed): look again after this.
+    ClaimLost { retry_after: Duration },
+    /// Run the synthesizer.
+    RunSynthesizer { composition: Box<Composition>, synthesizer: Box<Synthesizer>, uuid: String, inputs: Vec<Value> },
+    /// Read these slices (the current synthesis's) uncached; a missing one is left out.
+    ReadCurrentSlices(Vec<ObjectRef>),
+    /// Create the next slice of the output.
+    WriteSlice(Write),
+    /// Write the status with the synthesis completed.
+    RecordOutcome(Write),
+    /// Pause this long, then start the stage over from a fresh read.
+    Retry(Duration),
+    /// The synthesis is no longer in flight: what this pass produced is dropped.
+    Superseded { uuid: String },
+    /// The fresh status does not admit the outcome.
+    Refused(CompletionError),
+    /// End the pass with the error the last step met.
+    Fail,
+    Done,
+}
+
+/// What a step found.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Observation {
+    Composition(Option<Composition>),
+    /// The synthesizer, with the longest one run of it can take on this executor.
+    Synthesizer(Option<(Synthesizer, Duration)>),
+    /// The inputs that exist, each annotated with its key.
+    Inputs(Vec<Value>),
+    Claimed(Synthesis),
+    Ran(Ran),
+    CurrentSlices(Vec<ResourceSlice>),
+    /// The name the server gave the slice just created.
+    SliceCreated(String),
+    Recorded,
+    Failed(Failure),
+    /// The pause of a [`Step::Retry`] is over.
+    Paused,
+}
+
+/// One pass over a composition's in-flight synthesis: what it has observed so far.
+#[derive(Clone, Debug, Default)]
+pub struct Run {
+    composition: Fresh<Composition>,
+    synthesizer: Fresh<(Synthesizer, Duration)>,
+    inputs: Option<Vec<Value>>,
+    claimed: Option<Synthesis>,
+    ran: Option<Ran>,
+    writing: Stage,
+    recording: Stage,
+    recorded: bool,
+    failure: Option<Failure>,
+    /// Deliberate bug: run the synthesis without claiming it (simulation build only; see
+    /// `controllers::defects`).
+    #[cfg(madsim)]
+    pub unfenced_claim: bool,
+}
+
+/// One try at writing the output or recording the outcome.
+#[derive(Clone, Debug, Default)]
+struct Stage {
+    /// Tries that failed before this one.
+    retries: u32,
+    composition: Fresh<Composition>,
+    current_slices: Option<Vec<ResourceSlice>>,
+    created: Vec<ResourceSliceRef>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Start,
+    WriteSlices,
+    RecordOutcome,
+}
+
+impl Run {
+    /// Records what the last step found.
+    pub fn observe(&mut self, observation: Observation) {
+        match observation {
+            Observation::Composition(comp) => match self.phase() {
+                Phase::Start => self.composition = Fresh::Read(comp),
+                Phase::WriteSlices => self.writing.composition = Fresh::Read(comp),
+                Phase::RecordOutcome => self.recording.composition = Fresh::Read(comp),
+            },
+            Observation::Synthesizer(synth) => self.synthesizer = Fresh::Read(synth),
+            Observation::Inputs(inputs) => self.inputs = Some(inputs),
+            Observation::Claimed(claimed) => self.claimed = Some(claimed),
+            Observation::Ran(ran) => self.ran = Some(ran),
+            Observation::CurrentSlices(slices) => self.writing.current_slices = Some(slices),
+            Observation::SliceCreated(name) => self.writing.created.push(ResourceSliceRef { name }),
+            Observation::Recorded => self.recorded = true,
+            Observation::Failed(failure) => self.failure = Some(failure),
+            Observation::Paused => {
+                self.failure = None;
+                let stage = if self.phase() == Phase::WriteSlices { &mut self.writing } else { &mut self.recording };
+                *stage = Stage { retries: stage.retries + 1, ..Stage::default() };
+            }
+        }
+    }
+
+    /// The next step; `now` is the time a claim or an outcome would carry.
+    pub fn next(&self, now: &Time) -> Step {
+        match self.phase() {
+            Phase::Start => self.start(now),
+            Phase::WriteSlices => self.write_slices(),
+            Phase::RecordOutcome => self.record_outcome(now),
+        }
+    }
+
+    fn phase(&self) -> Phase {
+        match &self.ran {
+            None => Phase::Start,
+            Some(Ran::Output { results, .. }) if !results.iter().any(KrmResult::is_error) && self.output().is_none() => Phase::WriteSlices,
+            Some(_) => Phase::RecordOutcome,
+        }
+    }
+
+    /// The in-flight synthesis this pass runs, as first read.
+    fn in_flight(&self) -> Option<&Synthesis> {
+        let Fresh::Read(Some(comp)) = &self.composition else { return None };
+        comp.status.as_ref()?.in_flight_synthesis.as_ref()
+    }
+
+    fn uuid(&self) -> &str {
+        self.in_flight().map_or("", |s| s.uuid.as_str())
+    }
+
+    fn start(&self, now: &Time) -> Step {
+        if let Some(failure) = self.failure {
+            // Only the claim write fails without ending the pass.
+            let claiming = self.inputs.is_some() && self.claimed.is_none();
+            return match failure {
+                Failure::Conflict | Failure::Invalid if claiming => Step::ClaimLost { retry_after: RETRY_MIN },
+                _ => Step::Fail,
+            };
+        }
+        let comp = match &self.composition {
+            Fresh::Unread => return Step::ReadComposition,
+            Fresh::Read(None) => return Step::Done,
+            Fresh::Read(Some(comp)) => comp,
+        };
+        let Some(in_flight) = self.in_flight() else { return Step::Done };
+        if comp.metadata.deletion_timestamp.is_some() || !is_running(in_flight) {
+            return Step::Done;
+        }
+        let (synth, run_limit) = match &self.synthesizer {
+            Fresh::Unread => return Step::ReadSynthesizer(ObjectRef::new(gvk::<Synthesizer>(), None, &comp.spec.synthesizer.name)),
+            Fresh::Read(None) => return Step::Done,
+            Fresh::Read(Some((synth, run_limit))) => (synth, *run_limit),
+        };
+        let Some(inputs) = &self.inputs else { return Step::ReadInputs(inputs_of(comp, synth)) };
+        let claimed = match &self.claimed {
+            Some(claimed) => claimed,
+            None if self.unfenced() => in_flight,
+            None => {
+                return match claim(in_flight, now, run_limit + CLAIM_MARGIN) {
+                    Claim::Held { retry_after } => Step::ClaimHeld { retry_after },
+                    Claim::Take(claimed) => Step::Claim { write: Write::ClaimSynthesis { target: address(comp), read: in_flight.clone(), claimed: claimed.clone() }, claimed },
+                }
+            }
+        };
+        Step::RunSynthesizer { composition: Box::new(comp.clone()), synthesizer: Box::new(synth.clone()), uuid: claimed.uuid.clone(), inputs: inputs.clone() }
+    }
+
+    #[cfg(madsim)]
+    fn unfenced(&self) -> bool {
+        self.unfenced_claim
+    }
+
+    #[cfg(not(madsim))]
+    fn unfenced(&self) -> bool {
+        false
+    }
+
+    /// The output's items, when the run produced output to write.
+    fn items(&self) -> &[Value] {
+        match &self.ran {
+            Some(Ran::Output { items, .. }) => items,
+            _ => &[],
+        }
+    }
+
+    /// The slices the output goes into, once the slices it replaces have been read.
+    fn planned(&self) -> Option<Vec<ResourceSliceSpec>> {
+        self.writing.current_slices.as_ref().map(|current| pack(self.items(), current, MAX_SLICE_BYTES))
+    }
+
+    /// The written output's slices, once every planned one is created.
+    fn output(&self) -> Option<&[ResourceSliceRef]> {
+        let planned = self.planned()?;
+        (self.writing.created.len() == planned.len()).then_some(self.writing.created.as_slice())
+    }
+
+    /// The composition read fresh in `stage`, if its in-flight synthesis is still this one;
+    /// otherwise the step that reads it or ends the pass.
+    fn still_in_flight<'a>(&self, stage: &'a Stage) -> Result<&'a Composition, Step> {
+        let fresh = match &stage.composition {
+            Fresh::Unread => return Err(Step::ReadComposition),
+            Fresh::Read(None) => return Err(Step::Done),
+            Fresh::Read(Some(fresh)) => fresh,
+        };
+        let in_flight = fresh.status.as_ref().and_then(|s| s.in_flight_synthesis.as_ref()).map(|s| s.uuid.as_str());
+        if in_flight != Some(self.uuid()) {
+            return Err(Step::Superseded { uuid: self.uuid().to_string() });
+        }
+        Ok(fresh)
+    }
+
+    /// After a failed step of `stage`: a conflict or transient error starts it over after a
+    /// pause (doubling per try), until [`PERSIST_ATTEMPTS`] tries failed; anything else ends
+    /// the pass.
+    fn after_failure(stage: &Stage, failure: Failure) -> Step {
+        let retryable = matches!(failure, Failure::Conflict | Failure::Transient);
+        if !retryable || stage.retries + 1 >= PERSIST_ATTEMPTS {
+            return Step::Fail;
+        }
+        let pause = RETRY_MIN.checked_mul(1 << stage.retries.min(16)).unwrap_or(RETRY_MAX).min(RETRY_MAX);
+        Step::Retry(pause)
+    }
+
+    fn write_slices(&self) -> Step {
+        if let Some(failure) = self.failure {
+            return Self::after_failure(&self.writing, failure);
+        }
+        let fresh = match self.still_in_flight(&self.writing) {
+            Ok(fresh) => fresh,
+            Err(step) => return step,
+        };
+        let Some(planned) = self.planned() else { return Step::ReadCurrentSlices(current_slice_refs(fresh)) };
+        match planned.into_iter().nth(self.writing.created.len()) {
+            Some(spec) => Step::WriteSlice(Write::Create { object: slice_object(fresh, self.uuid(), spec) }),
+            // Unreachable: all created means the phase is over.
+            None => Step::Done,
+        }
+    }
+
+    fn record_outcome(&self, now: &Time) -> Step {
+        if self.recorded {
+            return Step::Done;
+        }
+        if let Some(failure) = self.failure {
+            return Self::after_failure(&self.recording, failure);
+        }
+        let fresh = match self.still_in_flight(&self.recording) {
+            Ok(fresh) => fresh,
+            Err(step) => return step,
+        };
+        let status = fresh.status.clone().unwrap_or_default();
+        let (uuid, now) = (self.uuid(), now.clone());
+        let next = match &self.ran {
+            Some(Ran::Failed { message }) => complete_failure(&status, uuid, Vec::new(), Some(message.clone()), now),
+            Some(Ran::Output { results, .. }) if results.iter().any(KrmResult::is_error) => complete_failure(&status, uuid, results.clone(), None, now),
+            Some(Ran::Output { results, .. }) => complete_success(&status, uuid, self.output().unwrap_or_default().to_vec(), results.clone(), now),
+            // Unreachable: recording follows a run.
+            None => return Step::Done,
+        };
+        match next {
+            Ok(next) => Step::RecordOutcome(Write::ReplaceStatus {
+                target: address(fresh),
+                resource_version: fresh.metadata.resource_version.clone().unwrap_or_default(),
+                status: json(&next),
+            }),
+            Err(e) => Step::Refused(e),
+        }
+    }
+}
+
+/// The synthesizer's bound inputs: each ref's object, named by the composition's binding for
+/// its key (or the ref itself). Refs naming no object are left out.
+fn inputs_of(comp: &Composition, synth: &Synthesizer) -> Vec<Input> {
+    let non_empty = |s: &String| Some(s.clone()).filter(|s| !s.is_empty());
+    synth
+        .spec
+        .refs
+        .iter()
+        .filter_map(|r| {
+            let binding = comp.spec.bindings.iter().find(|b| b.key == r.key);
+            let name = binding.and_then(|b| non_empty(&b.resource.name)).or_else(|| non_empty(&r.resource.name))?;
+            let namespace = binding.and_then(|b| non_empty(&b.resource.namespace)).or_else(|| non_empty(&r.resource.namespace));
+            let api_version = if r.resource.group.is_empty() { r.resource.version.clone() } else { format!("{}/{}", r.resource.group, r.resource.version) };
+            Some(Input { key: r.key.clone(), target: ObjectRef::new(Gvk::new(&api_version, &r.resource.kind), namespace.as_deref(), &name) })
+        })
+        .collect()
+}
+
+/// The current synthesis's slices: tombstones come from them.
+fn current_slice_refs(comp: &Composition) -> Vec<ObjectRef> {
+    let current = comp.status.as_ref().and_then(|s| s.current_synthesis.as_ref());
+    current.into_iter().flat_map(|c| &c.resource_slices).map(|r| ObjectRef::new(gvk::<ResourceSlice>(), comp.metadata.namespace.as_deref(), &r.name)).collect()
+}
+
+/// A new slice of synthesis `uuid`, owned by the composition (controller reference, so garbage
+/// collection removes it once the composition is gone and its finalizer released).
+fn slice_object(comp: &Composition, uuid: &str, mut spec: ResourceSliceSpec) -> Value {
+    spec.synthesis_uuid = uuid.to_string();
+    let name = comp.metadata.name.clone().unwrap_or_default();
+    serde_json::json!({
+        "apiVersion": gvk::<ResourceSlice>().api_version,
+        "kind": "ResourceSlice",
+        "metadata": {
+            "generateName": format!("{name}-"),
+            "namespace": comp.metadata.namespace,
+            "finalizers": [CLEANUP_FINALIZER],
+            "ownerReferences": [{
+                "apiVersion": gvk::<Composition>().api_version, "kind": "Composition", "name": name,
+                "uid": comp.metadata.uid, "controller": true, "blockOwnerDeletion": true
+            }],
+        },
+        "spec": spec,
+    })
+}
+
+#[cfg(test)]
+mod tests;
