@@ -1,6 +1,22 @@
-//! Deterministic simulation of Eno: a madsim world per seed with the in-process fake API server,
-//! controller replicas, the simulated executor and a scenario's user steps; a swarm fault plan
-//! from the seed; invariants checked on every committed state; shrinking of failing plans.
+//! Deterministic simulation of Eno: the real controllers, run as replicas in a madsim world
+//! against the in-process fake API server, under a fault plan drawn from a seed, with invariants
+//! checked on every committed write. One seed replays one run exactly.
+//!
+//! Where to start reading: `world` (`run` and `check_seed`; simulation build only), then the
+//! scenario format in [`scenario`], the fault kinds in [`plan`] and the properties in
+//! [`invariants`]. The `simulate` CLI (`src/bin/simulate.rs`) and the CI tests
+//! (`tests/simulation.rs`) are thin drivers of `world`.
+//!
+//! Design: a **seed** decides everything. It draws a swarm **plan** of faults
+//! ([`plan::FaultPlan::swarm`]), and seeds madsim (which orders every task, sleep and random
+//! draw) and the fake API server's fault RNG. The **world** builds the server and the controller
+//! replicas; its fault driver acts the plan out over virtual time while the scenario's user plays
+//! its steps. The server reports every **committed write** to the checker
+//! ([`invariants::Checker`]), which checks the invariants on the state it makes, and to the
+//! **trace** ([`trace`]), whose fault-free form is each scenario's insta **snapshot**
+//! (`snapshots/simulator/`); at the deadline the scenario's expectations must hold. A run that
+//! breaks an invariant is **shrunk** ([`shrink`]: ddmin over the plan's faults, same seed) to a
+//! minimal plan that still breaks it.
 //!
 //! The pure parts (scenarios, plans, the checker, shrinking, traces) build everywhere; running a
 //! world needs the simulation build (`RUSTFLAGS="--cfg madsim"`).

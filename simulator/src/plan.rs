@@ -1,6 +1,9 @@
 //! Fault plans. Swarm testing: each seed switches every fault kind on or off and picks its rate,
 //! so some seeds hammer one mechanism and others mix a few. A plan is a list of independent
 //! faults, so a failing plan can be shrunk by dropping faults ([`crate::shrink`]).
+//!
+//! Every place that interprets a fault kind (here, and the world's fault driver) does so in an
+//! exhaustive `match`: a new kind does not compile until each of them decides about it.
 
 use fake_apiserver::faults::Faults;
 use fake_apiserver::rng::Rng;
@@ -150,17 +153,55 @@ impl FaultPlan {
     /// Whether caches may have missed events for good: then faults end with a compaction, which
     /// makes every informer relist (Eno's informers do not relist periodically).
     pub fn drops_events(&self) -> bool {
-        self.faults.iter().any(|f| matches!(f, Fault::DroppedWatchEvents { .. }))
+        self.faults.iter().any(|f| match f {
+            Fault::DroppedWatchEvents { .. } => true,
+            // Delayed events arrive late; closed or expired watches resume or relist.
+            Fault::StaleReads { .. }
+            | Fault::DelayedWatchEvents { .. }
+            | Fault::Errors { .. }
+            | Fault::TimeoutsAfterCommit { .. }
+            | Fault::WatchCloses { .. }
+            | Fault::Compactions { .. }
+            | Fault::PausedGc
+            | Fault::Crash { .. }
+            | Fault::SecondReplica { .. }
+            | Fault::Latency { .. } => false,
+        })
     }
 
     /// The longest a controller request may take to reach the server (zero: at once).
     pub fn max_latency(&self) -> Duration {
-        self.faults.iter().filter_map(|f| if let Fault::Latency { max } = f { Some(*max) } else { None }).max().unwrap_or_default()
+        let latency = |f: &Fault| match f {
+            Fault::Latency { max } => *max,
+            Fault::StaleReads { .. }
+            | Fault::DelayedWatchEvents { .. }
+            | Fault::DroppedWatchEvents { .. }
+            | Fault::Errors { .. }
+            | Fault::TimeoutsAfterCommit { .. }
+            | Fault::WatchCloses { .. }
+            | Fault::Compactions { .. }
+            | Fault::PausedGc
+            | Fault::Crash { .. }
+            | Fault::SecondReplica { .. } => Duration::ZERO,
+        };
+        self.faults.iter().map(latency).max().unwrap_or_default()
     }
 
     /// Controller restarts the plan causes (a crash, or the second replica starting).
     pub fn replica_starts(&self) -> usize {
-        self.faults.iter().filter(|f| matches!(f, Fault::Crash { .. } | Fault::SecondReplica { .. })).count()
+        let starts_a_replica = |f: &&Fault| match f {
+            Fault::Crash { .. } | Fault::SecondReplica { .. } => true,
+            Fault::StaleReads { .. }
+            | Fault::DelayedWatchEvents { .. }
+            | Fault::DroppedWatchEvents { .. }
+            | Fault::Errors { .. }
+            | Fault::TimeoutsAfterCommit { .. }
+            | Fault::WatchCloses { .. }
+            | Fault::Compactions { .. }
+            | Fault::PausedGc
+            | Fault::Latency { .. } => false,
+        };
+        self.faults.iter().filter(starts_a_replica).count()
     }
 }
 

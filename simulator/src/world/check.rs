@@ -1,0 +1,65 @@
+//! Checking a seed: run it with its swarm fault plan and, when an invariant breaks, shrink the
+//! plan to a minimal one that still breaks it, and report what a person needs to replay it.
+
+use super::{run, Outcome};
+use crate::invariants::Violation;
+use crate::plan::{Fault, FaultPlan};
+use crate::scenario::Scenario;
+use eno::controllers::Defects;
+use std::sync::Arc;
+
+/// A seed's run that broke an invariant, shrunk to the smallest fault plan that still breaks
+/// the same one.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub scenario: String,
+    pub seed: u64,
+    pub plan: FaultPlan,
+    pub outcome: Outcome,
+    pub shrunk: Option<(FaultPlan, Outcome)>,
+}
+
+impl Failure {
+    /// The violation to report: the shrunk run's if there is one.
+    pub fn violation(&self) -> &Violation {
+        let outcome = self.shrunk.as_ref().map_or(&self.outcome, |(_, o)| o);
+        outcome.first_violation().or(self.outcome.first_violation()).expect("a failure has a violation")
+    }
+
+    /// What a person needs to understand and replay the failure.
+    pub fn report(&self, trace_lines: usize) -> String {
+        let mut out = format!("FAILED scenario {} seed {}\n  fault plan: {}\n", self.scenario, self.seed, self.plan);
+        let outcome = match &self.shrunk {
+            Some((plan, outcome)) => {
+                out.push_str(&format!("  shrunk to:  {plan}\n"));
+                outcome
+            }
+            None => &self.outcome,
+        };
+        out.push_str(&format!("  violation:  {}\n", self.violation()));
+        out.push_str(&format!("  replay:     simulate --scenario {} --seed {}\n  trace (last {trace_lines} lines):\n", self.scenario, self.seed));
+        for line in outcome.trace.tail(trace_lines) {
+            out.push_str(&format!("    {line}\n"));
+        }
+        out
+    }
+}
+
+/// Runs `seed` with its swarm plan; on a violation, shrinks the plan (re-running the same seed
+/// with subsets of its faults) to a minimal one that breaks the same invariant.
+pub fn check_seed(scenario: &Arc<Scenario>, seed: u64, defects: Defects, shrink: bool) -> Result<Outcome, Box<Failure>> {
+    let plan = FaultPlan::swarm(seed, scenario.faults_until.0);
+    let outcome = run(scenario.clone(), seed, plan.clone(), defects);
+    let Some(violation) = outcome.first_violation().cloned() else { return Ok(outcome) };
+    let shrunk = shrink.then(|| {
+        let breaks = |faults: &[Fault]| {
+            let o = run(scenario.clone(), seed, FaultPlan { faults: faults.to_vec() }, defects);
+            o.violations.iter().any(|v| v.invariant == violation.invariant)
+        };
+        let faults = crate::shrink::ddmin(&plan.faults, breaks);
+        let smaller = FaultPlan { faults };
+        let outcome = run(scenario.clone(), seed, smaller.clone(), defects);
+        (smaller, outcome)
+    });
+    Err(Box::new(Failure { scenario: scenario.name.clone(), seed, plan, outcome, shrunk }))
+}

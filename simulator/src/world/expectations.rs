@@ -1,0 +1,99 @@
+//! What a run expects of the cluster, read from the server's state: a scenario's `expect` at the
+//! deadline (the same conditions gate steps as `waitFor`), and what every scenario expects once
+//! faults have long stopped — every composition settled. Whatever is unmet at the deadline is a
+//! convergence violation.
+
+use crate::scenario::{field, Address, Expectations, Scenario};
+use eno::synthesis::SimulatedExecutor;
+use fake_apiserver::SharedApiServer;
+
+/// Everything unmet at the deadline: the scenario's expectations (synthesizer run counts only in
+/// a fault-free run), then compositions that have not settled.
+pub(super) fn unmet_at_deadline(scenario: &Scenario, server: &SharedApiServer, executor: &SimulatedExecutor, fault_free: bool) -> Vec<String> {
+    let mut unmet = unmet(&scenario.expect, server, executor, fault_free);
+    unmet.extend(unsettled_compositions(server));
+    unmet
+}
+
+/// The expectations the server's state does not meet.
+pub(super) fn unmet(expect: &Expectations, server: &SharedApiServer, executor: &SimulatedExecutor, fault_free: bool) -> Vec<String> {
+    let get = |a: &Address| server.with(|s| s.target_for(&a.api_version, &a.kind, a.namespace.as_deref(), Some(&a.name)).and_then(|t| s.get(&t, None)).ok());
+    let mut unmet = Vec::new();
+    for e in &expect.present {
+        let Some(obj) = get(&e.address) else {
+            unmet.push(format!("{} is missing", e.address));
+            continue;
+        };
+        for (path, want) in &e.fields {
+            let got = field(&obj, path);
+            if got != Some(want) {
+                unmet.push(format!("{} has {path} = {}, want {want}", e.address, got.map_or("nothing".into(), |v| v.to_string())));
+            }
+        }
+    }
+    for a in &expect.absent {
+        if get(a).is_some() {
+            unmet.push(format!("{a} still exists"));
+        }
+    }
+    for a in &expect.deleting {
+        match get(a) {
+            None => unmet.push(format!("{a} is missing")),
+            Some(obj) if obj["metadata"]["deletionTimestamp"].is_null() => unmet.push(format!("{a} is not being deleted")),
+            Some(_) => {}
+        }
+    }
+    let composition = |key: &str| {
+        let (namespace, name) = key.split_once('/').unwrap_or(("default", key));
+        get(&Address { api_version: eno::api::API_VERSION.into(), kind: "Composition".into(), namespace: Some(namespace.into()), name: name.into() })
+    };
+    for key in &expect.synthesizing {
+        let in_flight = composition(key).map(|c| c["status"]["inFlightSynthesis"].clone()).unwrap_or_default();
+        if !in_flight.is_object() || !in_flight["synthesized"].is_null() || !in_flight["canceled"].is_null() {
+            unmet.push(format!("composition {key} has no synthesis running"));
+        }
+    }
+    for (key, want) in &expect.compositions {
+        let status = composition(key).map(|c| c["status"]["simplified"]["status"].as_str().unwrap_or("(none)").to_string());
+        if status.as_deref() != Some(want.as_str()) {
+            unmet.push(format!("composition {key} is {}, want {want}", status.unwrap_or_else(|| "missing".into())));
+        }
+    }
+    if fault_free {
+        for (name, want) in &expect.invocations {
+            let got = executor.invocations(name);
+            if got != *want {
+                unmet.push(format!("synthesizer {name} ran {got} times, want {want}"));
+            }
+        }
+    }
+    unmet
+}
+
+/// Compositions still synthesizing or being deleted, and ones whose current synthesis (unless it
+/// failed) is not reconciled.
+fn unsettled_compositions(server: &SharedApiServer) -> Vec<String> {
+    let listed = server.with(|s| s.target_for(eno::api::API_VERSION, "Composition", None, None).and_then(|t| s.list(&t, &Default::default())));
+    let items = match listed {
+        Ok(list) => list["items"].as_array().cloned().unwrap_or_default(),
+        Err(e) => return vec![format!("listing compositions: {e}")],
+    };
+    let mut unsettled = Vec::new();
+    for comp in items {
+        let Ok(comp) = serde_json::from_value::<eno::api::Composition>(comp) else { continue };
+        let name = format!("{}/{}", comp.metadata.namespace.clone().unwrap_or_default(), comp.metadata.name.clone().unwrap_or_default());
+        let status = comp.status.clone().unwrap_or_default();
+        if comp.metadata.deletion_timestamp.is_some() {
+            unsettled.push(format!("composition {name} is still being deleted"));
+        } else if status.in_flight_synthesis.as_ref().is_some_and(eno::decide::synthesis::is_running) {
+            unsettled.push(format!("composition {name} is still synthesizing"));
+        } else if let Some(current) = status.current_synthesis.as_ref().filter(|c| !eno::decide::synthesis::is_failed(c)) {
+            if current.reconciled.is_none() {
+                unsettled.push(format!("composition {name} is not reconciled"));
+            }
+        } else if status.current_synthesis.is_none() {
+            unsettled.push(format!("composition {name} was never synthesized"));
+        }
+    }
+    unsettled
+}

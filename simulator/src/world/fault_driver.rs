@@ -1,0 +1,133 @@
+//! The fault driver: turns the seed's fault plan into actions on the fake API server and the
+//! controller replicas over virtual time. Server-side rates and lags are set for the whole fault
+//! window; crashes, the second replica, spells of watch delay, watch closes and compactions are
+//! tasks that act at their times; when the window ends every fault stops (and caches that may
+//! have missed events are made to relist).
+//!
+//! [`drive`] decides every fault kind in one exhaustive `match`, so a new kind does not compile
+//! until it says what the driver does about it.
+
+use super::recorder::Recorder;
+use super::Replicas;
+use crate::plan::{Fault, FaultPlan};
+use fake_apiserver::faults::Faults;
+use fake_apiserver::SharedApiServer;
+use madsim::task::NodeId;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// How long delayed watch events are let through between spells of delay.
+const DELAY_BREAK: Duration = Duration::from_millis(200);
+
+/// Starts `plan`'s faults in a run that started at `start`, with its fault window ending at
+/// `until`. `primary` is replica 0, the one that crashes.
+pub(super) fn drive(plan: &FaultPlan, start: Instant, until: Instant, server: &SharedApiServer, replicas: &Replicas, primary: NodeId, recorder: &Recorder) {
+    server.with(|s| s.set_faults(plan.server_faults()));
+    for fault in plan.faults.iter().cloned() {
+        let server = server.clone();
+        match fault {
+            // In `plan.server_faults()`, set above for the whole window (dropped events also
+            // make `end_window` heal caches).
+            Fault::StaleReads { .. } | Fault::DroppedWatchEvents { .. } | Fault::Errors { .. } | Fault::TimeoutsAfterCommit { .. } | Fault::PausedGc => {}
+            // Built into the replicas' clients (`FaultPlan::max_latency`).
+            Fault::Latency { .. } => {}
+            Fault::Crash { at, down } => {
+                let (replicas, recorder) = (replicas.clone(), recorder.clone());
+                tokio::spawn(async move {
+                    tokio::time::sleep_until(start + at).await;
+                    replicas.kill(primary);
+                    recorder.note(&format!("crash: replica 0 killed for {down:?}"));
+                    tokio::time::sleep_until((start + at + down).min(until)).await;
+                    replicas.restart(primary);
+                    recorder.note("replica 0 restarted");
+                });
+            }
+            Fault::SecondReplica { at } => {
+                let second = replicas.start("eno-1");
+                replicas.kill(second);
+                let (replicas, recorder) = (replicas.clone(), recorder.clone());
+                tokio::spawn(async move {
+                    tokio::time::sleep_until(start + at).await;
+                    replicas.restart(second);
+                    recorder.note("second replica started (split brain)");
+                    tokio::time::sleep_until(until).await;
+                    replicas.kill(second);
+                    recorder.note("second replica stopped");
+                });
+            }
+            Fault::DelayedWatchEvents { lag, hold } => {
+                tokio::spawn(async move {
+                    loop {
+                        if Instant::now() >= until {
+                            return;
+                        }
+                        server.with(|s| s.set_faults(Faults { watch_lag: lag, ..s.faults().clone() }));
+                        tokio::time::sleep(hold).await;
+                        if Instant::now() >= until {
+                            return;
+                        }
+                        server.with(|s| s.set_faults(Faults { watch_lag: 0, ..s.faults().clone() }));
+                        tokio::time::sleep(DELAY_BREAK).await;
+                    }
+                });
+            }
+            Fault::WatchCloses { every } => {
+                tokio::spawn(periodically(every, until, move || server.with(|s| s.close_watches())));
+            }
+            Fault::Compactions { every } => {
+                tokio::spawn(periodically(every, until, move || {
+                    server.with(|s| {
+                        s.compact(s.revision());
+                        s.close_watches();
+                    })
+                }));
+            }
+        }
+    }
+    end_window(plan, until, server, recorder);
+}
+
+/// At `until`, stops every fault, heals caches that may have missed events, and notes it.
+fn end_window(plan: &FaultPlan, until: Instant, server: &SharedApiServer, recorder: &Recorder) {
+    let (server, recorder) = (server.clone(), recorder.clone());
+    let (any, heal) = (!plan.faults.is_empty(), plan.drops_events());
+    tokio::spawn(async move {
+        tokio::time::sleep_until(until).await;
+        server.with(|s| s.set_faults(Faults::none()));
+        if heal {
+            heal_caches(&server);
+        }
+        if any {
+            recorder.note("faults stop");
+        }
+    });
+}
+
+/// Makes every informer relist: a write moves the revision past every watch's position, and
+/// compacting to it makes each resuming watch expire (410). Only after dropped watch events,
+/// which leave caches stale until a relist.
+fn heal_caches(server: &SharedApiServer) {
+    let marker = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "simulator-heal", "namespace": "kube-system"}});
+    // Separate calls: observers must see the marker's event before compaction forgets it.
+    server.with(|s| {
+        let created = s.target_for("v1", "ConfigMap", Some("kube-system"), None).and_then(|t| s.create(&t, marker, &Default::default()));
+        if let Err(e) = created {
+            tracing::warn!(error = %e, "could not write the cache-healing marker");
+        }
+    });
+    server.with(|s| {
+        s.compact(s.revision());
+        s.close_watches();
+    });
+}
+
+/// Calls `f` every `every` until `until`.
+async fn periodically(every: Duration, until: Instant, f: impl Fn()) {
+    loop {
+        tokio::time::sleep(every).await;
+        if Instant::now() >= until {
+            return;
+        }
+        f();
+    }
+}

@@ -1,0 +1,101 @@
+//! The scenario's user: creates the scenario's objects, then plays its steps — kubectl-like
+//! applies, merge patches and deletes — each at its virtual time and once its `waitFor`
+//! condition holds, retrying through injected errors as a patient operator would.
+
+use super::expectations;
+use super::recorder::Recorder;
+use crate::scenario::{address_of, Action, Address, Scenario};
+use eno::runtime::fake::FakeCluster;
+use eno::runtime::{ClientError, ClientResult, Cluster, DeleteParams, Gvk, ObjectRef, Patch};
+use eno::synthesis::SimulatedExecutor;
+use fake_apiserver::SharedApiServer;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// How often a waiting step re-checks its condition.
+const POLL_EVERY: Duration = Duration::from_millis(100);
+/// How long the user waits before retrying an action that failed transiently.
+const RETRY_AFTER: Duration = Duration::from_millis(100);
+/// Attempts at one action before the user gives up on it.
+const ATTEMPTS: usize = 100;
+
+/// How the user's part of a run went.
+pub(super) struct Played {
+    /// Actions that failed for good.
+    pub failed_actions: Vec<String>,
+    /// Steps' conditions that never held before the deadline.
+    pub unmet_conditions: Vec<String>,
+    /// False when the user stopped early because an invariant broke: the rest of the run could
+    /// only bury the violation.
+    pub finished: bool,
+}
+
+/// Plays `scenario`'s objects and steps in a run that started at `start`.
+pub(super) async fn play(scenario: &Scenario, start: Instant, server: &SharedApiServer, executor: &SimulatedExecutor, recorder: &Recorder) -> Played {
+    let user = FakeCluster::new(server.clone(), "user");
+    let mut played = Played { failed_actions: Vec::new(), unmet_conditions: Vec::new(), finished: true };
+    for obj in &scenario.objects {
+        if let Err(e) = act(&user, recorder, &Action::Apply(obj.clone())).await {
+            played.failed_actions.push(e);
+        }
+    }
+    for step in &scenario.steps {
+        if !recorder.wait_until(start + step.at.0).await {
+            played.finished = false;
+            break;
+        }
+        if let Some(condition) = &step.wait_for {
+            while !expectations::unmet(condition, server, executor, false).is_empty() {
+                if Instant::now() >= start + scenario.deadline.0 {
+                    played.unmet_conditions.push(format!("the condition of the step at {:?} never held: {}", step.at.0, expectations::unmet(condition, server, executor, false).join("; ")));
+                    break;
+                }
+                tokio::time::sleep(POLL_EVERY).await;
+            }
+        }
+        if let Err(e) = act(&user, recorder, &step.action).await {
+            played.failed_actions.push(e);
+        }
+    }
+    played
+}
+
+/// One user action, retried through transient errors and conflicts. The fake cluster answers
+/// without yielding, so the checker's `user_acting` covers exactly the call.
+async fn act(user: &FakeCluster, recorder: &Recorder, action: &Action) -> Result<(), String> {
+    let mut last = String::new();
+    for _ in 0..ATTEMPTS {
+        recorder.lock().checker.user_acting = true;
+        let result = attempt(user, action).await;
+        recorder.lock().checker.user_acting = false;
+        match result {
+            Ok(()) => return Ok(()),
+            Err(e) if e.is_transient() || e.is_conflict() => last = e.to_string(),
+            Err(e) => return Err(format!("user step {action:?} failed: {e}")),
+        }
+        tokio::time::sleep(RETRY_AFTER).await;
+    }
+    Err(format!("user step {action:?} kept failing: {last}"))
+}
+
+async fn attempt(user: &FakeCluster, action: &Action) -> ClientResult<()> {
+    match action {
+        Action::Apply(obj) => {
+            let Some(address) = address_of(obj) else { return Err(ClientError::Transport("object without an address".into())) };
+            let r = object_ref(&address);
+            match user.get(&r).await? {
+                Some(_) => user.patch(&r, &Patch::merge(obj.clone())).await.map(|_| ()),
+                None => user.create(obj).await.map(|_| ()),
+            }
+        }
+        Action::Patch { target, merge } => user.patch(&object_ref(target), &Patch::merge(merge.clone())).await.map(|_| ()),
+        Action::Delete(target) => match user.delete(&object_ref(target), &DeleteParams::default()).await {
+            Err(e) if e.is_not_found() => Ok(()),
+            other => other.map(|_| ()),
+        },
+    }
+}
+
+fn object_ref(a: &Address) -> ObjectRef {
+    ObjectRef::new(Gvk::new(&a.api_version, &a.kind), a.namespace.as_deref(), &a.name)
+}
