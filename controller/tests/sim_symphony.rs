@@ -25,6 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use apimachinery::hash::splitmix64;
 
 const KEY: &str = "owner";
 /// Flips 2 and 5 also remove the variation losing the key; the last flip keeps both.
@@ -65,10 +66,8 @@ fn latency() -> impl Fn() -> Duration + Send + Sync + 'static {
     let calls = AtomicU64::new(0);
     move || {
         // splitmix64 of the call count: deterministic, since madsim orders the calls.
-        let mut z = calls.fetch_add(1, Ordering::Relaxed).wrapping_add(0x9e37_79b9_7f4a_7c15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        Duration::from_millis((z ^ (z >> 31)) % 41)
+        let mut state = calls.fetch_add(1, Ordering::Relaxed);
+        Duration::from_millis(splitmix64(&mut state) % 41)
     }
 }
 

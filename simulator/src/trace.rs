@@ -4,6 +4,7 @@
 use fake_apiserver::store::{Event, EventType};
 use serde_json::Value;
 use std::time::Duration;
+use apimachinery::hash::Fnv1a;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Trace {
@@ -17,13 +18,15 @@ const NOISE: &[&str] = &["/metadata/resourceVersion", "/metadata/managedFields",
 
 impl Trace {
     pub fn new() -> Self {
-        Trace { lines: Vec::new(), digest: 0xcbf2_9ce4_8422_2325 }
+        Trace { lines: Vec::new(), digest: Fnv1a::OFFSET_BASIS }
     }
 
     pub fn record(&mut self, event: &Event, at: Duration) {
         self.lines.push(line(event, at));
         let full = format!("{} {:?} {:?} {}", event.revision, event.event_type, event.key, event.object);
-        self.digest = full.bytes().fold(self.digest, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3));
+        let mut h = Fnv1a::with_basis(self.digest);
+        h.write(full.bytes());
+        self.digest = h.finish();
     }
 
     /// A note that is not a write (a crash, a fault window closing), so a report reads in order.

@@ -18,6 +18,7 @@ use crate::decide::step::{address, Write};
 use crate::runtime::{Action, ClientError, ObjectRef, Patch};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use std::time::Duration;
+use apimachinery::hash::fnv1a64;
 
 /// How soon to look again after changing a resource (to record its new state).
 const AFTER_WRITE: Duration = Duration::from_millis(10);
@@ -135,6 +136,6 @@ async fn write_slice_status(world: &World, slice: &ResourceSlice, states: Vec<Re
 
 /// Spreads drift checks of different resources apart, deterministically.
 fn jitter_seed(key: &ResourceWorkKey) -> u64 {
-    format!("{}/{}", key.composition, key.resource).bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
+    fnv1a64(format!("{}/{}", key.composition, key.resource).bytes())
 }
 

@@ -23,6 +23,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use crate::api::duration::parse_go_duration;
 
 use crate::api::annotations::{ENO_PREFIX, RECONCILE_INTERVAL, DISABLE_UPDATES, DISABLE_RECONCILIATION, DELETION_STRATEGY, READINESS_GROUP, DELETION_GROUP, REPLACE, FAIL_OPEN, READINESS, SYMPHONY_DELETING};
+use apimachinery::hash::splitmix64;
 
 /// Drift polling never runs more often than this, whatever the annotation says (Eno's
 /// `--min-reconcile-interval`), so `1ns` cannot turn into a hot loop against the API server.
@@ -528,18 +529,10 @@ pub fn requeue_after(opts: &ResourceOptions, jitter_seed: u64) -> Option<Duratio
 pub fn jitter(base: Duration, seed: u64) -> Duration {
     let nanos = base.as_nanos();
     let spread = nanos / 10;
-    let offset = u128::from(splitmix64(seed)) % (2 * spread + 1);
+    let offset = u128::from(splitmix64(&mut { seed })) % (2 * spread + 1);
     let total = nanos - spread + offset;
     let secs = u64::try_from(total / 1_000_000_000).unwrap_or(u64::MAX);
     Duration::new(secs, (total % 1_000_000_000) as u32)
-}
-
-/// A well-mixed hash of the seed, so nearby seeds (e.g. sequential indexes) jitter differently.
-fn splitmix64(seed: u64) -> u64 {
-    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 #[cfg(test)]

@@ -57,6 +57,7 @@ use crate::api::annotations::{SYMPHONY_DELETING, SYMPHONY_GENERATION};
 use crate::api::{Binding, Composition, CompositionRef, CompositionSpec, EnvVar, Symphony, SymphonyStatus, Variation, CLEANUP_FINALIZER};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
 use std::collections::{BTreeMap, BTreeSet};
+use apimachinery::hash::fnv1a64;
 
 /// Why a composition is deleted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,7 +133,7 @@ pub fn is_owned_by(comp: &Composition, symphony: &Symphony) -> bool {
 pub fn composition_name(symphony: &Symphony, synthesizer: &str) -> String {
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
     let uid = symphony.metadata.uid.as_deref().unwrap_or_default();
-    let mut h = uid.bytes().chain([0]).chain(synthesizer.bytes()).fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3));
+    let mut h = fnv1a64(uid.bytes().chain([0]).chain(synthesizer.bytes()));
     let suffix: String = (0..5)
         .map(|_| {
             let c = ALPHABET[(h % ALPHABET.len() as u64) as usize] as char;

@@ -26,6 +26,7 @@ pub mod runner;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 
+use apimachinery::hash::Fnv1a;
 use crate::api::{
     Composition, CompositionStatus, KrmResult, ResourceSliceRef, Synthesis, Synthesizer, CLEANUP_FINALIZER,
 };
@@ -215,8 +216,12 @@ pub fn begin(comp: &Composition, synth: &Synthesizer, uuid: String, now: Time) -
 /// A deterministic, uuid-shaped identifier from some parts (FNV-1a, twice): a synthesis is
 /// named by what it synthesizes, so replays and the simulator get the same ids.
 pub fn stable_uuid(parts: &[&str]) -> String {
-    let hash = |seed: u64| parts.iter().flat_map(|p| p.bytes().chain([0u8])).fold(seed, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3));
-    let (hi, lo) = (hash(0xcbf2_9ce4_8422_2325), hash(0x8422_2325_cbf2_9ce4));
+    let hash = |basis: u64| {
+        let mut h = Fnv1a::with_basis(basis);
+        h.write(parts.iter().flat_map(|p| p.bytes().chain([0u8])));
+        h.finish()
+    };
+    let (hi, lo) = (hash(Fnv1a::OFFSET_BASIS), hash(0x8422_2325_cbf2_9ce4));
     let h = format!("{hi:016x}{lo:016x}");
     format!("{}-{}-5{}-a{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[17..20], &h[20..32])
 }
