@@ -6,6 +6,16 @@
 //! ([`http`], outside the simulation build) for kubectl and kube-rs. The object semantics it
 //! serves (patch formats, field ownership, selectors, Go formatting) are the [`apimachinery`]
 //! crate's; [`patch`] is the glue that maps them onto resource types and Status errors.
+//!
+//! Where to start reading: [`server`] (the verbs: `read`, `write`, `delete`, `gc`, `crd`), then
+//! [`store`] (objects, the revision counter, the event log and its compaction floor), then
+//! [`http`] for the wire format kubectl and kube-rs see. [`validation`] is the structural-schema
+//! pipeline CRDs get (validate, default, prune); [`faults`] the hooks the simulator drives.
+//!
+//! Design: the core does no I/O and reads time only through [`clock`], so it runs unchanged
+//! under madsim; every write goes through one path that bumps the global revision, records an
+//! event and notifies observers, which is what makes watches, the simulator's per-commit
+//! checks and its traces agree on one order of events.
 
 pub mod clock;
 pub mod error;
