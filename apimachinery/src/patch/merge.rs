@@ -155,6 +155,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use serde_json::json;
+    use super::super::arbitrary::arb_leaf;
 
     #[test]
     fn rfc7386_appendix_a() {
@@ -302,24 +303,10 @@ mod tests {
         Ok(())
     }
 
-    fn arb_leaf(with_null: bool) -> BoxedStrategy<Value> {
-        let base = prop_oneof![
-            (0i64..3).prop_map(Value::from),
-            prop::sample::select(vec!["x", "y"]).prop_map(Value::from),
-            any::<bool>().prop_map(Value::from),
-            prop::collection::vec((0i64..3).prop_map(Value::from), 0..3).prop_map(Value::Array),
-        ];
-        if with_null {
-            prop_oneof![4 => base, 1 => Just(Value::Null)].boxed()
-        } else {
-            base.boxed()
-        }
-    }
-
     /// Map-heavy documents over a tiny key alphabet so the three inputs
     /// overlap a lot.
     fn arb_doc(with_null: bool) -> BoxedStrategy<Value> {
-        arb_leaf(with_null)
+        arb_leaf(with_null.then_some(4))
             .prop_recursive(3, 24, 4, |inner| {
                 prop_oneof![
                     1 => inner.clone(),

@@ -10,3 +10,6 @@ pub mod json;
 pub mod merge;
 pub mod merge_keys;
 pub mod strategic;
+
+#[cfg(test)]
+mod arbitrary;

@@ -1,3 +1,4 @@
+use super::super::arbitrary::arb_leaf;
 use super::super::merge_keys::{builtin, Field, Schema, Strategy};
 use super::values::{go_dedup, go_fmt, sort_scalars};
 use super::*;
@@ -952,23 +953,9 @@ fn check_object(
     Ok(())
 }
 
-fn arb_leaf(with_null: bool) -> BoxedStrategy<Value> {
-    let base = prop_oneof![
-        (0i64..3).prop_map(Value::from),
-        prop::sample::select(vec!["x", "y"]).prop_map(Value::from),
-        any::<bool>().prop_map(Value::from),
-        prop::collection::vec((0i64..3).prop_map(Value::from), 0..3).prop_map(Value::Array),
-    ];
-    if with_null {
-        prop_oneof![5 => base, 1 => Just(Value::Null)].boxed()
-    } else {
-        base.boxed()
-    }
-}
-
 /// Small untagged subtrees over the keys a..d.
 fn arb_misc(with_null: bool) -> BoxedStrategy<Value> {
-    arb_leaf(with_null)
+    arb_leaf(with_null.then_some(5))
         .prop_recursive(2, 12, 3, |inner| {
             prop::collection::btree_map(
                 prop::sample::select(vec!["a", "b", "c", "d"]).prop_map(String::from),
