@@ -37,7 +37,7 @@ use super::{claim, complete_failure, complete_success, is_running, Claim, Comple
 use crate::api::{Composition, KrmResult, ResourceSlice, ResourceSliceRef, ResourceSliceSpec, Synthesis, Synthesizer, CLEANUP_FINALIZER};
 use crate::decide::slices::{pack, MAX_SLICE_BYTES};
 use crate::decide::step::{address, gvk, json, Fresh, Write};
-use crate::runtime::{Gvk, ObjectRef};
+use crate::runtime::{Backoff, Gvk, ObjectRef};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde_json::Value;
 use std::time::Duration;
@@ -45,11 +45,9 @@ use std::time::Duration;
 /// How many times writing a synthesis's output (or recording its outcome) is tried before the
 /// pass gives up.
 const PERSIST_ATTEMPTS: u32 = 8;
-/// The first pause before such a retry (doubling, up to [`RETRY_MAX`]); also how soon a lost
+/// Pauses before such retries: from 20ms, doubling up to 2s. The first is also how soon a lost
 /// claim is looked at again.
-const RETRY_MIN: Duration = Duration::from_millis(20);
-/// The longest pause before a retry.
-const RETRY_MAX: Duration = Duration::from_secs(2);
+const RETRY: Backoff = Backoff::new(Duration::from_millis(20), Duration::from_secs(2));
 /// How much longer than its executor's run limit a claim is honoured.
 const CLAIM_MARGIN: Duration = Duration::from_secs(5);
 
@@ -229,7 +227,7 @@ impl Run {
             // Only the claim write fails without ending the pass.
             let claiming = self.inputs.is_some() && self.claimed.is_none();
             return match failure {
-                Failure::Conflict | Failure::Invalid if claiming => Step::ClaimLost { retry_after: RETRY_MIN },
+                Failure::Conflict | Failure::Invalid if claiming => Step::ClaimLost { retry_after: RETRY.pause(0) },
                 _ => Step::Fail,
             };
         }
@@ -313,8 +311,7 @@ impl Run {
         if !retryable || stage.retries + 1 >= PERSIST_ATTEMPTS {
             return Step::Fail;
         }
-        let pause = RETRY_MIN.checked_mul(1 << stage.retries.min(16)).unwrap_or(RETRY_MAX).min(RETRY_MAX);
-        Step::Retry(pause)
+        Step::Retry(RETRY.pause(stage.retries))
     }
 
     fn write_slices(&self) -> Step {

@@ -169,7 +169,7 @@ fn a_claim_held_by_another_executor_is_waited_out() {
 #[test]
 fn a_lost_claim_looks_again_soon_and_other_errors_fail_the_pass() {
     let fresh = comp(Some(running("u1")), &[]);
-    for (failure, end) in [(Failure::Conflict, Step::ClaimLost { retry_after: RETRY_MIN }), (Failure::Invalid, Step::ClaimLost { retry_after: RETRY_MIN }), (Failure::Transient, Step::Fail), (Failure::Other, Step::Fail)] {
+    for (failure, end) in [(Failure::Conflict, Step::ClaimLost { retry_after: Duration::from_millis(20) }), (Failure::Invalid, Step::ClaimLost { retry_after: Duration::from_millis(20) }), (Failure::Transient, Step::Fail), (Failure::Other, Step::Fail)] {
         let steps = drive(&mut Run::default(), &fresh, Ran::Failed { message: "".into() }, |s| matches!(s, Step::Claim { .. }).then_some(Observation::Failed(failure)));
         assert_eq!(steps.last(), Some(&end), "{failure:?}");
         assert!(!names(&steps).contains(&"RunSynthesizer"));
@@ -201,7 +201,7 @@ fn persisting_retries_conflicts_from_a_fresh_read_with_doubling_pauses_then_give
     // Every slice creation conflicts.
     let steps = drive(&mut Run::default(), &fresh, ran.clone(), |s| matches!(s, Step::WriteSlice(_)).then_some(Observation::Failed(Failure::Conflict)));
     let pauses: Vec<Duration> = steps.iter().filter_map(|s| if let Step::Retry(p) = s { Some(*p) } else { None }).collect();
-    assert_eq!(pauses, (0..PERSIST_ATTEMPTS - 1).map(|i| RETRY_MIN * (1 << i)).collect::<Vec<_>>());
+    assert_eq!(pauses, (0..PERSIST_ATTEMPTS - 1).map(|i| Duration::from_millis(20) * (1 << i)).collect::<Vec<_>>());
     assert_eq!(names(&steps).iter().filter(|n| **n == "WriteSlice").count(), PERSIST_ATTEMPTS as usize);
     assert_eq!(steps.last(), Some(&Step::Fail));
     assert_eq!(names(&steps).iter().filter(|n| **n == "RunSynthesizer").count(), 1, "the synthesizer is never run again");
