@@ -12,7 +12,8 @@
 //! draw) and the fake API server's fault RNG. The **world** builds the server and the controller
 //! replicas; its fault driver acts the plan out over virtual time while the scenario's user plays
 //! its steps. The server reports every **committed write** to the checker
-//! ([`invariants::Checker`]), which checks the invariants on the state it makes, and to the
+//! ([`invariants::Checker`], an independent judge with its own reading of the spec in
+//! [`reading`]), which checks the invariants on the state it makes, and to the
 //! **trace** ([`trace`]), whose fault-free form is each scenario's insta **snapshot**
 //! (`snapshots/simulator/`); at the deadline the scenario's expectations must hold. A run that
 //! breaks an invariant is **shrunk** ([`shrink`]: ddmin over the plan's faults, same seed) to a
@@ -23,6 +24,7 @@
 
 pub mod invariants;
 pub mod plan;
+pub mod reading;
 pub mod scenario;
 pub mod shrink;
 pub mod trace;

@@ -119,6 +119,9 @@ async fn simulate(scenario: Arc<Scenario>, seed: u64, plan: FaultPlan, defects: 
 
     let mut g = recorder.lock();
     let at = recorder.elapsed();
+    if played.finished && stuck.is_empty() && g.checker.violations().is_empty() {
+        g.checker.finish(at);
+    }
     for failed in played.failed_actions {
         g.checker.report(Invariant::NoPanic, at, None, failed);
     }

@@ -59,6 +59,10 @@ impl Fixture {
     }
 }
 
+fn run(uuid: &str, composition_generation: i64) -> SynthesisRun {
+    SynthesisRun { uuid: uuid.into(), composition: "default/c".into(), composition_generation, synthesizer_generation: 1, input_revisions: vec![] }
+}
+
 fn synthesis(uuid: &str, comp_generation: i64, errors: &[&str]) -> Value {
     let results: Vec<Value> = errors.iter().map(|e| json!({"message": e, "severity": "error"})).collect();
     json!({"uuid": uuid, "observedCompositionGeneration": comp_generation, "observedSynthesizerGeneration": 1,
@@ -130,12 +134,12 @@ fn restarting_a_failed_synthesis_without_a_change_is_a_retry_storm() {
     f.patch(API_VERSION, "Composition", "c", Some("status"), json!({"status": {"inFlightSynthesis": {"uuid": "u4", "observedCompositionGeneration": 2, "observedSynthesizerGeneration": 1}}}));
     let v = f.violations();
     assert_eq!(v.len(), 1);
-    assert_eq!(v[0].0, Invariant::NoRetryStorm);
+    assert_eq!(v[0].0, Invariant::BoundedSyntheses);
     // Running a finished synthesis again is one too.
     let mut checker = f.checker.lock().unwrap();
-    checker.synthesis_started("u3", "default/c", Duration::ZERO);
+    checker.synthesis_started(&run("u3", 3), Duration::ZERO);
     assert_eq!(checker.violations().len(), 1);
-    checker.synthesis_started("u2", "default/c", Duration::ZERO);
+    checker.synthesis_started(&run("u2", 2), Duration::ZERO);
     assert_eq!(checker.violations()[1].message, "synthesis u2 of default/c ran again after it had finished");
 }
 

@@ -7,9 +7,9 @@ use eno::controllers::Defects;
 /// The deliberate defects the checker must catch, by name, with the scenario that exposes each
 /// and the invariant it breaks.
 pub const DEFECTS: &[(&str, &str, Invariant)] = &[
-    ("retry-failed-synthesis", "failed-synthesis", Invariant::NoRetryStorm),
+    ("retry-failed-synthesis", "failed-synthesis", Invariant::BoundedSyntheses),
     ("early-finalizer-removal", "deleted-mid-synthesis", Invariant::DeletionOrdering),
-    ("unfenced-synthesis-claim", "deleted-mid-synthesis", Invariant::NoRetryStorm),
+    ("unfenced-synthesis-claim", "deleted-mid-synthesis", Invariant::BoundedSyntheses),
     ("cached-create-check", "deleted-mid-synthesis", Invariant::DeletionOrdering),
     ("set-before-prune", "symphony-migration", Invariant::AtMostOnceAnnotation),
 ];

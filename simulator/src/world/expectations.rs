@@ -3,6 +3,7 @@
 //! faults have long stopped — every composition settled. Whatever is unmet at the deadline is a
 //! convergence violation.
 
+use crate::reading::{self, Slot};
 use crate::scenario::{field, Address, Expectations, Scenario};
 use eno::synthesis::SimulatedExecutor;
 use fake_apiserver::SharedApiServer;
@@ -80,18 +81,18 @@ fn unsettled_compositions(server: &SharedApiServer) -> Vec<String> {
     };
     let mut unsettled = Vec::new();
     for comp in items {
-        let Ok(comp) = serde_json::from_value::<eno::api::Composition>(comp) else { continue };
-        let name = format!("{}/{}", comp.metadata.namespace.clone().unwrap_or_default(), comp.metadata.name.clone().unwrap_or_default());
-        let status = comp.status.clone().unwrap_or_default();
-        if comp.metadata.deletion_timestamp.is_some() {
+        let name = reading::name_of(&comp);
+        let in_flight = reading::synthesis(&comp, Slot::InFlight);
+        let current = reading::synthesis(&comp, Slot::Current);
+        if reading::is_deleting(&comp) {
             unsettled.push(format!("composition {name} is still being deleted"));
-        } else if status.in_flight_synthesis.as_ref().is_some_and(eno::decide::synthesis::is_running) {
+        } else if in_flight.is_some_and(|s| !reading::is_finished(s)) {
             unsettled.push(format!("composition {name} is still synthesizing"));
-        } else if let Some(current) = status.current_synthesis.as_ref().filter(|c| !eno::decide::synthesis::is_failed(c)) {
-            if current.reconciled.is_none() {
+        } else if let Some(current) = current.filter(|c| !reading::is_failed(c)) {
+            if !reading::is_reconciled(current) {
                 unsettled.push(format!("composition {name} is not reconciled"));
             }
-        } else if status.current_synthesis.is_none() {
+        } else if current.is_none() {
             unsettled.push(format!("composition {name} was never synthesized"));
         }
     }

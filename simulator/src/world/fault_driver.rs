@@ -36,7 +36,7 @@ pub(super) fn drive(plan: &FaultPlan, start: Instant, until: Instant, server: &S
                 tokio::spawn(async move {
                     tokio::time::sleep_until(start + at).await;
                     replicas.kill(primary);
-                    recorder.note(&format!("crash: replica 0 killed for {down:?}"));
+                    recorder.crashed(&format!("crash: replica 0 killed for {down:?}"));
                     tokio::time::sleep_until((start + at + down).min(until)).await;
                     replicas.restart(primary);
                     recorder.note("replica 0 restarted");
@@ -52,7 +52,7 @@ pub(super) fn drive(plan: &FaultPlan, start: Instant, until: Instant, server: &S
                     recorder.note("second replica started (split brain)");
                     tokio::time::sleep_until(until).await;
                     replicas.kill(second);
-                    recorder.note("second replica stopped");
+                    recorder.crashed("second replica stopped");
                 });
             }
             Fault::DelayedWatchEvents { lag, hold } => {

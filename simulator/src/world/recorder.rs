@@ -3,7 +3,7 @@
 //! synthesis run), the fault driver (notes in the trace) and the user (whose writes are not
 //! Eno's doing). Every entry is stamped with the virtual time since the run started.
 
-use crate::invariants::Checker;
+use crate::invariants::{Checker, SynthesisRun};
 use crate::trace::Trace;
 use eno::synthesis::{Executor, SimulatedExecutor, SynthesisError, SynthesisInput, SynthesisOutput};
 use fake_apiserver::SharedApiServer;
@@ -59,6 +59,15 @@ impl Recorder {
         self.lock().trace.note(self.elapsed(), text)
     }
 
+    /// A replica was killed: a note in the trace, and the checker allows a run it may have
+    /// interrupted to be taken over.
+    pub fn crashed(&self, text: &str) {
+        let at = self.elapsed();
+        let mut g = self.lock();
+        g.trace.note(at, text);
+        g.checker.replica_crashed();
+    }
+
     /// `inner`, telling the checker about every synthesis before running it.
     pub fn executor(&self, inner: SimulatedExecutor) -> Arc<dyn Executor> {
         Arc::new(RecordingExecutor { inner, recorder: self.clone() })
@@ -86,7 +95,36 @@ struct RecordingExecutor {
 
 impl Executor for RecordingExecutor {
     fn synthesize(&self, input: SynthesisInput) -> BoxFuture<'static, Result<SynthesisOutput, SynthesisError>> {
-        self.recorder.lock().checker.synthesis_started(&input.uuid, &input.composition_key(), self.recorder.elapsed());
-        self.inner.synthesize(input)
+        let run = SynthesisRun {
+            uuid: input.uuid.clone(),
+            composition: input.composition_key(),
+            composition_generation: input.composition.metadata.generation.unwrap_or(0),
+            synthesizer_generation: input.synthesizer.metadata.generation.unwrap_or(0),
+            input_revisions: input.inputs.iter().map(|i| i["metadata"]["resourceVersion"].as_str().unwrap_or_default().to_string()).collect(),
+        };
+        self.recorder.lock().checker.synthesis_started(&run, self.recorder.elapsed());
+        let guard = RunGuard { recorder: self.recorder.clone(), run, errored: false };
+        let running = self.inner.synthesize(input);
+        Box::pin(async move {
+            // Moved in whole (not just the field written below), so it lives as long as the run.
+            let mut guard = guard;
+            let result = running.await;
+            guard.errored = result.is_err();
+            result
+        })
+    }
+}
+
+/// Tells the checker a run is over when the run's future ends or is dropped (its replica was
+/// killed mid-run).
+struct RunGuard {
+    recorder: Recorder,
+    run: SynthesisRun,
+    errored: bool,
+}
+
+impl Drop for RunGuard {
+    fn drop(&mut self) {
+        self.recorder.lock().checker.synthesis_ended(&self.run, self.errored);
     }
 }

@@ -34,7 +34,7 @@
 //! which for a failed synthesis is exactly the retry that must not happen.
 
 use super::{claim, complete_failure, complete_success, is_running, Claim, CompletionError};
-use crate::api::{Composition, KrmResult, ResourceSlice, ResourceSliceRef, ResourceSliceSpec, Synthesis, Synthesizer, CLEANUP_FINALIZER};
+use crate::api::{Composition, CompositionStatus, KrmResult, ResourceSlice, ResourceSliceRef, ResourceSliceSpec, Synthesis, Synthesizer, CLEANUP_FINALIZER};
 use crate::decide::slices::{pack, MAX_SLICE_BYTES};
 use crate::decide::step::{address, gvk, json, Fresh, Write};
 use crate::runtime::{Backoff, Gvk, ObjectRef};
@@ -305,9 +305,12 @@ impl Run {
 
     /// After a failed step of `stage`: a conflict or transient error starts it over after a
     /// pause (doubling per try), until [`PERSIST_ATTEMPTS`] tries failed; anything else ends
-    /// the pass.
+    /// the pass. `Invalid` counts as a conflict: the outcome is recorded with a JSON-patch
+    /// `test` on the resourceVersion, which answers 422 when a write landed since the fresh
+    /// read (found by the simulator: failing the pass there re-ran the synthesizer once the
+    /// claim expired).
     fn after_failure(stage: &Stage, failure: Failure) -> Step {
-        let retryable = matches!(failure, Failure::Conflict | Failure::Transient);
+        let retryable = matches!(failure, Failure::Conflict | Failure::Invalid | Failure::Transient);
         if !retryable || stage.retries + 1 >= PERSIST_ATTEMPTS {
             return Step::Fail;
         }
@@ -350,7 +353,7 @@ impl Run {
             // Unreachable: recording follows a run.
             None => return Step::Done,
         };
-        match next {
+        match next.map(|next| self.with_generation_run(next)) {
             Ok(next) => Step::RecordOutcome(Write::ReplaceStatus {
                 target: address(fresh),
                 resource_version: fresh.metadata.resource_version.clone().unwrap_or_default(),
@@ -358,6 +361,22 @@ impl Run {
             }),
             Err(e) => Step::Refused(e),
         }
+    }
+}
+
+impl Run {
+    /// `status` with the recorded synthesis naming the synthesizer generation that actually
+    /// ran, as Eno records it: the synthesizer may have changed between the synthesis's start
+    /// and its run, and recording the older generation would start one more synthesis of what
+    /// already ran (found by the simulator's bound on runs).
+    fn with_generation_run(&self, mut status: CompositionStatus) -> CompositionStatus {
+        let Fresh::Read(Some((synth, _))) = &self.synthesizer else { return status };
+        let Some(generation) = synth.metadata.generation else { return status };
+        let uuid = self.uuid();
+        for s in [&mut status.current_synthesis, &mut status.in_flight_synthesis].into_iter().flatten().filter(|s| s.uuid == uuid) {
+            s.observed_synthesizer_generation = generation;
+        }
+        status
     }
 }
 

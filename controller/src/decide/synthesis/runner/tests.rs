@@ -215,6 +215,17 @@ fn persisting_retries_conflicts_from_a_fresh_read_with_doubling_pauses_then_give
         })
     });
     assert_eq!(&names(&steps)[5..], ["ReadComposition", "ReadCurrentSlices", "WriteSlice", "ReadComposition", "RecordOutcome", "Retry", "ReadComposition", "RecordOutcome", "Done"]);
+    // A failed resourceVersion `test` (422: the composition was written since the fresh read,
+    // say a symphony moving an annotation) is a conflict too: recorded again, never re-run.
+    let mut failed_once = false;
+    let steps = drive(&mut Run::default(), &fresh, Ran::Output { items: vec![cm("a")], results: vec![] }, |s| {
+        (matches!(s, Step::RecordOutcome(_)) && !failed_once).then(|| {
+            failed_once = true;
+            Observation::Failed(Failure::Invalid)
+        })
+    });
+    assert_eq!(&names(&steps)[8..], ["ReadComposition", "RecordOutcome", "Retry", "ReadComposition", "RecordOutcome", "Done"]);
+    assert_eq!(names(&steps).iter().filter(|n| **n == "RunSynthesizer").count(), 1);
     // Anything but a conflict or a transient error ends the pass at once.
     let steps = drive(&mut Run::default(), &fresh, Ran::Failed { message: "x".into() }, |s| matches!(s, Step::RecordOutcome(_)).then_some(Observation::Failed(Failure::Other)));
     assert_eq!(steps.last(), Some(&Step::Fail));
@@ -307,5 +318,21 @@ proptest! {
         }
         prop_assert!(names.iter().filter(|n| **n == "Retry").count() <= 2 * (PERSIST_ATTEMPTS as usize - 1));
         prop_assert!(matches!(names.last(), Some(&("Done" | "Fail" | "ClaimLost" | "ClaimHeld" | "Superseded" | "Refused"))));
+    }
+}
+
+#[test]
+fn the_outcome_names_the_synthesizer_generation_that_ran() {
+    // Started for generation 1; by the time it runs the synthesizer is at generation 3.
+    let fresh = comp(Some(running("u1")), &[]);
+    let newer = || {
+        let mut s = synth();
+        s.metadata.generation = Some(3);
+        s
+    };
+    for ran in [Ran::Output { items: vec![cm("a")], results: vec![] }, Ran::Failed { message: "boom".into() }] {
+        let steps = drive(&mut Run::default(), &fresh, ran, |s| matches!(s, Step::ReadSynthesizer(_)).then(|| Observation::Synthesizer(Some((newer(), LIMIT)))));
+        let current = recorded_status(&steps).current_synthesis.unwrap();
+        assert_eq!((current.uuid.as_str(), current.observed_synthesizer_generation), ("u1", 3));
     }
 }

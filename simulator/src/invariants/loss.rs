@@ -1,0 +1,77 @@
+//! No loss: a failed synthesis never takes away what the last good one made. Its status carries
+//! the last good synthesis's slices, those slices stay while the composition lives, and Eno
+//! neither deletes the last good resources nor moves their fields away from the last good
+//! values (the scenario's user may).
+
+use super::{describe, Checker, Found, Invariant};
+use crate::reading::{self, Slot};
+use fake_apiserver::store::{Event, EventType, ObjectKey};
+use fake_apiserver::ApiServer;
+use serde_json::Value;
+
+impl Checker {
+    /// A newly failed current synthesis must carry the slices of the one it replaced.
+    pub(super) fn failed_synthesis_kept_slices(&self, comp: &Value, previous: Option<&Value>) -> Found {
+        let (Some(now), Some(was)) = (reading::synthesis(comp, Slot::Current), previous.and_then(|p| reading::synthesis(p, Slot::Current))) else { return Vec::new() };
+        if reading::synthesis_uuid(now) == reading::synthesis_uuid(was) || !reading::is_failed(now) || reading::slice_names(now) == reading::slice_names(was) {
+            return Vec::new();
+        }
+        let message = format!(
+            "{}: failed synthesis {} replaced the slices of {} ({:?} -> {:?})",
+            reading::name_of(comp),
+            reading::synthesis_uuid(now),
+            reading::synthesis_uuid(was),
+            reading::slice_names(was),
+            reading::slice_names(now)
+        );
+        vec![(Invariant::NoLoss, message)]
+    }
+
+    /// A live composition's current synthesis must keep its slices: without them its resources
+    /// can be neither reconciled nor cleaned up.
+    pub(super) fn slice_deleted(&self, key: &ObjectKey) -> Found {
+        self.live_compositions()
+            .filter(|(k, _)| k.namespace == key.namespace)
+            .filter(|(_, comp)| reading::synthesis(comp, Slot::Current).is_some_and(|s| reading::slice_names(s).contains(&key.name.as_str())))
+            .map(|(k, _)| (Invariant::NoLoss, format!("slice {}/{} of the current synthesis of {} was deleted", key.namespace, key.name, k.name)))
+            .collect()
+    }
+
+    /// Resources of a composition whose latest synthesis failed belong to the last good one.
+    pub(super) fn last_good_resource_changed(&mut self, server: &ApiServer, event: &Event, previous: Option<&Value>) -> Found {
+        let failed: Vec<Value> = self.live_compositions().filter(|(_, c)| reading::synthesis(c, Slot::Current).is_some_and(reading::is_failed)).map(|(_, c)| c.clone()).collect();
+        let mut found = Vec::new();
+        let what = describe(&event.key);
+        for comp in failed {
+            let Some(current) = reading::synthesis(&comp, Slot::Current).cloned() else { continue };
+            let Some(manifest) = self.managed(server, &comp, &current).remove(&event.key) else { continue };
+            let (name, uuid) = (reading::str_at(&comp, "/metadata/name"), reading::synthesis_uuid(&current));
+            match event.event_type {
+                EventType::Deleted => found.push((Invariant::NoLoss, format!("{what} of the last good synthesis of {name} was deleted after synthesis {uuid} failed"))),
+                EventType::Added | EventType::Modified => {
+                    let before = previous.unwrap_or(&Value::Null);
+                    for path in leaves(&manifest, "") {
+                        let want = manifest.pointer(&path);
+                        if before.pointer(&path) == want && event.object.pointer(&path) != want {
+                            found.push((Invariant::NoLoss, format!("{what}: field {path} of the last good synthesis of {name} was changed after synthesis {uuid} failed")));
+                        }
+                    }
+                }
+            }
+        }
+        found
+    }
+}
+
+/// JSON pointers of the fields a manifest sets (Eno's own metadata aside).
+fn leaves(v: &Value, prefix: &str) -> Vec<String> {
+    match v {
+        Value::Object(map) => map
+            .iter()
+            .filter(|(k, _)| !(prefix.is_empty() && matches!(k.as_str(), "apiVersion" | "kind")))
+            .filter(|(k, _)| !(prefix == "/metadata" && k.as_str() == "annotations"))
+            .flat_map(|(k, v)| leaves(v, &format!("{prefix}/{}", k.replace('~', "~0").replace('/', "~1"))))
+            .collect(),
+        _ => vec![prefix.to_string()],
+    }
+}

@@ -1,0 +1,247 @@
+//! The invariant checker: an independent judge. It keeps its own copy of the API server's
+//! objects, applies every committed event to it in revision order, and checks the invariants
+//! against each state, so a violation that heals a moment later is still caught. It reads the raw
+//! objects with the simulator's own reading of the spec ([`crate::reading`]) and never calls the
+//! controller's decision code.
+//!
+//! One module per invariant family, each an `impl Checker` block over the shared state:
+//! `annotations` (at-most-once), `syntheses` (bounded syntheses), `deletion` (deletion ordering,
+//! symphony deletion, no leaks) and `loss` (no loss).
+
+mod annotations;
+mod deletion;
+mod loss;
+mod syntheses;
+
+pub use syntheses::SynthesisRun;
+
+use crate::reading;
+use fake_apiserver::resource::StorageKey;
+use fake_apiserver::store::{Event, EventType, ObjectKey};
+use fake_apiserver::ApiServer;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Invariant {
+    AtMostOnceAnnotation,
+    DeletionOrdering,
+    NoLoss,
+    /// At most one synthesizer run per composition input (generations and input revisions),
+    /// plus one per crash that could have interrupted one; never two runs of one synthesis at
+    /// once, never a finished synthesis again, never a failed one restarted without a change.
+    BoundedSyntheses,
+    /// Nothing of a deleted composition or symphony outlives it once garbage collection ran.
+    NoLeaks,
+    Convergence,
+    /// The simulation itself broke: a task panicked, or a user step could not be performed.
+    NoPanic,
+}
+
+impl fmt::Display for Invariant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Invariant::AtMostOnceAnnotation => "at-most-once annotation",
+            Invariant::DeletionOrdering => "deletion ordering",
+            Invariant::NoLoss => "no loss",
+            Invariant::BoundedSyntheses => "bounded syntheses",
+            Invariant::NoLeaks => "no leaks",
+            Invariant::Convergence => "convergence",
+            Invariant::NoPanic => "no panic",
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Violation {
+    pub invariant: Invariant,
+    /// Virtual time since the simulation started.
+    pub at: Duration,
+    /// The revision whose committed state broke it (none for checks outside a commit).
+    pub revision: Option<u64>,
+    pub message: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} violated at {:.3}s", self.invariant, self.at.as_secs_f64())?;
+        if let Some(rev) = self.revision {
+            write!(f, " (revision {rev})")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+type Found = Vec<(Invariant, String)>;
+
+pub struct Checker {
+    state: BTreeMap<ObjectKey, Value>,
+    /// Where each (apiVersion, kind) is stored, and whether it is namespaced; resolved once.
+    kinds: BTreeMap<(String, String), Option<(StorageKey, bool)>>,
+    annotations: annotations::Holders,
+    syntheses: syntheses::Runs,
+    deletion: deletion::Deletions,
+    /// Set while the scenario's user writes: their edits and deletions are not Eno's doing.
+    pub user_acting: bool,
+    violations: Vec<Violation>,
+}
+
+fn eno_key(plural: &str, namespace: &str, name: &str) -> ObjectKey {
+    ObjectKey { resource: StorageKey { group: "eno.azure.io".into(), plural: plural.into() }, namespace: namespace.into(), name: name.into() }
+}
+
+fn is_eno(key: &ObjectKey, plural: &str) -> bool {
+    key.resource.group == "eno.azure.io" && key.resource.plural == plural
+}
+
+fn is_composition(key: &ObjectKey) -> bool {
+    is_eno(key, "compositions")
+}
+
+fn describe(key: &ObjectKey) -> String {
+    format!("{} {}/{}", key.resource.plural, key.namespace, key.name)
+}
+
+impl Checker {
+    /// A checker for a scenario whose symphonies keep each of `at_most_once` on at most one
+    /// composition at a time.
+    pub fn new(at_most_once: BTreeSet<String>) -> Self {
+        Checker {
+            state: BTreeMap::new(),
+            kinds: BTreeMap::new(),
+            annotations: annotations::Holders::new(at_most_once),
+            syntheses: syntheses::Runs::default(),
+            deletion: deletion::Deletions::default(),
+            user_acting: false,
+            violations: Vec::new(),
+        }
+    }
+
+    /// Starts from what the server already holds.
+    pub fn seed(&mut self, server: &ApiServer) {
+        self.state = server.store().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    }
+
+    pub fn violations(&self) -> &[Violation] {
+        &self.violations
+    }
+
+    pub fn report(&mut self, invariant: Invariant, at: Duration, revision: Option<u64>, message: String) {
+        self.violations.push(Violation { invariant, at, revision, message });
+    }
+
+    fn report_all(&mut self, found: Found, at: Duration, revision: Option<u64>) {
+        for (invariant, message) in found {
+            self.report(invariant, at, revision, message);
+        }
+    }
+
+    /// Applies one committed event and checks the state it makes.
+    pub fn observe(&mut self, server: &ApiServer, event: &Event, at: Duration) {
+        let previous = match event.event_type {
+            EventType::Deleted => self.state.remove(&event.key),
+            EventType::Added | EventType::Modified => self.state.insert(event.key.clone(), event.object.clone()),
+        };
+        let previous = previous.or_else(|| event.previous.clone());
+        let key = &event.key;
+        let found = if is_composition(key) {
+            let mut found = self.annotations.composition_changed(key, (event.event_type != EventType::Deleted).then_some(&event.object));
+            found.extend(self.composition_changed(server, event, previous.as_ref()));
+            found
+        } else if is_eno(key, "symphonies") {
+            self.deletion.symphony_changed(&event.object, event.event_type == EventType::Deleted);
+            self.keep_resources_of_deleting_symphonies(server)
+        } else if is_eno(key, "resourceslices") {
+            self.slice_changed(server, event)
+        } else if self.user_acting {
+            Vec::new()
+        } else {
+            self.resource_changed(server, event, previous.as_ref())
+        };
+        self.report_all(found, at, Some(event.revision));
+    }
+
+    fn composition_changed(&mut self, server: &ApiServer, event: &Event, previous: Option<&Value>) -> Found {
+        let mut found = Vec::new();
+        match event.event_type {
+            EventType::Deleted => found.extend(self.composition_deleted(server, &event.key, &event.object)),
+            EventType::Added | EventType::Modified => {
+                found.extend(self.syntheses.composition_changed(&event.object, previous));
+                found.extend(self.failed_synthesis_kept_slices(&event.object, previous));
+                found.extend(self.keep_resources_of_deleting_symphonies(server));
+            }
+        }
+        found
+    }
+
+    fn slice_changed(&mut self, server: &ApiServer, event: &Event) -> Found {
+        match event.event_type {
+            EventType::Deleted => self.slice_deleted(&event.key),
+            // A deleting symphony's composition may have just gained the slice of a resource to keep.
+            EventType::Added | EventType::Modified => self.keep_resources_of_deleting_symphonies(server),
+        }
+    }
+
+    fn resource_changed(&mut self, server: &ApiServer, event: &Event, previous: Option<&Value>) -> Found {
+        let mut found = Vec::new();
+        if event.event_type == EventType::Added {
+            found.extend(self.resource_added(server, &event.key));
+        }
+        if event.event_type == EventType::Deleted {
+            found.extend(self.resource_deleted(server, &event.key));
+        }
+        found.extend(self.last_good_resource_changed(server, event, previous));
+        found
+    }
+
+    /// Checks that need the run to be over: called at the deadline, once faults have long
+    /// stopped and garbage collection has had time to run.
+    pub fn finish(&mut self, at: Duration) {
+        let found = self.leaks();
+        self.report_all(found, at, None);
+    }
+
+    /// The live (not deleting) compositions, by key.
+    fn live_compositions(&self) -> impl Iterator<Item = (&ObjectKey, &Value)> {
+        self.state.iter().filter(|(k, v)| is_composition(k) && !reading::is_deleting(v))
+    }
+
+    /// Where `apiVersion`/`kind` is stored (asks the server's discovery once per kind).
+    fn storage(&mut self, server: &ApiServer, api_version: &str, kind: &str) -> Option<(StorageKey, bool)> {
+        self.kinds
+            .entry((api_version.to_string(), kind.to_string()))
+            .or_insert_with(|| server.target_for(api_version, kind, None, None).ok().map(|t| (t.resource.storage_key(), t.resource.namespaced)))
+            .clone()
+    }
+
+    /// What a synthesis of `comp` manages: the manifests of its slices, by storage key.
+    fn managed(&mut self, server: &ApiServer, comp: &Value, synthesis: &Value) -> BTreeMap<ObjectKey, Value> {
+        let namespace = reading::str_at(comp, "/metadata/namespace").to_string();
+        let slices: Vec<Value> = reading::slice_names(synthesis).into_iter().filter_map(|n| self.state.get(&eno_key("resourceslices", &namespace, n)).cloned()).collect();
+        let mut out = BTreeMap::new();
+        for slice in &slices {
+            for manifest in reading::managed_manifests(slice) {
+                let (api_version, kind, name) = (reading::str_at(&manifest, "/apiVersion"), reading::str_at(&manifest, "/kind"), reading::str_at(&manifest, "/metadata/name"));
+                let Some((resource, namespaced)) = self.storage(server, api_version, kind) else { continue };
+                let namespace = if namespaced { reading::str_at(&manifest, "/metadata/namespace").to_string() } else { String::new() };
+                let key = ObjectKey { resource, namespace, name: name.to_string() };
+                out.insert(key, manifest);
+            }
+        }
+        out
+    }
+
+    /// What the current synthesis of some live composition wants, with that composition's name.
+    fn wanted_by_live(&mut self, server: &ApiServer, key: &ObjectKey) -> Option<(String, Value)> {
+        let live: Vec<Value> = self.live_compositions().map(|(_, v)| v.clone()).collect();
+        live.into_iter().find_map(|comp| {
+            let current = reading::synthesis(&comp, reading::Slot::Current)?.clone();
+            self.managed(server, &comp, &current).contains_key(key).then(|| (reading::name_of(&comp), current))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,122 @@
+//! Bounded syntheses. Each synthesizer run is reported by the executor, so runs are counted
+//! where they happen, not inferred from status:
+//! - per composition input (composition generation, synthesizer generation, input revisions),
+//!   at most one run, plus one per run that ended in an executor error (those retry with
+//!   backoff) and one per replica crash so far (a crash may interrupt a run another replica then
+//!   takes over once the claim expires);
+//! - never two runs of one synthesis at the same time (the claim fences them);
+//! - never a run of a synthesis that has finished;
+//! - never a new synthesis started for exactly the generations a failed synthesis saw (a
+//!   failure is a verdict until the composition or its synthesizer changes).
+
+use super::{Checker, Found, Invariant};
+use crate::reading::{self, Slot};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+/// One synthesizer run, as the executor was asked for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SynthesisRun {
+    /// `status.inFlightSynthesis.uuid` of the composition.
+    pub uuid: String,
+    /// `namespace/name` of the composition.
+    pub composition: String,
+    pub composition_generation: i64,
+    pub synthesizer_generation: i64,
+    /// `resourceVersion`s of the bound inputs, in the synthesizer's refs order.
+    pub input_revisions: Vec<String>,
+}
+
+impl SynthesisRun {
+    fn input(&self) -> (String, i64, i64, Vec<String>) {
+        (self.composition.clone(), self.composition_generation, self.synthesizer_generation, self.input_revisions.clone())
+    }
+}
+
+#[derive(Default)]
+struct InputRuns {
+    started: u64,
+    /// Runs that ended in an executor error: each may be retried.
+    errors: u64,
+}
+
+#[derive(Default)]
+pub(super) struct Runs {
+    /// Syntheses that have finished (succeeded, failed or were canceled): never to run again.
+    finished: BTreeSet<String>,
+    /// Runs in progress, per synthesis uuid.
+    running: BTreeMap<String, u32>,
+    per_input: BTreeMap<(String, i64, i64, Vec<String>), InputRuns>,
+    /// Replica crashes so far.
+    crashes: u64,
+}
+
+impl Runs {
+    /// Notes finished syntheses and flags a failed synthesis restarted without a change.
+    pub fn composition_changed(&mut self, comp: &Value, previous: Option<&Value>) -> Found {
+        for s in [Slot::Current, Slot::Previous].into_iter().filter_map(|slot| reading::synthesis(comp, slot)) {
+            if reading::is_finished(s) {
+                self.finished.insert(reading::synthesis_uuid(s).to_string());
+            }
+        }
+        let (Some(started), Some(failed)) = (reading::synthesis(comp, Slot::InFlight), reading::synthesis(comp, Slot::Current)) else { return Vec::new() };
+        let was = previous.and_then(|p| reading::synthesis(p, Slot::InFlight)).map(reading::synthesis_uuid);
+        let new = was != Some(reading::synthesis_uuid(started));
+        if new && reading::is_failed(failed) && reading::generations(started) == reading::generations(failed) {
+            let message = format!(
+                "{}: synthesis {} started although the failed synthesis {} saw the same composition and synthesizer generations",
+                reading::name_of(comp),
+                reading::synthesis_uuid(started),
+                reading::synthesis_uuid(failed)
+            );
+            return vec![(Invariant::BoundedSyntheses, message)];
+        }
+        Vec::new()
+    }
+}
+
+impl Checker {
+    /// The executor was asked for `run`.
+    pub fn synthesis_started(&mut self, run: &SynthesisRun, at: Duration) {
+        let runs = &mut self.syntheses;
+        let mut found = Vec::new();
+        let (uuid, composition) = (&run.uuid, &run.composition);
+        if runs.finished.contains(uuid) {
+            found.push(format!("synthesis {uuid} of {composition} ran again after it had finished"));
+        }
+        let running = runs.running.entry(uuid.clone()).or_default();
+        if *running > 0 {
+            found.push(format!("synthesis {uuid} of {composition} started while another run of it was in progress"));
+        }
+        *running += 1;
+        let input = runs.per_input.entry(run.input()).or_default();
+        input.started += 1;
+        let allowed = 1 + input.errors + runs.crashes;
+        if input.started > allowed {
+            found.push(format!(
+                "{composition} ran its synthesizer {} times for composition generation {}, synthesizer generation {}, inputs {:?} (allowed {allowed}: 1, plus {} after executor errors, plus {} replica crashes)",
+                input.started, run.composition_generation, run.synthesizer_generation, run.input_revisions, input.errors, runs.crashes
+            ));
+        }
+        for message in found {
+            self.report(Invariant::BoundedSyntheses, at, None, message);
+        }
+    }
+
+    /// `run` is over: it returned (`errored`: with an executor error) or its replica died.
+    pub fn synthesis_ended(&mut self, run: &SynthesisRun, errored: bool) {
+        let runs = &mut self.syntheses;
+        if let Some(running) = runs.running.get_mut(&run.uuid) {
+            *running = running.saturating_sub(1);
+        }
+        if errored {
+            runs.per_input.entry(run.input()).or_default().errors += 1;
+        }
+    }
+
+    /// A controller replica was killed.
+    pub fn replica_crashed(&mut self) {
+        self.syntheses.crashes += 1;
+    }
+}
