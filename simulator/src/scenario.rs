@@ -54,6 +54,14 @@ pub struct Scenario {
     /// Annotation keys a symphony sets on at most one of its compositions at a time.
     #[serde(default)]
     pub at_most_once: Vec<String>,
+    /// Controller replicas running from the start for the whole run (more than one: split
+    /// brain throughout, whatever the fault plan). The plan's crashes hit the first.
+    #[serde(default = "one_replica")]
+    pub replicas: usize,
+}
+
+fn one_replica() -> usize {
+    1
 }
 
 /// What a synthesizer does, by the image its Synthesizer object names (so a user step that

@@ -109,6 +109,9 @@ async fn simulate(scenario: Arc<Scenario>, seed: u64, plan: FaultPlan, defects: 
         max_latency: plan.max_latency(),
     };
     let primary = replicas.start("eno-0");
+    for i in 1..scenario.replicas {
+        replicas.start(&format!("eno-{i}"));
+    }
     fault_driver::drive(&plan, start, start + scenario.faults_until.0, &server, &replicas, primary, &recorder);
 
     let played = user::play(&scenario, start, &server, &simulated, &recorder).await;

@@ -158,3 +158,65 @@ fn two_compositions_of_one_symphony_holding_the_key_break_at_most_once() {
     let v = f.violations();
     assert_eq!(v, vec![(Invariant::AtMostOnceAnnotation, "compositions default/a, default/b of symphony sym all hold annotation owner".to_string())]);
 }
+
+#[test]
+fn runs_are_bounded_per_input_by_crashes_and_executor_errors_and_never_overlap() {
+    let f = Fixture::new(&[]);
+    let mut checker = f.checker.lock().unwrap();
+    let first = run("u1", 1);
+    checker.synthesis_started(&first, Duration::ZERO);
+    // A second run of the same synthesis while the first is in progress.
+    checker.synthesis_started(&first, Duration::ZERO);
+    let messages: Vec<String> = checker.violations().iter().map(|v| v.message.clone()).collect();
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert!(messages[0].contains("started while another run of it was in progress"), "{}", messages[0]);
+    assert!(messages[1].contains("ran its synthesizer 2 times for composition generation 1") && messages[1].contains("allowed 1"), "{}", messages[1]);
+    drop(checker);
+
+    // An executor error and a crash each allow one more run; a new generation starts afresh.
+    let f = Fixture::new(&[]);
+    let mut checker = f.checker.lock().unwrap();
+    checker.synthesis_started(&first, Duration::ZERO);
+    checker.synthesis_ended(&first, true);
+    checker.synthesis_started(&first, Duration::ZERO);
+    checker.synthesis_ended(&first, false);
+    checker.replica_crashed();
+    checker.synthesis_started(&run("u2", 1), Duration::ZERO);
+    checker.synthesis_started(&run("u3", 2), Duration::ZERO);
+    assert_eq!(checker.violations(), &[]);
+    checker.synthesis_started(&run("u4", 1), Duration::ZERO);
+    assert_eq!(checker.violations().len(), 1);
+    assert_eq!(checker.violations()[0].invariant, Invariant::BoundedSyntheses);
+}
+
+#[test]
+fn a_slice_left_after_its_composition_is_gone_is_a_leak() {
+    let f = Fixture::new(&[]);
+    f.create(json!({"apiVersion": API_VERSION, "kind": "Composition", "metadata": {"name": "c", "namespace": "default"}, "spec": {"synthesizer": {"name": "x"}}}));
+    let uid = f.server.with(|s| s.get(&s.target_for(API_VERSION, "Composition", Some("default"), Some("c")).unwrap(), None).unwrap()["metadata"]["uid"].clone());
+    let owned = |name: &str| {
+        json!({"apiVersion": API_VERSION, "kind": "ResourceSlice", "metadata": {"name": name, "namespace": "default",
+            "ownerReferences": [{"apiVersion": API_VERSION, "kind": "Composition", "name": "c", "uid": uid, "controller": true}]}, "spec": {"synthesisUUID": "u1"}})
+    };
+    f.create(owned("gone-with-it"));
+    f.create(owned("left-behind"));
+    f.delete(API_VERSION, "Composition", "c");
+    f.delete(API_VERSION, "ResourceSlice", "gone-with-it");
+    f.checker.lock().unwrap().finish(Duration::from_secs(60));
+    assert_eq!(f.violations(), vec![(Invariant::NoLeaks, "resourceslices default/left-behind outlives its owner composition default/c".to_string())]);
+}
+
+#[test]
+fn a_deleting_symphonys_resource_deleted_is_flagged_at_once() {
+    let f = Fixture::new(&[]);
+    f.create(json!({"apiVersion": API_VERSION, "kind": "Symphony", "metadata": {"name": "sym", "namespace": "default", "finalizers": ["eno.azure.io/cleanup"]}, "spec": {"variations": []}}));
+    let uid = f.server.with(|s| s.get(&s.target_for(API_VERSION, "Symphony", Some("default"), Some("sym")).unwrap(), None).unwrap()["metadata"]["uid"].clone());
+    f.managed_configmap();
+    f.patch(API_VERSION, "Composition", "c", None, json!({"metadata": {"ownerReferences": [{"apiVersion": API_VERSION, "kind": "Symphony", "name": "sym", "uid": uid, "controller": true}]}}));
+    f.delete(API_VERSION, "Symphony", "sym");
+    assert_eq!(f.violations(), vec![]);
+    // The composition is still there: the resource may not go, whatever happens to it later.
+    f.delete("v1", "ConfigMap", "cm");
+    let v = f.violations();
+    assert_eq!(v[0], (Invariant::DeletionOrdering, "configmaps default/cm was deleted although its symphony is being deleted (its resources stay)".to_string()), "{v:?}");
+}
