@@ -5,7 +5,7 @@
 
 use super::keys::CompositionKey;
 use super::world::{PassError, World};
-use super::writes::execute;
+use super::defects::Fence;
 use crate::api::Composition;
 use crate::decide::composition::{decide, Observed, Step, Why};
 use crate::decide::step::Fresh;
@@ -32,7 +32,7 @@ pub async fn reconcile(world: &World, key: CompositionKey, now: Time) -> Result<
     let fresh;
     let step = match decide(&observed(Fresh::Unread)) {
         Step::ReadFresh => {
-            fresh = world.get_fresh::<Composition>(&key.object_ref()).await?;
+            fresh = world.get_fresh::<Composition>(&key.object_ref(), Fence::FreshComposition).await?;
             decide(&observed(Fresh::Read(fresh.as_ref())))
         }
         step => step,
@@ -41,7 +41,7 @@ pub async fn reconcile(world: &World, key: CompositionKey, now: Time) -> Result<
     if let Why::StartSynthesis { reason, uuid } = &why {
         tracing::info!(composition = %key, ?reason, %uuid, "starting synthesis");
     }
-    match execute(&*world.cluster, &write).await {
+    match world.write(&write).await {
         Err(e) if e.is_not_found() && why.done_if_gone() => Ok(Action::Done),
         Err(e) => Err(e.into()),
         Ok(_) => Ok(Action::Done),

@@ -27,6 +27,57 @@ pub struct Defects {
     /// Let the symphony controller set a variation's annotations before pruning the others
     /// (breaks "at most once").
     pub set_before_prune: bool,
+    /// Remove one concurrency fence: the guard one kind of write carries, or one uncached
+    /// read a decision needs. Each must break some invariant in some scenario, or the fence
+    /// is not needed (or not tested).
+    pub unfenced: Option<Fence>,
+}
+
+/// The concurrency fences the controller relies on, by name (reads name theirs in every build;
+/// only the simulation build can remove one, so outside it the write fences go unnamed).
+#[cfg_attr(not(madsim), allow(dead_code))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Fence {
+    /// The resourceVersion `test` of a status write (a composition's status, a synthesis
+    /// started or recorded, a symphony's status).
+    StatusVersion,
+    /// The resourceVersion a finalizer write carries (composition, slice).
+    FinalizersVersion,
+    /// The JSON-patch `test`s of a synthesis claim.
+    ClaimTests,
+    /// The resourceVersion a PUT carries (a managed resource replaced).
+    ReplaceVersion,
+    /// The resourceVersion a merge or strategic patch carries (managed resources, a symphony's
+    /// compositions).
+    PatchVersion,
+    /// The uid and resourceVersion preconditions of a delete.
+    DeletePreconditions,
+    /// The composition controller's uncached read of the composition before it decides.
+    FreshComposition,
+    /// The resource reconciler's uncached read of the composition before it creates or
+    /// deletes a resource (`cached_create_check` removes it for creates only).
+    FreshCompositionForResources,
+    /// The synthesis runner's uncached reads (composition, synthesizer, current slices).
+    FreshRunnerReads,
+    /// The symphony controller's uncached list of its compositions.
+    FreshSymphonyList,
+}
+
+#[cfg(madsim)]
+impl Fence {
+    /// The fence guarding `write`, if it has one (a create is guarded by its name alone).
+    pub fn of(write: &crate::decide::step::Write) -> Option<Fence> {
+        use crate::decide::step::Write;
+        Some(match write {
+            Write::ReplaceStatus { .. } => Fence::StatusVersion,
+            Write::SetFinalizers { .. } => Fence::FinalizersVersion,
+            Write::ClaimSynthesis { .. } => Fence::ClaimTests,
+            Write::Replace { .. } => Fence::ReplaceVersion,
+            Write::Patch { .. } => Fence::PatchVersion,
+            Write::Delete { .. } => Fence::DeletePreconditions,
+            Write::Create { .. } => return None,
+        })
+    }
 }
 
 /// Whether the world's replica runs with defect `$flag`; always false outside `cfg(madsim)`.

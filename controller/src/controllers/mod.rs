@@ -34,7 +34,7 @@ mod world;
 mod writes;
 
 #[cfg(madsim)]
-pub use defects::Defects;
+pub use defects::{Defects, Fence};
 pub use keys::{CompositionKey, ResourceWorkKey, SymphonyKey};
 
 use crate::api::{Composition, ResourceSlice, Symphony, Synthesizer};

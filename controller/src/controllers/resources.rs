@@ -6,10 +6,9 @@
 //! read uncached ([`crate::decide::composition::fence_resource_write`]). Writes go through
 //! [`super::writes::execute`].
 
-use super::defects::defect;
+use super::defects::{defect, Fence};
 use super::keys::ResourceWorkKey;
 use super::world::{PassError, SliceEntry, World};
-use super::writes::execute;
 use crate::api::{Composition, ResourceSlice, ResourceState};
 use crate::decide::cel::composition_view;
 use crate::decide::composition::{fence_resource_write, Fenced, ResourceWrite};
@@ -84,14 +83,14 @@ pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result
         ResourceAction::Nothing | ResourceAction::Orphan | ResourceAction::AlreadyGone => return Ok(Action::Done),
     };
     if let Some(fence) = fence {
-        let fresh = if fence == ResourceWrite::Create && defect!(world, cached_create_check) { Some(comp.clone()) } else { world.get_fresh::<Composition>(&key.composition.object_ref()).await? };
+        let fresh = if fence == ResourceWrite::Create && defect!(world, cached_create_check) { Some(comp.clone()) } else { world.get_fresh::<Composition>(&key.composition.object_ref(), Fence::FreshCompositionForResources).await? };
         match fence_resource_write(fence, &comp, fresh.as_ref()) {
             Fenced::Write => {}
             Fenced::Drop => return Ok(Action::Done),
             Fenced::CacheBehind => return Ok(Action::RequeueAfter(CACHE_BEHIND)),
         }
     }
-    match execute(&*world.cluster, &write).await {
+    match world.write(&write).await {
         Ok(_) => Ok(Action::RequeueAfter(AFTER_WRITE)),
         // Someone changed it under us: decide again from fresh state.
         Err(e) if e.is_conflict() || e.is_not_found() => Ok(Action::RequeueAfter(AFTER_WRITE)),
@@ -130,7 +129,7 @@ async fn record(world: &World, entry: &SliceEntry, outcome: Result<Settled, Stri
 async fn write_slice_status(world: &World, slice: &ResourceSlice, states: Vec<ResourceState>) -> Result<(), PassError> {
     let status = serde_json::json!({"resources": states});
     let write = Write::ReplaceStatus { target: address(slice), resource_version: slice.metadata.resource_version.clone().unwrap_or_default(), status };
-    execute(&*world.cluster, &write).await?;
+    world.write(&write).await?;
     Ok(())
 }
 

@@ -8,7 +8,7 @@
 
 use super::keys::SymphonyKey;
 use super::world::{PassError, World};
-use super::writes::execute;
+use super::defects::Fence;
 use crate::api::{Composition, Symphony, CLEANUP_FINALIZER};
 use crate::decide::step::{gvk, json, Write};
 use crate::decide::symphony::{is_owned_by, next, Next};
@@ -30,7 +30,7 @@ pub async fn reconcile(world: &World, key: SymphonyKey) -> Result<Action, PassEr
     // Something to write: decide again on uncached reads. The symphony is re-read too, so a
     // lagging informer costs a retry, not a stale decision (the fence covers the rest).
     let symphony_ref = key.object_ref();
-    let Some(symphony) = world.get_fresh::<Symphony>(&symphony_ref).await? else { return Ok(Action::Done) };
+    let Some(symphony) = world.get_fresh::<Symphony>(&symphony_ref, Fence::FreshSymphonyList).await? else { return Ok(Action::Done) };
     let fresh = fresh_owned(world, &symphony).await?;
     let typed: Vec<Composition> = fresh.values().map(|(c, _)| c.clone()).collect();
     let Some(decided) = decide(world, &symphony, &typed) else { return Ok(Action::Done) };
@@ -74,7 +74,7 @@ pub async fn reconcile(world: &World, key: SymphonyKey) -> Result<Action, PassEr
             return Ok(Action::RequeueAfter(STALE_RETRY));
         }
     };
-    execute(&*world.cluster, &write).await?;
+    world.write(&write).await?;
     Ok(Action::Done)
 }
 
@@ -91,9 +91,14 @@ fn decide(world: &World, symphony: &Symphony, owned: &[Composition]) -> Option<N
 /// The symphony's compositions from an uncached list, by name: typed for deciding, raw for
 /// writing back.
 async fn fresh_owned(world: &World, symphony: &Symphony) -> Result<BTreeMap<String, (Composition, Value)>, PassError> {
-    let list = world.cluster.list(&gvk::<Composition>(), symphony.metadata.namespace.as_deref(), &ListParams::default()).await?;
+    let namespace = symphony.metadata.namespace.as_deref();
+    let items = if world.unfenced(Fence::FreshSymphonyList) {
+        world.compositions.list().into_iter().filter(|c| c["metadata"]["namespace"].as_str() == namespace).collect()
+    } else {
+        world.cluster.list(&gvk::<Composition>(), namespace, &ListParams::default()).await?.items
+    };
     let mut owned = BTreeMap::new();
-    for raw in list.items {
+    for raw in items {
         let comp: Composition = serde_json::from_value(raw.clone()).map_err(|e| PassError::Invalid(format!("listed composition does not decode: {e}")))?;
         if is_owned_by(&comp, symphony) {
             owned.insert(comp.metadata.name.clone().unwrap_or_default(), (comp, raw));

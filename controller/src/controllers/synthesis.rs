@@ -1,11 +1,11 @@
 //! The synthesis runner's interpreter: carries out the steps
 //! [`crate::decide::synthesis::runner::Run`] names (uncached reads, the claim, the
 //! synthesizer's run, slice creations, the outcome) and reports what each found, until the
-//! decision ends the pass. Writes go through [`super::writes::execute`].
+//! decision ends the pass. Writes go through [`World::write`] (the one executor).
 
 use super::keys::CompositionKey;
 use super::world::{PassError, World};
-use super::writes::execute;
+use super::defects::Fence;
 use crate::api::{Composition, ResourceSlice, Synthesizer};
 use crate::decide::step::Write;
 use crate::decide::synthesis::runner::{Failure, Input, Observation, Ran, Run, Step};
@@ -26,13 +26,13 @@ pub async fn reconcile(world: &World, executor: &dyn Executor, key: CompositionK
     let mut error: Option<PassError> = None;
     loop {
         let found = match run.next(&now()) {
-            Step::ReadComposition => world.get_fresh::<Composition>(&comp_ref).await.map(Observation::Composition),
-            Step::ReadSynthesizer(r) => world.get_fresh::<Synthesizer>(&r).await.map(|s| Observation::Synthesizer(s.map(|s| {
+            Step::ReadComposition => world.get_fresh::<Composition>(&comp_ref, Fence::FreshRunnerReads).await.map(Observation::Composition),
+            Step::ReadSynthesizer(r) => world.get_fresh::<Synthesizer>(&r, Fence::FreshRunnerReads).await.map(|s| Observation::Synthesizer(s.map(|s| {
                 let limit = executor.run_limit(&s);
                 (s, limit)
             }))),
             Step::ReadInputs(inputs) => read_inputs(&*world.cluster, &inputs).await.map(Observation::Inputs),
-            Step::Claim { write, claimed } => execute(&*world.cluster, &write).await.map(|_| Observation::Claimed(claimed)).map_err(PassError::from),
+            Step::Claim { write, claimed } => world.write(&write).await.map(|_| Observation::Claimed(claimed)).map_err(PassError::from),
             Step::ClaimHeld { retry_after } => {
                 tracing::debug!(composition = %key, ?retry_after, "synthesis claimed by another executor");
                 return Ok(Action::RequeueAfter(retry_after));
@@ -46,8 +46,8 @@ pub async fn reconcile(world: &World, executor: &dyn Executor, key: CompositionK
                 Ok(Observation::Ran(run_synthesizer(executor, &key, input).await))
             }
             Step::ReadCurrentSlices(refs) => read_slices(world, &refs).await.map(Observation::CurrentSlices),
-            Step::WriteSlice(write) => create_slice(&*world.cluster, &write).await.map(Observation::SliceCreated),
-            Step::RecordOutcome(write) => execute(&*world.cluster, &write).await.map(|_| Observation::Recorded).map_err(PassError::from),
+            Step::WriteSlice(write) => create_slice(world, &write).await.map(Observation::SliceCreated),
+            Step::RecordOutcome(write) => world.write(&write).await.map(|_| Observation::Recorded).map_err(PassError::from),
             Step::Retry(pause) => {
                 tracing::debug!(composition = %key, error = ?error, ?pause, "persisting the synthesis failed; retrying");
                 tokio::time::sleep(pause).await;
@@ -118,7 +118,7 @@ async fn read_inputs(cluster: &dyn Cluster, inputs: &[Input]) -> Result<Vec<Valu
 async fn read_slices(world: &World, refs: &[ObjectRef]) -> Result<Vec<ResourceSlice>, PassError> {
     let mut slices = Vec::new();
     for r in refs {
-        match world.get_fresh::<ResourceSlice>(r).await? {
+        match world.get_fresh::<ResourceSlice>(r, Fence::FreshRunnerReads).await? {
             Some(slice) => slices.push(slice),
             // Slices hold a finalizer until nothing refers to them, so this takes a hand edit.
             None => tracing::warn!(slice = %r, "current synthesis's slice is gone; its resources get no tombstones"),
@@ -128,8 +128,8 @@ async fn read_slices(world: &World, refs: &[ObjectRef]) -> Result<Vec<ResourceSl
 }
 
 /// Creates a slice; the name the server gave it.
-async fn create_slice(cluster: &dyn Cluster, write: &Write) -> Result<String, PassError> {
-    let created = execute(cluster, write).await?.unwrap_or_default();
+async fn create_slice(world: &World, write: &Write) -> Result<String, PassError> {
+    let created = world.write(write).await?.unwrap_or_default();
     let _: ResourceSlice = serde_json::from_value(created.clone()).map_err(|e| PassError::Invalid(e.to_string()))?;
     Ok(created["metadata"]["name"].as_str().unwrap_or_default().to_string())
 }

@@ -2,10 +2,12 @@
 //! cluster client for the uncached reads a decision asks for (and for the write executor).
 //! Depends only on [`super::keys`] (and, in the simulation build, the planted defects).
 
+use super::defects::Fence;
 use super::keys::{CompositionKey, SymphonyKey};
 use crate::api::{Composition, ResourceSlice, Symphony, Synthesizer};
 use crate::decide::ResourceKey;
-use crate::runtime::{ClientError, Cluster, Informer, ObjectRef};
+use crate::decide::step::Write;
+use crate::runtime::{ClientError, ClientResult, Cluster, Informer, ObjectRef};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::sync::Arc;
@@ -42,10 +44,43 @@ fn typed<T: DeserializeOwned>(v: Value) -> Option<T> {
 
 impl World {
     /// The object read from the API server, not the cache (for decisions a stale copy must not
-    /// drive), decoded as `T`.
-    pub async fn get_fresh<T: DeserializeOwned>(&self, r: &ObjectRef) -> Result<Option<T>, PassError> {
-        let Some(raw) = self.cluster.get(r).await? else { return Ok(None) };
+    /// drive), decoded as `T`. `fence` names the read for the simulator's defects.
+    pub async fn get_fresh<T: DeserializeOwned>(&self, r: &ObjectRef, fence: Fence) -> Result<Option<T>, PassError> {
+        let raw = if self.unfenced(fence) { self.cached(r) } else { self.cluster.get(r).await? };
+        let Some(raw) = raw else { return Ok(None) };
         serde_json::from_value(raw).map(Some).map_err(|e| PassError::Invalid(format!("{r} does not decode: {e}")))
+    }
+
+    /// Makes `write` with its fence (see [`super::writes::execute`]).
+    pub async fn write(&self, write: &Write) -> ClientResult<Option<Value>> {
+        #[cfg(madsim)]
+        if self.defects.unfenced.is_some() && self.defects.unfenced == Fence::of(write) {
+            return super::writes::execute_unfenced(&*self.cluster, write).await;
+        }
+        super::writes::execute(&*self.cluster, write).await
+    }
+
+    /// Whether the simulator's defect removes `fence` from this replica.
+    pub fn unfenced(&self, fence: Fence) -> bool {
+        #[cfg(madsim)]
+        return self.defects.unfenced == Some(fence);
+        #[cfg(not(madsim))]
+        {
+            let _ = fence;
+            false
+        }
+    }
+
+    /// The cached copy of an object of one of Eno's informed kinds.
+    fn cached(&self, r: &ObjectRef) -> Option<Value> {
+        let informer = match r.gvk.kind.as_str() {
+            "Composition" => &self.compositions,
+            "Synthesizer" => &self.synthesizers,
+            "ResourceSlice" => &self.slices,
+            "Symphony" => &self.symphonies,
+            _ => return None,
+        };
+        informer.get(r.namespace.as_deref().unwrap_or_default(), &r.name)
     }
 
     pub fn composition(&self, key: &CompositionKey) -> Option<Composition> {

@@ -17,6 +17,8 @@ pub struct Failure {
     pub plan: FaultPlan,
     pub outcome: Outcome,
     pub shrunk: Option<(FaultPlan, Outcome)>,
+    /// The deliberate defects the controller ran with.
+    pub defects: Defects,
 }
 
 impl Failure {
@@ -37,7 +39,8 @@ impl Failure {
             None => &self.outcome,
         };
         out.push_str(&format!("  violation:  {}\n", self.violation()));
-        out.push_str(&format!("  replay:     simulate --scenario {} --seed {}\n  trace (last {trace_lines} lines):\n", self.scenario, self.seed));
+        let defect = super::defects::name_of(&self.defects).map(|d| format!(" --defect {d}")).unwrap_or_default();
+        out.push_str(&format!("  replay:     simulate --scenario {} --seed {}{defect}\n  trace (last {trace_lines} lines):\n", self.scenario, self.seed));
         for line in outcome.trace.tail(trace_lines) {
             out.push_str(&format!("    {line}\n"));
         }
@@ -61,5 +64,5 @@ pub fn check_seed(scenario: &Arc<Scenario>, seed: u64, defects: Defects, shrink:
         let outcome = run(scenario.clone(), seed, smaller.clone(), defects);
         (smaller, outcome)
     });
-    Err(Box::new(Failure { scenario: scenario.name.clone(), seed, plan, outcome, shrunk }))
+    Err(Box::new(Failure { scenario: scenario.name.clone(), seed, plan, outcome, shrunk, defects }))
 }

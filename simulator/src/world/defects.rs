@@ -2,7 +2,7 @@
 //! which the checker must catch.
 
 use crate::invariants::Invariant;
-use eno::controllers::Defects;
+use eno::controllers::{Defects, Fence};
 
 /// The deliberate defects the checker must catch, by name, with the scenario that exposes each
 /// and the invariant it breaks.
@@ -23,7 +23,26 @@ pub fn defects_named(name: &str) -> Option<Defects> {
         "unfenced-synthesis-claim" => d.unfenced_synthesis_claim = true,
         "cached-create-check" => d.cached_create_check = true,
         "set-before-prune" => d.set_before_prune = true,
-        _ => return None,
+        _ => d.unfenced = Some(FENCES.iter().find(|(n, _)| *n == name)?.1),
     }
     Some(d)
+}
+
+/// The defects that each remove one concurrency fence, by name.
+pub const FENCES: &[(&str, Fence)] = &[
+    ("unfenced-status", Fence::StatusVersion),
+    ("unfenced-finalizers", Fence::FinalizersVersion),
+    ("untested-claim", Fence::ClaimTests),
+    ("unfenced-replace", Fence::ReplaceVersion),
+    ("unfenced-patch", Fence::PatchVersion),
+    ("unfenced-delete", Fence::DeletePreconditions),
+    ("cached-composition-read", Fence::FreshComposition),
+    ("cached-composition-for-resources", Fence::FreshCompositionForResources),
+    ("cached-runner-reads", Fence::FreshRunnerReads),
+    ("cached-symphony-list", Fence::FreshSymphonyList),
+];
+
+/// The name of the one defect `defects` switches on, if any (for replay lines).
+pub fn name_of(defects: &Defects) -> Option<&'static str> {
+    DEFECTS.iter().map(|d| d.0).chain(FENCES.iter().map(|f| f.0)).find(|name| defects_named(name).as_ref() == Some(defects))
 }
