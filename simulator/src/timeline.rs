@@ -53,7 +53,11 @@ const LANE_HEIGHT: f64 = 22.0;
 /// Room above the lanes for the axis and the violations' labels.
 const TOP: f64 = 46.0;
 /// Longest lane label drawn (the full name is in its hover text).
-const MAX_LABEL: usize = 46;
+const MAX_LABEL: usize = 48;
+/// Pixels between writes committed at the same virtual instant (without request latency a
+/// whole burst shares one time): they stand side by side in commit order instead of on top of
+/// each other.
+const BURST_STEP: f64 = 3.0;
 /// Diff lines shown in a mark's hover text before "… n more".
 const MAX_DIFF_LINES: usize = 30;
 /// Actor colours, in lane order (colour-blind-safe, Okabe–Ito).
@@ -118,7 +122,7 @@ fn legend(html: &mut String, lanes: &Lanes) {
 <span><i class=\"swatch\" style=\"background:#f5b97a\"></i>fault active / watch lag</span>\
 <span><i class=\"swatch\" style=\"background:#bbb\"></i>replica down</span>\
 <span><i class=\"swatch\" style=\"background:#d00\"></i>invariant violated</span>\
-<span>hover a mark for its diff (+ added, ~ changed, - removed)</span></p>\n");
+<span>hover a mark for its diff (+ added, ~ changed, - removed); writes at one instant stand side by side in commit order</span></p>\n");
 }
 
 /// The lanes, top to bottom: the plan's faults, watch lag, the actors, the objects.
@@ -204,7 +208,8 @@ impl Scale {
     fn new(run: &Run) -> Self {
         let last_write = run.trace.writes.last().map_or(Duration::ZERO, |w| w.at);
         let last_violation = run.violations.iter().map(|v| v.at).max().unwrap_or_default();
-        let end = run.end.max(last_write).max(last_violation).max(run.fault_window).as_secs_f64();
+        // The run, not the fault window: a run that breaks early would be a sliver at the left.
+        let end = run.end.max(last_write).max(last_violation).as_secs_f64();
         Scale { end: end.max(1.0) }
     }
 
@@ -254,15 +259,18 @@ fn svg(html: &mut String, run: &Run, lanes: &Lanes, scale: &Scale) {
         let row = lanes.object_row(object).unwrap_or(0);
         lane_label(html, row, object, "#222");
     }
-    for w in &run.trace.writes {
+    let xs = write_xs(&run.trace.writes, scale);
+    for (w, &x) in run.trace.writes.iter().zip(&xs) {
         let text = hover(w);
         let colour = lanes.colour(&w.actor);
         for row in [lanes.actor_row(&w.actor), lanes.object_row(&w.object)].into_iter().flatten() {
-            mark(html, scale.x(w.at), lane_y(row) + LANE_HEIGHT / 2.0, w.event_type, colour, &text);
+            mark(html, x, lane_y(row) + LANE_HEIGHT / 2.0, w.event_type, colour, &text);
         }
     }
     for v in run.violations {
-        let x = scale.x(v.at);
+        // At the mark of the write that broke it, if one did.
+        let at_write = v.revision.and_then(|rev| run.trace.writes.iter().position(|w| w.revision == rev)).map(|i| xs[i]);
+        let x = at_write.unwrap_or_else(|| scale.x(v.at));
         let _ = writeln!(
             html,
             "<g class=\"violation\"><title>{}</title><line x1=\"{x:.1}\" y1=\"{:.1}\" x2=\"{x:.1}\" y2=\"{bottom:.1}\" stroke=\"#d00\" stroke-width=\"2\"/><text x=\"{:.1}\" y=\"{:.1}\" fill=\"#d00\" text-anchor=\"end\" font-weight=\"bold\">✖ {} at {}</text></g>",
@@ -275,6 +283,19 @@ fn svg(html: &mut String, run: &Run, lanes: &Lanes, scale: &Scale) {
         );
     }
     html.push_str("</svg>\n");
+}
+
+/// Each write's x: its time, plus [`BURST_STEP`] per earlier write at the same instant.
+fn write_xs(writes: &[Write], scale: &Scale) -> Vec<f64> {
+    let mut burst = 0.0;
+    writes
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            burst = if i > 0 && writes[i - 1].at == w.at { burst + BURST_STEP } else { 0.0 };
+            (scale.x(w.at) + burst).min(LABEL_WIDTH + PLOT_WIDTH + 10.0)
+        })
+        .collect()
 }
 
 /// Time ticks and gridlines across every lane.

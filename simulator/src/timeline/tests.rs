@@ -20,7 +20,7 @@ fn example() -> (Trace, FaultPlan, Vec<Violation>) {
     t.up("eno-0", Duration::from_millis(2500));
     t.record(&Event { revision: 3, event_type: EventType::Deleted, key: key("pods", "p"), object: json!({}), previous: None }, Duration::from_millis(2000), "api-server", 0);
     let plan = FaultPlan { faults: vec![Fault::Crash { at: Duration::from_millis(1500), down: Duration::from_secs(1) }, Fault::PausedGc] };
-    let violations = vec![Violation { invariant: Invariant::AtMostOnceAnnotation, at: Duration::from_millis(2500), revision: Some(3), message: "two symphonies claim x".into() }];
+    let violations = vec![Violation { invariant: Invariant::AtMostOnceAnnotation, at: Duration::from_millis(2500), revision: None, message: "two symphonies claim x".into() }];
     (t, plan, violations)
 }
 
@@ -62,7 +62,7 @@ fn the_violation_is_a_red_line_at_its_time_and_heads_the_page() {
     let line = html.split("<g class=\"violation\">").nth(1).expect("a violation drawn");
     assert!(line.contains(&format!("<line x1=\"{x:.1}\"")) && line.contains("stroke=\"#d00\""), "a red line at 2.5s of 3s: {line}");
     assert!(html.contains("✖ at-most-once annotation at 2.500s"));
-    let banner = "VIOLATED: at-most-once annotation violated at 2.500s (revision 3): two symphonies claim x";
+    let banner = "VIOLATED: at-most-once annotation violated at 2.500s: two symphonies claim x";
     assert!(html.find(banner).is_some_and(|at| at < html.find("<svg").unwrap_or(0)), "the violation is above the picture");
     assert!(html.contains("set-before-prune") && html.contains("crash replica 0 at 1.5s, down 1s; garbage collection paused"));
 }
@@ -76,4 +76,20 @@ fn the_page_is_self_contained_and_the_same_run_gives_the_same_bytes() {
     assert_eq!(html.matches("http").count(), 1, "only the SVG namespace names a URL: nothing is fetched");
     let healthy = picture(&trace, &FaultPlan::none(), &[]);
     assert!(healthy.contains("no invariant violated") && !healthy.contains("fault window 0"));
+}
+
+#[test]
+fn a_burst_of_writes_stands_side_by_side_and_a_violation_sits_on_the_write_that_broke_it() {
+    let mut trace = Trace::new();
+    let object = json!({"metadata": {"name": "a"}});
+    for revision in 1..=3 {
+        trace.record(&Event { revision, event_type: EventType::Added, key: key("configmaps", &format!("c{revision}")), object: object.clone(), previous: None }, Duration::from_secs(1), "user", 0);
+    }
+    let violations = [Violation { invariant: Invariant::DeletionOrdering, at: Duration::from_secs(1), revision: Some(3), message: "m".into() }];
+    let html = render(&Run { scenario: "demo", seed: 1, defect: None, plan: &FaultPlan::none(), fault_window: Duration::ZERO, end: Duration::from_secs(2), trace: &trace, violations: &violations });
+    let x = LABEL_WIDTH + PLOT_WIDTH / 2.0;
+    let tips: Vec<String> = (0..3).map(|i| format!("M{:.1},", x + f64::from(i) * BURST_STEP)).collect();
+    assert!(tips.iter().all(|tip| html.matches(tip.as_str()).count() == 2), "each of the three creates at 1s stands apart, on two lanes: {tips:?}");
+    let line = html.split("<g class=\"violation\">").nth(1).expect("a violation drawn");
+    assert!(line.contains(&format!("x1=\"{:.1}\"", x + 2.0 * BURST_STEP)), "the red line is on revision 3's mark: {line}");
 }
