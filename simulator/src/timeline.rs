@@ -66,7 +66,7 @@ const PALETTE: &[&str] = &["#0072B2", "#009E73", "#CC79A7", "#D55E00", "#56B4E9"
 /// The run as an HTML page.
 pub fn render(run: &Run) -> String {
     let lanes = Lanes::of(run);
-    let scale = Scale::new(run);
+    let whole = Scale::whole(run);
     let mut html = String::new();
     let title = format!("{} seed {}", run.scenario, run.seed);
     let _ = write!(
@@ -76,13 +76,19 @@ pub fn render(run: &Run) -> String {
     );
     header(&mut html, run);
     legend(&mut html, &lanes);
-    svg(&mut html, run, &lanes, &scale);
+    html.push_str("<h2>the whole run</h2>\n");
+    svg(&mut html, run, &lanes, &whole, 0);
+    if let Some(zoom) = run.violations.first().and_then(|v| whole.around(v.at)) {
+        let _ = writeln!(html, "<h2>around the violation: {} – {}</h2>", seconds(zoom.start), seconds(zoom.end));
+        svg(&mut html, run, &lanes, &zoom, 1);
+    }
     html.push_str("</body>\n</html>\n");
     html
 }
 
 const STYLE: &str = "body{font-family:monospace;font-size:13px;margin:16px;color:#222}\
-h1{font-size:18px;margin:0 0 8px}\
+h1{font-size:18px;margin:0 0 8px}h2{font-size:14px;margin:14px 0 0}\
+.meta td:first-child{white-space:nowrap}\
 .meta td{padding:1px 10px 1px 0;vertical-align:top}\
 .violation{background:#fde8e8;border-left:4px solid #d00;padding:6px 10px;margin:8px 0;white-space:pre-wrap}\
 .ok{background:#e8f5e8;border-left:4px solid #2a2;padding:6px 10px;margin:8px 0}\
@@ -198,28 +204,45 @@ fn fault_bands(plan: &FaultPlan, window: Duration) -> Vec<(String, Vec<(Duration
         .collect()
 }
 
-/// Virtual seconds to x pixels.
+/// The stretch of virtual time a chart shows, and its x pixels.
 struct Scale {
-    /// The last second shown.
-    end: f64,
+    start: Duration,
+    end: Duration,
 }
 
+/// The close-up around a violation: what led to it, and a moment after.
+const ZOOM_BEFORE: Duration = Duration::from_secs(2);
+const ZOOM_AFTER: Duration = Duration::from_millis(500);
+
 impl Scale {
-    fn new(run: &Run) -> Self {
+    /// The whole run (not the fault window: a run that breaks early would be a sliver).
+    fn whole(run: &Run) -> Self {
         let last_write = run.trace.writes.last().map_or(Duration::ZERO, |w| w.at);
         let last_violation = run.violations.iter().map(|v| v.at).max().unwrap_or_default();
-        // The run, not the fault window: a run that breaks early would be a sliver at the left.
-        let end = run.end.max(last_write).max(last_violation).as_secs_f64();
-        Scale { end: end.max(1.0) }
+        Scale { start: Duration::ZERO, end: run.end.max(last_write).max(last_violation).max(Duration::from_secs(1)) }
+    }
+
+    /// A close-up around `at`, unless it would show most of this scale anyway.
+    fn around(&self, at: Duration) -> Option<Scale> {
+        let zoom = Scale { start: at.saturating_sub(ZOOM_BEFORE).max(self.start), end: (at + ZOOM_AFTER).min(self.end) };
+        (zoom.span() * 3.0 < self.span()).then_some(zoom)
+    }
+
+    fn span(&self) -> f64 {
+        (self.end - self.start).as_secs_f64().max(1e-3)
+    }
+
+    fn shows(&self, t: Duration) -> bool {
+        self.start <= t && t <= self.end
     }
 
     fn x(&self, t: Duration) -> f64 {
-        LABEL_WIDTH + PLOT_WIDTH * t.as_secs_f64().min(self.end) / self.end
+        LABEL_WIDTH + PLOT_WIDTH * (t.clamp(self.start, self.end) - self.start).as_secs_f64() / self.span()
     }
 
     /// Seconds between axis ticks: a round step giving at most about 12 ticks.
     fn tick(&self) -> f64 {
-        [0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0].into_iter().find(|step| self.end / step <= 12.0).unwrap_or(600.0)
+        [0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0].into_iter().find(|step| self.span() / step <= 12.0).unwrap_or(600.0)
     }
 }
 
@@ -227,14 +250,16 @@ fn lane_y(row: usize) -> f64 {
     TOP + row as f64 * LANE_HEIGHT
 }
 
-fn svg(html: &mut String, run: &Run, lanes: &Lanes, scale: &Scale) {
+/// One chart of `run` over `scale`'s stretch of time; `chart` numbers the page's charts (their
+/// SVG ids must differ).
+fn svg(html: &mut String, run: &Run, lanes: &Lanes, scale: &Scale, chart: usize) {
     let height = lane_y(lanes.count()) + 10.0;
     let width = LABEL_WIDTH + PLOT_WIDTH + 20.0;
     let _ = writeln!(html, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\">");
-    html.push_str("<defs><pattern id=\"down\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\"#ddd\"/><line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"#999\" stroke-width=\"3\"/></pattern></defs>\n");
+    let _ = write!(html, "<defs><pattern id=\"down{chart}\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\"#ddd\"/><line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"#999\" stroke-width=\"3\"/></pattern></defs>\n");
     let bottom = lane_y(lanes.count());
     // The fault window behind everything.
-    if !run.plan.faults.is_empty() {
+    if !run.plan.faults.is_empty() && run.fault_window > scale.start {
         rect(html, scale.x(Duration::ZERO), TOP, scale.x(run.fault_window) - scale.x(Duration::ZERO), bottom - TOP, "#fff3c4", &format!("fault window 0 – {}", seconds(run.fault_window)));
     }
     axis(html, scale, bottom);
@@ -251,23 +276,23 @@ fn svg(html: &mut String, run: &Run, lanes: &Lanes, scale: &Scale) {
     }
     for d in &run.trace.downtimes {
         let Some(row) = lanes.actor_row(&d.actor) else { continue };
-        let to = d.to.unwrap_or(Duration::from_secs_f64(scale.end));
+        let to = d.to.unwrap_or(scale.end);
         let until = d.to.map_or("the end".to_string(), seconds);
-        band(html, scale, row, d.from, to, "url(#down)", &format!("{} down {} – {until}", d.actor, seconds(d.from)));
+        band(html, scale, row, d.from, to, &format!("url(#down{chart})"), &format!("{} down {} – {until}", d.actor, seconds(d.from)));
     }
     for object in &lanes.objects {
         let row = lanes.object_row(object).unwrap_or(0);
         lane_label(html, row, object, "#222");
     }
     let xs = write_xs(&run.trace.writes, scale);
-    for (w, &x) in run.trace.writes.iter().zip(&xs) {
+    for (w, &x) in run.trace.writes.iter().zip(&xs).filter(|(w, _)| scale.shows(w.at)) {
         let text = hover(w);
         let colour = lanes.colour(&w.actor);
         for row in [lanes.actor_row(&w.actor), lanes.object_row(&w.object)].into_iter().flatten() {
             mark(html, x, lane_y(row) + LANE_HEIGHT / 2.0, w.event_type, colour, &text);
         }
     }
-    for v in run.violations {
+    for v in run.violations.iter().filter(|v| scale.shows(v.at)) {
         // At the mark of the write that broke it, if one did.
         let at_write = v.revision.and_then(|rev| run.trace.writes.iter().position(|w| w.revision == rev)).map(|i| xs[i]);
         let x = at_write.unwrap_or_else(|| scale.x(v.at));
@@ -301,10 +326,11 @@ fn write_xs(writes: &[Write], scale: &Scale) -> Vec<f64> {
 /// Time ticks and gridlines across every lane.
 fn axis(html: &mut String, scale: &Scale, bottom: f64) {
     let step = scale.tick();
-    let mut i = 0u32;
+    let (start, end) = (scale.start.as_secs_f64(), scale.end.as_secs_f64());
+    let mut i = (start / step - 1e-9).ceil() as u32;
     loop {
         let t = step * f64::from(i);
-        if t > scale.end + 1e-9 {
+        if t > end + 1e-9 {
             break;
         }
         let x = scale.x(Duration::from_secs_f64(t));
@@ -319,7 +345,7 @@ fn watch_lag(html: &mut String, trace: &Trace, lanes: &Lanes, scale: &Scale) {
     let row = lanes.watch_lag_row();
     lane_label(html, row, "watch lag (at commits)", "#8a5a00");
     let mut open: Option<(Duration, u64)> = None;
-    let ends = trace.writes.iter().map(|w| (w.at, w.watch_lag)).chain([(Duration::from_secs_f64(scale.end), 0)]);
+    let ends = trace.writes.iter().map(|w| (w.at, w.watch_lag)).chain([(scale.end, 0)]);
     for (at, lag) in ends {
         match open {
             Some((from, lagged)) if lag != lagged => {
@@ -341,6 +367,9 @@ fn lane_label(html: &mut String, row: usize, label: &str, colour: &str) {
 }
 
 fn band(html: &mut String, scale: &Scale, row: usize, from: Duration, to: Duration, fill: &str, title: &str) {
+    if to < scale.start || from > scale.end {
+        return;
+    }
     let (x0, x1) = (scale.x(from), scale.x(to));
     rect(html, x0, lane_y(row) + 3.0, (x1 - x0).max(1.5), LANE_HEIGHT - 6.0, fill, title);
 }

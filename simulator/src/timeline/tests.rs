@@ -93,3 +93,19 @@ fn a_burst_of_writes_stands_side_by_side_and_a_violation_sits_on_the_write_that_
     let line = html.split("<g class=\"violation\">").nth(1).expect("a violation drawn");
     assert!(line.contains(&format!("x1=\"{:.1}\"", x + 2.0 * BURST_STEP)), "the red line is on revision 3's mark: {line}");
 }
+
+#[test]
+fn a_late_violation_gets_a_close_up_of_what_led_to_it() {
+    let mut trace = Trace::new();
+    let object = json!({"metadata": {"name": "a"}});
+    for (revision, at) in [(1, 1), (2, 29)] {
+        trace.record(&Event { revision, event_type: EventType::Added, key: key("configmaps", &format!("c{revision}")), object: object.clone(), previous: None }, Duration::from_secs(at), "user", 0);
+    }
+    let violations = [Violation { invariant: Invariant::NoLoss, at: Duration::from_secs(30), revision: None, message: "m".into() }];
+    let html = render(&Run { scenario: "demo", seed: 1, defect: None, plan: &FaultPlan::none(), fault_window: Duration::ZERO, end: Duration::from_secs(60), trace: &trace, violations: &violations });
+    let (whole, close_up) = html.split_once("<h2>around the violation: 28.000s – 30.500s</h2>").expect("a close-up of 2s before the violation to 0.5s after");
+    assert_eq!((whole.matches("<g class=\"mark\">").count(), close_up.matches("<g class=\"mark\">").count()), (4, 2), "the close-up shows only the write at 29s");
+    assert_eq!(close_up.matches("<g class=\"violation\">").count(), 1);
+    let early = picture(&example().0, &example().1, &example().2);
+    assert!(!early.contains("around the violation"), "no close-up when the whole run is short");
+}
