@@ -17,7 +17,8 @@
 //! **trace** ([`trace`]), whose fault-free form is each scenario's insta **snapshot**
 //! (`snapshots/simulator/`); at the deadline the scenario's expectations must hold. A run that
 //! breaks an invariant is **shrunk** ([`shrink`]: ddmin over the plan's faults, same seed) to a
-//! minimal plan that still breaks it.
+//! minimal plan that still breaks it. A run can be drawn as an HTML [`timeline`] (who wrote
+//! what when, the faults, where the invariant broke).
 //!
 //! The pure parts (scenarios, plans, the checker, shrinking, traces) build everywhere; running a
 //! world needs the simulation build (`RUSTFLAGS="--cfg madsim"`).
@@ -27,6 +28,7 @@ pub mod plan;
 pub mod reading;
 pub mod scenario;
 pub mod shrink;
+pub mod timeline;
 pub mod trace;
 #[cfg(madsim)]
 pub mod world;

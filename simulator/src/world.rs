@@ -107,6 +107,7 @@ async fn simulate(scenario: Arc<Scenario>, seed: u64, plan: FaultPlan, defects: 
         executor: recorder.executor(simulated.clone()),
         options: Options { synthesis_concurrency: 2, reconcile_concurrency: 2, defects, ..Options::default() },
         max_latency: plan.max_latency(),
+        recorder: recorder.clone(),
     };
     let primary = replicas.start("eno-0");
     for i in 1..scenario.replicas {
@@ -153,6 +154,8 @@ struct Replicas {
     options: Options,
     /// The longest a controller request takes to reach the server (zero: at once).
     max_latency: Duration,
+    /// Told each replica's node, and when it goes down and up (the timeline's downtimes).
+    recorder: Recorder,
 }
 
 impl Replicas {
@@ -177,16 +180,19 @@ impl Replicas {
                 }
             })
             .build();
+        self.recorder.replica(node.id(), name);
         node.id()
     }
 
     /// Kills a replica: its tasks stop and its memory is lost.
     fn kill(&self, id: NodeId) {
-        self.handle.kill(id)
+        self.handle.kill(id);
+        self.recorder.replica_running(id, false);
     }
 
     /// Restarts a killed replica: Eno starts afresh.
     fn restart(&self, id: NodeId) {
-        self.handle.restart(id)
+        self.handle.restart(id);
+        self.recorder.replica_running(id, true);
     }
 }

@@ -17,6 +17,8 @@ mod cli {
     use clap::Parser;
     use simulator::scenario::Scenario;
     use eno::controllers::Defects;
+    use simulator::plan::FaultPlan;
+    use simulator::timeline;
     use simulator::world::{check_seed, defects_named, run, DEFECTS};
     use std::path::PathBuf;
     use std::process::ExitCode;
@@ -61,6 +63,10 @@ mod cli {
         /// Trace lines shown per failure.
         #[arg(long, default_value_t = 40)]
         trace_lines: usize,
+        /// With --seed and --scenario: draw the run (the shrunk one if it fails) as an HTML
+        /// timeline into this file.
+        #[arg(long, requires_all = ["seed", "scenario"])]
+        timeline: Option<PathBuf>,
     }
 
     pub fn main() -> ExitCode {
@@ -106,20 +112,30 @@ mod cli {
                 if args.seed.is_none() && i % 10 == 0 {
                     eprint!("\r{:<24} seed {i}/{}, {failed} failed", scenario.name, seeds.len());
                 }
-                match check_seed(&scenario, seed, defects, !args.no_shrink) {
+                // The replayed seed's run, with its plan.
+                let replayed = match check_seed(&scenario, seed, defects, !args.no_shrink) {
                     Ok(outcome) if args.seed.is_some() => {
                         println!("{}", outcome.trace.lines.join("\n"));
+                        Some((FaultPlan::swarm(seed, scenario.faults_until.0), outcome))
                     }
-                    Ok(_) => {}
+                    Ok(_) => None,
                     Err(failure) => {
                         failed += 1;
                         println!("{}", failure.report(args.trace_lines));
-                        if args.seed.is_some() {
+                        args.seed.is_some().then(|| {
                             let plan = failure.shrunk.as_ref().map_or(failure.plan.clone(), |(p, _)| p.clone());
-                            let full = run(scenario.clone(), seed, plan, defects);
+                            let full = run(scenario.clone(), seed, plan.clone(), defects);
                             println!("full trace:\n{}", full.trace.lines.join("\n"));
-                        }
+                            (plan, full)
+                        })
                     }
+                };
+                if let (Some(path), Some((plan, outcome))) = (&args.timeline, &replayed) {
+                    if let Err(e) = std::fs::write(path, timeline::of_outcome(&scenario, seed, args.defect.as_deref(), plan, outcome)) {
+                        eprintln!("error: writing the timeline to {}: {e}", path.display());
+                        return ExitCode::from(2);
+                    }
+                    eprintln!("timeline: {}", path.display());
                 }
             }
             failures += failed;

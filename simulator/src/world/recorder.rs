@@ -1,13 +1,17 @@
 //! The run's record: the invariant checker and the trace, shared by everything in the world that
 //! sees something happen — the server's observer (every committed write), the executor (every
 //! synthesis run), the fault driver (notes in the trace) and the user (whose writes are not
-//! Eno's doing). Every entry is stamped with the virtual time since the run started.
+//! Eno's doing). Every entry is stamped with the virtual time since the run started, and every
+//! write with its actor: the replica whose node made it, else the user while acting, else the
+//! API server itself (its garbage collector, on the main node).
 
 use crate::invariants::{Checker, SynthesisRun};
 use crate::trace::Trace;
 use eno::synthesis::{Executor, SimulatedExecutor, SynthesisError, SynthesisInput, SynthesisOutput};
 use fake_apiserver::SharedApiServer;
 use futures::future::BoxFuture;
+use madsim::task::NodeId;
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -15,9 +19,27 @@ use tokio::time::Instant;
 /// How often a waiting user checks whether the run already failed.
 const CHECK_EVERY: Duration = Duration::from_millis(500);
 
+/// The actor of writes made on the main node outside the user's actions.
+pub(super) const API_SERVER: &str = "api-server";
+/// The scenario's user (`Checker::user_acting`).
+pub(super) const USER: &str = "user";
+
 pub(super) struct Record {
     pub checker: Checker,
     pub trace: Trace,
+    /// The controller replicas' nodes, by name (`eno-0`).
+    replicas: BTreeMap<NodeId, String>,
+}
+
+impl Record {
+    /// Who is writing now: the current madsim node's replica, else the user or the server.
+    fn actor(&self) -> &str {
+        match self.replicas.get(&madsim::plugin::node()) {
+            Some(replica) => replica.as_str(),
+            None if self.checker.user_acting => USER,
+            None => API_SERVER,
+        }
+    }
 }
 
 /// A handle on the run's [`Record`]; clones share it.
@@ -29,7 +51,7 @@ pub(super) struct Recorder {
 
 impl Recorder {
     pub fn new(checker: Checker, start: Instant) -> Self {
-        Recorder { record: Arc::new(Mutex::new(Record { checker, trace: Trace::new() })), start }
+        Recorder { record: Arc::new(Mutex::new(Record { checker, trace: Trace::new(), replicas: BTreeMap::new() })), start }
     }
 
     pub fn lock(&self) -> MutexGuard<'_, Record> {
@@ -49,7 +71,8 @@ impl Recorder {
         server.observe(move |s, event| {
             let at = recorder.elapsed();
             let mut g = recorder.lock();
-            g.trace.record(event, at);
+            let actor = g.actor().to_string();
+            g.trace.record(event, at, &actor, s.faults().watch_lag);
             g.checker.observe(s, event, at);
         });
     }
@@ -66,6 +89,19 @@ impl Recorder {
         let mut g = self.lock();
         g.trace.note(at, text);
         g.checker.replica_crashed();
+    }
+
+    /// Names the writes made on `node` after the replica `name`.
+    pub fn replica(&self, node: NodeId, name: &str) {
+        self.lock().replicas.insert(node, name.to_string());
+    }
+
+    /// Marks `node`'s replica down (killed) or up (restarted) from now.
+    pub fn replica_running(&self, node: NodeId, running: bool) {
+        let at = self.elapsed();
+        let mut g = self.lock();
+        let Some(name) = g.replicas.get(&node).cloned() else { return };
+        if running { g.trace.up(&name, at) } else { g.trace.down(&name, at) }
     }
 
     /// `inner`, telling the checker about every synthesis before running it.
