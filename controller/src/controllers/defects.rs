@@ -27,6 +27,10 @@ pub struct Defects {
     /// Let the symphony controller set a variation's annotations before pruning the others
     /// (breaks "at most once").
     pub set_before_prune: bool,
+    /// Let a synthesis claim hold forever: a replica that dies after claiming and before
+    /// recording leaves the synthesis running for good (breaks "convergence"; a step that is
+    /// not safe to crash halfway through).
+    pub claims_never_expire: bool,
     /// Remove one concurrency fence: the guard one kind of write carries, or one uncached
     /// read a decision needs. Each must break some invariant in some scenario, or the fence
     /// is not needed (or not tested).

@@ -23,6 +23,7 @@ pub fn defects_named(name: &str) -> Option<Defects> {
         "unfenced-synthesis-claim" => d.unfenced_synthesis_claim = true,
         "cached-create-check" => d.cached_create_check = true,
         "set-before-prune" => d.set_before_prune = true,
+        "claims-never-expire" => d.claims_never_expire = true,
         _ => d.unfenced = Some(FENCES.iter().find(|(n, _)| *n == name)?.1),
     }
     Some(d)

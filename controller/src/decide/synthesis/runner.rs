@@ -151,6 +151,10 @@ pub struct Run {
     /// `controllers::defects`).
     #[cfg(madsim)]
     pub unfenced_claim: bool,
+    /// Deliberate bug: a claim never expires, so a replica that dies between claiming and
+    /// recording leaves the synthesis stuck (simulation build only).
+    #[cfg(madsim)]
+    pub claims_never_expire: bool,
 }
 
 /// One try at writing the output or recording the outcome.
@@ -250,13 +254,23 @@ impl Run {
             Some(claimed) => claimed,
             None if self.unfenced() => in_flight,
             None => {
-                return match claim(in_flight, now, run_limit + CLAIM_MARGIN) {
+                return match claim(in_flight, now, self.claim_expiry(run_limit)) {
                     Claim::Held { retry_after } => Step::ClaimHeld { retry_after },
                     Claim::Take(claimed) => Step::Claim { write: Write::ClaimSynthesis { target: address(comp), read: in_flight.clone(), claimed: claimed.clone() }, claimed },
                 }
             }
         };
         Step::RunSynthesizer { composition: Box::new(comp.clone()), synthesizer: Box::new(synth.clone()), uuid: claimed.uuid.clone(), inputs: inputs.clone() }
+    }
+
+    /// How long a claim is honoured: the executor's run limit and a margin. The expiry is
+    /// what makes claiming safe to crash after: another replica takes the synthesis over.
+    fn claim_expiry(&self, run_limit: Duration) -> Duration {
+        #[cfg(madsim)]
+        if self.claims_never_expire {
+            return Duration::from_secs(365 * 24 * 3600);
+        }
+        run_limit + CLAIM_MARGIN
     }
 
     #[cfg(madsim)]
