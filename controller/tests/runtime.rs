@@ -5,7 +5,7 @@
 
 use eno::runtime::fake::FakeCluster;
 use eno::runtime::kube::KubeCluster;
-use eno::runtime::{Cluster, DeleteParams, Gvk, Informer, ListParams, ObjectRef, Patch};
+use eno::runtime::{Cluster, DeleteParams, Gvk, Informer, ListParams, ListSemantic, ObjectRef, Patch};
 use fake_apiserver::clock::SystemClock;
 use fake_apiserver::server::{ApiServer, Config};
 use fake_apiserver::SharedApiServer;
@@ -70,7 +70,7 @@ async fn verbs(cluster: Arc<dyn Cluster>) {
 async fn informer_survives_expiry(cluster: Arc<dyn Cluster>, server: SharedApiServer) {
     let changes = Arc::new(AtomicUsize::new(0));
     let seen = changes.clone();
-    let informer = Informer::start(cluster.clone(), Gvk::new("v1", "ConfigMap"), Some("default".into()), move |_| {
+    let informer = Informer::start(cluster.clone(), Gvk::new("v1", "ConfigMap"), Some("default".into()), ListSemantic::MostRecent, move |_| {
         seen.fetch_add(1, Ordering::SeqCst);
     });
     informer.wait_synced().await;

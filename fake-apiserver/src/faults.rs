@@ -11,6 +11,10 @@ pub struct Faults {
     pub lag_quorum_reads: bool,
     /// Watches deliver events only once they are this many revisions old.
     pub watch_lag: u64,
+    /// A watch resumed at revision N starts this many revisions earlier (not below the
+    /// compaction floor), re-delivering events the client already has: duplicate delivery, as
+    /// after an apiserver failover whose watch cache starts a little behind.
+    pub watch_replay: u64,
     /// Chance each watch event is silently lost (the watch moves past it).
     pub watch_drop_rate: f64,
     /// Chance a request fails with one of `error_codes` before doing anything.

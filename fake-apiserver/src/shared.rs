@@ -139,7 +139,8 @@ impl SharedApiServer {
 mod tests {
     use super::*;
     use crate::clock::ManualClock;
-    use crate::server::{Config, DeleteOptions, WriteOptions};
+    use crate::server::{Config, DeleteOptions, ListOptions, WriteOptions};
+    use serde_json::Value;
     use serde_json::json;
 
     #[test]
@@ -166,5 +167,52 @@ mod tests {
             *seen.lock().unwrap(),
             vec![format!("{} ADDED a", start + 1), format!("{} MODIFIED a", start + 2), format!("{} DELETED a", start + 3)]
         );
+    }
+
+    fn configmap(v: &str) -> Value {
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": "default"}, "data": {"v": v}})
+    }
+
+    /// A server with ConfigMap `a` written at v=1, 2, 3; returns it, the ConfigMaps target and
+    /// the revision of the last write.
+    fn three_writes() -> (ApiServer, crate::server::Target, u64) {
+        let mut s = ApiServer::new(Config::default(), Arc::new(ManualClock::at(0)));
+        let t = s.target_for("v1", "ConfigMap", Some("default"), None).unwrap();
+        s.create(&t, configmap("1"), &WriteOptions::default()).unwrap();
+        let named = s.target_for("v1", "ConfigMap", Some("default"), Some("a")).unwrap();
+        s.update(&named, configmap("2"), &WriteOptions::default()).unwrap();
+        s.update(&named, configmap("3"), &WriteOptions::default()).unwrap();
+        let last = s.revision();
+        (s, t, last)
+    }
+
+    #[test]
+    fn a_lagging_cache_serves_any_semantic_lists_from_the_past_and_quorum_lists_fresh() {
+        let (mut s, t, last) = three_writes();
+        s.set_faults(crate::faults::Faults { read_lag: 2, ..Default::default() });
+        let any = s.list(&t, &ListOptions { resource_version: Some("0".into()), ..Default::default() }).unwrap();
+        assert_eq!((any["metadata"]["resourceVersion"].as_str(), any["items"][0]["data"]["v"].as_str()), (Some((last - 2).to_string().as_str()), Some("1")));
+        let quorum = s.list(&t, &ListOptions::default()).unwrap();
+        assert_eq!(quorum["items"][0]["data"]["v"], "3");
+        // A watch from the old list's revision replays the newer events: the client catches up.
+        let mut w = s.watch(&t, &ListOptions { resource_version: Some((last - 2).to_string()), ..Default::default() }).unwrap();
+        let seen: Vec<String> = s.poll_watch(&mut w).events.iter().map(|e| e.object["data"]["v"].as_str().unwrap_or_default().to_string()).collect();
+        assert_eq!(seen, ["2", "3"]);
+    }
+
+    #[test]
+    fn replayed_watches_redeliver_events_and_expired_watches_end_with_410() {
+        let (mut s, t, last) = three_writes();
+        s.set_faults(crate::faults::Faults { watch_replay: 1, ..Default::default() });
+        let mut w = s.watch(&t, &ListOptions { resource_version: Some(last.to_string()), ..Default::default() }).unwrap();
+        let replayed: Vec<String> = s.poll_watch(&mut w).events.iter().map(|e| e.object["data"]["v"].as_str().unwrap_or_default().to_string()).collect();
+        assert_eq!(replayed, ["3"], "the event at the requested revision is delivered again");
+        s.expire_watches();
+        let poll = s.poll_watch(&mut w);
+        assert!(poll.closed);
+        assert_eq!((poll.events[0].event_type, poll.events[0].object["code"].as_u64()), ("ERROR", Some(410)));
+        // History is intact: a new watch from the same revision works.
+        let mut again = s.watch(&t, &ListOptions { resource_version: Some(last.to_string()), ..Default::default() }).unwrap();
+        assert!(!s.poll_watch(&mut again).closed);
     }
 }

@@ -25,12 +25,12 @@ pub use check::{check_seed, Failure};
 pub use defects::{defects_named, DEFECTS};
 
 use crate::invariants::{Checker, Invariant, Violation};
-use crate::plan::FaultPlan;
+use crate::plan::{FaultPlan, ReplicaFaults};
 use crate::scenario::Scenario;
 use crate::trace::Trace;
 use eno::controllers::{Defects, Eno, Options};
 use eno::runtime::fake::{install_crds, FakeCluster};
-use eno::runtime::Cluster;
+use eno::runtime::{Cluster, ListSemantic};
 use eno::synthesis::{Executor, SimulatedExecutor};
 use fake_apiserver::clock::SystemClock;
 use fake_apiserver::server::{ApiServer, Config};
@@ -101,19 +101,25 @@ async fn simulate(scenario: Arc<Scenario>, seed: u64, plan: FaultPlan, defects: 
             simulated.set_delay(name.clone(), delay.0);
         }
     }
+    let until = start + scenario.faults_until.0;
+    let faults = plan.replica_faults();
+    let write_crashes = fault_driver::WriteCrashes::new(&faults.crashes_after_writes, until);
+    let list_semantic = if faults.any_semantic_lists { ListSemantic::Any } else { ListSemantic::MostRecent };
     let replicas = Replicas {
         handle,
         server: server.clone(),
         executor: recorder.executor(simulated.clone()),
-        options: Options { synthesis_concurrency: 2, reconcile_concurrency: 2, defects, ..Options::default() },
-        max_latency: plan.max_latency(),
+        options: Options { synthesis_concurrency: 2, reconcile_concurrency: 2, list_semantic, defects, ..Options::default() },
+        faults,
+        write_crashes,
         recorder: recorder.clone(),
+        permanent: scenario.replicas,
     };
-    let primary = replicas.start("eno-0");
-    for i in 1..scenario.replicas {
-        replicas.start(&format!("eno-{i}"));
+    let primary = replicas.start(0);
+    for index in 1..scenario.replicas {
+        replicas.start(index);
     }
-    fault_driver::drive(&plan, start, start + scenario.faults_until.0, &server, &replicas, primary, &recorder);
+    fault_driver::drive(&plan, start, until, &server, &replicas, primary, &recorder);
 
     let played = user::play(&scenario, start, &server, &simulated, &recorder).await;
     let mut stuck = played.unmet_conditions;
@@ -152,22 +158,33 @@ struct Replicas {
     server: SharedApiServer,
     executor: Arc<dyn Executor>,
     options: Options,
-    /// The longest a controller request takes to reach the server (zero: at once).
-    max_latency: Duration,
+    /// What the plan builds into the replicas: latency, list semantic, clock offsets.
+    faults: ReplicaFaults,
+    /// Replica 0's write counter, when the plan crashes it after some write.
+    write_crashes: Option<Arc<fault_driver::WriteCrashes>>,
     /// Told each replica's node, and when it goes down and up (the timeline's downtimes).
     recorder: Recorder,
+    /// Replicas the scenario runs throughout (indices `0..permanent`); the plan's second
+    /// replica comes after them.
+    permanent: usize,
 }
 
 impl Replicas {
-    /// A new replica node, running.
-    fn start(&self, name: &str) -> NodeId {
-        let (server, executor, options, max_latency) = (self.server.clone(), self.executor.clone(), self.options.clone(), self.max_latency);
+    /// Replica `index` (0: the one that crashes; 1: the second replica) as a new node, running.
+    fn start(&self, index: usize) -> NodeId {
+        let (server, executor, max_latency) = (self.server.clone(), self.executor.clone(), self.faults.max_latency);
+        let clock_offset_millis = self.faults.clock_offsets_millis.get(index).copied().unwrap_or_default();
+        let options = Options { clock_offset_millis, ..self.options.clone() };
+        let write_crashes = self.write_crashes.clone().filter(|_| index == 0);
         let node = self
             .handle
             .create_node()
-            .name(name)
+            .name(format!("eno-{index}"))
             .init(move || {
-                let cluster = FakeCluster::new(server.clone(), "eno");
+                let mut cluster = FakeCluster::new(server.clone(), "eno");
+                if let Some(crashes) = write_crashes.clone() {
+                    cluster = cluster.with_on_commit(move || crashes.committed());
+                }
                 let cluster: Arc<dyn Cluster> = Arc::new(match max_latency.as_millis() as u64 {
                     0 => cluster,
                     // madsim's RNG, drawn in the order madsim runs the requests: seeded.
@@ -180,7 +197,7 @@ impl Replicas {
                 }
             })
             .build();
-        self.recorder.replica(node.id(), name);
+        self.recorder.replica(node.id(), &format!("eno-{index}"));
         node.id()
     }
 

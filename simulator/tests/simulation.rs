@@ -107,7 +107,8 @@ fn each_deliberate_defect_is_caught_shrunk_and_reported() {
         let seed = found.unwrap_or_else(|| panic!("defect {name} not caught in {DEFECT_SEEDS} seeds of {scenario_name}"));
         let failure = check_seed(&s, seed, defects, true).expect_err("the failing seed replays");
         let (shrunk, outcome) = failure.shrunk.clone().expect("shrunk");
-        assert!(shrunk.faults.iter().all(|f| failure.plan.faults.contains(f)), "{name}: shrinking only removes faults");
+        let kind = std::mem::discriminant::<simulator::plan::Fault>;
+        assert!(shrunk.faults.iter().all(|f| failure.plan.faults.iter().any(|p| kind(p) == kind(f))), "{name}: shrinking removes or reduces faults, never adds");
         assert!(shrunk.faults.len() <= failure.plan.faults.len());
         assert_eq!(outcome.first_violation().map(|v| v.invariant), Some(invariant), "{name}: the shrunk plan breaks the same invariant");
         // 1-minimal: without any one of its faults the shrunk plan no longer breaks the invariant.

@@ -40,7 +40,7 @@ pub use keys::{CompositionKey, ResourceWorkKey, SymphonyKey};
 use crate::api::{Composition, ResourceSlice, Symphony, Synthesizer};
 use crate::decide::step::gvk;
 use crate::decide::symphony::owner_symphony;
-use crate::runtime::{run_controller, Cluster, Informer, WorkQueue};
+use crate::runtime::{run_controller, Cluster, Informer, ListSemantic, WorkQueue};
 use crate::synthesis::Executor;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde::de::DeserializeOwned;
@@ -58,6 +58,13 @@ pub struct Options {
     pub reconcile_concurrency: usize,
     /// First and longest retry delay after a failed pass.
     pub backoff: (Duration, Duration),
+    /// How the informers list (at start and on every relist). `Any` is cheaper for large
+    /// clusters but may hand a cache a state older than one it already saw; decisions that need
+    /// fresh state re-read it uncached either way.
+    pub list_semantic: ListSemantic,
+    /// Added to the wall clock wherever Eno stamps or compares times (claims, conditions,
+    /// intervals), in milliseconds, signed: a replica whose clock is off.
+    pub clock_offset_millis: i64,
     /// Deliberate bugs for the simulator's checker tests (simulation build only).
     #[cfg(madsim)]
     pub defects: Defects,
@@ -69,6 +76,8 @@ impl Default for Options {
             synthesis_concurrency: 10,
             reconcile_concurrency: 4,
             backoff: (Duration::from_millis(50), Duration::from_secs(60)),
+            list_semantic: ListSemantic::MostRecent,
+            clock_offset_millis: 0,
             #[cfg(madsim)]
             defects: Defects::default(),
         }
@@ -89,14 +98,11 @@ impl Drop for Eno {
     }
 }
 
-fn now() -> Time {
-    Time(chrono_now())
-}
-
-/// The current time as `metav1.Time` wants it (whole seconds, like the API server stores).
-fn chrono_now() -> k8s_openapi::jiff::Timestamp {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-    k8s_openapi::jiff::Timestamp::from_second(secs).unwrap_or_default()
+/// The current time, `offset_millis` off the wall clock, as `metav1.Time` wants it (whole
+/// seconds, like the API server stores).
+fn now(offset_millis: i64) -> Time {
+    let millis = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+    Time(k8s_openapi::jiff::Timestamp::from_second((millis + offset_millis).div_euclid(1000)).unwrap_or_default())
 }
 
 /// Index of the composition informer: the synthesizer a composition uses.
@@ -219,11 +225,12 @@ impl Eno {
                 let router = router.clone();
                 move |obj: &Value| changed(&router, obj)
             };
+            let semantic = options.list_semantic;
             World {
-                compositions: Informer::start_indexed(cluster.clone(), gvk::<Composition>(), None, synthesizer_name, on(Router::composition_changed)),
-                synthesizers: Informer::start(cluster.clone(), gvk::<Synthesizer>(), None, on(Router::synthesizer_changed)),
-                slices: Informer::start_indexed(cluster.clone(), gvk::<ResourceSlice>(), None, owner_uids, on(Router::slice_changed)),
-                symphonies: Informer::start(cluster.clone(), gvk::<Symphony>(), None, on(Router::symphony_changed)),
+                compositions: Informer::start_indexed(cluster.clone(), gvk::<Composition>(), None, semantic, synthesizer_name, on(Router::composition_changed)),
+                synthesizers: Informer::start(cluster.clone(), gvk::<Synthesizer>(), None, semantic, on(Router::synthesizer_changed)),
+                slices: Informer::start_indexed(cluster.clone(), gvk::<ResourceSlice>(), None, semantic, owner_uids, on(Router::slice_changed)),
+                symphonies: Informer::start(cluster.clone(), gvk::<Symphony>(), None, semantic, on(Router::symphony_changed)),
                 cluster,
                 #[cfg(madsim)]
                 defects: options.defects,
@@ -241,6 +248,7 @@ impl Eno {
             resources_of_composition(&world, &comp).into_iter().for_each(|k| queues.resources.add(k));
         }
 
+        let offset = options.clock_offset_millis;
         let mut tasks = Vec::new();
         {
             let (w, q) = (world.clone(), queues.symphonies.clone());
@@ -251,19 +259,19 @@ impl Eno {
         {
             let (w, q) = (world.clone(), queues.compositions.clone());
             tasks.push(tokio::spawn(async move {
-                run_controller("composition", q, |key| composition::reconcile(&w, key, now())).await;
+                run_controller("composition", q, |key| composition::reconcile(&w, key, now(offset))).await;
             }));
         }
         for _ in 0..options.synthesis_concurrency.max(1) {
             let (w, q, e) = (world.clone(), queues.syntheses.clone(), executor.clone());
             tasks.push(tokio::spawn(async move {
-                run_controller("synthesis", q, |key| synthesis::reconcile(&w, &*e, key, now)).await;
+                run_controller("synthesis", q, |key| synthesis::reconcile(&w, &*e, key, move || now(offset))).await;
             }));
         }
         for _ in 0..options.reconcile_concurrency.max(1) {
             let (w, q) = (world.clone(), queues.resources.clone());
             tasks.push(tokio::spawn(async move {
-                run_controller("resource", q, |key| resources::reconcile(&w, key, now())).await;
+                run_controller("resource", q, |key| resources::reconcile(&w, key, now(offset))).await;
             }));
         }
         Eno { world, tasks }

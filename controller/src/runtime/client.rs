@@ -122,6 +122,19 @@ pub type ClientResult<T> = Result<T, ClientError>;
 pub struct ListParams {
     pub label_selector: Option<String>,
     pub field_selector: Option<String>,
+    pub semantic: ListSemantic,
+}
+
+/// How fresh a list must be (kube-rs's `ListSemantic`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ListSemantic {
+    /// A quorum read: the latest state.
+    #[default]
+    MostRecent,
+    /// `resourceVersion=0`: whatever an API server's watch cache holds, which is cheaper for
+    /// large kinds but may be older than a state this client already saw (a lagging replica of
+    /// an HA control plane), so an informer can travel back in time on a relist.
+    Any,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -202,7 +215,8 @@ pub trait Cluster: Send + Sync + 'static {
     fn patch(&self, r: &ObjectRef, patch: &Patch) -> BoxFuture<'static, ClientResult<Value>>;
     /// `Ok(Some(obj))` while finalizers hold it, `Ok(None)` once it is gone.
     fn delete(&self, r: &ObjectRef, params: &DeleteParams) -> BoxFuture<'static, ClientResult<Option<Value>>>;
-    /// What an informer caches `gvk` from: its list, then its changes, relisting whenever the
-    /// watch expires or fails. The stream never ends; dropping it stops watching.
-    fn watcher(&self, gvk: &Gvk, namespace: Option<&str>) -> BoxStream<'static, CacheEvent>;
+    /// What an informer caches `gvk` from: its list (with `semantic`), then its changes,
+    /// relisting whenever the watch expires or fails. The stream never ends; dropping it stops
+    /// watching.
+    fn watcher(&self, gvk: &Gvk, namespace: Option<&str>, semantic: ListSemantic) -> BoxStream<'static, CacheEvent>;
 }

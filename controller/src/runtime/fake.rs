@@ -14,6 +14,9 @@ use std::time::Duration;
 /// How long a request takes to reach the server, drawn per request.
 pub type Latency = Arc<dyn Fn() -> Duration + Send + Sync>;
 
+/// Told of each write the client committed; answering `true` loses the response.
+pub type OnCommit = Arc<dyn Fn() -> bool + Send + Sync>;
+
 /// One client of the fake API server; its writes are recorded under `field_manager`.
 #[derive(Clone)]
 pub struct FakeCluster {
@@ -21,11 +24,21 @@ pub struct FakeCluster {
     field_manager: String,
     bookmark_interval: Duration,
     latency: Option<Latency>,
+    on_commit: Option<OnCommit>,
 }
 
 impl FakeCluster {
     pub fn new(server: SharedApiServer, field_manager: &str) -> Self {
-        FakeCluster { server, field_manager: field_manager.to_string(), bookmark_interval: Duration::from_secs(5), latency: None }
+        FakeCluster { server, field_manager: field_manager.to_string(), bookmark_interval: Duration::from_secs(5), latency: None, on_commit: None }
+    }
+
+    /// Calls `on_commit` after each request that committed a write. When it answers `true` the
+    /// request never returns: the process is gone between its write and the response (the
+    /// simulator kills the node; a node cannot kill itself from one of its own tasks), so the
+    /// next incarnation starts from whatever intermediate state that write left.
+    pub fn with_on_commit(mut self, on_commit: impl Fn() -> bool + Send + Sync + 'static) -> Self {
+        self.on_commit = Some(Arc::new(on_commit));
+        self
     }
 
     /// Makes every request wait `latency()` before it reaches the server. Without it a request
@@ -39,13 +52,30 @@ impl FakeCluster {
 
     /// Serves `request` against the server, after the request's latency if there is one.
     fn call<T: Send + 'static>(&self, request: impl FnOnce(&mut server::ApiServer) -> ClientResult<T> + Send + 'static) -> BoxFuture<'static, ClientResult<T>> {
+        let (server, on_commit) = (self.server.clone(), self.on_commit.clone());
+        // `None`: the response is lost.
+        let serve = move || {
+            let (result, committed) = server.with(|s| {
+                let before = s.revision();
+                let result = request(s);
+                (result, s.revision() != before)
+            });
+            let lost = committed && on_commit.is_some_and(|hook| hook());
+            (!lost).then_some(result)
+        };
         match &self.latency {
-            None => futures::future::ready(self.server.with(request)).boxed(),
+            None => match serve() {
+                Some(result) => futures::future::ready(result).boxed(),
+                None => futures::future::pending().boxed(),
+            },
             Some(latency) => {
-                let (delay, server) = (latency(), self.server.clone());
+                let delay = latency();
                 async move {
                     tokio::time::sleep(delay).await;
-                    server.with(request)
+                    match serve() {
+                        Some(result) => result,
+                        None => futures::future::pending().await,
+                    }
                 }
                 .boxed()
             }
@@ -101,7 +131,12 @@ impl Cluster for FakeCluster {
         let (gvk, namespace, params) = (gvk.clone(), namespace.map(str::to_string), params.clone());
         self.call(move |s| {
             let t = target(s, &gvk, namespace.as_deref(), None)?;
-            let opts = ListOptions { label_selector: params.label_selector.clone(), field_selector: params.field_selector.clone(), ..Default::default() };
+            // `Any` is `resourceVersion=0`: the server may answer from a (lagging) cache.
+            let resource_version = match params.semantic {
+                ListSemantic::MostRecent => None,
+                ListSemantic::Any => Some("0".to_string()),
+            };
+            let opts = ListOptions { label_selector: params.label_selector.clone(), field_selector: params.field_selector.clone(), resource_version, ..Default::default() };
             let list = s.list(&t, &opts).map_err(api_error)?;
             Ok(ObjectList {
                 resource_version: list["metadata"]["resourceVersion"].as_str().unwrap_or_default().to_string(),
@@ -184,8 +219,8 @@ impl Cluster for FakeCluster {
         })
     }
 
-    fn watcher(&self, gvk: &Gvk, namespace: Option<&str>) -> BoxStream<'static, CacheEvent> {
-        super::watcher::list_watch(Arc::new(self.clone()), gvk.clone(), namespace.map(str::to_string))
+    fn watcher(&self, gvk: &Gvk, namespace: Option<&str>, semantic: ListSemantic) -> BoxStream<'static, CacheEvent> {
+        super::watcher::list_watch(Arc::new(self.clone()), gvk.clone(), namespace.map(str::to_string), semantic)
     }
 }
 

@@ -2,7 +2,7 @@
 //! `kube_runtime::watcher`, or [`super::watcher::list_watch`]). It may lag the server (that is
 //! the point: decisions that must not act on stale data read through the `Cluster` instead).
 
-use super::client::{Cluster, Gvk};
+use super::client::{Cluster, Gvk, ListSemantic};
 use super::client::CacheEvent;
 use futures::stream::{BoxStream, StreamExt};
 use serde_json::Value;
@@ -90,10 +90,11 @@ fn key_of(obj: &Value) -> CacheKey {
 }
 
 impl Informer {
-    /// Starts caching `gvk` (in `namespace`, or everywhere). `on_change` sees every object
-    /// that was added, changed or removed (its last state), e.g. to enqueue work.
-    pub fn start(cluster: Arc<dyn Cluster>, gvk: Gvk, namespace: Option<String>, on_change: impl Fn(&Value) + Send + Sync + 'static) -> Informer {
-        Self::start_with(cluster, gvk, namespace, None, on_change)
+    /// Starts caching `gvk` (in `namespace`, or everywhere), listing with `semantic`.
+    /// `on_change` sees every object that was added, changed or removed (its last state), e.g.
+    /// to enqueue work.
+    pub fn start(cluster: Arc<dyn Cluster>, gvk: Gvk, namespace: Option<String>, semantic: ListSemantic, on_change: impl Fn(&Value) + Send + Sync + 'static) -> Informer {
+        Self::start_with(cluster, gvk, namespace, semantic, None, on_change)
     }
 
     /// Like [`Informer::start`], with objects also filed under `index`'s values for
@@ -102,16 +103,24 @@ impl Informer {
         cluster: Arc<dyn Cluster>,
         gvk: Gvk,
         namespace: Option<String>,
+        semantic: ListSemantic,
         index: impl Fn(&Value) -> Vec<String> + Send + Sync + 'static,
         on_change: impl Fn(&Value) + Send + Sync + 'static,
     ) -> Informer {
-        Self::start_with(cluster, gvk, namespace, Some(Arc::new(index)), on_change)
+        Self::start_with(cluster, gvk, namespace, semantic, Some(Arc::new(index)), on_change)
     }
 
-    fn start_with(cluster: Arc<dyn Cluster>, gvk: Gvk, namespace: Option<String>, index: Option<IndexFn>, on_change: impl Fn(&Value) + Send + Sync + 'static) -> Informer {
+    fn start_with(
+        cluster: Arc<dyn Cluster>,
+        gvk: Gvk,
+        namespace: Option<String>,
+        semantic: ListSemantic,
+        index: Option<IndexFn>,
+        on_change: impl Fn(&Value) + Send + Sync + 'static,
+    ) -> Informer {
         let store = Arc::new(RwLock::new(Cache::new(index)));
         let synced = Arc::new(Synced::default());
-        let task = tokio::spawn(run(cluster.watcher(&gvk, namespace.as_deref()), store.clone(), synced.clone(), Arc::new(on_change)));
+        let task = tokio::spawn(run(cluster.watcher(&gvk, namespace.as_deref(), semantic), store.clone(), synced.clone(), Arc::new(on_change)));
         Informer { store, synced, task }
     }
 

@@ -100,7 +100,10 @@ impl Cluster for KubeCluster {
         let (this, gvk, namespace, params) = (self.clone(), gvk.clone(), namespace.map(str::to_string), params.clone());
         async move {
             let api = this.api(&gvk, namespace.as_deref()).await?;
-            let mut lp = kube::api::ListParams::default();
+            let mut lp = match params.semantic {
+                ListSemantic::MostRecent => kube::api::ListParams::default(),
+                ListSemantic::Any => kube::api::ListParams::default().match_any(),
+            };
             lp.label_selector = params.label_selector;
             lp.field_selector = params.field_selector;
             let list = api.list(&lp).await.map_err(kube_error)?;
@@ -204,7 +207,9 @@ impl Cluster for KubeCluster {
 
     /// `kube_runtime::watcher` itself: list (paginated), watch with bookmarks, relist on 410,
     /// back off on errors. Resolving the kind comes first and is retried the same way.
-    fn watcher(&self, gvk: &Gvk, namespace: Option<&str>) -> BoxStream<'static, CacheEvent> {
+    /// `ListSemantic::Any` is kube-rs's `any_semantic()`, its recommendation for large kinds
+    /// (lists served from the API server's watch cache, possibly older than already seen).
+    fn watcher(&self, gvk: &Gvk, namespace: Option<&str>, semantic: ListSemantic) -> BoxStream<'static, CacheEvent> {
         let (this, gvk, namespace) = (self.clone(), gvk.clone(), namespace.map(str::to_string));
         let kind = gvk.kind.clone();
         futures::stream::once(async move {
@@ -221,7 +226,11 @@ impl Cluster for KubeCluster {
         })
         .flat_map(move |api| {
             let kind = kind.clone();
-            watcher::watcher(api, watcher::Config::default()).default_backoff().filter_map(move |e| futures::future::ready(cache_event(e, &kind)))
+            let config = match semantic {
+                ListSemantic::MostRecent => watcher::Config::default(),
+                ListSemantic::Any => watcher::Config::default().any_semantic(),
+            };
+            watcher::watcher(api, config).default_backoff().filter_map(move |e| futures::future::ready(cache_event(e, &kind)))
         })
         .boxed()
     }

@@ -4,7 +4,7 @@
 //! same events from the `Cluster`'s list and watch verbs.
 
 use super::backoff::Backoff;
-use super::client::{CacheEvent, Cluster, Gvk, ListParams, WatchEvent};
+use super::client::{CacheEvent, Cluster, Gvk, ListParams, ListSemantic, WatchEvent};
 use futures::stream::{BoxStream, StreamExt};
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -20,6 +20,7 @@ struct ListWatch {
     cluster: Arc<dyn Cluster>,
     gvk: Gvk,
     namespace: Option<String>,
+    semantic: ListSemantic,
     state: State,
     ready: VecDeque<CacheEvent>,
     backoff: Backoff,
@@ -28,10 +29,11 @@ struct ListWatch {
 impl ListWatch {
     /// Advances the state machine until it has events to hand out. List and watch failures
     /// back off and relist; an in-stream error (410 Expired) relists; a watch that simply ended
-    /// resumes from the last resourceVersion seen.
+    /// resumes from the last resourceVersion seen. With `ListSemantic::Any` every (re)list may
+    /// be older than what was already seen; the watch from its version replays what followed.
     async fn step(&mut self) {
         match std::mem::replace(&mut self.state, State::List) {
-            State::List => match self.cluster.list(&self.gvk, self.namespace.as_deref(), &ListParams::default()).await {
+            State::List => match self.cluster.list(&self.gvk, self.namespace.as_deref(), &ListParams { semantic: self.semantic, ..ListParams::default() }).await {
                 Ok(list) => {
                     self.ready.push_back(CacheEvent::Init);
                     self.ready.extend(list.items.into_iter().map(CacheEvent::InitApply));
@@ -81,10 +83,10 @@ impl ListWatch {
     }
 }
 
-/// The watcher events of `gvk` (in `namespace`, or everywhere) from the cluster's list and
-/// watch verbs. The stream never ends; dropping it stops watching.
-pub fn list_watch(cluster: Arc<dyn Cluster>, gvk: Gvk, namespace: Option<String>) -> BoxStream<'static, CacheEvent> {
-    let lw = ListWatch { cluster, gvk, namespace, state: State::List, ready: VecDeque::new(), backoff: Backoff::watch() };
+/// The watcher events of `gvk` (in `namespace`, or everywhere) from the cluster's list (with
+/// `semantic`) and watch verbs. The stream never ends; dropping it stops watching.
+pub fn list_watch(cluster: Arc<dyn Cluster>, gvk: Gvk, namespace: Option<String>, semantic: ListSemantic) -> BoxStream<'static, CacheEvent> {
+    let lw = ListWatch { cluster, gvk, namespace, semantic, state: State::List, ready: VecDeque::new(), backoff: Backoff::watch() };
     futures::stream::unfold(lw, |mut lw| async move {
         loop {
             if let Some(event) = lw.ready.pop_front() {

@@ -110,7 +110,7 @@ impl PodExecutor {
     /// The name of the pod running this synthesis: an adopted one, or one just created.
     async fn find_or_create(&self, input: &SynthesisInput, config: &PodConfig, pod: &Pod) -> Result<String, SynthesisError> {
         let namespace = Some(config.namespace.as_str());
-        let selector = ListParams { label_selector: Some(format!("{SYNTHESIS_UUID_LABEL}={}", input.uuid)), field_selector: None };
+        let selector = ListParams { label_selector: Some(format!("{SYNTHESIS_UUID_LABEL}={}", input.uuid)), ..ListParams::default() };
         let pods = retry(|| self.cluster.list(&pod_gvk(), namespace, &selector)).await.map_err(cluster_error("listing synthesis pods"))?;
         let live = pods.items.iter().filter(|p| p["metadata"]["deletionTimestamp"].is_null()).find_map(|p| p["metadata"]["name"].as_str());
         if let Some(name) = live {
@@ -158,7 +158,7 @@ impl PodExecutor {
 
     /// The pod's output, read back from its Secrets and validated as a local stdout would be.
     async fn output(&self, namespace: &str, name: &str, uuid: &str) -> Result<SynthesisOutput, SynthesisError> {
-        let selector = ListParams { label_selector: Some(format!("{SYNTHESIS_UUID_LABEL}={uuid}")), field_selector: None };
+        let selector = ListParams { label_selector: Some(format!("{SYNTHESIS_UUID_LABEL}={uuid}")), ..ListParams::default() };
         let secrets = retry(|| self.cluster.list(&secret_gvk(), Some(namespace), &selector))
             .await
             .map_err(cluster_error("listing the output secrets"))?;
@@ -244,7 +244,7 @@ impl Drop for Cleanup {
 }
 
 async fn delete_synthesis(cluster: Arc<dyn Cluster>, namespace: String, uuid: String) {
-    let selector = ListParams { label_selector: Some(format!("{SYNTHESIS_UUID_LABEL}={uuid}")), field_selector: None };
+    let selector = ListParams { label_selector: Some(format!("{SYNTHESIS_UUID_LABEL}={uuid}")), ..ListParams::default() };
     for gvk in [pod_gvk(), secret_gvk()] {
         let listed = match retry(|| cluster.list(&gvk, Some(&namespace), &selector)).await {
             Ok(listed) => listed,

@@ -186,6 +186,8 @@ pub struct ApiServer {
     faults: Faults,
     /// Bumped by `close_watches`: watches opened under an older epoch end at their next poll.
     watch_epoch: u64,
+    /// Watches opened before this epoch end with 410 Expired rather than quietly (`expire_watches`).
+    expired_before_epoch: u64,
 }
 
 impl ApiServer {
@@ -197,6 +199,7 @@ impl ApiServer {
             rng: Rng::seeded(config.seed),
             faults: Faults::none(),
             watch_epoch: 0,
+            expired_before_epoch: 0,
         };
         let namespaces = server.registry.get("", "v1", "namespaces").cloned().expect("namespaces are built in");
         for ns in &config.namespaces {
@@ -239,6 +242,14 @@ impl ApiServer {
 
     pub fn close_watches(&mut self) {
         self.watch_epoch += 1;
+    }
+
+    /// Ends every open watch at its next poll with 410 Expired, without compacting history: a
+    /// client that failed over to an apiserver whose watch cache does not hold its revision must
+    /// relist (and a `resourceVersion=0` relist may then be served from a lagging cache).
+    pub fn expire_watches(&mut self) {
+        self.watch_epoch += 1;
+        self.expired_before_epoch = self.watch_epoch;
     }
 
     /// The type behind a URL's group, version and plural; 404 like the real server otherwise.

@@ -268,7 +268,10 @@ impl ApiServer {
                 watch.pending.push_back(end);
             }
         } else {
-            watch.revision = parse_rv(rv.unwrap_or("0"))?;
+            let from = parse_rv(rv.unwrap_or("0"))?;
+            let floor = self.store.floor();
+            // Replay starts earlier, never below the floor; a compacted start still expires (410).
+            watch.revision = if from >= floor { from.saturating_sub(self.faults.watch_replay).max(floor) } else { from };
         }
         Ok(watch)
     }
@@ -280,6 +283,10 @@ impl ApiServer {
             return WatchPoll { events: Vec::new(), closed: true };
         }
         let mut events: Vec<WatchEvent> = watch.pending.drain(..).collect();
+        if watch.epoch < self.expired_before_epoch {
+            let e = ApiError::expired(format!("too old resource version: {} (watch cache moved on)", watch.revision));
+            return finish_with_error(watch, events, e);
+        }
         if watch.epoch != self.watch_epoch {
             watch.finished = true;
             return WatchPoll { events, closed: true };

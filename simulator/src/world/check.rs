@@ -3,7 +3,7 @@
 
 use super::{run, Outcome};
 use crate::invariants::Violation;
-use crate::plan::{Fault, FaultPlan};
+use crate::plan::FaultPlan;
 use crate::scenario::Scenario;
 use eno::controllers::Defects;
 use std::sync::Arc;
@@ -55,12 +55,11 @@ pub fn check_seed(scenario: &Arc<Scenario>, seed: u64, defects: Defects, shrink:
     let outcome = run(scenario.clone(), seed, plan.clone(), defects);
     let Some(violation) = outcome.first_violation().cloned() else { return Ok(outcome) };
     let shrunk = shrink.then(|| {
-        let breaks = |faults: &[Fault]| {
-            let o = run(scenario.clone(), seed, FaultPlan { faults: faults.to_vec() }, defects);
+        let breaks = |candidate: &FaultPlan| {
+            let o = run(scenario.clone(), seed, candidate.clone(), defects);
             o.violations.iter().any(|v| v.invariant == violation.invariant)
         };
-        let faults = crate::shrink::ddmin(&plan.faults, breaks);
-        let smaller = FaultPlan { faults };
+        let smaller = crate::shrink::shrink_plan(&plan, breaks);
         let outcome = run(scenario.clone(), seed, smaller.clone(), defects);
         (smaller, outcome)
     });
