@@ -232,6 +232,7 @@ impl Eno {
                 slices: Informer::start_indexed(cluster.clone(), gvk::<ResourceSlice>(), None, semantic, owner_uids, on(Router::slice_changed)),
                 symphonies: Informer::start(cluster.clone(), gvk::<Symphony>(), None, semantic, on(Router::symphony_changed)),
                 cluster,
+                claims: Default::default(),
                 #[cfg(madsim)]
                 defects: options.defects,
             }

@@ -33,7 +33,11 @@ pub async fn reconcile(world: &World, executor: &dyn Executor, key: CompositionK
                 (s, limit)
             }))),
             Step::ReadInputs(inputs) => read_inputs(&*world.cluster, &inputs).await.map(Observation::Inputs),
-            Step::Claim { write, claimed } => world.write(&write).await.map(|_| Observation::Claimed(claimed)).map_err(PassError::from),
+            Step::WatchClaim { uuid, claimed } => Ok(Observation::ClaimWatched(world.claims.watched(&uuid, &claimed))),
+            Step::Claim { write, claimed } => {
+                world.claims.forget(&claimed.uuid);
+                world.write(&write).await.map(|_| Observation::Claimed(claimed)).map_err(PassError::from)
+            }
             Step::ClaimHeld { retry_after } => {
                 tracing::debug!(composition = %key, ?retry_after, "synthesis claimed by another executor");
                 return Ok(Action::RequeueAfter(retry_after));

@@ -10,7 +10,10 @@ use crate::decide::step::Write;
 use crate::runtime::{ClientError, ClientResult, Cluster, Informer, ObjectRef};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// A manifest's place: which slice, which index, and its parsed object.
 #[derive(Debug, Clone)]
@@ -28,9 +31,44 @@ pub struct World {
     pub synthesizers: Informer,
     pub slices: Informer,
     pub symphonies: Informer,
+    /// The synthesis claims this replica has watched, and since when.
+    pub claims: ClaimWatch,
     #[cfg(madsim)]
     pub defects: super::defects::Defects,
 }
+
+/// When this replica first saw each synthesis claim it found held by another executor, by its
+/// own monotonic clock: a claim expires once it has been watched unchanged for the expiry, so
+/// replicas whose wall clocks disagree still agree on when a claim is abandoned.
+#[derive(Default)]
+pub struct ClaimWatch {
+    seen: std::sync::Mutex<BTreeMap<String, (Time, tokio::time::Instant)>>,
+}
+
+impl ClaimWatch {
+    /// How long the claim `claimed` of synthesis `uuid` has been watched unchanged (zero the
+    /// first time it is seen, or after it changed).
+    pub fn watched(&self, uuid: &str, claimed: &Time) -> Duration {
+        let now = tokio::time::Instant::now();
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        // A claim watched for an hour is long expired; forgetting it keeps the map small.
+        seen.retain(|_, (_, since)| now.duration_since(*since) < FORGET_CLAIMS_AFTER);
+        match seen.get(uuid) {
+            Some((at, since)) if at == claimed => now.duration_since(*since),
+            _ => {
+                seen.insert(uuid.to_string(), (claimed.clone(), now));
+                Duration::ZERO
+            }
+        }
+    }
+
+    /// This replica is claiming `uuid` itself.
+    pub fn forget(&self, uuid: &str) {
+        self.seen.lock().unwrap_or_else(|p| p.into_inner()).remove(uuid);
+    }
+}
+
+const FORGET_CLAIMS_AFTER: Duration = Duration::from_secs(3600);
 
 fn typed<T: DeserializeOwned>(v: Value) -> Option<T> {
     match serde_json::from_value(v) {

@@ -236,13 +236,20 @@ pub enum Claim {
 }
 
 /// Claims a running in-flight synthesis for an executor whose runs take at most `expiry`.
-/// Unclaimed: take it. Claimed less than `expiry` ago: someone is on it. Claimed longer ago:
-/// that executor died (a crash mid-run), so take it over as a further attempt.
-pub fn claim(in_flight: &Synthesis, now: &Time, expiry: std::time::Duration) -> Claim {
+/// Unclaimed: take it. Claimed, and this executor has watched that same claim for less than
+/// `expiry` (`watched`, by its own monotonic clock): someone is on it. Watched longer: that
+/// executor died (a crash mid-run), so take it over as a further attempt.
+///
+/// A claim is judged by how long it has been watched, never by comparing its timestamp with
+/// this executor's clock, as Kubernetes' leader election judges a lease: replicas' clocks may
+/// disagree, and a clock ahead by more than the expiry would take over a live claim (found by
+/// the simulator's clock skew). A restarted executor waits a whole expiry before taking over.
+pub fn claim(in_flight: &Synthesis, now: &Time, expiry: std::time::Duration, watched: std::time::Duration) -> Claim {
     let claimed = Synthesis { claimed: Some(now.clone()), ..in_flight.clone() };
-    let Some(at) = &in_flight.claimed else { return Claim::Take(claimed) };
-    let elapsed = std::time::Duration::try_from(now.0.duration_since(at.0)).unwrap_or_default();
-    match expiry.checked_sub(elapsed) {
+    if in_flight.claimed.is_none() {
+        return Claim::Take(claimed);
+    }
+    match expiry.checked_sub(watched) {
         Some(left) if !left.is_zero() => Claim::Held { retry_after: left },
         _ => Claim::Take(Synthesis { attempts: in_flight.attempts.saturating_add(1), ..claimed }),
     }

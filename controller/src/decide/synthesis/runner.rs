@@ -14,8 +14,9 @@
 //!   costs a retry, not a held claim.
 //! - **Claim**: a write conditioned on the in-flight synthesis being exactly what was read, so
 //!   of two replicas (or one acting on a stale read) at most one runs it ([`super::claim`]).
-//!   Held by another executor: look again when its claim expires. Lost (the composition
-//!   changed under the claim): look again soon.
+//!   Held by another executor: look again once this executor has watched that same claim for
+//!   its expiry (watched time, not timestamps: replicas' clocks may disagree). Lost (the
+//!   composition changed under the claim): look again soon.
 //! - **RunSynthesizer**: the executor's side effect; its result is data ([`Ran`]).
 //! - **WriteSlices** (successful output only), one slice per step, against a fresh read that
 //!   shows the synthesis still in flight and the current synthesis's slices read uncached (a
@@ -90,6 +91,9 @@ pub enum Step {
     ReadSynthesizer(ObjectRef),
     /// Read the bound inputs uncached; missing ones (or kinds not served) are left out.
     ReadInputs(Vec<Input>),
+    /// Say how long this executor has watched this claim of the synthesis unchanged (its own
+    /// monotonic clock; zero for a claim it has not seen before).
+    WatchClaim { uuid: String, claimed: Time },
     /// Make the claim write; on success this pass holds `claimed`.
     Claim { write: Write, claimed: Synthesis },
     /// Another executor holds the claim and may still be running it: look again after this.
@@ -124,6 +128,8 @@ pub enum Observation {
     Synthesizer(Option<(Synthesizer, Duration)>),
     /// The inputs that exist, each annotated with its key.
     Inputs(Vec<Value>),
+    /// How long the claim has been watched unchanged.
+    ClaimWatched(Duration),
     Claimed(Synthesis),
     Ran(Ran),
     CurrentSlices(Vec<ResourceSlice>),
@@ -141,6 +147,7 @@ pub struct Run {
     composition: Fresh<Composition>,
     synthesizer: Fresh<(Synthesizer, Duration)>,
     inputs: Option<Vec<Value>>,
+    claim_watched: Option<Duration>,
     claimed: Option<Synthesis>,
     ran: Option<Ran>,
     writing: Stage,
@@ -185,6 +192,7 @@ impl Run {
             },
             Observation::Synthesizer(synth) => self.synthesizer = Fresh::Read(synth),
             Observation::Inputs(inputs) => self.inputs = Some(inputs),
+            Observation::ClaimWatched(watched) => self.claim_watched = Some(watched),
             Observation::Claimed(claimed) => self.claimed = Some(claimed),
             Observation::Ran(ran) => self.ran = Some(ran),
             Observation::CurrentSlices(slices) => self.writing.current_slices = Some(slices),
@@ -254,7 +262,11 @@ impl Run {
             Some(claimed) => claimed,
             None if self.unfenced() => in_flight,
             None => {
-                return match claim(in_flight, now, self.claim_expiry(run_limit)) {
+                let watched = match (&in_flight.claimed, self.claim_watched) {
+                    (Some(at), None) => return Step::WatchClaim { uuid: in_flight.uuid.clone(), claimed: at.clone() },
+                    (_, watched) => watched.unwrap_or_default(),
+                };
+                return match claim(in_flight, now, self.claim_expiry(run_limit), watched) {
                     Claim::Held { retry_after } => Step::ClaimHeld { retry_after },
                     Claim::Take(claimed) => Step::Claim { write: Write::ClaimSynthesis { target: address(comp), read: in_flight.clone(), claimed: claimed.clone() }, claimed },
                 }

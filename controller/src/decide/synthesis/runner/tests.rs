@@ -52,6 +52,7 @@ fn drive(run: &mut Run, fresh: &Composition, ran: Ran, mut answer: impl FnMut(&S
                 Step::ReadComposition => Observation::Composition(Some(fresh.clone())),
                 Step::ReadSynthesizer(_) => Observation::Synthesizer(Some((synth(), LIMIT))),
                 Step::ReadInputs(_) => Observation::Inputs(vec![]),
+                Step::WatchClaim { .. } => Observation::ClaimWatched(Duration::ZERO),
                 Step::Claim { claimed, .. } => Observation::Claimed(claimed.clone()),
                 Step::RunSynthesizer { .. } => Observation::Ran(ran.clone()),
                 Step::ReadCurrentSlices(_) => Observation::CurrentSlices(vec![]),
@@ -75,6 +76,7 @@ fn names(steps: &[Step]) -> Vec<&'static str> {
             Step::ReadInputs(_) => "ReadInputs",
             Step::Claim { .. } => "Claim",
             Step::ClaimHeld { .. } => "ClaimHeld",
+            Step::WatchClaim { .. } => "WatchClaim",
             Step::ClaimLost { .. } => "ClaimLost",
             Step::RunSynthesizer { .. } => "RunSynthesizer",
             Step::ReadCurrentSlices(_) => "ReadCurrentSlices",
@@ -161,8 +163,15 @@ fn nothing_runs_unless_a_synthesis_is_running_and_the_synthesizer_exists() {
 #[test]
 fn a_claim_held_by_another_executor_is_waited_out() {
     let held = Synthesis { claimed: Some(t(NOW - 4)), ..running("u1") };
-    let steps = drive(&mut Run::default(), &comp(Some(held), &[]), Ran::Failed { message: "".into() }, |_| None);
+    let watched = |s: &Step| matches!(s, Step::WatchClaim { .. }).then_some(Observation::ClaimWatched(Duration::from_secs(4)));
+    let steps = drive(&mut Run::default(), &comp(Some(held.clone()), &[]), Ran::Failed { message: "".into() }, watched);
     assert_eq!(steps.last(), Some(&Step::ClaimHeld { retry_after: LIMIT + CLAIM_MARGIN - Duration::from_secs(4) }));
+    assert!(steps.contains(&Step::WatchClaim { uuid: "u1".into(), claimed: t(NOW - 4) }));
+    // Watched for the whole expiry: taken over and run.
+    let expired = |s: &Step| matches!(s, Step::WatchClaim { .. }).then_some(Observation::ClaimWatched(LIMIT + CLAIM_MARGIN));
+    let steps = drive(&mut Run::default(), &comp(Some(held), &[]), Ran::Failed { message: "".into() }, expired);
+    assert!(names(&steps).contains(&"RunSynthesizer"));
+    let steps = drive(&mut Run::default(), &comp(Some(Synthesis { claimed: Some(t(NOW - 4)), ..running("u1") }), &[]), Ran::Failed { message: "".into() }, watched);
     assert!(!names(&steps).contains(&"RunSynthesizer"));
 }
 
