@@ -136,3 +136,35 @@ fn the_correct_controller_passes_the_defect_seeds() {
         }
     }
 }
+
+/// Runs the simulator once found failing, each with the minimal plan it shrank to: they must
+/// pass now that the controller is fixed.
+const REGRESSIONS: &[(&str, u64, &str, &str)] = &[
+    (
+        "deleted-mid-synthesis",
+        189,
+        "a replica whose clock runs 20 s ahead took over a live synthesis claim (claims now expire by watched time)",
+        "faults:\n  - kind: secondReplica\n    at: 0\n  - kind: clockSkew\n    replica: 1\n    offsetMillis: 19777\n",
+    ),
+    (
+        "symphony-rapid-flip",
+        46,
+        "the same, between the scenario's two replicas",
+        "faults:\n  - kind: latency\n    max: 1\n  - kind: clockSkew\n    replica: 0\n    offsetMillis: 20981\n",
+    ),
+    (
+        "symphony-migration",
+        11,
+        "a symphony writing the composition while its synthesis was recorded failed the recording's resourceVersion test, and the pass re-ran the synthesizer once the claim expired",
+        "faults:\n  - kind: delayedWatchEvents\n    lag: 1\n    hold: 3191\n  - kind: latency\n    max: 43\n",
+    ),
+];
+
+#[test]
+fn runs_that_once_failed_pass() {
+    for &(scenario_name, seed, what, plan) in REGRESSIONS {
+        let plan: FaultPlan = serde_saphyr::from_str(plan).unwrap_or_else(|e| panic!("{scenario_name} seed {seed}: plan does not parse: {e}"));
+        let outcome = run(scenario(scenario_name), seed, plan.clone(), Defects::default());
+        assert_eq!(outcome.violations, vec![], "{scenario_name} seed {seed} ({plan}): {what}");
+    }
+}
