@@ -5,6 +5,7 @@ use fake_apiserver::store::{Event, EventType};
 use serde_json::Value;
 use std::time::Duration;
 use apimachinery::hash::Fnv1a;
+use std::fmt::Write;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Trace {
@@ -23,10 +24,11 @@ impl Trace {
 
     pub fn record(&mut self, event: &Event, at: Duration) {
         self.lines.push(line(event, at));
-        let full = format!("{} {:?} {:?} {}", event.revision, event.event_type, event.key, event.object);
-        let mut h = Fnv1a::with_basis(self.digest);
-        h.write(full.bytes());
-        self.digest = h.finish();
+        // Formatted straight into the hash: the same bytes as `format!` would make, without
+        // building the whole object's text first.
+        let mut h = Digest(Fnv1a::with_basis(self.digest));
+        write!(h, "{} {:?} {:?} {}", event.revision, event.event_type, event.key, event.object).expect("hashing cannot fail");
+        self.digest = h.0.finish();
     }
 
     /// A note that is not a write (a crash, a fault window closing), so a report reads in order.
@@ -43,6 +45,16 @@ impl Trace {
     /// The last `n` lines, for failure reports.
     pub fn tail(&self, n: usize) -> &[String] {
         &self.lines[self.lines.len().saturating_sub(n)..]
+    }
+}
+
+/// A `fmt::Write` that feeds what is written to FNV-1a.
+struct Digest(Fnv1a);
+
+impl Write for Digest {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.write(s.bytes());
+        Ok(())
     }
 }
 

@@ -18,9 +18,12 @@ mod cli {
     use simulator::scenario::Scenario;
     use eno::controllers::Defects;
     use simulator::world::{check_seed, defects_named, run, DEFECTS};
+    use std::collections::BTreeMap;
+    use std::ops::Range;
     use std::path::PathBuf;
     use std::process::ExitCode;
-    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{mpsc, Arc};
     use std::time::Instant;
 
     /// Log timestamps in the running world's virtual time.
@@ -38,9 +41,13 @@ mod cli {
     #[derive(Parser)]
     #[command(about = "Deterministic simulation of Eno under seeded fault plans")]
     struct Args {
-        /// Seeds per scenario (0..N).
-        #[arg(long, default_value_t = 100)]
-        seeds: u64,
+        /// Seeds per scenario: N (meaning 0..N) or a range A..B, so a large sweep can be split
+        /// across CI jobs.
+        #[arg(long, default_value = "100", value_parser = parse_seeds)]
+        seeds: Range<u64>,
+        /// Seeds run at once, each world on a thread of its own; output stays in seed order.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+        jobs: u64,
         /// Replay this one seed (prints its full trace).
         #[arg(long)]
         seed: Option<u64>,
@@ -61,6 +68,53 @@ mod cli {
         /// Trace lines shown per failure.
         #[arg(long, default_value_t = 40)]
         trace_lines: usize,
+    }
+
+    /// `N` (0..N) or `A..B`.
+    fn parse_seeds(s: &str) -> Result<Range<u64>, String> {
+        let number = |n: &str| n.trim().parse::<u64>().map_err(|e| format!("{n:?}: {e}"));
+        match s.split_once("..") {
+            Some((a, b)) => {
+                let (a, b) = (number(a)?, number(b)?);
+                if a > b {
+                    return Err(format!("empty range {s}: {a} is above {b}"));
+                }
+                Ok(a..b)
+            }
+            None => Ok(0..number(s)?),
+        }
+    }
+
+    /// Runs `check` over `seeds` on `jobs` threads and hands each result to `report` in seed
+    /// order (results that finish early wait for the seeds before them), so the output does
+    /// not depend on the thread count.
+    fn in_seed_order<T: Send>(seeds: &[u64], jobs: usize, check: impl Fn(u64) -> T + Sync, mut report: impl FnMut(usize, T)) {
+        let next = AtomicUsize::new(0);
+        let (done, results) = mpsc::channel();
+        std::thread::scope(|scope| {
+            for _ in 0..jobs.min(seeds.len()) {
+                let (next, done, check) = (&next, done.clone(), &check);
+                scope.spawn(move || {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(&seed) = seeds.get(i) else { return };
+                        if done.send((i, check(seed))).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+            drop(done);
+            let mut waiting = BTreeMap::new();
+            let mut reported = 0;
+            for (i, result) in results {
+                waiting.insert(i, result);
+                while let Some(result) = waiting.remove(&reported) {
+                    report(reported, result);
+                    reported += 1;
+                }
+            }
+        });
     }
 
     pub fn main() -> ExitCode {
@@ -93,7 +147,7 @@ mod cli {
         }
         let seeds: Vec<u64> = match args.seed {
             Some(s) => vec![s],
-            None => (0..args.seeds).collect(),
+            None => args.seeds.clone().collect(),
         };
         let (mut failures, mut runs) = (0usize, 0usize);
         let started = Instant::now();
@@ -101,14 +155,16 @@ mod cli {
             let scenario = Arc::new(scenario);
             let t = Instant::now();
             let mut failed = 0;
-            for (i, &seed) in seeds.iter().enumerate() {
+            let check = |seed| check_seed(&scenario, seed, defects, !args.no_shrink);
+            in_seed_order(&seeds, args.jobs as usize, check, |i, result| {
                 runs += 1;
                 if args.seed.is_none() && i % 10 == 0 {
                     eprint!("\r{:<24} seed {i}/{}, {failed} failed", scenario.name, seeds.len());
                 }
-                match check_seed(&scenario, seed, defects, !args.no_shrink) {
+                match result {
                     Ok(outcome) if args.seed.is_some() => {
                         println!("{}", outcome.trace.lines.join("\n"));
+                        println!("digest: {:016x}", outcome.trace.digest);
                     }
                     Ok(_) => {}
                     Err(failure) => {
@@ -116,19 +172,20 @@ mod cli {
                         println!("{}", failure.report(args.trace_lines));
                         if args.seed.is_some() {
                             let plan = failure.shrunk.as_ref().map_or(failure.plan.clone(), |(p, _)| p.clone());
-                            let full = run(scenario.clone(), seed, plan, defects);
-                            println!("full trace:\n{}", full.trace.lines.join("\n"));
+                            let full = run(scenario.clone(), failure.seed, plan, defects);
+                            println!("full trace:\n{}\ndigest: {:016x}", full.trace.lines.join("\n"), full.trace.digest);
                         }
                     }
                 }
-            }
+            });
             failures += failed;
             if args.seed.is_none() {
                 eprint!("\r{:<60}\r", "");
             }
             println!("{:<24} {} seeds, {failed} failed, {:.1?}", scenario.name, seeds.len(), t.elapsed());
         }
-        println!("summary: {runs} runs, {failures} failed, {:.1?}", started.elapsed());
+        let wall = started.elapsed();
+        println!("summary: {runs} runs, {failures} failed, {wall:.1?}, {:.1} seeds/s", runs as f64 / wall.as_secs_f64());
         if failures == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
     }
 }
