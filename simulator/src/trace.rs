@@ -111,4 +111,16 @@ mod tests {
         assert_eq!(t.writes(), "MODIFIED configmaps default/a /data/v\n-- crash replica 0\nDELETED configmaps default/a");
         assert_ne!(t.digest, Trace::new().digest);
     }
+
+    #[test]
+    fn the_digest_hashes_each_events_full_text() {
+        // Digests from before and after a change must stay comparable: the hash covers exactly
+        // the text `format!` makes of the event, the whole object included.
+        let key = ObjectKey { resource: StorageKey { group: "".into(), plural: "configmaps".into() }, namespace: "default".into(), name: "a".into() };
+        let event = Event { revision: 7, event_type: EventType::Added, key, object: json!({"metadata": {"name": "a"}, "data": {"v": "ü"}}), previous: None };
+        let mut t = Trace::new();
+        t.record(&event, Duration::ZERO);
+        let text = format!("{} {:?} {:?} {}", event.revision, event.event_type, event.key, event.object);
+        assert_eq!(t.digest, apimachinery::hash::fnv1a64(text.bytes()));
+    }
 }
