@@ -116,12 +116,18 @@ pub fn split_api_version(api_version: &str) -> (&str, &str) {
     }
 }
 
-/// Everything but `metadata` and `status`: what a generation bump looks at.
-pub fn without_meta_and_status(obj: &Value) -> Value {
-    let mut v = obj.clone();
-    if let Some(m) = v.as_object_mut() {
-        m.remove("metadata");
-        m.remove("status");
+/// Whether two maps are equal apart from the keys in `ignored`, compared in place (writes
+/// compare whole objects, and copying them to drop a field first was most of the cost).
+pub fn maps_equal_except(a: &Map<String, Value>, b: &Map<String, Value>, ignored: &[&str]) -> bool {
+    let kept = |m: &Map<String, Value>| m.keys().filter(|k| !ignored.contains(&k.as_str())).count();
+    kept(a) == kept(b) && a.iter().filter(|(k, _)| !ignored.contains(&k.as_str())).all(|(k, v)| b.get(k) == Some(v))
+}
+
+/// Whether two objects are equal apart from the top-level fields in `ignored` (e.g. everything
+/// but `metadata` and `status`: what a generation bump looks at). Non-objects compare whole.
+pub fn equal_except(a: &Value, b: &Value, ignored: &[&str]) -> bool {
+    match (a.as_object(), b.as_object()) {
+        (Some(x), Some(y)) => maps_equal_except(x, y, ignored),
+        _ => a == b,
     }
-    v
 }

@@ -1,22 +1,11 @@
-//! Server glue for the patch formats and field ownership of [`apimachinery`]: which list
-//! semantics a resource type has, what its endpoints ignore, and how failures become the
-//! Status objects the real server sends.
+//! Server glue for the patch formats and field ownership of [`apimachinery`]: what a resource
+//! type's endpoints ignore (its list semantics are `ResourceType::list_semantics`), and how
+//! failures become the Status objects the real server sends.
 
 use crate::error::{ApiError, Cause};
 use crate::resource::ResourceType;
-use apimachinery::managed_fields::{AtomicLists, BuiltinLists, ListSemantics, SchemaLists};
 use apimachinery::patch::apply;
 use apimachinery::patch::json::JsonPatchError;
-
-/// How lists of this type merge for apply and field ownership: built-in merge keys, the CRD
-/// schema's `x-kubernetes-list-type`, or atomic.
-pub fn list_semantics(rt: &ResourceType) -> Box<dyn ListSemantics> {
-    match rt.schema() {
-        Some(schema) => Box::new(SchemaLists::new(schema)),
-        None if !rt.is_custom() => Box::new(BuiltinLists),
-        None => Box::new(AtomicLists),
-    }
-}
 
 /// Which part of an applied body the endpoint ignores for this type and subresource.
 pub fn reset_fields(rt: &ResourceType, subresource: Option<&str>) -> apply::ResetFields {

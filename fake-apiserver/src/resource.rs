@@ -2,15 +2,31 @@
 //! live when a CustomResourceDefinition is stored.
 
 use crate::printer::Column;
+use apimachinery::managed_fields::{AtomicLists, BuiltinLists, ListSemantics, SchemaLists};
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Where a type's behaviour comes from. Custom resources follow the apiextensions rules
 /// (merge/JSON/apply patches only, PUT needs a resourceVersion, structural schema).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Origin {
     BuiltIn,
-    Custom { crd_name: String, schema: Option<Value> },
+    Custom { crd_name: String, schema: Option<CustomSchema> },
+}
+
+/// A CRD version's `openAPIV3Schema` with what every write derives from it (the list
+/// semantics of apply and managedFields) prepared once, when the CRD is registered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomSchema {
+    pub openapi: Value,
+    lists: SchemaLists,
+}
+
+impl CustomSchema {
+    pub fn new(openapi: Value) -> Self {
+        CustomSchema { lists: SchemaLists::new(&openapi), openapi }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -51,8 +67,19 @@ impl ResourceType {
 
     pub fn schema(&self) -> Option<&Value> {
         match &self.origin {
-            Origin::Custom { schema, .. } => schema.as_ref(),
+            Origin::Custom { schema, .. } => schema.as_ref().map(|s| &s.openapi),
             Origin::BuiltIn => None,
+        }
+    }
+
+    /// How lists of this type merge for apply and field ownership: the CRD schema's
+    /// `x-kubernetes-list-type`, built-in merge keys, or (a custom type without a schema)
+    /// atomic.
+    pub fn list_semantics(&self) -> &dyn ListSemantics {
+        match &self.origin {
+            Origin::Custom { schema: Some(schema), .. } => &schema.lists,
+            Origin::Custom { schema: None, .. } => &AtomicLists,
+            Origin::BuiltIn => &BuiltinLists,
         }
     }
 
@@ -82,10 +109,11 @@ pub struct StorageKey {
     pub plural: String,
 }
 
-/// All types the server knows, in a deterministic order.
+/// All types the server knows, in a deterministic order. Types are shared (`Arc`): every
+/// request's [`crate::server::Target`] holds one, and a custom type carries its whole schema.
 #[derive(Debug, Clone, Default)]
 pub struct Registry {
-    types: BTreeMap<(String, String, String), ResourceType>,
+    types: BTreeMap<(String, String, String), Arc<ResourceType>>,
 }
 
 impl Registry {
@@ -97,7 +125,8 @@ impl Registry {
         r
     }
 
-    pub fn insert(&mut self, t: ResourceType) {
+    pub fn insert(&mut self, t: impl Into<Arc<ResourceType>>) {
+        let t = t.into();
         self.types.insert((t.group.clone(), t.version.clone(), t.plural.clone()), t);
     }
 
@@ -106,20 +135,20 @@ impl Registry {
         self.types.retain(|_, t| !matches!(&t.origin, Origin::Custom { crd_name: n, .. } if n == crd_name));
     }
 
-    pub fn get(&self, group: &str, version: &str, plural: &str) -> Option<&ResourceType> {
+    pub fn get(&self, group: &str, version: &str, plural: &str) -> Option<&Arc<ResourceType>> {
         self.types.get(&(group.to_string(), version.to_string(), plural.to_string()))
     }
 
-    pub fn by_kind(&self, group: &str, version: &str, kind: &str) -> Option<&ResourceType> {
+    pub fn by_kind(&self, group: &str, version: &str, kind: &str) -> Option<&Arc<ResourceType>> {
         self.types.values().find(|t| t.group == group && t.version == version && t.kind == kind)
     }
 
-    pub fn by_storage(&self, key: &StorageKey) -> Option<&ResourceType> {
+    pub fn by_storage(&self, key: &StorageKey) -> Option<&Arc<ResourceType>> {
         self.types.values().find(|t| t.group == key.group && t.plural == key.plural)
     }
 
     pub fn all(&self) -> impl Iterator<Item = &ResourceType> {
-        self.types.values()
+        self.types.values().map(|t| &**t)
     }
 
     /// Groups and their versions, core group (`""`) first, as discovery lists them.
@@ -233,7 +262,7 @@ pub fn from_crd(crd: &Value) -> Vec<ResourceType> {
             short_names: strings(&names["shortNames"]),
             categories: strings(&names["categories"]),
             status_subresource: version["subresources"]["status"].is_object(),
-            origin: Origin::Custom { crd_name: crd_name.clone(), schema: version["schema"]["openAPIV3Schema"].as_object().map(|o| Value::Object(o.clone())) },
+            origin: Origin::Custom { crd_name: crd_name.clone(), schema: version["schema"]["openAPIV3Schema"].as_object().map(|o| CustomSchema::new(Value::Object(o.clone()))) },
             columns: if columns.is_empty() { crate::printer::default_columns() } else { columns },
             selectable_fields: version["selectableFields"]
                 .as_array()

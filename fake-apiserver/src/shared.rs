@@ -3,6 +3,7 @@
 
 use crate::server::{ApiServer, Watch, WatchEvent};
 use crate::store::Event;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -16,6 +17,8 @@ pub struct SharedApiServer {
     /// simulation) differ between runs of the same seed.
     changes: Arc<Notify>,
     observers: Arc<Mutex<Vec<Observer>>>,
+    /// Client requests served through [`SharedApiServer::serve`] (what a benchmark divides by).
+    requests: Arc<AtomicU64>,
 }
 
 /// Sees every committed event, in revision order, with the server as it is after the call that
@@ -24,7 +27,7 @@ pub type Observer = Box<dyn FnMut(&ApiServer, &Event) + Send>;
 
 impl SharedApiServer {
     pub fn new(server: ApiServer) -> Self {
-        SharedApiServer { inner: Arc::new(Mutex::new(server)), changes: Arc::new(Notify::new()), observers: Arc::default() }
+        SharedApiServer { inner: Arc::new(Mutex::new(server)), changes: Arc::new(Notify::new()), observers: Arc::default(), requests: Arc::default() }
     }
 
     /// Calls `observer` for each event committed from now on (invariant checkers, traces). It
@@ -47,6 +50,17 @@ impl SharedApiServer {
             self.changes.notify_waiters();
         }
         result
+    }
+
+    /// One client request (a get, list, watch or write from a client): [`Self::with`], counted.
+    pub fn serve<R>(&self, request: impl FnOnce(&mut ApiServer) -> R) -> R {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        self.with(request)
+    }
+
+    /// Client requests served so far.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
     }
 
     fn notify_observers(&self, server: &ApiServer, after: u64) {

@@ -7,6 +7,7 @@ use fake_apiserver::store::{Event, EventType, ObjectKey};
 use serde_json::Value;
 use std::time::Duration;
 use apimachinery::hash::Fnv1a;
+use std::fmt::Write as _;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Trace {
@@ -71,10 +72,11 @@ impl Trace {
             watch_lag,
             diff: diff(event),
         });
-        let full = format!("{} {:?} {:?} {}", event.revision, event.event_type, event.key, event.object);
-        let mut h = Fnv1a::with_basis(self.digest);
-        h.write(full.bytes());
-        self.digest = h.finish();
+        // Formatted straight into the hash: the same bytes as `format!` would make, without
+        // building the whole object's text first.
+        let mut h = Digest(Fnv1a::with_basis(self.digest));
+        write!(h, "{} {:?} {:?} {}", event.revision, event.event_type, event.key, event.object).expect("hashing cannot fail");
+        self.digest = h.0.finish();
     }
 
     /// A note that is not a write (a crash, a fault window closing), so a report reads in order.
@@ -103,6 +105,16 @@ impl Trace {
     /// The last `n` lines, for failure reports.
     pub fn tail(&self, n: usize) -> &[String] {
         &self.lines[self.lines.len().saturating_sub(n)..]
+    }
+}
+
+/// A `fmt::Write` that feeds what is written to FNV-1a.
+struct Digest(Fnv1a);
+
+impl std::fmt::Write for Digest {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.write(s.bytes());
+        Ok(())
     }
 }
 
@@ -226,5 +238,17 @@ mod tests {
             Change::Removed { path: "/metadata/finalizers".into(), value: "[\"eno\"]".into() },
         ]);
         assert_eq!(t.writes[1].diff, vec![Change::Added { path: "/data/k".into(), value: "1".into() }], "a create adds its fields, without noise");
+    }
+
+    #[test]
+    fn the_digest_hashes_each_events_full_text() {
+        // Digests from before and after a change must stay comparable: the hash covers exactly
+        // the text `format!` makes of the event, the whole object included.
+        let key = ObjectKey { resource: StorageKey { group: "".into(), plural: "configmaps".into() }, namespace: "default".into(), name: "a".into() };
+        let event = Event { revision: 7, event_type: EventType::Added, key, object: json!({"metadata": {"name": "a"}, "data": {"v": "ü"}}), previous: None };
+        let mut t = Trace::new();
+        t.record(&event, Duration::ZERO, "eno-0", 0);
+        let text = format!("{} {:?} {:?} {}", event.revision, event.event_type, event.key, event.object);
+        assert_eq!(t.digest, apimachinery::hash::fnv1a64(text.bytes()));
     }
 }

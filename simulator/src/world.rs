@@ -21,8 +21,8 @@ mod fault_driver;
 mod recorder;
 mod user;
 
-pub use check::{check_seed, Failure};
-pub use defects::{defects_named, DEFECTS};
+pub use check::{check_plan, check_seed, Failure};
+pub use defects::{defect_names, defects_named, DEFECTS, FENCES};
 
 use crate::invariants::{Checker, Invariant, Violation};
 use crate::plan::{FaultPlan, ReplicaFaults};
@@ -52,6 +52,8 @@ pub struct Outcome {
     pub invocations: BTreeMap<String, u64>,
     /// Virtual time simulated.
     pub virtual_time: Duration,
+    /// Client requests the replicas and the user made (for benchmarks).
+    pub requests: u64,
 }
 
 impl Outcome {
@@ -73,6 +75,7 @@ pub fn run(scenario: Arc<Scenario>, seed: u64, plan: FaultPlan, defects: Defects
         violations: vec![Violation { invariant: Invariant::NoPanic, at: Duration::ZERO, revision: None, message: format!("the simulation panicked: {e}") }],
         invocations: BTreeMap::new(),
         virtual_time: deadline,
+        requests: 0,
     })
 }
 
@@ -138,7 +141,7 @@ async fn simulate(scenario: Arc<Scenario>, seed: u64, plan: FaultPlan, defects: 
     if !stuck.is_empty() {
         g.checker.report(Invariant::Convergence, at, None, stuck.join("; "));
     }
-    Outcome { trace: g.trace.clone(), violations: g.checker.violations().to_vec(), invocations: simulated.all_invocations(), virtual_time: at }
+    Outcome { trace: g.trace.clone(), violations: g.checker.violations().to_vec(), invocations: simulated.all_invocations(), virtual_time: at, requests: server.requests() }
 }
 
 fn failed_setup(scenario: &Scenario, message: String) -> Outcome {
@@ -147,6 +150,7 @@ fn failed_setup(scenario: &Scenario, message: String) -> Outcome {
         violations: vec![Violation { invariant: Invariant::NoPanic, at: Duration::ZERO, revision: None, message }],
         invocations: BTreeMap::new(),
         virtual_time: scenario.deadline.0,
+        requests: 0,
     }
 }
 

@@ -8,7 +8,7 @@ use fake_apiserver::{ApiError, SharedApiServer};
 use futures::future::{BoxFuture, FutureExt, TryFutureExt};
 use futures::stream::{BoxStream, StreamExt};
 use serde_json::Value;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// How long a request takes to reach the server, drawn per request.
@@ -55,7 +55,7 @@ impl FakeCluster {
         let (server, on_commit) = (self.server.clone(), self.on_commit.clone());
         // `None`: the response is lost.
         let serve = move || {
-            let (result, committed) = server.with(|s| {
+            let (result, committed) = server.serve(|s| {
                 let before = s.revision();
                 let result = request(s);
                 (result, s.revision() != before)
@@ -93,8 +93,12 @@ impl FakeCluster {
 
 /// Installs Eno's CRDs into a fake API server (what `eno dev` and the simulator start from).
 pub fn install_crds(server: &SharedApiServer) -> Result<(), ApiError> {
-    for crd in crate::api::crds::crds() {
-        let body = serde_json::to_value(&crd).map_err(|e| ApiError::internal(e.to_string()))?;
+    // Generated once per process: deriving the schemas is slow, and a simulation installs them
+    // into thousands of servers.
+    static BODIES: OnceLock<Result<Vec<Value>, String>> = OnceLock::new();
+    let bodies = BODIES.get_or_init(|| crate::api::crds::crds().iter().map(|crd| serde_json::to_value(crd).map_err(|e| e.to_string())).collect());
+    for body in bodies.as_ref().map_err(|e| ApiError::internal(e.clone()))? {
+        let body = body.clone();
         server.with(|s| {
             let target = s.target_for("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, None)?;
             s.create(&target, body, &WriteOptions { field_manager: Some("eno".into()), ..Default::default() })

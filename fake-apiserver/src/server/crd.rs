@@ -4,7 +4,9 @@
 use super::ApiServer;
 use crate::error::Cause;
 use crate::object;
+use crate::resource::{from_crd, ResourceType};
 use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
 
 impl ApiServer {
     /// What makes a CRD unusable, as 422 causes.
@@ -78,8 +80,32 @@ impl ApiServer {
             return;
         }
         self.registry.remove_crd(object::name(crd));
-        for t in crate::resource::from_crd(crd) {
+        for t in compiled_types(crd) {
             self.registry.insert(t);
         }
     }
+}
+
+/// Distinct CRDs the process remembers; beyond this the cache starts over, so a server fed
+/// ever-new definitions does not grow without bound.
+const COMPILED_LIMIT: usize = 64;
+
+/// The types a CRD defines, built once per process for each distinct definition: a simulation
+/// builds thousands of servers that all install the same CRDs, and building a type copies and
+/// prepares its schema. Keyed by the CRD's name and spec (all that `from_crd` reads), compared
+/// in full, so a changed definition is built afresh.
+fn compiled_types(crd: &Value) -> Vec<Arc<ResourceType>> {
+    type Compiled = Vec<((String, Value), Vec<Arc<ResourceType>>)>;
+    static COMPILED: Mutex<Compiled> = Mutex::new(Vec::new());
+    let (name, spec) = (object::name(crd), &crd["spec"]);
+    let mut compiled = COMPILED.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, types)) = compiled.iter().find(|((n, s), _)| n == name && s == spec) {
+        return types.clone();
+    }
+    if compiled.len() >= COMPILED_LIMIT {
+        compiled.clear();
+    }
+    let types: Vec<Arc<ResourceType>> = from_crd(crd).into_iter().map(Arc::new).collect();
+    compiled.push(((name.to_string(), spec.clone()), types.clone()));
+    types
 }

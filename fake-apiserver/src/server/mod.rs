@@ -125,7 +125,8 @@ pub struct ListOptions {
 /// a name and a subresource.
 #[derive(Debug, Clone)]
 pub struct Target {
-    pub resource: ResourceType,
+    /// Shared with the registry: resolving a request copies no type (nor its schema).
+    pub resource: Arc<ResourceType>,
     pub namespace: Option<String>,
     pub name: Option<String>,
     pub subresource: Option<String>,
@@ -253,7 +254,7 @@ impl ApiServer {
     }
 
     /// The type behind a URL's group, version and plural; 404 like the real server otherwise.
-    pub fn resolve(&self, group: &str, version: &str, plural: &str) -> ApiResult<ResourceType> {
+    pub fn resolve(&self, group: &str, version: &str, plural: &str) -> ApiResult<Arc<ResourceType>> {
         self.registry
             .get(group, version, plural)
             .cloned()

@@ -3,9 +3,9 @@
 
 use super::{metadata, ApiServer, PatchType, Target, WriteOptions, Written};
 use crate::error::{ApiError, ApiResult, Cause};
-use crate::object::{self, without_meta_and_status};
+use crate::object;
 use crate::patch;
-use apimachinery::managed_fields::{record_update, ListSemantics};
+use apimachinery::managed_fields::record_update;
 use apimachinery::patch::{apply, merge, merge_keys, strategic};
 use crate::resource::ResourceType;
 use serde_json::{json, Value};
@@ -76,7 +76,7 @@ impl ApiServer {
             return Err(ApiError::already_exists(&rt.group, &rt.plural, &name));
         }
         if record_manager {
-            record_update(None, &mut obj, &manager(opts), None, &rt.api_version(), &self.now(), &*self.list_semantics(rt));
+            record_update(None, &mut obj, &manager(opts), None, &rt.api_version(), &self.now(), rt.list_semantics());
         }
         if opts.dry_run {
             return Ok(Written { object: Self::present(target, obj), created: true, warnings });
@@ -128,7 +128,7 @@ impl ApiServer {
         }
         let old = self.store.get(&Self::object_key(target, &name)).cloned();
         let now = self.now();
-        let lists = self.list_semantics(rt);
+        let lists = rt.list_semantics();
         let patched = match patch_type {
             PatchType::Apply => {
                 let applied = parse_apply_body(body)?;
@@ -145,7 +145,7 @@ impl ApiServer {
                     time: now.clone(),
                 };
                 let reset = patch::reset_fields(rt, target.subresource.as_deref());
-                let result = apply::apply_with(old.as_ref(), &applied, &apply_opts, &*lists, reset).map_err(|e| patch::apply_error_to_status(rt, &name, e))?;
+                let result = apply::apply_with(old.as_ref(), &applied, &apply_opts, lists, reset).map_err(|e| patch::apply_error_to_status(rt, &name, e))?;
                 if old.is_none() {
                     // Apply of a missing object is a create; its managedFields come from apply.
                     return self.create_object(target, strip_server_fields(result), opts, false);
@@ -252,9 +252,9 @@ impl ApiServer {
         let mut warnings = self.validate_object(target, &mut result, Some(old), opts)?;
         if rt.tracks_generation() {
             let changed = if rt.status_subresource {
-                without_meta_and_status(&result) != without_meta_and_status(old)
+                !object::equal_except(&result, old, &["metadata", "status"])
             } else {
-                strip_meta(&result) != strip_meta(old)
+                !object::equal_except(&result, old, &["metadata"])
             };
             if changed {
                 object::set_meta(&mut result, "generation", json!(object::generation(old) + 1));
@@ -274,7 +274,7 @@ impl ApiServer {
         }
         if record_manager {
             let sub = target.subresource.as_deref();
-            record_update(Some(old), &mut result, &manager(opts), sub, &rt.api_version(), &self.now(), &*self.list_semantics(rt));
+            record_update(Some(old), &mut result, &manager(opts), sub, &rt.api_version(), &self.now(), rt.list_semantics());
         }
         if opts.dry_run {
             return Ok(Written { object: Self::present(target, result), created: false, warnings });
@@ -386,35 +386,18 @@ impl ApiServer {
     fn invalid(&self, target: &Target, name: &str, causes: Vec<Cause>) -> ApiError {
         ApiError::invalid(&target.resource.kind_group(), &target.resource.group, &target.resource.kind, name, causes)
     }
-
-    /// How `managedFields` and apply treat lists for this type: keyed by the built-in merge
-    /// keys, or by the CRD schema's `x-kubernetes-list-type`.
-    fn list_semantics(&self, rt: &ResourceType) -> Box<dyn ListSemantics> {
-        patch::list_semantics(rt)
-    }
 }
 
 fn manager(opts: &WriteOptions) -> String {
     opts.field_manager.clone().filter(|m| !m.is_empty()).unwrap_or_else(|| "unknown".to_string())
 }
 
-fn strip_meta(obj: &Value) -> Value {
-    let mut v = obj.clone();
-    if let Some(m) = v.as_object_mut() {
-        m.remove("metadata");
-    }
-    v
-}
-
 /// Equal apart from managedFields and resourceVersion: such a write is a no-op (same RV, no event).
+/// A missing `metadata` counts as an empty one.
 fn same_ignoring_managed_fields(a: &Value, b: &Value) -> bool {
-    let clean = |v: &Value| {
-        let mut v = v.clone();
-        object::remove_meta(&mut v, "managedFields");
-        object::remove_meta(&mut v, "resourceVersion");
-        v
-    };
-    clean(a) == clean(b)
+    let empty = serde_json::Map::new();
+    let (meta_a, meta_b) = (object::meta(a).unwrap_or(&empty), object::meta(b).unwrap_or(&empty));
+    object::equal_except(a, b, &["metadata"]) && object::maps_equal_except(meta_a, meta_b, &["managedFields", "resourceVersion"])
 }
 
 /// `managedFields: [{}]` clears them, which is a change even if nothing else is.

@@ -19,10 +19,13 @@ mod cli {
     use eno::controllers::Defects;
     use simulator::plan::FaultPlan;
     use simulator::timeline;
-    use simulator::world::{check_seed, defects_named, run, DEFECTS};
+    use simulator::world::{check_plan, defect_names, defects_named, run, Failure};
+    use std::collections::BTreeMap;
+    use std::ops::Range;
     use std::path::PathBuf;
     use std::process::ExitCode;
-    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{mpsc, Arc};
     use std::time::Instant;
 
     /// Log timestamps in the running world's virtual time.
@@ -40,9 +43,13 @@ mod cli {
     #[derive(Parser)]
     #[command(about = "Deterministic simulation of Eno under seeded fault plans")]
     struct Args {
-        /// Seeds per scenario (0..N).
-        #[arg(long, default_value_t = 100)]
-        seeds: u64,
+        /// Seeds per scenario: N (meaning 0..N) or a range A..B, so a large sweep can be split
+        /// across CI jobs.
+        #[arg(long, default_value = "100", value_parser = parse_seeds)]
+        seeds: Range<u64>,
+        /// Seeds run at once, each world on a thread of its own; output stays in seed order.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+        jobs: u64,
         /// Replay this one seed (prints its full trace).
         #[arg(long)]
         seed: Option<u64>,
@@ -63,10 +70,79 @@ mod cli {
         /// Trace lines shown per failure.
         #[arg(long, default_value_t = 40)]
         trace_lines: usize,
+        /// With --seed and --scenario: replay this saved fault plan (YAML, as a failing seed
+        /// writes it) instead of the seed's swarm plan.
+        #[arg(long, requires_all = ["seed", "scenario"])]
+        plan: Option<PathBuf>,
+        /// Where each failing seed's minimal fault plan is written, as
+        /// `<scenario>-seed-<N>.yaml`, for `--plan`.
+        #[arg(long, default_value = "target/simulator-failures")]
+        failures_dir: PathBuf,
         /// With --seed and --scenario: draw the run (the shrunk one if it fails) as an HTML
         /// timeline into this file.
         #[arg(long, requires_all = ["seed", "scenario"])]
         timeline: Option<PathBuf>,
+    }
+
+    /// `N` (0..N) or `A..B`.
+    fn parse_seeds(s: &str) -> Result<Range<u64>, String> {
+        let number = |n: &str| n.trim().parse::<u64>().map_err(|e| format!("{n:?}: {e}"));
+        match s.split_once("..") {
+            Some((a, b)) => {
+                let (a, b) = (number(a)?, number(b)?);
+                if a > b {
+                    return Err(format!("empty range {s}: {a} is above {b}"));
+                }
+                Ok(a..b)
+            }
+            None => Ok(0..number(s)?),
+        }
+    }
+
+    /// Runs `check` over `seeds` on `jobs` threads and hands each result to `report` in seed
+    /// order (results that finish early wait for the seeds before them), so the output does
+    /// not depend on the thread count.
+    /// A fault plan saved by an earlier failing run.
+    fn read_plan(path: &std::path::Path) -> Result<FaultPlan, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("reading the plan {}: {e}", path.display()))?;
+        serde_saphyr::from_str(&text).map_err(|e| format!("the plan {} does not parse: {e}", path.display()))
+    }
+
+    /// Writes the failure's minimal plan under `dir`; its path.
+    fn save_plan(dir: &std::path::Path, failure: &Failure) -> Result<PathBuf, String> {
+        let path = dir.join(format!("{}-seed-{}.yaml", failure.scenario, failure.seed));
+        let yaml = serde_saphyr::to_string(failure.minimal_plan()).map_err(|e| format!("saving the plan: {e}"))?;
+        std::fs::create_dir_all(dir).and_then(|()| std::fs::write(&path, yaml)).map_err(|e| format!("saving the plan to {}: {e}", path.display()))?;
+        Ok(path)
+    }
+
+    fn in_seed_order<T: Send>(seeds: &[u64], jobs: usize, check: impl Fn(u64) -> T + Sync, mut report: impl FnMut(usize, T)) {
+        let next = AtomicUsize::new(0);
+        let (done, results) = mpsc::channel();
+        std::thread::scope(|scope| {
+            for _ in 0..jobs.min(seeds.len()) {
+                let (next, done, check) = (&next, done.clone(), &check);
+                scope.spawn(move || {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(&seed) = seeds.get(i) else { return };
+                        if done.send((i, check(seed))).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+            drop(done);
+            let mut waiting = BTreeMap::new();
+            let mut reported = 0;
+            for (i, result) in results {
+                waiting.insert(i, result);
+                while let Some(result) = waiting.remove(&reported) {
+                    report(reported, result);
+                    reported += 1;
+                }
+            }
+        });
     }
 
     pub fn main() -> ExitCode {
@@ -80,7 +156,7 @@ mod cli {
             None => Defects::default(),
             Some((_, Some(d))) => d,
             Some((name, None)) => {
-                let known: Vec<&str> = DEFECTS.iter().map(|d| d.0).collect();
+                let known: Vec<&str> = defect_names().collect();
                 eprintln!("error: no defect named {name:?}; known: {}", known.join(", "));
                 return ExitCode::from(2);
             }
@@ -99,7 +175,14 @@ mod cli {
         }
         let seeds: Vec<u64> = match args.seed {
             Some(s) => vec![s],
-            None => (0..args.seeds).collect(),
+            None => args.seeds.clone().collect(),
+        };
+        let saved_plan = match args.plan.as_deref().map(read_plan).transpose() {
+            Ok(plan) => plan,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
         };
         let (mut failures, mut runs) = (0usize, 0usize);
         let started = Instant::now();
@@ -107,36 +190,41 @@ mod cli {
             let scenario = Arc::new(scenario);
             let t = Instant::now();
             let mut failed = 0;
-            for (i, &seed) in seeds.iter().enumerate() {
+            let plan_of = |seed| saved_plan.clone().unwrap_or_else(|| FaultPlan::swarm(seed, scenario.faults_until.0));
+            let check = |seed| (seed, check_plan(&scenario, seed, plan_of(seed), defects, !args.no_shrink));
+            let mut trouble = None;
+            in_seed_order(&seeds, args.jobs as usize, check, |i, (seed, result)| {
                 runs += 1;
                 if args.seed.is_none() && i % 10 == 0 {
                     eprint!("\r{:<24} seed {i}/{}, {failed} failed", scenario.name, seeds.len());
                 }
-                // The replayed seed's run, with its plan.
-                let replayed = match check_seed(&scenario, seed, defects, !args.no_shrink) {
-                    Ok(outcome) if args.seed.is_some() => {
-                        println!("{}", outcome.trace.lines.join("\n"));
-                        Some((FaultPlan::swarm(seed, scenario.faults_until.0), outcome))
-                    }
-                    Ok(_) => None,
+                // The replayed seed's run (the shrunk one if it failed), with its plan.
+                let replayed = match result {
+                    Ok(outcome) => Some((plan_of(seed), outcome)),
                     Err(failure) => {
                         failed += 1;
-                        println!("{}", failure.report(args.trace_lines));
+                        let saved = save_plan(&args.failures_dir, &failure).map_err(|e| eprintln!("warning: {e}")).ok();
+                        println!("{}", failure.report_with(args.trace_lines, saved.as_deref()));
+                        let plan = failure.minimal_plan().clone();
                         args.seed.is_some().then(|| {
-                            let plan = failure.shrunk.as_ref().map_or(failure.plan.clone(), |(p, _)| p.clone());
                             let full = run(scenario.clone(), seed, plan.clone(), defects);
-                            println!("full trace:\n{}", full.trace.lines.join("\n"));
+                            println!("full trace:");
                             (plan, full)
                         })
                     }
                 };
-                if let (Some(path), Some((plan, outcome))) = (&args.timeline, &replayed) {
-                    if let Err(e) = std::fs::write(path, timeline::of_outcome(&scenario, seed, args.defect.as_deref(), plan, outcome)) {
-                        eprintln!("error: writing the timeline to {}: {e}", path.display());
-                        return ExitCode::from(2);
+                let Some((plan, outcome)) = replayed.filter(|_| args.seed.is_some()) else { return };
+                println!("{}\ndigest: {:016x}", outcome.trace.lines.join("\n"), outcome.trace.digest);
+                if let Some(path) = &args.timeline {
+                    match std::fs::write(path, timeline::of_outcome(&scenario, seed, args.defect.as_deref(), &plan, &outcome)) {
+                        Ok(()) => eprintln!("timeline: {}", path.display()),
+                        Err(e) => trouble = Some(format!("writing the timeline to {}: {e}", path.display())),
                     }
-                    eprintln!("timeline: {}", path.display());
                 }
+            });
+            if let Some(e) = trouble {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
             }
             failures += failed;
             if args.seed.is_none() {
@@ -144,7 +232,8 @@ mod cli {
             }
             println!("{:<24} {} seeds, {failed} failed, {:.1?}", scenario.name, seeds.len(), t.elapsed());
         }
-        println!("summary: {runs} runs, {failures} failed, {:.1?}", started.elapsed());
+        let wall = started.elapsed();
+        println!("summary: {runs} runs, {failures} failed, {wall:.1?}, {:.1} seeds/s", runs as f64 / wall.as_secs_f64());
         if failures == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
     }
 }

@@ -45,5 +45,10 @@ pub const FENCES: &[(&str, Fence)] = &[
 
 /// The name of the one defect `defects` switches on, if any (for replay lines).
 pub fn name_of(defects: &Defects) -> Option<&'static str> {
-    DEFECTS.iter().map(|d| d.0).chain(FENCES.iter().map(|f| f.0)).find(|name| defects_named(name).as_ref() == Some(defects))
+    defect_names().find(|name| defects_named(name).as_ref() == Some(defects))
+}
+
+/// Every defect's name: the ones with their own flag, then the fence removals.
+pub fn defect_names() -> impl Iterator<Item = &'static str> {
+    DEFECTS.iter().map(|d| d.0).chain(FENCES.iter().map(|f| f.0))
 }
