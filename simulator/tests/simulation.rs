@@ -98,30 +98,45 @@ const DEFECT_SEEDS: u64 = 100;
 
 #[test]
 fn each_deliberate_defect_is_caught_shrunk_and_reported() {
-    for &(name, scenario_name, invariant) in DEFECTS {
-        let defects = defects_named(name).expect("known defect");
-        let s = scenario(scenario_name);
-        let found = (0..DEFECT_SEEDS).find_map(|seed| {
-            check_seed(&s, seed, defects, false).err().filter(|f| f.outcome.violations.iter().any(|v| v.invariant == invariant)).map(|f| f.seed)
+    // Two defects at a time (the CI machine has two cores); each panics on its own thread.
+    for pair in DEFECTS.chunks(2) {
+        std::thread::scope(|scope| {
+            for &(name, scenario_name, invariant) in pair {
+                scope.spawn(move || catch(name, scenario_name, invariant));
+            }
         });
-        let seed = found.unwrap_or_else(|| panic!("defect {name} not caught in {DEFECT_SEEDS} seeds of {scenario_name}"));
-        let failure = check_seed(&s, seed, defects, true).expect_err("the failing seed replays");
-        let (shrunk, outcome) = failure.shrunk.clone().expect("shrunk");
-        let kind = std::mem::discriminant::<simulator::plan::Fault>;
-        assert!(shrunk.faults.iter().all(|f| failure.plan.faults.iter().any(|p| kind(p) == kind(f))), "{name}: shrinking removes or reduces faults, never adds");
-        assert!(shrunk.faults.len() <= failure.plan.faults.len());
-        assert_eq!(outcome.first_violation().map(|v| v.invariant), Some(invariant), "{name}: the shrunk plan breaks the same invariant");
-        // 1-minimal: without any one of its faults the shrunk plan no longer breaks the invariant.
-        for i in 0..shrunk.faults.len() {
-            let mut fewer = shrunk.clone();
-            let dropped = fewer.faults.remove(i);
-            let rerun = run(s.clone(), seed, fewer, defects);
-            assert!(!rerun.violations.iter().any(|v| v.invariant == invariant), "{name}: the shrunk plan still fails without {dropped}, so it is not minimal");
-        }
-        let report = failure.report(20);
-        assert!(report.contains(&format!("seed {seed}")) && report.contains(&invariant.to_string()) && report.contains("shrunk to:"), "{report}");
-        eprintln!("{name}: caught by seed {seed}\n{report}");
     }
+}
+
+/// Searches the seed budget for a run of `scenario_name` where defect `name` breaks
+/// `invariant`, then checks the failure shrinks to a 1-minimal plan and reports what a person
+/// needs to replay it. Prints the time to the first failure (BENCHMARKS.md records them).
+fn catch(name: &str, scenario_name: &str, invariant: simulator::invariants::Invariant) {
+    let defects = defects_named(name).expect("known defect");
+    let s = scenario(scenario_name);
+    let started = std::time::Instant::now();
+    let found = (0..DEFECT_SEEDS).find_map(|seed| {
+        check_seed(&s, seed, defects, false).err().filter(|f| f.outcome.violations.iter().any(|v| v.invariant == invariant)).map(|f| f.seed)
+    });
+    let seed = found.unwrap_or_else(|| panic!("defect {name} not caught in {DEFECT_SEEDS} seeds of {scenario_name}"));
+    let searched = started.elapsed();
+    let failure = check_seed(&s, seed, defects, true).expect_err("the failing seed replays");
+    let (shrunk, outcome) = failure.shrunk.clone().expect("shrunk");
+    let kind = std::mem::discriminant::<simulator::plan::Fault>;
+    assert!(shrunk.faults.iter().all(|f| failure.plan.faults.iter().any(|p| kind(p) == kind(f))), "{name}: shrinking removes or reduces faults, never adds");
+    assert!(shrunk.faults.len() <= failure.plan.faults.len());
+    assert!(outcome.violations.iter().any(|v| v.invariant == invariant), "{name}: the shrunk plan breaks the same invariant");
+    // 1-minimal: without any one of its faults the shrunk plan no longer breaks the invariant.
+    for i in 0..shrunk.faults.len() {
+        let mut fewer = shrunk.clone();
+        let dropped = fewer.faults.remove(i);
+        let rerun = run(s.clone(), seed, fewer, defects);
+        assert!(!rerun.violations.iter().any(|v| v.invariant == invariant), "{name}: the shrunk plan still fails without {dropped}, so it is not minimal");
+    }
+    let report = failure.report(20);
+    assert!(report.contains(&format!("seed {seed}")) && report.contains(&invariant.to_string()) && report.contains("shrunk to:"), "{report}");
+    assert!(report.contains(&format!("--defect {name}")), "the replay line names the defect: {report}");
+    eprintln!("{name}: caught by seed {seed} ({} seeds, {searched:.1?}), shrunk to: {shrunk}\n{report}", seed + 1);
 }
 
 #[test]

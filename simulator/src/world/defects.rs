@@ -12,6 +12,17 @@ pub const DEFECTS: &[(&str, &str, Invariant)] = &[
     ("unfenced-synthesis-claim", "deleted-mid-synthesis", Invariant::BoundedSyntheses),
     ("cached-create-check", "deleted-mid-synthesis", Invariant::DeletionOrdering),
     ("set-before-prune", "symphony-migration", Invariant::AtMostOnceAnnotation),
+    // A step that is not safe to crash halfway through: caught with a crash after the claim.
+    ("claims-never-expire", "output-change", Invariant::Convergence),
+    // One concurrency fence removed each (see [`FENCES`]; the README says which no scenario
+    // tells apart yet, and why).
+    ("unfenced-status", "symphony-rapid-flip", Invariant::BoundedSyntheses),
+    ("unfenced-finalizers", "deleted-mid-synthesis", Invariant::NoLeaks),
+    ("untested-claim", "symphony-rapid-flip", Invariant::BoundedSyntheses),
+    ("cached-composition-read", "output-change", Invariant::NoLoss),
+    ("cached-composition-for-resources", "output-change", Invariant::DeletionOrdering),
+    ("cached-runner-reads", "symphony-migration", Invariant::BoundedSyntheses),
+    ("cached-symphony-list", "symphony-deletion", Invariant::BoundedSyntheses),
 ];
 
 /// The controller defects switched on by `name` (see [`DEFECTS`]).
@@ -48,7 +59,9 @@ pub fn name_of(defects: &Defects) -> Option<&'static str> {
     defect_names().find(|name| defects_named(name).as_ref() == Some(defects))
 }
 
-/// Every defect's name: the ones with their own flag, then the fence removals.
+/// Every defect's name: the ones the CI must catch, then the fence removals no scenario tells
+/// apart yet.
 pub fn defect_names() -> impl Iterator<Item = &'static str> {
-    DEFECTS.iter().map(|d| d.0).chain(FENCES.iter().map(|f| f.0))
+    let caught = DEFECTS.iter().map(|d| d.0);
+    caught.clone().chain(FENCES.iter().map(|f| f.0).filter(move |name| !DEFECTS.iter().any(|d| d.0 == *name)))
 }
