@@ -36,7 +36,7 @@ use fake_apiserver::clock::SystemClock;
 use fake_apiserver::server::{ApiServer, Config};
 use fake_apiserver::SharedApiServer;
 use madsim::task::NodeId;
-use recorder::Recorder;
+use recorder::{Livelock, Recorder};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -69,14 +69,27 @@ pub fn run(scenario: Arc<Scenario>, seed: u64, plan: FaultPlan, defects: Defects
     let joined = std::thread::Builder::new()
         .name(format!("sim-{}-{seed}", scenario.name))
         .spawn(move || madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default()).block_on(simulate(scenario, seed, plan, defects)))
-        .and_then(|t| t.join().map_err(|panic| std::io::Error::other(panic_message(&panic))));
-    joined.unwrap_or_else(|e| Outcome {
+        .map_err(|e| panicked(&e.to_string()))
+        .and_then(|t| t.join().map_err(|panic| match panic.downcast_ref::<Livelock>() {
+            Some(Livelock { at, writes }) => Violation {
+                invariant: Invariant::Progress,
+                at: *at,
+                revision: None,
+                message: format!("livelock: more than {writes} writes within one virtual second (replicas answering each other's writes)"),
+            },
+            None => panicked(&panic_message(&panic)),
+        }));
+    joined.unwrap_or_else(|violation| Outcome {
         trace: Trace::new(),
-        violations: vec![Violation { invariant: Invariant::NoPanic, at: Duration::ZERO, revision: None, message: format!("the simulation panicked: {e}") }],
+        violations: vec![violation],
         invocations: BTreeMap::new(),
         virtual_time: deadline,
         requests: 0,
     })
+}
+
+fn panicked(message: &str) -> Violation {
+    Violation { invariant: Invariant::NoPanic, at: Duration::ZERO, revision: None, message: format!("the simulation panicked: {message}") }
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {

@@ -36,6 +36,9 @@ pub enum Invariant {
     /// Nothing of a deleted composition or symphony outlives it once garbage collection ran.
     NoLeaks,
     Convergence,
+    /// No livelock: replicas do not answer each other's writes in a storm (at one instant,
+    /// one would stop virtual time from ever reaching the deadline).
+    Progress,
     /// The simulation itself broke: a task panicked, or a user step could not be performed.
     NoPanic,
 }
@@ -49,6 +52,7 @@ impl fmt::Display for Invariant {
             Invariant::BoundedSyntheses => "bounded syntheses",
             Invariant::NoLeaks => "no leaks",
             Invariant::Convergence => "convergence",
+            Invariant::Progress => "progress",
             Invariant::NoPanic => "no panic",
         })
     }

@@ -23,6 +23,8 @@ pub const DEFECTS: &[(&str, &str, Invariant)] = &[
     ("cached-composition-for-resources", "output-change", Invariant::DeletionOrdering),
     ("cached-runner-reads", "symphony-migration", Invariant::BoundedSyntheses),
     ("cached-symphony-list", "symphony-deletion", Invariant::BoundedSyntheses),
+    // Blind PUTs let two replicas overwrite each other's compositions from stale reads: a storm.
+    ("unfenced-replace", "symphony-rapid-flip", Invariant::Progress),
 ];
 
 /// The controller defects switched on by `name` (see [`DEFECTS`]).

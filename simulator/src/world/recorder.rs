@@ -24,11 +24,25 @@ pub(super) const API_SERVER: &str = "api-server";
 /// The scenario's user (`Checker::user_acting`).
 pub(super) const USER: &str = "user";
 
+/// Committed writes in one virtual second past which a run is taken to be livelocked:
+/// replicas answering each other's writes (the scenarios make a few hundred writes in a whole
+/// run). At one instant such a storm would also stop virtual time from reaching the deadline.
+const STORM_WRITES: u64 = 2_000;
+
+/// The panic payload that ends a livelocked world.
+#[derive(Debug, Clone, Copy)]
+pub struct Livelock {
+    pub at: Duration,
+    pub writes: u64,
+}
+
 pub(super) struct Record {
     pub checker: Checker,
     pub trace: Trace,
     /// The controller replicas' nodes, by name (`eno-0`).
     replicas: BTreeMap<NodeId, String>,
+    /// The virtual second of the last write, and how many writes it has seen.
+    second: (u64, u64),
 }
 
 impl Record {
@@ -51,7 +65,7 @@ pub(super) struct Recorder {
 
 impl Recorder {
     pub fn new(checker: Checker, start: Instant) -> Self {
-        Recorder { record: Arc::new(Mutex::new(Record { checker, trace: Trace::new(), replicas: BTreeMap::new() })), start }
+        Recorder { record: Arc::new(Mutex::new(Record { checker, trace: Trace::new(), replicas: BTreeMap::new(), second: (0, 0) })), start }
     }
 
     pub fn lock(&self) -> MutexGuard<'_, Record> {
@@ -71,6 +85,17 @@ impl Recorder {
         server.observe(move |s, event| {
             let at = recorder.elapsed();
             let mut g = recorder.lock();
+            let second = at.as_secs();
+            g.second = match g.second {
+                (s, writes) if s == second => (s, writes + 1),
+                _ => (second, 1),
+            };
+            if g.second.1 > STORM_WRITES {
+                drop(g);
+                // The world may never reach its deadline (a storm at one instant stops virtual
+                // time): end it here, as `run` reports it.
+                std::panic::panic_any(Livelock { at, writes: STORM_WRITES });
+            }
             let actor = g.actor().to_string();
             g.trace.record(event, at, &actor, s.faults().watch_lag);
             g.checker.observe(s, event, at);
