@@ -173,6 +173,12 @@ const REGRESSIONS: &[(&str, u64, &str, &str)] = &[
         "a symphony writing the composition while its synthesis was recorded failed the recording's resourceVersion test, and the pass re-ran the synthesizer once the claim expired",
         "faults:\n  - kind: delayedWatchEvents\n    lag: 1\n    hold: 3191\n  - kind: latency\n    max: 43\n",
     ),
+    (
+        "deleted-mid-synthesis",
+        511,
+        "the runner wrote a slice for a composition deleted while its synthesizer ran; the composition was gone by the time the slice landed, and nothing released the slice's finalizer (found by the 100,000-seed sweep)",
+        "faults:\n  - {kind: timeTravel, lag: 9, every: 2543}\n  - {kind: droppedWatchEvents, rate: 0.26}\n  - {kind: errors, rate: 0.2, codes: [503]}\n  - {kind: compactions, every: 1999}\n  - {kind: latency, max: 40}\n  - {kind: crashAfterWrite, nth: 25, down: 2360}\n",
+    ),
 ];
 
 #[test]

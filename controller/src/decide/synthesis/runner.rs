@@ -323,7 +323,10 @@ impl Run {
             Fresh::Read(Some(fresh)) => fresh,
         };
         let in_flight = fresh.status.as_ref().and_then(|s| s.in_flight_synthesis.as_ref()).map(|s| s.uuid.as_str());
-        if in_flight != Some(self.uuid()) {
+        // A deleting composition's output is moot, and a slice created for it could outlive it:
+        // its finalizer is released by the composition controller, which is gone once the
+        // composition is (found by the simulator's leak check).
+        if in_flight != Some(self.uuid()) || fresh.metadata.deletion_timestamp.is_some() {
             return Err(Step::Superseded { uuid: self.uuid().to_string() });
         }
         Ok(fresh)

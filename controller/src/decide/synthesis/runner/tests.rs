@@ -345,3 +345,21 @@ fn the_outcome_names_the_synthesizer_generation_that_ran() {
         assert_eq!((current.uuid.as_str(), current.observed_synthesizer_generation), ("u1", 3));
     }
 }
+
+#[test]
+fn a_composition_deleted_while_its_synthesizer_ran_gets_no_slices() {
+    let mut deleting = comp(Some(running("u1")), &[]);
+    deleting.metadata.deletion_timestamp = Some(t(NOW));
+    let first = comp(Some(running("u1")), &[]);
+    // The pass starts on the live composition; by the time the output is to be written, the
+    // composition is being deleted.
+    let mut reads = 0;
+    let steps = drive(&mut Run::default(), &first, Ran::Output { items: vec![cm("a")], results: vec![] }, |s| {
+        matches!(s, Step::ReadComposition).then(|| {
+            reads += 1;
+            Observation::Composition(Some(if reads == 1 { first.clone() } else { deleting.clone() }))
+        })
+    });
+    assert!(!names(&steps).contains(&"WriteSlice"), "{:?}", names(&steps));
+    assert_eq!(steps.last(), Some(&Step::Superseded { uuid: "u1".into() }));
+}
