@@ -16,8 +16,9 @@
 //! [`reading`]), which checks the invariants on the state it makes, and to the
 //! **trace** ([`trace`]), whose fault-free form is each scenario's insta **snapshot**
 //! (`snapshots/simulator/`); at the deadline the scenario's expectations must hold. A run that
-//! breaks an invariant is **shrunk** ([`shrink`]: ddmin over the plan's faults, same seed) to a
-//! minimal plan that still breaks it. A run can be drawn as an HTML [`timeline`] (who wrote
+//! breaks an invariant is **shrunk** ([`shrink`]: ddmin over the plan's faults, then each
+//! fault's rates, times and counts reduced, same seed) to a minimal plan that still breaks it,
+//! which the CLI saves for `--plan`. A run can be drawn as an HTML [`timeline`] (who wrote
 //! what when, the faults, where the invariant broke).
 //!
 //! The pure parts (scenarios, plans, the checker, shrinking, traces) build everywhere; running a
