@@ -8,7 +8,7 @@
 
 use crate::controllers::{Eno, Options};
 use crate::runtime::kube::KubeCluster;
-use crate::runtime::Cluster;
+use crate::runtime::{Cluster, ListSemantic};
 use crate::synthesis::executor::{MAX_OUTPUT_BYTES, MAX_STDERR_BYTES};
 use crate::synthesis::SynthesisError;
 use crate::synthesis::handback::{output_secrets, PodIdentity, WRAPPER_ENV};
@@ -75,7 +75,7 @@ pub enum ExecutorChoice {
 }
 
 /// `eno run`: the controllers against a real API server until SIGINT/SIGTERM.
-pub async fn run(kubeconfig: Option<PathBuf>, synthesis_concurrency: usize, executor: ExecutorChoice) -> anyhow::Result<()> {
+pub async fn run(kubeconfig: Option<PathBuf>, synthesis_concurrency: usize, list_semantic: ListSemantic, executor: ExecutorChoice) -> anyhow::Result<()> {
     let config = match kubeconfig {
         Some(path) => {
             let file = kube::config::Kubeconfig::read_from(&path).with_context(|| format!("reading {}", path.display()))?;
@@ -90,7 +90,7 @@ pub async fn run(kubeconfig: Option<PathBuf>, synthesis_concurrency: usize, exec
         ExecutorChoice::Pod(config) => Arc::new(PodExecutor::new(cluster.clone(), config)),
         ExecutorChoice::Local => Arc::new(LocalProcessExecutor::default()),
     };
-    let options = Options { synthesis_concurrency, ..Options::default() };
+    let options = Options { synthesis_concurrency, list_semantic, ..Options::default() };
     let eno = Eno::start(cluster, executor, options).await;
     tracing::info!(%url, "eno controllers running");
     shutdown_signal().await?;

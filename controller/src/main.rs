@@ -22,6 +22,18 @@ enum ExecutorKind {
     Local,
 }
 
+/// How fresh the informers' lists must be.
+#[cfg(not(madsim))]
+#[derive(Clone, Copy, ValueEnum)]
+enum ListSemanticKind {
+    /// Quorum reads: the latest state.
+    MostRecent,
+    /// `resourceVersion=0`, served from the API servers' watch caches: cheaper for large
+    /// clusters; a relist may see an older state than one already seen, which the controllers
+    /// tolerate (decisions that need fresh state read it uncached).
+    Any,
+}
+
 #[cfg(not(madsim))]
 #[derive(Subcommand)]
 enum Command {
@@ -59,6 +71,9 @@ enum Command {
         /// --synthesis-namespace.
         #[arg(long)]
         service_account: Option<String>,
+        /// How fresh the informers' lists and relists must be.
+        #[arg(long, value_enum, default_value = "most-recent")]
+        list_semantic: ListSemanticKind,
     },
     /// Run a synthesizer command inside a synthesis pod and hand its output back as Secrets.
     Execute {
@@ -99,6 +114,7 @@ async fn main() -> anyhow::Result<()> {
             executor_image,
             executor_binary,
             service_account,
+            list_semantic,
         } => {
             let executor = match executor {
                 ExecutorKind::Local => eno::commands::ExecutorChoice::Local,
@@ -110,7 +126,11 @@ async fn main() -> anyhow::Result<()> {
                     ..Default::default()
                 }),
             };
-            eno::commands::run(kubeconfig, synthesis_concurrency, executor).await
+            let list_semantic = match list_semantic {
+                ListSemanticKind::MostRecent => eno::runtime::ListSemantic::MostRecent,
+                ListSemanticKind::Any => eno::runtime::ListSemantic::Any,
+            };
+            eno::commands::run(kubeconfig, synthesis_concurrency, list_semantic, executor).await
         }
         Command::Execute { input, timeout, termination_log, command } => {
             eno::commands::execute(eno::commands::ExecuteOptions { input, timeout, termination_log, command }).await

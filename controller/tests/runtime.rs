@@ -67,10 +67,10 @@ async fn verbs(cluster: Arc<dyn Cluster>) {
     assert!(listed.items.iter().any(|n| n["metadata"]["name"] == "default"));
 }
 
-async fn informer_survives_expiry(cluster: Arc<dyn Cluster>, server: SharedApiServer) {
+async fn informer_survives_expiry(cluster: Arc<dyn Cluster>, server: SharedApiServer, semantic: ListSemantic) {
     let changes = Arc::new(AtomicUsize::new(0));
     let seen = changes.clone();
-    let informer = Informer::start(cluster.clone(), Gvk::new("v1", "ConfigMap"), Some("default".into()), ListSemantic::MostRecent, move |_| {
+    let informer = Informer::start(cluster.clone(), Gvk::new("v1", "ConfigMap"), Some("default".into()), semantic, move |_| {
         seen.fetch_add(1, Ordering::SeqCst);
     });
     informer.wait_synced().await;
@@ -113,12 +113,21 @@ async fn kube_backend_verbs() {
 #[tokio::test]
 async fn fake_backend_informer_relists_after_expiry() {
     let server = new_server();
-    informer_survives_expiry(Arc::new(FakeCluster::new(server.clone(), "eno")), server).await;
+    informer_survives_expiry(Arc::new(FakeCluster::new(server.clone(), "eno")), server, ListSemantic::MostRecent).await;
 }
 
 #[tokio::test]
 async fn kube_backend_informer_relists_after_expiry() {
     let server = new_server();
     let (cluster, _stop) = over_http(server.clone()).await;
-    informer_survives_expiry(cluster, server).await;
+    informer_survives_expiry(cluster, server, ListSemantic::MostRecent).await;
+}
+
+/// `eno run --list-semantic any`: kube-rs lists with `resourceVersion=0` (served from the watch
+/// cache) and the informer still relists its way to the current state.
+#[tokio::test]
+async fn kube_backend_informer_with_any_semantic_relists_after_expiry() {
+    let server = new_server();
+    let (cluster, _stop) = over_http(server.clone()).await;
+    informer_survives_expiry(cluster, server, ListSemantic::Any).await;
 }
