@@ -145,7 +145,7 @@ const MAX_VALUE: usize = 80;
 fn diff(event: &Event) -> Vec<Change> {
     let mut out = Vec::new();
     if event.event_type != EventType::Deleted {
-        let previous = event.previous.as_ref().unwrap_or(&Value::Null);
+        let previous = event.previous.as_deref().unwrap_or(&Value::Null);
         walk(previous, &event.object, "", 0, Walk::FIELDS, &mut |path, a, b| {
             let path = path.to_string();
             out.push(match (a.is_null(), b.is_null()) {

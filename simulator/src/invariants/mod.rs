@@ -78,7 +78,8 @@ impl fmt::Display for Violation {
 type Found = Vec<(Invariant, String)>;
 
 pub struct Checker {
-    state: BTreeMap<ObjectKey, Value>,
+    /// Shared with the server's event log: applying an event copies no object.
+    state: BTreeMap<ObjectKey, Arc<Value>>,
     /// Where each (apiVersion, kind) is stored, and whether it is namespaced; resolved once.
     kinds: BTreeMap<(String, String), Option<(StorageKey, bool)>>,
     /// Each slice's managed manifests, with the resourceVersion they were parsed at.
@@ -125,7 +126,7 @@ impl Checker {
 
     /// Starts from what the server already holds.
     pub fn seed(&mut self, server: &ApiServer) {
-        self.state = server.store().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        self.state = server.store().iter().map(|(k, v)| (k.clone(), Arc::new(v.clone()))).collect();
     }
 
     pub fn violations(&self) -> &[Violation] {
@@ -151,8 +152,8 @@ impl Checker {
         let previous = previous.or_else(|| event.previous.clone());
         let key = &event.key;
         let found = if is_composition(key) {
-            let mut found = self.annotations.composition_changed(key, (event.event_type != EventType::Deleted).then_some(&event.object));
-            found.extend(self.composition_changed(server, event, previous.as_ref()));
+            let mut found = self.annotations.composition_changed(key, (event.event_type != EventType::Deleted).then_some(&*event.object));
+            found.extend(self.composition_changed(server, event, previous.as_deref()));
             found
         } else if is_eno(key, "symphonies") {
             self.deletion.symphony_changed(&event.object, event.event_type == EventType::Deleted);
@@ -162,7 +163,7 @@ impl Checker {
         } else if self.user_acting {
             Vec::new()
         } else {
-            self.resource_changed(server, event, previous.as_ref())
+            self.resource_changed(server, event, previous.as_deref())
         };
         self.report_all(found, at, Some(event.revision));
     }
@@ -209,7 +210,7 @@ impl Checker {
 
     /// The live (not deleting) compositions, by key.
     fn live_compositions(&self) -> impl Iterator<Item = (&ObjectKey, &Value)> {
-        self.state.iter().filter(|(k, v)| is_composition(k) && !reading::is_deleting(v))
+        self.state.iter().filter(|(k, v)| is_composition(k) && !reading::is_deleting(v)).map(|(k, v)| (k, &**v))
     }
 
     /// Where `apiVersion`/`kind` is stored (asks the server's discovery once per kind).
