@@ -97,7 +97,7 @@ fn check_every_committed_state(server: &SharedApiServer) -> (usize, Vec<String>)
             if event.event_type.as_str() == "DELETED" {
                 state.remove(&event.key.name);
             } else {
-                state.insert(event.key.name.clone(), serde_json::from_value(event.object.clone()).unwrap());
+                state.insert(event.key.name.clone(), serde_json::from_value(serde_json::Value::clone(&event.object)).unwrap());
             }
             let conflicts = annotation_conflicts(&keys, state.values());
             assert!(conflicts.is_empty(), "revision {}: {conflicts:?}", event.revision);

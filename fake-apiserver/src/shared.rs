@@ -4,7 +4,7 @@
 use crate::server::{ApiServer, Watch, WatchEvent};
 use crate::store::Event;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 use tokio::sync::Notify;
 
@@ -84,9 +84,35 @@ impl SharedApiServer {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// A handle that does not keep the server alive (for holders that may outlive its use).
+    pub fn downgrade(&self) -> WeakApiServer {
+        WeakApiServer {
+            inner: Arc::downgrade(&self.inner),
+            changes: Arc::downgrade(&self.changes),
+            observers: Arc::downgrade(&self.observers),
+            requests: Arc::downgrade(&self.requests),
+        }
+    }
+
     /// Turns an opened watch into an async stream of events.
     pub fn stream(&self, watch: Watch, bookmark_interval: Duration) -> WatchStream {
         WatchStream { server: self.clone(), changes: self.changes.clone(), watch, bookmark_interval, closed: false }
+    }
+}
+
+/// A [`SharedApiServer`] that does not keep it alive: [`WeakApiServer::upgrade`] answers it
+/// while some strong handle is left.
+#[derive(Clone)]
+pub struct WeakApiServer {
+    inner: Weak<Mutex<ApiServer>>,
+    changes: Weak<Notify>,
+    observers: Weak<Mutex<Vec<Observer>>>,
+    requests: Weak<AtomicU64>,
+}
+
+impl WeakApiServer {
+    pub fn upgrade(&self) -> Option<SharedApiServer> {
+        Some(SharedApiServer { inner: self.inner.upgrade()?, changes: self.changes.upgrade()?, observers: self.observers.upgrade()?, requests: self.requests.upgrade()? })
     }
 }
 
@@ -156,6 +182,16 @@ mod tests {
     use crate::server::{Config, DeleteOptions, ListOptions, WriteOptions};
     use serde_json::Value;
     use serde_json::json;
+
+    #[test]
+    fn a_weak_handle_reaches_the_server_only_while_a_strong_one_is_left() {
+        let server = SharedApiServer::new(ApiServer::new(Config::default(), Arc::new(ManualClock::at(0))));
+        let weak = server.downgrade();
+        let revision = server.with(|s| s.revision());
+        assert_eq!(weak.upgrade().map(|s| s.with(|s| s.revision())), Some(revision));
+        drop(server);
+        assert!(weak.upgrade().is_none());
+    }
 
     #[test]
     fn observers_see_every_commit_in_order_and_nothing_else() {

@@ -7,6 +7,7 @@
 use crate::resource::StorageKey;
 use serde_json::Value;
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum EventType {
@@ -40,13 +41,14 @@ pub struct Event {
     pub revision: u64,
     pub event_type: EventType,
     pub key: ObjectKey,
-    pub object: Value,
-    pub previous: Option<Value>,
+    pub object: Arc<Value>,
+    pub previous: Option<Arc<Value>>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Store {
-    objects: BTreeMap<ObjectKey, Value>,
+    /// Shared with the event log: a write stores its object once, not once per holder.
+    objects: BTreeMap<ObjectKey, Arc<Value>>,
     revision: u64,
     log: VecDeque<Event>,
     /// Events at or below this revision are gone; watching from below it gets 410 Expired.
@@ -69,7 +71,7 @@ impl Store {
     }
 
     pub fn get(&self, key: &ObjectKey) -> Option<&Value> {
-        self.objects.get(key)
+        self.objects.get(key).map(|v| &**v)
     }
 
     /// Objects of one resource (optionally one namespace), in key order.
@@ -77,7 +79,7 @@ impl Store {
         self.objects
             .range(range_start(resource, namespace)..)
             .take_while(|(k, _)| &k.resource == resource && namespace.is_none_or(|ns| k.namespace == ns))
-            .map(|(_, v)| v)
+            .map(|(_, v)| &**v)
             .collect()
     }
 
@@ -85,15 +87,16 @@ impl Store {
     pub fn put(&mut self, key: ObjectKey, mut object: Value) -> Value {
         self.revision += 1;
         crate::object::set_meta(&mut object, "resourceVersion", Value::String(self.revision.to_string()));
+        let object = Arc::new(object);
         let previous = self.objects.insert(key.clone(), object.clone());
         let event_type = if previous.is_some() { EventType::Modified } else { EventType::Added };
         self.append(Event { revision: self.revision, event_type, key, object: object.clone(), previous });
-        object
+        Value::clone(&object)
     }
 
     /// Commits a removal. The DELETED event carries the last state at the new revision.
     pub fn remove(&mut self, key: &ObjectKey) -> Option<Value> {
-        let last = self.objects.get(key)?.clone();
+        let last = Value::clone(self.objects.get(key)?);
         self.remove_as(key, last)
     }
 
@@ -104,8 +107,9 @@ impl Store {
         self.revision += 1;
         let mut object = last;
         crate::object::set_meta(&mut object, "resourceVersion", Value::String(self.revision.to_string()));
+        let object = Arc::new(object);
         self.append(Event { revision: self.revision, event_type: EventType::Deleted, key: key.clone(), object: object.clone(), previous: Some(previous) });
-        Some(object)
+        Some(Value::clone(&object))
     }
 
     fn append(&mut self, event: Event) {
@@ -142,16 +146,16 @@ impl Store {
     /// `Err(())` if that revision is compacted.
     pub fn get_at(&self, key: &ObjectKey, revision: u64) -> Result<Option<Value>, Compacted> {
         if revision >= self.revision {
-            return Ok(self.objects.get(key).cloned());
+            return Ok(self.get(key).cloned());
         }
         let events = self.events_after(revision).ok_or(Compacted)?;
         // The first change after `revision` tells what the object was before it.
         for e in events {
             if &e.key == key {
-                return Ok(e.previous.clone());
+                return Ok(e.previous.as_deref().cloned());
             }
         }
-        Ok(self.objects.get(key).cloned())
+        Ok(self.get(key).cloned())
     }
 
     /// The objects of a resource that `keep` accepts, as they were at `revision`, in key order.
@@ -161,23 +165,23 @@ impl Store {
             return Ok(self.list(resource, namespace).into_iter().filter(|o| keep(o)).cloned().collect());
         }
         let events = self.events_after(revision).ok_or(Compacted)?;
-        let mut state: BTreeMap<ObjectKey, Value> = self
+        let mut state: BTreeMap<&ObjectKey, &Value> = self
             .objects
             .range(range_start(resource, namespace)..)
             .take_while(|(k, _)| &k.resource == resource && namespace.is_none_or(|ns| k.namespace == ns))
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|(k, v)| (k, &**v))
             .collect();
         let mut seen = std::collections::BTreeSet::new();
         for e in events {
-            if &e.key.resource != resource || namespace.is_some_and(|ns| e.key.namespace != ns) || !seen.insert(e.key.clone()) {
+            if &e.key.resource != resource || namespace.is_some_and(|ns| e.key.namespace != ns) || !seen.insert(&e.key) {
                 continue;
             }
             match &e.previous {
-                Some(prev) => state.insert(e.key.clone(), prev.clone()),
+                Some(prev) => state.insert(&e.key, prev),
                 None => state.remove(&e.key),
             };
         }
-        Ok(state.into_values().filter(|o| keep(o)).collect())
+        Ok(state.into_values().filter(|o| keep(o)).cloned().collect())
     }
 
     pub fn len(&self) -> usize {
@@ -190,7 +194,7 @@ impl Store {
 
     /// Every stored object, in key order (for GC and invariant checks).
     pub fn iter(&self) -> impl Iterator<Item = (&ObjectKey, &Value)> {
-        self.objects.iter()
+        self.objects.iter().map(|(k, v)| (k, &**v))
     }
 }
 

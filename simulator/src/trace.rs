@@ -145,7 +145,7 @@ const MAX_VALUE: usize = 80;
 fn diff(event: &Event) -> Vec<Change> {
     let mut out = Vec::new();
     if event.event_type != EventType::Deleted {
-        let previous = event.previous.as_ref().unwrap_or(&Value::Null);
+        let previous = event.previous.as_deref().unwrap_or(&Value::Null);
         walk(previous, &event.object, "", 0, Walk::FIELDS, &mut |path, a, b| {
             let path = path.to_string();
             out.push(match (a.is_null(), b.is_null()) {
@@ -205,6 +205,7 @@ mod tests {
     use super::*;
     use fake_apiserver::resource::StorageKey;
     use serde_json::json;
+    use std::sync::Arc;
 
     #[test]
     fn lines_name_the_write_and_what_it_changed() {
@@ -212,9 +213,9 @@ mod tests {
         let before = json!({"metadata": {"resourceVersion": "4", "labels": {"x": "1"}}, "data": {"v": "1", "w": "1"}});
         let after = json!({"metadata": {"resourceVersion": "5", "labels": {"x": "1"}}, "data": {"v": "2", "w": "1"}});
         let mut t = Trace::new();
-        t.record(&Event { revision: 5, event_type: EventType::Modified, key: key.clone(), object: after.clone(), previous: Some(before) }, Duration::from_millis(1500), "eno-0", 0);
+        t.record(&Event { revision: 5, event_type: EventType::Modified, key: key.clone(), object: Arc::new(after.clone()), previous: Some(Arc::new(before)) }, Duration::from_millis(1500), "eno-0", 0);
         t.note(Duration::from_secs(2), "crash replica 0");
-        t.record(&Event { revision: 6, event_type: EventType::Deleted, key, object: after, previous: None }, Duration::from_secs(3), "user", 2);
+        t.record(&Event { revision: 6, event_type: EventType::Deleted, key, object: Arc::new(after), previous: None }, Duration::from_secs(3), "user", 2);
         assert_eq!(t.lines, vec!["   1.500s MODIFIED configmaps default/a /data/v", "   2.000s -- crash replica 0", "   3.000s DELETED configmaps default/a"]);
         assert_eq!(t.writes(), "MODIFIED configmaps default/a /data/v\n-- crash replica 0\nDELETED configmaps default/a");
         assert_ne!(t.digest, Trace::new().digest);
@@ -228,8 +229,8 @@ mod tests {
         let before = json!({"metadata": {"resourceVersion": "4", "finalizers": ["eno"]}, "data": {"v": "1", "gone": "x"}});
         let after = json!({"metadata": {"resourceVersion": "5"}, "data": {"v": "2", "new": {"deep": "y".repeat(100)}}});
         let mut t = Trace::new();
-        t.record(&Event { revision: 5, event_type: EventType::Modified, key: key.clone(), object: after.clone(), previous: Some(before) }, Duration::ZERO, "user", 0);
-        t.record(&Event { revision: 1, event_type: EventType::Added, key, object: json!({"metadata": {"uid": "u"}, "data": {"k": 1}}), previous: None }, Duration::ZERO, "user", 0);
+        t.record(&Event { revision: 5, event_type: EventType::Modified, key: key.clone(), object: Arc::new(after.clone()), previous: Some(Arc::new(before)) }, Duration::ZERO, "user", 0);
+        t.record(&Event { revision: 1, event_type: EventType::Added, key, object: Arc::new(json!({"metadata": {"uid": "u"}, "data": {"k": 1}})), previous: None }, Duration::ZERO, "user", 0);
         let long = format!("\"{}…", "y".repeat(MAX_VALUE - 1));
         assert_eq!(t.writes[0].diff, vec![
             Change::Removed { path: "/data/gone".into(), value: "\"x\"".into() },
@@ -245,7 +246,7 @@ mod tests {
         // Digests from before and after a change must stay comparable: the hash covers exactly
         // the text `format!` makes of the event, the whole object included.
         let key = ObjectKey { resource: StorageKey { group: "".into(), plural: "configmaps".into() }, namespace: "default".into(), name: "a".into() };
-        let event = Event { revision: 7, event_type: EventType::Added, key, object: json!({"metadata": {"name": "a"}, "data": {"v": "ü"}}), previous: None };
+        let event = Event { revision: 7, event_type: EventType::Added, key, object: Arc::new(json!({"metadata": {"name": "a"}, "data": {"v": "ü"}})), previous: None };
         let mut t = Trace::new();
         t.record(&event, Duration::ZERO, "eno-0", 0);
         let text = format!("{} {:?} {:?} {}", event.revision, event.event_type, event.key, event.object);

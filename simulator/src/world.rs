@@ -34,6 +34,7 @@ use eno::runtime::{Cluster, ListSemantic};
 use eno::synthesis::{Executor, SimulatedExecutor};
 use fake_apiserver::clock::SystemClock;
 use fake_apiserver::server::{ApiServer, Config};
+use fake_apiserver::shared::WeakApiServer;
 use fake_apiserver::SharedApiServer;
 use madsim::task::NodeId;
 use recorder::{Livelock, Recorder};
@@ -99,7 +100,6 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
 /// Builds the world, starts the fault driver, lets the user play the scenario, then checks the
 /// expectations at the deadline (unless an invariant broke first).
 async fn simulate(scenario: Arc<Scenario>, seed: u64, plan: FaultPlan, defects: Defects) -> Outcome {
-    let handle = madsim::runtime::Handle::current();
     let start = Instant::now();
     let server = SharedApiServer::new(ApiServer::new(Config { seed, ..Config::default() }, Arc::new(SystemClock)));
     if let Err(e) = install_crds(&server) {
@@ -107,7 +107,7 @@ async fn simulate(scenario: Arc<Scenario>, seed: u64, plan: FaultPlan, defects: 
     }
     let recorder = Recorder::new(Checker::new(scenario.at_most_once.iter().cloned().collect()), start);
     recorder.attach(&server);
-    tokio::spawn(server.clone().run_garbage_collector(Duration::from_millis(500)));
+    let garbage_collector = tokio::spawn(server.clone().run_garbage_collector(Duration::from_millis(500)));
 
     let simulated = SimulatedExecutor::new();
     for (name, behaviour) in &scenario.synthesizers {
@@ -122,8 +122,7 @@ async fn simulate(scenario: Arc<Scenario>, seed: u64, plan: FaultPlan, defects: 
     let write_crashes = fault_driver::WriteCrashes::new(&faults.crashes_after_writes, until);
     let list_semantic = if faults.any_semantic_lists { ListSemantic::Any } else { ListSemantic::MostRecent };
     let replicas = Replicas {
-        handle,
-        server: server.clone(),
+        server: server.downgrade(),
         executor: recorder.executor(simulated.clone()),
         options: Options { synthesis_concurrency: 2, reconcile_concurrency: 2, list_semantic, defects, ..Options::default() },
         faults,
@@ -154,7 +153,26 @@ async fn simulate(scenario: Arc<Scenario>, seed: u64, plan: FaultPlan, defects: 
     if !stuck.is_empty() {
         g.checker.report(Invariant::Convergence, at, None, stuck.join("; "));
     }
-    Outcome { trace: g.trace.clone(), violations: g.checker.violations().to_vec(), invocations: simulated.all_invocations(), virtual_time: at, requests: server.requests() }
+    drop(g);
+    let (trace, checker) = recorder.take();
+    let outcome = Outcome { trace, violations: checker.violations().to_vec(), invocations: simulated.all_invocations(), virtual_time: at, requests: server.requests() };
+    garbage_collector.abort();
+    end_tasks(&recorder).await;
+    outcome
+}
+
+/// Ends the world's remaining tasks before the runtime goes. madsim drops neither pending tasks
+/// nor timers with its runtime, and those tasks hold one another (a watcher's waker in the
+/// server it watches, a sleeper's waker in the timers its `Sleep` holds): without this, every
+/// finished world stayed in memory. Killed and aborted tasks are dropped the next time the
+/// executor runs, hence the yield. A fault driver task waiting for a crash request that never
+/// comes still stays; it holds only the emptied record and a weak handle on the server.
+async fn end_tasks(recorder: &Recorder) {
+    let handle = madsim::runtime::Handle::current();
+    for node in recorder.replica_nodes() {
+        handle.kill(node);
+    }
+    tokio::task::yield_now().await;
 }
 
 fn failed_setup(scenario: &Scenario, message: String) -> Outcome {
@@ -171,8 +189,8 @@ fn failed_setup(scenario: &Scenario, message: String) -> Outcome {
 /// the server through the simulated executor.
 #[derive(Clone)]
 struct Replicas {
-    handle: madsim::runtime::Handle,
-    server: SharedApiServer,
+    /// Weak: the fault driver's tasks hold replicas, and one may never end (`end_tasks`).
+    server: WeakApiServer,
     executor: Arc<dyn Executor>,
     options: Options,
     /// What the plan builds into the replicas: latency, list semantic, clock offsets.
@@ -189,12 +207,14 @@ struct Replicas {
 impl Replicas {
     /// Replica `index` (0: the one that crashes; 1: the second replica) as a new node, running.
     fn start(&self, index: usize) -> NodeId {
-        let (server, executor, max_latency) = (self.server.clone(), self.executor.clone(), self.faults.max_latency);
+        let server = self.server.upgrade().expect("replicas start while the world runs");
+        let (executor, max_latency) = (self.executor.clone(), self.faults.max_latency);
         let clock_offset_millis = self.faults.clock_offsets_millis.get(index).copied().unwrap_or_default();
         let options = Options { clock_offset_millis, ..self.options.clone() };
         let write_crashes = self.write_crashes.clone().filter(|_| index == 0);
-        let node = self
-            .handle
+        // The runtime's handle is looked up, not kept: a task still holding it at the end would
+        // keep the whole runtime (and so the world) alive.
+        let node = madsim::runtime::Handle::current()
             .create_node()
             .name(format!("eno-{index}"))
             .init(move || {
@@ -220,13 +240,13 @@ impl Replicas {
 
     /// Kills a replica: its tasks stop and its memory is lost.
     fn kill(&self, id: NodeId) {
-        self.handle.kill(id);
+        madsim::runtime::Handle::current().kill(id);
         self.recorder.replica_running(id, false);
     }
 
     /// Restarts a killed replica: Eno starts afresh.
     fn restart(&self, id: NodeId) {
-        self.handle.restart(id);
+        madsim::runtime::Handle::current().restart(id);
         self.recorder.replica_running(id, true);
     }
 }

@@ -117,10 +117,21 @@ impl Comparison {
 
 /// Compares `old` to `new` under `lists`.
 pub fn compare(old: &Value, new: &Value, lists: &dyn ListSemantics) -> Comparison {
-    let mut out = Comparison::default();
+    compare_walk(old, new, lists, false)
+}
+
+/// [`compare`] of the two objects' content: `metadata.managedFields` is skipped, as if removed
+/// from both (ownership is never part of the compared content). In place, so a write need not
+/// copy both versions of its object to strip them.
+pub(crate) fn compare_content(old: &Value, new: &Value, lists: &dyn ListSemantics) -> Comparison {
+    compare_walk(old, new, lists, true)
+}
+
+fn compare_walk(old: &Value, new: &Value, lists: &dyn ListSemantics, skip_managed_fields: bool) -> Comparison {
+    let mut walk = CompareWalk { lists, skip_managed_fields, out: Comparison::default() };
     let mut path = Vec::new();
-    cmp_walk(Some(old), Some(new), &mut path, lists, &mut out);
-    out
+    walk.walk(Some(old), Some(new), &mut path);
+    walk.out
 }
 
 #[derive(PartialEq, Eq, Clone, Copy)]
@@ -138,113 +149,124 @@ fn kind(v: &Value) -> Kind {
     }
 }
 
-fn cmp_walk(
-    l: Option<&Value>,
-    r: Option<&Value>,
-    path: &mut Vec<PathElement>,
-    lists: &dyn ListSemantics,
-    out: &mut Comparison,
-) {
-    match (l, r) {
-        (None, None) => {}
-        (None, Some(_)) => out.added.insert(path),
-        (Some(_), None) => out.removed.insert(path),
-        (Some(a), Some(b)) if kind(a) != kind(b) => {
-            // A type change: the leaf changed, the old children went, the new ones came.
-            out.modified.insert(path);
-            cmp_descend(Some(a), None, path, lists, out);
-            cmp_descend(None, Some(b), path, lists, out);
-            return;
-        }
-        _ => {}
-    }
-    cmp_descend(l, r, path, lists, out);
+/// One comparison's walk over both objects.
+struct CompareWalk<'a> {
+    lists: &'a dyn ListSemantics,
+    /// Skip `metadata.managedFields` ([`compare_content`]).
+    skip_managed_fields: bool,
+    out: Comparison,
 }
 
-/// Compares the children of `l` and `r`, which are of the same kind or absent.
-fn cmp_descend(
-    l: Option<&Value>,
-    r: Option<&Value>,
-    path: &mut Vec<PathElement>,
-    lists: &dyn ListSemantics,
-    out: &mut Comparison,
-) {
-    let Some(k) = l.or(r).map(kind) else { return };
-    let leaf = |out: &mut Comparison, path: &[PathElement]| {
-        if let (Some(a), Some(b)) = (l, r) {
-            if a != b {
-                out.modified.insert(path);
-            }
-        }
-    };
-    match k {
-        Kind::Scalar => leaf(out, path),
-        Kind::Map => {
-            let lm = l.and_then(Value::as_object);
-            let rm = r.and_then(Value::as_object);
-            let both_empty = lm.is_none_or(|m| m.is_empty()) && rm.is_none_or(|m| m.is_empty());
-            if both_empty || map_atomic_at(lists, path) {
-                leaf(out, path);
+impl CompareWalk<'_> {
+    fn walk(&mut self, l: Option<&Value>, r: Option<&Value>, path: &mut Vec<PathElement>) {
+        match (l, r) {
+            (None, None) => {}
+            (None, Some(_)) => self.out.added.insert(path),
+            (Some(_), None) => self.out.removed.insert(path),
+            (Some(a), Some(b)) if kind(a) != kind(b) => {
+                // A type change: the leaf changed, the old children went, the new ones came.
+                self.out.modified.insert(path);
+                self.descend(Some(a), None, path);
+                self.descend(None, Some(b), path);
                 return;
             }
-            if let Some(lm) = lm {
-                for (key, lv) in lm {
-                    path.push(PathElement::Field(key.clone()));
-                    cmp_walk(Some(lv), rm.and_then(|m| m.get(key)), path, lists, out);
-                    path.pop();
+            _ => {}
+        }
+        self.descend(l, r, path);
+    }
+
+    /// Whether `key` under `path` is the skipped `metadata.managedFields`.
+    fn skipped(&self, path: &[PathElement], key: &str) -> bool {
+        self.skip_managed_fields && key == "managedFields" && matches!(path, [PathElement::Field(m)] if m == "metadata")
+    }
+
+    /// Compares the children of `l` and `r`, which are of the same kind or absent.
+    fn descend(&mut self, l: Option<&Value>, r: Option<&Value>, path: &mut Vec<PathElement>) {
+        let Some(k) = l.or(r).map(kind) else { return };
+        let leaf = |out: &mut Comparison, path: &[PathElement]| {
+            if let (Some(a), Some(b)) = (l, r) {
+                if a != b {
+                    out.modified.insert(path);
                 }
             }
-            if let Some(rm) = rm {
-                for (key, rv) in rm {
-                    if lm.is_some_and(|m| m.contains_key(key)) {
+        };
+        let lists = self.lists;
+        match k {
+            Kind::Scalar => leaf(&mut self.out, path),
+            Kind::Map => {
+                let lm = l.and_then(Value::as_object);
+                let rm = r.and_then(Value::as_object);
+                // Emptiness as if the skipped field were not there; two empty maps are equal.
+                let empty = |m: Option<&serde_json::Map<String, Value>>| m.is_none_or(|m| m.keys().all(|k| self.skipped(path, k)));
+                if empty(lm) && empty(rm) {
+                    return;
+                }
+                if map_atomic_at(lists, path) {
+                    leaf(&mut self.out, path);
+                    return;
+                }
+                if let Some(lm) = lm {
+                    for (key, lv) in lm {
+                        if self.skipped(path, key) {
+                            continue;
+                        }
+                        path.push(PathElement::Field(key.clone()));
+                        self.walk(Some(lv), rm.and_then(|m| m.get(key)), path);
+                        path.pop();
+                    }
+                }
+                if let Some(rm) = rm {
+                    for (key, rv) in rm {
+                        if lm.is_some_and(|m| m.contains_key(key)) || self.skipped(path, key) {
+                            continue;
+                        }
+                        path.push(PathElement::Field(key.clone()));
+                        self.walk(None, Some(rv), path);
+                        path.pop();
+                    }
+                }
+            }
+            Kind::List => {
+                let la = l.and_then(Value::as_array);
+                let ra = r.and_then(Value::as_array);
+                let lt = list_type_at(lists, path);
+                let both_empty = la.is_none_or(|a| a.is_empty()) && ra.is_none_or(|a| a.is_empty());
+                if both_empty || lt == ListType::Atomic {
+                    leaf(&mut self.out, path);
+                    return;
+                }
+                let index = |items: Option<&Vec<Value>>| -> Vec<(PathElement, usize)> {
+                    let mut seen = BTreeSet::new();
+                    let mut v = Vec::new();
+                    for (i, item) in items.map(|a| a.as_slice()).unwrap_or(&[]).iter().enumerate() {
+                        let pe = item_pe_lenient(&lt, i, item);
+                        if seen.insert(pe.clone()) {
+                            v.push((pe, i));
+                        }
+                    }
+                    v
+                };
+                let lidx = index(la);
+                let ridx = index(ra);
+                let rmap: BTreeMap<&PathElement, usize> = ridx.iter().map(|(pe, i)| (pe, *i)).collect();
+                let lset: BTreeSet<&PathElement> = lidx.iter().map(|(pe, _)| pe).collect();
+                fn get(items: Option<&Vec<Value>>, i: usize) -> Option<&Value> {
+                    items.and_then(|a| a.get(i))
+                }
+                for (pe, li) in &lidx {
+                    let rv = rmap.get(pe).and_then(|ri| get(ra, *ri));
+                    path.push(pe.clone());
+                    self.walk(get(la, *li), rv, path);
+                    path.pop();
+                }
+                for (pe, ri) in &ridx {
+                    if lset.contains(pe) {
                         continue;
                     }
-                    path.push(PathElement::Field(key.clone()));
-                    cmp_walk(None, Some(rv), path, lists, out);
+                    path.push(pe.clone());
+                    self.walk(None, get(ra, *ri), path);
                     path.pop();
                 }
-            }
-        }
-        Kind::List => {
-            let la = l.and_then(Value::as_array);
-            let ra = r.and_then(Value::as_array);
-            let lt = list_type_at(lists, path);
-            let both_empty = la.is_none_or(|a| a.is_empty()) && ra.is_none_or(|a| a.is_empty());
-            if both_empty || lt == ListType::Atomic {
-                leaf(out, path);
-                return;
-            }
-            let index = |items: Option<&Vec<Value>>| -> Vec<(PathElement, usize)> {
-                let mut seen = BTreeSet::new();
-                let mut v = Vec::new();
-                for (i, item) in items.map(|a| a.as_slice()).unwrap_or(&[]).iter().enumerate() {
-                    let pe = item_pe_lenient(&lt, i, item);
-                    if seen.insert(pe.clone()) {
-                        v.push((pe, i));
-                    }
-                }
-                v
-            };
-            let lidx = index(la);
-            let ridx = index(ra);
-            let rmap: BTreeMap<&PathElement, usize> = ridx.iter().map(|(pe, i)| (pe, *i)).collect();
-            let lset: BTreeSet<&PathElement> = lidx.iter().map(|(pe, _)| pe).collect();
-            fn get(items: Option<&Vec<Value>>, i: usize) -> Option<&Value> {
-                items.and_then(|a| a.get(i))
-            }
-            for (pe, li) in &lidx {
-                let rv = rmap.get(pe).and_then(|ri| get(ra, *ri));
-                path.push(pe.clone());
-                cmp_walk(get(la, *li), rv, path, lists, out);
-                path.pop();
-            }
-            for (pe, ri) in &ridx {
-                if lset.contains(pe) {
-                    continue;
-                }
-                path.push(pe.clone());
-                cmp_walk(None, get(ra, *ri), path, lists, out);
-                path.pop();
             }
         }
     }

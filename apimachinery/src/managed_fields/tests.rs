@@ -358,4 +358,28 @@ proptest! {
         // Recording a write that changes nothing is a no-op.
         prop_assert_eq!(again, new);
     }
+
+    #[test]
+    fn comparing_content_in_place_is_comparing_stripped_copies(
+        old in arb_json(), new in arb_json(), old_meta in arb_json(), new_meta in arb_json(), old_mf in arb_json(), new_mf in arb_json()
+    ) {
+        // Metadata with and without managedFields, beside other fields or alone.
+        let with_metadata = |mut obj: Value, mut meta: Value, mf: Value| {
+            if let Value::Object(m) = &mut meta {
+                m.insert("managedFields".into(), mf);
+            }
+            if let Value::Object(m) = &mut obj {
+                m.insert("metadata".into(), meta);
+            }
+            obj
+        };
+        let (old, new) = (with_metadata(old, old_meta, old_mf), with_metadata(new, new_meta, new_mf));
+        let (mut old_stripped, mut new_stripped) = (old.clone(), new.clone());
+        super::object_fields::strip_managed_fields(&mut old_stripped);
+        super::object_fields::strip_managed_fields(&mut new_stripped);
+        prop_assert_eq!(
+            super::object_fields::compare_content(&old, &new, &BuiltinLists),
+            compare(&old_stripped, &new_stripped, &BuiltinLists)
+        );
+    }
 }

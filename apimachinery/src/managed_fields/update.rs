@@ -5,9 +5,9 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 use super::entries::time_seconds;
-use super::object_fields::strip_managed_fields;
+use super::object_fields::compare_content;
 use super::{
-    compare, decode_managed_fields, is_reset_request, manager_identity, set_managed_fields, strip_set, ListSemantics,
+    decode_managed_fields, is_reset_request, manager_identity, set_managed_fields, strip_set, ListSemantics,
     ManagedEntry, Operation,
 };
 
@@ -50,12 +50,7 @@ pub fn record_update(
     };
 
     let empty = Value::Object(Map::new());
-    let mut old_content = old.cloned().unwrap_or_else(|| empty.clone());
-    strip_managed_fields(&mut old_content);
-    let mut new_content = new.clone();
-    strip_managed_fields(&mut new_content);
-
-    let cmp = compare(&old_content, &new_content, lists);
+    let cmp = compare_content(old.unwrap_or(&empty), new, lists);
     let changed = cmp.modified.union(&cmp.added);
     for e in &mut entries {
         e.fields = e.fields.difference(&changed).difference(&cmp.removed);

@@ -318,12 +318,12 @@ impl ApiServer {
             let now = e.event_type != EventType::Deleted && filter.matches(&e.object);
             let before = e.previous.as_ref().is_some_and(|p| filter.matches(p));
             let (event_type, object) = match (before, now) {
-                (false, true) => ("ADDED", e.object),
-                (true, true) => ("MODIFIED", e.object),
-                (true, false) if e.event_type == EventType::Deleted => ("DELETED", e.object),
+                (false, true) => ("ADDED", Value::clone(&e.object)),
+                (true, true) => ("MODIFIED", Value::clone(&e.object)),
+                (true, false) if e.event_type == EventType::Deleted => ("DELETED", Value::clone(&e.object)),
                 (true, false) => {
                     // Stopped matching: the old object at the new revision.
-                    let mut old = e.previous.clone().unwrap_or_default();
+                    let mut old = e.previous.as_deref().cloned().unwrap_or_default();
                     object::set_meta(&mut old, "resourceVersion", Value::String(e.revision.to_string()));
                     ("DELETED", old)
                 }

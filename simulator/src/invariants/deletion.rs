@@ -47,12 +47,15 @@ impl Deletions {
 impl Checker {
     /// Marks the current resources of every composition of a deleting symphony as kept.
     pub(super) fn keep_resources_of_deleting_symphonies(&mut self, server: &ApiServer) -> Found {
-        let comps: Vec<Value> = self.state.iter().filter(|(k, v)| super::is_composition(k) && self.deletion.of_deleting_symphony(v)).map(|(_, v)| v.clone()).collect();
-        for comp in comps {
-            if let Some(current) = reading::synthesis(&comp, Slot::Current).cloned() {
-                let managed = self.managed(server, &comp, &current);
-                self.deletion.kept.extend(managed.into_keys());
-            }
+        let currents: Vec<(String, Value)> = self
+            .state
+            .iter()
+            .filter(|(k, v)| super::is_composition(k) && self.deletion.of_deleting_symphony(v))
+            .filter_map(|(k, v)| Some((k.namespace.clone(), reading::synthesis(v, Slot::Current)?.clone())))
+            .collect();
+        for (namespace, current) in currents {
+            let managed = self.managed(server, &namespace, &current);
+            self.deletion.kept.extend(managed.into_keys());
         }
         Vec::new()
     }
@@ -60,9 +63,10 @@ impl Checker {
     pub(super) fn composition_deleted(&mut self, server: &ApiServer, key: &ObjectKey, last: &Value) -> Found {
         self.deletion.gone.insert(reading::uid(last).to_string(), format!("composition {}", reading::name_of(last)));
         let mut managed = BTreeMap::new();
+        let namespace = reading::str_at(last, "/metadata/namespace");
         for slot in Slot::ALL {
-            if let Some(s) = reading::synthesis(last, slot).cloned() {
-                managed.extend(self.managed(server, last, &s));
+            if let Some(s) = reading::synthesis(last, slot) {
+                managed.extend(self.managed(server, namespace, s));
             }
         }
         if self.deletion.of_deleting_symphony(last) {

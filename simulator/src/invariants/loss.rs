@@ -39,13 +39,12 @@ impl Checker {
 
     /// Resources of a composition whose latest synthesis failed belong to the last good one.
     pub(super) fn last_good_resource_changed(&mut self, server: &ApiServer, event: &Event, previous: Option<&Value>) -> Found {
-        let failed: Vec<Value> = self.live_compositions().filter(|(_, c)| reading::synthesis(c, Slot::Current).is_some_and(reading::is_failed)).map(|(_, c)| c.clone()).collect();
+        let failed = self.live_current_syntheses(reading::is_failed);
         let mut found = Vec::new();
         let what = describe(&event.key);
-        for comp in failed {
-            let Some(current) = reading::synthesis(&comp, Slot::Current).cloned() else { continue };
-            let Some(manifest) = self.managed(server, &comp, &current).remove(&event.key) else { continue };
-            let (name, uuid) = (reading::str_at(&comp, "/metadata/name"), reading::synthesis_uuid(&current));
+        for (namespace, name, current) in failed {
+            let Some(manifest) = self.managed(server, &namespace, &current).remove(&event.key) else { continue };
+            let uuid = reading::synthesis_uuid(&current);
             match event.event_type {
                 EventType::Deleted => found.push((Invariant::NoLoss, format!("{what} of the last good synthesis of {name} was deleted after synthesis {uuid} failed"))),
                 EventType::Added | EventType::Modified => {

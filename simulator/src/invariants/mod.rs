@@ -22,6 +22,7 @@ use fake_apiserver::ApiServer;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -81,9 +82,12 @@ impl fmt::Display for Violation {
 type Found = Vec<(Invariant, String)>;
 
 pub struct Checker {
-    state: BTreeMap<ObjectKey, Value>,
+    /// Shared with the server's event log: applying an event copies no object.
+    state: BTreeMap<ObjectKey, Arc<Value>>,
     /// Where each (apiVersion, kind) is stored, and whether it is namespaced; resolved once.
     kinds: BTreeMap<(String, String), Option<(StorageKey, bool)>>,
+    /// Each slice's managed manifests, with the resourceVersion they were parsed at.
+    manifests: BTreeMap<ObjectKey, (String, Arc<[Value]>)>,
     annotations: annotations::Holders,
     syntheses: syntheses::Runs,
     deletion: deletion::Deletions,
@@ -115,6 +119,7 @@ impl Checker {
         Checker {
             state: BTreeMap::new(),
             kinds: BTreeMap::new(),
+            manifests: BTreeMap::new(),
             annotations: annotations::Holders::new(at_most_once),
             syntheses: syntheses::Runs::default(),
             deletion: deletion::Deletions::default(),
@@ -125,7 +130,7 @@ impl Checker {
 
     /// Starts from what the server already holds.
     pub fn seed(&mut self, server: &ApiServer) {
-        self.state = server.store().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        self.state = server.store().iter().map(|(k, v)| (k.clone(), Arc::new(v.clone()))).collect();
     }
 
     pub fn violations(&self) -> &[Violation] {
@@ -151,8 +156,8 @@ impl Checker {
         let previous = previous.or_else(|| event.previous.clone());
         let key = &event.key;
         let found = if is_composition(key) {
-            let mut found = self.annotations.composition_changed(key, (event.event_type != EventType::Deleted).then_some(&event.object));
-            found.extend(self.composition_changed(server, event, previous.as_ref()));
+            let mut found = self.annotations.composition_changed(key, (event.event_type != EventType::Deleted).then_some(&*event.object));
+            found.extend(self.composition_changed(server, event, previous.as_deref()));
             found
         } else if is_eno(key, "symphonies") {
             self.deletion.symphony_changed(&event.object, event.event_type == EventType::Deleted);
@@ -162,7 +167,7 @@ impl Checker {
         } else if self.user_acting {
             Vec::new()
         } else {
-            self.resource_changed(server, event, previous.as_ref())
+            self.resource_changed(server, event, previous.as_deref())
         };
         self.report_all(found, at, Some(event.revision));
     }
@@ -209,7 +214,7 @@ impl Checker {
 
     /// The live (not deleting) compositions, by key.
     fn live_compositions(&self) -> impl Iterator<Item = (&ObjectKey, &Value)> {
-        self.state.iter().filter(|(k, v)| is_composition(k) && !reading::is_deleting(v))
+        self.state.iter().filter(|(k, v)| is_composition(k) && !reading::is_deleting(v)).map(|(k, v)| (k, &**v))
     }
 
     /// Where `apiVersion`/`kind` is stored (asks the server's discovery once per kind).
@@ -220,30 +225,51 @@ impl Checker {
             .clone()
     }
 
-    /// What a synthesis of `comp` manages: the manifests of its slices, by storage key.
-    fn managed(&mut self, server: &ApiServer, comp: &Value, synthesis: &Value) -> BTreeMap<ObjectKey, Value> {
-        let namespace = reading::str_at(comp, "/metadata/namespace").to_string();
-        let slices: Vec<Value> = reading::slice_names(synthesis).into_iter().filter_map(|n| self.state.get(&eno_key("resourceslices", &namespace, n)).cloned()).collect();
+    /// What a synthesis of a composition in `namespace` manages: the manifests of its slices,
+    /// by storage key.
+    fn managed(&mut self, server: &ApiServer, namespace: &str, synthesis: &Value) -> BTreeMap<ObjectKey, Value> {
         let mut out = BTreeMap::new();
-        for slice in &slices {
-            for manifest in reading::managed_manifests(slice) {
-                let (api_version, kind, name) = (reading::str_at(&manifest, "/apiVersion"), reading::str_at(&manifest, "/kind"), reading::str_at(&manifest, "/metadata/name"));
+        for slice in reading::slice_names(synthesis) {
+            let Some(manifests) = self.slice_manifests(&eno_key("resourceslices", namespace, slice)) else { continue };
+            for manifest in manifests.iter() {
+                let (api_version, kind, name) = (reading::str_at(manifest, "/apiVersion"), reading::str_at(manifest, "/kind"), reading::str_at(manifest, "/metadata/name"));
                 let Some((resource, namespaced)) = self.storage(server, api_version, kind) else { continue };
-                let namespace = if namespaced { reading::str_at(&manifest, "/metadata/namespace").to_string() } else { String::new() };
+                let namespace = if namespaced { reading::str_at(manifest, "/metadata/namespace").to_string() } else { String::new() };
                 let key = ObjectKey { resource, namespace, name: name.to_string() };
-                out.insert(key, manifest);
+                out.insert(key, manifest.clone());
             }
         }
         out
     }
 
+    /// The managed manifests of the slice at `key` in the state, parsed once per revision of the
+    /// slice: the checker asks for them on most events, and parsing them was most of its time.
+    fn slice_manifests(&mut self, key: &ObjectKey) -> Option<Arc<[Value]>> {
+        let slice = self.state.get(key)?;
+        let revision = reading::str_at(slice, "/metadata/resourceVersion");
+        match self.manifests.get(key) {
+            Some((parsed_at, manifests)) if parsed_at == revision => Some(manifests.clone()),
+            _ => {
+                let manifests: Arc<[Value]> = reading::managed_manifests(slice).collect();
+                self.manifests.insert(key.clone(), (revision.to_string(), manifests.clone()));
+                Some(manifests)
+            }
+        }
+    }
+
+    /// The live compositions' (namespace, name, current synthesis), copied out of the state so
+    /// the checker can look at their syntheses while it updates itself.
+    fn live_current_syntheses(&self, keep: impl Fn(&Value) -> bool) -> Vec<(String, String, Value)> {
+        self.live_compositions()
+            .filter_map(|(k, comp)| Some((k.namespace.clone(), k.name.clone(), reading::synthesis(comp, reading::Slot::Current).filter(|s| keep(s))?.clone())))
+            .collect()
+    }
+
     /// What the current synthesis of some live composition wants, with that composition's name.
     fn wanted_by_live(&mut self, server: &ApiServer, key: &ObjectKey) -> Option<(String, Value)> {
-        let live: Vec<Value> = self.live_compositions().map(|(_, v)| v.clone()).collect();
-        live.into_iter().find_map(|comp| {
-            let current = reading::synthesis(&comp, reading::Slot::Current)?.clone();
-            self.managed(server, &comp, &current).contains_key(key).then(|| (reading::name_of(&comp), current))
-        })
+        self.live_current_syntheses(|_| true)
+            .into_iter()
+            .find_map(|(namespace, name, current)| self.managed(server, &namespace, &current).contains_key(key).then(|| (format!("{namespace}/{name}"), current)))
     }
 }
 

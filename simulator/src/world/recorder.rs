@@ -72,6 +72,13 @@ impl Recorder {
         self.record.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Takes the trace and the checker out, leaving an empty record: the run's outcome owns
+    /// them, and a task the runtime never drops (`end_tasks`) keeps only the empty record.
+    pub fn take(&self) -> (Trace, Checker) {
+        let mut g = self.lock();
+        (std::mem::replace(&mut g.trace, Trace::new()), std::mem::replace(&mut g.checker, Checker::new(Default::default())))
+    }
+
     /// Virtual time since the run started.
     pub fn elapsed(&self) -> Duration {
         self.start.elapsed()
@@ -119,6 +126,11 @@ impl Recorder {
     /// Names the writes made on `node` after the replica `name`.
     pub fn replica(&self, node: NodeId, name: &str) {
         self.lock().replicas.insert(node, name.to_string());
+    }
+
+    /// Every replica's node.
+    pub fn replica_nodes(&self) -> Vec<NodeId> {
+        self.lock().replicas.keys().copied().collect()
     }
 
     /// Marks `node`'s replica down (killed) or up (restarted) from now.
