@@ -17,7 +17,6 @@ pub const DEFECTS: &[(&str, &str, Invariant)] = &[
     // One concurrency fence removed each (see [`FENCES`]; the README says which no scenario
     // tells apart yet, and why).
     ("unfenced-status", "symphony-rapid-flip", Invariant::BoundedSyntheses),
-    ("unfenced-finalizers", "deleted-mid-synthesis", Invariant::NoLeaks),
     ("untested-claim", "symphony-rapid-flip", Invariant::BoundedSyntheses),
     ("cached-composition-read", "output-change", Invariant::NoLoss),
     ("cached-composition-for-resources", "output-change", Invariant::DeletionOrdering),
