@@ -92,7 +92,7 @@ impl World {
     /// Makes `write` with its fence (see [`super::writes::execute`]).
     pub async fn write(&self, write: &Write) -> ClientResult<Option<Value>> {
         #[cfg(madsim)]
-        if self.defects.unfenced.is_some() && self.defects.unfenced == Fence::of(write) {
+        if Fence::of(write).is_some_and(|fence| self.unfenced(fence)) {
             return super::writes::execute_unfenced(&*self.cluster, write).await;
         }
         super::writes::execute(&*self.cluster, write).await
