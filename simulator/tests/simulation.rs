@@ -179,6 +179,24 @@ const REGRESSIONS: &[(&str, u64, &str, &str)] = &[
         "the runner wrote a slice for a composition deleted while its synthesizer ran; the composition was gone by the time the slice landed, and nothing released the slice's finalizer (found by the 100,000-seed sweep)",
         "faults:\n  - {kind: timeTravel, lag: 9, every: 2543}\n  - {kind: droppedWatchEvents, rate: 0.26}\n  - {kind: errors, rate: 0.2, codes: [503]}\n  - {kind: compactions, every: 1999}\n  - {kind: latency, max: 40}\n  - {kind: crashAfterWrite, nth: 25, down: 2360}\n",
     ),
+    (
+        "symphony-deletion",
+        767,
+        "a composition of the deleting symphony released its finalizer on a slice cache that had travelled back to before its newest slice, which then held its finalizer forever (slices left holding it are now released once their composition is confirmed gone; found by the sweep)",
+        "faults:\n  - {kind: timeTravel, lag: 16, every: 3866}\n  - {kind: droppedWatchEvents, rate: 0.15}\n  - {kind: errors, rate: 0.12, codes: [504]}\n",
+    ),
+    (
+        "output-change",
+        2846,
+        "the API server failed every try to persist a synthesis's output; the pass gave up, and its synthesizer ran again once the claim expired (a pass that gives up now leaves its run for the next pass to resume; found by the sweep)",
+        "faults:\n  - {kind: timeTravel, lag: 1, every: 42064}\n  - {kind: delayedWatchEvents, lag: 3, hold: 1832}\n  - {kind: errors, rate: 0.19, codes: [504]}\n  - {kind: timeoutsAfterCommit, rate: 0.02}\n  - {kind: watchCloses, every: 46192}\n  - {kind: compactions, every: 638}\n  - {kind: crashAfterWrite, nth: 8, down: 0}\n",
+    ),
+    (
+        "deleted-mid-synthesis",
+        11900,
+        "the same, under time travel and duplicate delivery",
+        "faults:\n  - {kind: timeTravel, lag: 15, every: 1563}\n  - {kind: droppedWatchEvents, rate: 0.28}\n  - {kind: errors, rate: 0.16, codes: [504]}\n  - {kind: watchCloses, every: 925}\n  - {kind: duplicateDelivery, replay: 5, every: 548}\n",
+    ),
 ];
 
 #[test]

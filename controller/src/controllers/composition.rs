@@ -1,19 +1,20 @@
 //! The composition controller's interpreter: gathers the composition, its synthesizer and its
 //! slices from the caches, asks [`crate::decide::composition::decide`] for the next step (with
 //! the composition read uncached when the decision asks for it), and makes the one write it
-//! names through [`super::writes::execute`].
+//! names through [`super::writes::execute`]. A composition gone from the cache may have left
+//! slices holding their finalizer; those are released once it is confirmed gone.
 
 use super::keys::CompositionKey;
 use super::world::{PassError, World};
 use super::defects::Fence;
 use crate::api::Composition;
-use crate::decide::composition::{decide, Observed, Step, Why};
+use crate::decide::composition::{decide, release_orphaned_slice as decide_orphan, Observed, Step, Why};
 use crate::decide::step::Fresh;
 use crate::runtime::Action;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 pub async fn reconcile(world: &World, key: CompositionKey, now: Time) -> Result<Action, PassError> {
-    let Some(comp) = world.composition(&key) else { return Ok(Action::Done) };
+    let Some(comp) = world.composition(&key) else { return release_orphaned_slice(world, &key).await };
     let synthesizer = world.synthesizer(&comp.spec.synthesizer.name);
     let current_slices = world.current_slices(&comp);
     let owned_slices = world.slices_owned_by(&comp);
@@ -37,13 +38,32 @@ pub async fn reconcile(world: &World, key: CompositionKey, now: Time) -> Result<
         }
         step => step,
     };
-    let Step::Write { write, why } = step else { return Ok(Action::Done) };
-    if let Why::StartSynthesis { reason, uuid } = &why {
+    if let Step::Write { why: Why::StartSynthesis { reason, uuid }, .. } = &step {
         tracing::info!(composition = %key, ?reason, %uuid, "starting synthesis");
     }
+    make(world, step).await
+}
+
+/// Makes the step's write, if it names one.
+async fn make(world: &World, step: Step) -> Result<Action, PassError> {
+    let Step::Write { write, why } = step else { return Ok(Action::Done) };
     match world.write(&write).await {
         Err(e) if e.is_not_found() && why.done_if_gone() => Ok(Action::Done),
         Err(e) => Err(e.into()),
         Ok(_) => Ok(Action::Done),
     }
+}
+
+/// The composition is not in the cache: release a slice it left holding the cleanup finalizer
+/// (see [`decide_orphan`]).
+async fn release_orphaned_slice(world: &World, key: &CompositionKey) -> Result<Action, PassError> {
+    let orphans = world.slices_held_for(key);
+    let step = match decide_orphan(&orphans, Fresh::Unread) {
+        Step::ReadFresh => {
+            let fresh = world.get_fresh::<Composition>(&key.object_ref(), Fence::FreshComposition).await?;
+            decide_orphan(&orphans, Fresh::Read(fresh.as_ref()))
+        }
+        step => step,
+    };
+    make(world, step).await
 }

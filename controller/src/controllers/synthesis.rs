@@ -1,14 +1,15 @@
 //! The synthesis runner's interpreter: carries out the steps
 //! [`crate::decide::synthesis::runner::Run`] names (uncached reads, the claim, the
 //! synthesizer's run, slice creations, the outcome) and reports what each found, until the
-//! decision ends the pass. Writes go through [`World::write`] (the one executor).
+//! decision ends the pass. Writes go through [`World::write`] (the one executor). A pass that
+//! fails after its synthesizer ran leaves the run in [`World::unpersisted`] for the next one.
 
 use super::keys::CompositionKey;
 use super::world::{PassError, World};
 use super::defects::Fence;
 use crate::api::{Composition, ResourceSlice, Synthesizer};
 use crate::decide::step::Write;
-use crate::decide::synthesis::runner::{Failure, Input, Observation, Ran, Run, Step};
+use crate::decide::synthesis::runner::{Failure, Input, Observation, Ran, Step};
 use crate::runtime::{Action, ClientError, Cluster, ObjectRef};
 use crate::api::annotations::INPUT_KEY_ANNOTATION;
 use crate::synthesis::{Executor, SynthesisInput};
@@ -17,7 +18,8 @@ use serde_json::{json, Value};
 
 pub async fn reconcile(world: &World, executor: &dyn Executor, key: CompositionKey, now: impl Fn() -> Time) -> Result<Action, PassError> {
     let comp_ref = key.object_ref();
-    let mut run = Run::default();
+    // A pass that gave up persisting its output left the run to resume.
+    let mut run = world.unpersisted.take(&key).unwrap_or_default();
     #[cfg(madsim)]
     {
         run.unfenced_claim = world.defects.unfenced_synthesis_claim;
@@ -63,7 +65,13 @@ pub async fn reconcile(world: &World, executor: &dyn Executor, key: CompositionK
                 return Ok(Action::Done);
             }
             Step::Refused(e) => return Err(PassError::Invalid(e.to_string())),
-            Step::Fail => return Err(error.unwrap_or_else(|| PassError::Invalid("synthesis pass failed".into()))),
+            Step::Fail => {
+                if let Some(resumable) = run.resumable() {
+                    tracing::info!(composition = %key, "persisting the synthesis output failed; the next pass resumes it without running the synthesizer again");
+                    world.unpersisted.keep(key, resumable);
+                }
+                return Err(error.unwrap_or_else(|| PassError::Invalid("synthesis pass failed".into())));
+            }
             Step::Done => return Ok(Action::Done),
         };
         match found {

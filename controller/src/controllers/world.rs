@@ -7,6 +7,7 @@ use super::keys::{CompositionKey, SymphonyKey};
 use crate::api::{Composition, ResourceSlice, Symphony, Synthesizer};
 use crate::decide::ResourceKey;
 use crate::decide::step::Write;
+use crate::decide::synthesis::runner::Run;
 use crate::runtime::{ClientError, ClientResult, Cluster, Informer, ObjectRef};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -33,6 +34,8 @@ pub struct World {
     pub symphonies: Informer,
     /// The synthesis claims this replica has watched, and since when.
     pub claims: ClaimWatch,
+    /// Runs whose output this replica has not managed to persist yet.
+    pub unpersisted: Unpersisted,
     #[cfg(madsim)]
     pub defects: super::defects::Defects,
 }
@@ -65,6 +68,26 @@ impl ClaimWatch {
     /// This replica is claiming `uuid` itself.
     pub fn forget(&self, uuid: &str) {
         self.seen.lock().unwrap_or_else(|p| p.into_inner()).remove(uuid);
+    }
+}
+
+/// Synthesis runs whose pass failed after the synthesizer ran (the API server refusing every
+/// try to write the output or record the outcome), by composition: the next pass resumes one
+/// instead of running the synthesizer again. Held in memory only: a restarted replica has
+/// lost them, and the synthesis is taken over once its claim expires.
+#[derive(Default)]
+pub struct Unpersisted {
+    runs: std::sync::Mutex<BTreeMap<CompositionKey, Run>>,
+}
+
+impl Unpersisted {
+    pub fn keep(&self, key: CompositionKey, run: Run) {
+        self.runs.lock().unwrap_or_else(|p| p.into_inner()).insert(key, run);
+    }
+
+    /// The run to resume, if any; a pass that fails again keeps it anew.
+    pub fn take(&self, key: &CompositionKey) -> Option<Run> {
+        self.runs.lock().unwrap_or_else(|p| p.into_inner()).remove(key)
     }
 }
 
@@ -145,6 +168,20 @@ impl World {
     /// Every cached slice owned by this composition (the slice informer's index: owner uids).
     pub fn slices_owned_by(&self, comp: &Composition) -> Vec<ResourceSlice> {
         self.slices.indexed(comp.metadata.uid.as_deref().unwrap_or_default()).into_iter().filter_map(typed).collect()
+    }
+
+    /// Every cached slice in the key's namespace that a composition of the key's name owns and
+    /// that still holds the cleanup finalizer (the composition itself may be gone).
+    pub fn slices_held_for(&self, key: &CompositionKey) -> Vec<ResourceSlice> {
+        let owned = |s: &ResourceSlice| s.metadata.owner_references.iter().flatten().any(|o| o.kind == "Composition" && o.name == key.name);
+        let held = |s: &ResourceSlice| s.metadata.finalizers.iter().flatten().any(|f| f == crate::api::CLEANUP_FINALIZER);
+        self.slices
+            .list()
+            .into_iter()
+            .filter(|s| s["metadata"]["namespace"].as_str() == Some(key.namespace.as_str()))
+            .filter_map(typed::<ResourceSlice>)
+            .filter(|s| owned(s) && held(s))
+            .collect()
     }
 
     /// Every cached composition using this synthesizer (the composition informer's index).

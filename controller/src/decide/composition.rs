@@ -158,6 +158,28 @@ pub fn decide(o: &Observed<'_>) -> Step {
     status_if_changed(o)
 }
 
+/// A composition missing from the cache may still have slices holding the cleanup finalizer:
+/// one written while it was being deleted, or one its release missed because the slice cache
+/// had travelled back to before the slice existed (found by the simulator). Nothing else would
+/// ever release them, so GC could not collect them. `orphans` are such cached slices (owned
+/// by a composition of the key's name, holding the finalizer); the composition is read uncached
+/// first, since a cache that lost it may be behind, and a slice goes only if its owner is
+/// confirmed gone or replaced (Eno's slice cleanup does the same).
+pub fn release_orphaned_slice(orphans: &[ResourceSlice], fresh: Fresh<&Composition>) -> Step {
+    if orphans.is_empty() {
+        return Step::Done;
+    }
+    let alive = match fresh {
+        Fresh::Unread => return Step::ReadFresh,
+        Fresh::Read(comp) => comp.and_then(|c| c.metadata.uid.as_deref()),
+    };
+    let owner_uid = |s: &ResourceSlice| s.metadata.owner_references.iter().flatten().find(|o| o.kind == "Composition").map(|o| o.uid.clone());
+    match orphans.iter().find(|s| owner_uid(s).as_deref() != alive) {
+        Some(orphan) => release_slice(orphan),
+        None => Step::Done,
+    }
+}
+
 /// The status with a new in-flight synthesis. Its uuid is derived from what it synthesizes
 /// (and the attempt), so a replayed pass names it the same.
 fn start(comp: &Composition, synth: &Synthesizer, reason: StartReason, now: &Time) -> Step {

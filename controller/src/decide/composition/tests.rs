@@ -275,6 +275,46 @@ fn only_slice_writes_are_done_when_their_object_is_gone() {
     assert!(!Why::ReleaseFinalizer.done_if_gone() && !Why::AddFinalizer.done_if_gone() && !Why::Status.done_if_gone());
 }
 
+/// A slice of `slice(...)` owned by the composition with this uid.
+fn owned_by(mut s: ResourceSlice, uid: &str) -> ResourceSlice {
+    s.metadata.owner_references = Some(vec![k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
+        api_version: "eno.azure.io/v1".into(),
+        kind: "Composition".into(),
+        name: "c".into(),
+        uid: uid.into(),
+        controller: Some(true),
+        block_owner_deletion: Some(true),
+    }]);
+    s
+}
+
+#[test]
+fn a_slice_left_holding_its_finalizer_goes_once_its_composition_is_confirmed_gone() {
+    let orphan = owned_by(slice("c-1", "u1", true, None), "comp-uid");
+    // Nothing cached, nothing to read.
+    assert_eq!(release_orphaned_slice(&[], Fresh::Unread), Step::Done);
+    // The cache lost the composition; it may be behind, so read it first.
+    assert_eq!(release_orphaned_slice(std::slice::from_ref(&orphan), Fresh::Unread), Step::ReadFresh);
+    // Still there (a lagging cache): its own deletion handles the slice.
+    let alive = comp(1, None);
+    assert_eq!(release_orphaned_slice(std::slice::from_ref(&orphan), Fresh::Read(Some(&alive))), Step::Done);
+    // Gone, or replaced by a composition of the same name: the finalizer goes, guarded by the
+    // slice's resourceVersion, and the rest of them stay.
+    let mut replaced = comp(1, None);
+    replaced.metadata.uid = Some("new-uid".into());
+    let mut orphan_with_more = orphan.clone();
+    orphan_with_more.metadata.finalizers = Some(vec!["other".into(), CLEANUP_FINALIZER.into()]);
+    for fresh in [None, Some(&replaced)] {
+        let Step::Write { write: Write::SetFinalizers { target, resource_version, finalizers }, why: Why::ReleaseSlice } = release_orphaned_slice(std::slice::from_ref(&orphan_with_more), Fresh::Read(fresh)) else { panic!("expected the slice's release") };
+        assert_eq!((target.name.as_str(), resource_version.as_str(), finalizers), ("c-1", "5", vec!["other".to_string()]));
+    }
+    // Only the replaced composition's slices go, not the new one's.
+    let new_ones = owned_by(slice("c-2", "u2", true, None), "new-uid");
+    let Step::Write { write: Write::SetFinalizers { target, .. }, .. } = release_orphaned_slice(&[new_ones.clone(), orphan], Fresh::Read(Some(&replaced))) else { panic!() };
+    assert_eq!(target.name, "c-1");
+    assert_eq!(release_orphaned_slice(&[new_ones], Fresh::Read(Some(&replaced))), Step::Done);
+}
+
 #[cfg(madsim)]
 #[test]
 fn the_planted_defects_change_the_decision() {

@@ -32,7 +32,11 @@
 //! transient error while writing the output or recording the outcome starts that stage over,
 //! from a fresh read, after a pause ([`Step::Retry`], up to [`PERSIST_ATTEMPTS`] tries) rather
 //! than failing the pass: a failed pass would wait out the claim and run the synthesizer again,
-//! which for a failed synthesis is exactly the retry that must not happen.
+//! which for a failed synthesis is exactly the retry that must not happen. A pass that gives up
+//! anyway (the API server failing every try) leaves a [`Run::resumable`] copy of itself: the
+//! next pass starts from it and persists the same output, without running the synthesizer
+//! again, for as long as the in-flight synthesis still carries this pass's claim (found by the
+//! simulator's bound on runs under a 19% error rate).
 
 use super::{claim, complete_failure, complete_success, is_running, Claim, CompletionError};
 use crate::api::{Composition, CompositionStatus, KrmResult, ResourceSlice, ResourceSliceRef, ResourceSliceSpec, Synthesis, Synthesizer, CLEANUP_FINALIZER};
@@ -207,6 +211,17 @@ impl Run {
         }
     }
 
+    /// What a later pass should start from when this one ends with [`Step::Fail`]: the same
+    /// run, its output not yet recorded, with the failed stage to be tried afresh (slices
+    /// already written for it are kept). `None` when nothing ran under this pass's claim.
+    pub fn resumable(&self) -> Option<Run> {
+        if self.ran.is_none() || self.claimed.is_none() || self.recorded {
+            return None;
+        }
+        let writing = if self.output().is_some() { Stage { retries: 0, ..self.writing.clone() } } else { Stage::default() };
+        Some(Run { writing, recording: Stage::default(), failure: None, ..self.clone() })
+    }
+
     /// The next step; `now` is the time a claim or an outcome would carry.
     pub fn next(&self, now: &Time) -> Step {
         match self.phase() {
@@ -322,11 +337,13 @@ impl Run {
             Fresh::Read(None) => return Err(Step::Done),
             Fresh::Read(Some(fresh)) => fresh,
         };
-        let in_flight = fresh.status.as_ref().and_then(|s| s.in_flight_synthesis.as_ref()).map(|s| s.uuid.as_str());
+        let in_flight = fresh.status.as_ref().and_then(|s| s.in_flight_synthesis.as_ref());
         // A deleting composition's output is moot, and a slice created for it could outlive it:
         // its finalizer is released by the composition controller, which is gone once the
-        // composition is (found by the simulator's leak check).
-        if in_flight != Some(self.uuid()) || fresh.metadata.deletion_timestamp.is_some() {
+        // composition is (found by the simulator's leak check). A claim taken over (this pass
+        // resumed after its executor's run limit) is the new holder's to persist.
+        let ours = in_flight.is_some_and(|s| s.uuid == self.uuid() && self.claimed.as_ref().is_none_or(|c| c.claimed == s.claimed));
+        if !ours || fresh.metadata.deletion_timestamp.is_some() {
             return Err(Step::Superseded { uuid: self.uuid().to_string() });
         }
         Ok(fresh)

@@ -39,10 +39,12 @@ fn cm(name: &str) -> Value {
     json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "default"}})
 }
 
-/// Answers a pass's steps the way a healthy server and executor would, until the pass ends.
+/// Answers a pass's steps the way a healthy server and executor would, until the pass ends:
+/// reads find `fresh`, with the in-flight synthesis as this pass claimed it once it has.
 /// Returns the steps in order.
 fn drive(run: &mut Run, fresh: &Composition, ran: Ran, mut answer: impl FnMut(&Step) -> Option<Observation>) -> Vec<Step> {
     let mut steps = Vec::new();
+    let mut fresh = fresh.clone();
     for _ in 0..100 {
         let step = run.next(&t(NOW));
         steps.push(step.clone());
@@ -50,10 +52,16 @@ fn drive(run: &mut Run, fresh: &Composition, ran: Ran, mut answer: impl FnMut(&S
             Some(o) => o,
             None => match &step {
                 Step::ReadComposition => Observation::Composition(Some(fresh.clone())),
+                Step::Claim { claimed, .. } => {
+                    let in_flight = fresh.status.as_mut().and_then(|s| s.in_flight_synthesis.as_mut()).filter(|s| s.uuid == claimed.uuid);
+                    if let Some(in_flight) = in_flight {
+                        *in_flight = claimed.clone();
+                    }
+                    Observation::Claimed(claimed.clone())
+                }
                 Step::ReadSynthesizer(_) => Observation::Synthesizer(Some((synth(), LIMIT))),
                 Step::ReadInputs(_) => Observation::Inputs(vec![]),
                 Step::WatchClaim { .. } => Observation::ClaimWatched(Duration::ZERO),
-                Step::Claim { claimed, .. } => Observation::Claimed(claimed.clone()),
                 Step::RunSynthesizer { .. } => Observation::Ran(ran.clone()),
                 Step::ReadCurrentSlices(_) => Observation::CurrentSlices(vec![]),
                 Step::WriteSlice(_) => Observation::SliceCreated(format!("c-{}", steps.len())),
@@ -241,9 +249,49 @@ fn persisting_retries_conflicts_from_a_fresh_read_with_doubling_pauses_then_give
 }
 
 #[test]
+fn a_pass_that_gave_up_persisting_is_resumed_without_running_the_synthesizer_again() {
+    let fresh = comp(Some(running("u1")), &[]);
+    let ran = Ran::Output { items: vec![cm("a")], results: vec![] };
+    // Every slice creation fails: the pass gives up with its output unwritten.
+    let mut run = Run::default();
+    let steps = drive(&mut run, &fresh, ran.clone(), |s| matches!(s, Step::WriteSlice(_)).then_some(Observation::Failed(Failure::Transient)));
+    assert_eq!(steps.last(), Some(&Step::Fail));
+    let Some(Step::Claim { claimed, .. }) = steps.iter().find(|s| matches!(s, Step::Claim { .. })) else { unreachable!() };
+    let claimed_fresh = comp(Some(claimed.clone()), &[]);
+    // The next pass starts where it stopped: fresh read, slices, outcome; no claim, no run.
+    let mut resumed = run.resumable().expect("a run whose output was not persisted can be resumed");
+    let steps = drive(&mut resumed, &claimed_fresh, ran.clone(), |_| None);
+    assert_eq!(names(&steps), ["ReadComposition", "ReadCurrentSlices", "WriteSlice", "ReadComposition", "RecordOutcome", "Done"]);
+    assert_eq!(recorded_status(&steps).current_synthesis.map(|s| s.uuid), Some("u1".into()));
+    assert!(resumed.resumable().is_none(), "a recorded run leaves nothing to resume");
+
+    // Slices written before recording failed are kept: the resumed pass only records.
+    let mut run = Run::default();
+    let steps = drive(&mut run, &fresh, ran.clone(), |s| matches!(s, Step::RecordOutcome(_)).then_some(Observation::Failed(Failure::Conflict)));
+    assert_eq!(steps.last(), Some(&Step::Fail));
+    let steps = drive(&mut run.resumable().unwrap(), &claimed_fresh, ran.clone(), |_| None);
+    assert_eq!(names(&steps), ["ReadComposition", "RecordOutcome", "Done"]);
+
+    // Another executor took the claim over meanwhile (or a new synthesis started): the
+    // resumed output is dropped.
+    let mut taken_over = claimed.clone();
+    taken_over.claimed = Some(t(NOW + 30));
+    taken_over.attempts += 1;
+    for other in [comp(Some(taken_over), &[]), comp(Some(running("u2")), &[])] {
+        let steps = drive(&mut run.resumable().unwrap(), &other, ran.clone(), |_| None);
+        assert_eq!(steps, [Step::ReadComposition, Step::Superseded { uuid: "u1".into() }]);
+    }
+
+    // Nothing to resume before the synthesizer ran, or after a claim that was never taken.
+    let mut run = Run::default();
+    drive(&mut run, &fresh, ran, |s| matches!(s, Step::ReadInputs(_)).then_some(Observation::Failed(Failure::Transient)));
+    assert!(run.resumable().is_none());
+}
+
+#[test]
 fn a_completion_the_fresh_status_does_not_admit_is_refused() {
     let fresh = comp(Some(running("u1")), &[]);
-    let finished = comp(Some(Synthesis { canceled: Some(t(NOW)), ..running("u1") }), &[]);
+    let finished = comp(Some(Synthesis { canceled: Some(t(NOW)), claimed: Some(t(NOW)), ..running("u1") }), &[]);
     let mut reads = 0;
     let steps = drive(&mut Run::default(), &fresh, Ran::Failed { message: "x".into() }, |s| {
         matches!(s, Step::ReadComposition).then(|| {
