@@ -24,6 +24,11 @@
 //! The pure parts (scenarios, plans, the checker, shrinking, traces) build everywhere; running a
 //! world needs the simulation build (`RUSTFLAGS="--cfg madsim"`).
 
+// A world allocates and frees millions of small JSON nodes per second; glibc's malloc was a
+// third of the run time (BENCHMARKS.md). The allocator decides nothing a run observes.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod invariants;
 pub mod plan;
 pub mod reading;

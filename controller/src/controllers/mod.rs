@@ -163,7 +163,7 @@ struct Router {
 }
 
 fn typed<T: DeserializeOwned>(obj: &Value) -> Option<T> {
-    serde_json::from_value(obj.clone()).ok()
+    T::deserialize(obj).ok()
 }
 
 impl Router {

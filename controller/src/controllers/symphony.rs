@@ -93,7 +93,7 @@ fn decide(world: &World, symphony: &Symphony, owned: &[Composition]) -> Option<N
 async fn fresh_owned(world: &World, symphony: &Symphony) -> Result<BTreeMap<String, (Composition, Value)>, PassError> {
     let namespace = symphony.metadata.namespace.as_deref();
     let items = if world.unfenced(Fence::FreshSymphonyList) {
-        world.compositions.list().into_iter().filter(|c| c["metadata"]["namespace"].as_str() == namespace).collect()
+        world.compositions.list().into_iter().filter(|c| c["metadata"]["namespace"].as_str() == namespace).map(std::sync::Arc::unwrap_or_clone).collect()
     } else {
         world.cluster.list(&gvk::<Composition>(), namespace, &ListParams::default()).await?.items
     };

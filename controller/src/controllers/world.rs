@@ -8,7 +8,7 @@ use crate::api::{Composition, ResourceSlice, Symphony, Synthesizer};
 use crate::decide::ResourceKey;
 use crate::decide::step::Write;
 use crate::decide::synthesis::runner::Run;
-use crate::runtime::{ClientError, ClientResult, Cluster, Informer, ObjectRef};
+use crate::runtime::{Cached, ClientError, ClientResult, Cluster, Informer, ObjectRef};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -93,8 +93,8 @@ impl Unpersisted {
 
 const FORGET_CLAIMS_AFTER: Duration = Duration::from_secs(3600);
 
-fn typed<T: DeserializeOwned>(v: Value) -> Option<T> {
-    match serde_json::from_value(v) {
+fn typed<T: DeserializeOwned>(v: Cached) -> Option<T> {
+    match T::deserialize(&*v) {
         Ok(t) => Some(t),
         Err(e) => {
             tracing::warn!(error = %e, "cached object does not match its type; ignoring it");
@@ -141,7 +141,7 @@ impl World {
             "Symphony" => &self.symphonies,
             _ => return None,
         };
-        informer.get(r.namespace.as_deref().unwrap_or_default(), &r.name)
+        informer.get(r.namespace.as_deref().unwrap_or_default(), &r.name).map(Arc::unwrap_or_clone)
     }
 
     pub fn composition(&self, key: &CompositionKey) -> Option<Composition> {

@@ -1,6 +1,11 @@
 //! An informer: a local cache of one kind, the reflector over the backend's watcher (kube-rs's
 //! `kube_runtime::watcher`, or [`super::watcher::list_watch`]). It may lag the server (that is
 //! the point: decisions that must not act on stale data read through the `Cluster` instead).
+//!
+//! Cached objects are shared (`Arc`): a read costs a reference count, not a copy of the object,
+//! and their `metadata.managedFields` are dropped on the way in (controller-runtime's
+//! `TransformStripManagedFields`): no decision reads them from a cache, and they are often the
+//! largest part of an object.
 
 use super::client::{Cluster, Gvk, ListSemantic};
 use super::client::CacheEvent;
@@ -16,13 +21,16 @@ pub type CacheKey = (String, String);
 
 type OnChange = Arc<dyn Fn(&Value) + Send + Sync>;
 
+/// A cached object.
+pub type Cached = Arc<Value>;
+
 /// The index values an object is filed under (e.g. its owner's uid).
 pub type IndexFn = Arc<dyn Fn(&Value) -> Vec<String> + Send + Sync>;
 
 /// The cached objects, and the optional secondary index over them (client-go's `Indexer`):
 /// lookups by an index value cost the matches, not a scan of the whole kind.
 struct Cache {
-    objects: BTreeMap<CacheKey, Value>,
+    objects: BTreeMap<CacheKey, Cached>,
     index_fn: Option<IndexFn>,
     index: BTreeMap<String, BTreeSet<CacheKey>>,
 }
@@ -36,7 +44,7 @@ impl Cache {
         self.index_fn.as_ref().map(|f| f(obj)).unwrap_or_default()
     }
 
-    fn insert(&mut self, obj: Value) {
+    fn insert(&mut self, obj: Cached) {
         let key = key_of(&obj);
         self.remove(&key);
         for value in self.index_values(&obj) {
@@ -58,8 +66,8 @@ impl Cache {
     }
 
     /// Replaces everything with a relist's objects; returns what went away or differs.
-    fn replace(&mut self, fresh: BTreeMap<CacheKey, Value>) -> Vec<Value> {
-        let mut changed: Vec<Value> = self.objects.iter().filter(|(k, _)| !fresh.contains_key(*k)).map(|(_, v)| v.clone()).collect();
+    fn replace(&mut self, fresh: BTreeMap<CacheKey, Cached>) -> Vec<Cached> {
+        let mut changed: Vec<Cached> = self.objects.iter().filter(|(k, _)| !fresh.contains_key(*k)).map(|(_, v)| v.clone()).collect();
         changed.extend(fresh.iter().filter(|(k, v)| self.objects.get(*k) != Some(*v)).map(|(_, v)| v.clone()));
         self.objects.clear();
         self.index.clear();
@@ -141,18 +149,18 @@ impl Informer {
         self.store.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn get(&self, namespace: &str, name: &str) -> Option<Value> {
+    pub fn get(&self, namespace: &str, name: &str) -> Option<Cached> {
         self.cache().objects.get(&(namespace.to_string(), name.to_string())).cloned()
     }
 
     /// Every cached object, in (namespace, name) order.
-    pub fn list(&self) -> Vec<Value> {
+    pub fn list(&self) -> Vec<Cached> {
         self.cache().objects.values().cloned().collect()
     }
 
     /// The cached objects filed under `value` by the informer's index, in (namespace, name)
     /// order (none for an informer started without one).
-    pub fn indexed(&self, value: &str) -> Vec<Value> {
+    pub fn indexed(&self, value: &str) -> Vec<Cached> {
         let cache = self.cache();
         cache.index.get(value).into_iter().flatten().filter_map(|k| cache.objects.get(k).cloned()).collect()
     }
@@ -164,18 +172,26 @@ impl Drop for Informer {
     }
 }
 
+/// The object as cached: without its `managedFields`.
+fn stripped(mut obj: Value) -> Cached {
+    if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("managedFields");
+    }
+    Arc::new(obj)
+}
+
 /// Applies the watcher's events to the cache. A relist replaces the cache when it completes,
 /// and reports what it changed: objects that went away and objects that differ.
 async fn run(mut events: BoxStream<'static, CacheEvent>, store: Arc<RwLock<Cache>>, synced: Arc<Synced>, on_change: OnChange) {
-    let mut relist: Option<BTreeMap<CacheKey, Value>> = None;
+    let mut relist: Option<BTreeMap<CacheKey, Cached>> = None;
     while let Some(event) = events.next().await {
-        let changed: Vec<Value> = match event {
+        let changed: Vec<Cached> = match event {
             CacheEvent::Init => {
                 relist = Some(BTreeMap::new());
                 continue;
             }
             CacheEvent::InitApply(obj) => {
-                relist.get_or_insert_default().insert(key_of(&obj), obj);
+                relist.get_or_insert_default().insert(key_of(&obj), stripped(obj));
                 continue;
             }
             CacheEvent::InitDone => {
@@ -186,12 +202,13 @@ async fn run(mut events: BoxStream<'static, CacheEvent>, store: Arc<RwLock<Cache
                 changed
             }
             CacheEvent::Apply(obj) => {
+                let obj = stripped(obj);
                 store.write().unwrap_or_else(|p| p.into_inner()).insert(obj.clone());
                 vec![obj]
             }
             CacheEvent::Delete(obj) => {
                 store.write().unwrap_or_else(|p| p.into_inner()).remove(&key_of(&obj));
-                vec![obj]
+                vec![stripped(obj)]
             }
         };
         for obj in &changed {
@@ -205,8 +222,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn obj(name: &str, owner: &str) -> Value {
-        json!({"metadata": {"namespace": "ns", "name": name, "owner": owner}})
+    fn obj(name: &str, owner: &str) -> Cached {
+        Arc::new(json!({"metadata": {"namespace": "ns", "name": name, "owner": owner}}))
     }
 
     fn names(cache: &Cache, value: &str) -> Vec<String> {
@@ -228,5 +245,11 @@ mod tests {
         let changed = cache.replace([obj("c", "z")].into_iter().map(|o| (key_of(&o), o)).collect());
         assert_eq!(changed.len(), 2, "b went away and c changed: {changed:?}");
         assert_eq!((names(&cache, "y"), names(&cache, "z")), (vec![], vec!["c".to_string()]));
+    }
+
+    #[test]
+    fn cached_objects_leave_their_managed_fields_behind() {
+        let cached = stripped(json!({"metadata": {"name": "a", "labels": {"k": "v"}, "managedFields": [{"manager": "eno"}]}, "spec": {}}));
+        assert_eq!(*cached, json!({"metadata": {"name": "a", "labels": {"k": "v"}}, "spec": {}}));
     }
 }

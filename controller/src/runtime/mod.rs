@@ -20,6 +20,6 @@ mod watcher;
 pub use backoff::Backoff;
 pub use client::{CacheEvent, ClientError, ClientResult, Cluster, DeleteParams, Gvk, ListParams, ListSemantic, ObjectList, ObjectRef, Patch, PatchKind, Propagation, WatchEvent};
 pub use controller::{run_controller, Action};
-pub use informer::Informer;
+pub use informer::{Cached, Informer};
 pub use queue::WorkQueue;
 pub use watcher::list_watch;
