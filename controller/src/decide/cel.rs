@@ -74,17 +74,24 @@ pub fn eval(expression: &str, vars: &Vars<'_>) -> Result<Value, CelError> {
         .as_ref()
         .as_ref()
         .map_err(|message| CelError::Compile { expression: expression.to_owned(), message: message.clone() })?;
-    let mut ctx = context();
     let empty = Value::Object(Map::new());
-    ctx.add_variable_from_value("self", to_cel(vars.live.unwrap_or(&empty)));
-    ctx.add_variable_from_value("composition", to_cel(vars.composition));
-    let result = program
-        .execute(&ctx)
-        .map_err(|e| CelError::Eval { expression: expression.to_owned(), message: describe(&e) })?;
+    let result = FUNCTIONS.with(|functions| {
+        let mut ctx = functions.new_inner_scope();
+        ctx.add_variable_from_value("self", to_cel(vars.live.unwrap_or(&empty)));
+        ctx.add_variable_from_value("composition", to_cel(vars.composition));
+        program.execute(&ctx)
+    });
+    let result = result.map_err(|e| CelError::Eval { expression: expression.to_owned(), message: describe(&e) })?;
     to_json(&result).ok_or_else(|| CelError::Unrepresentable {
         expression: expression.to_owned(),
         kind: result.type_of().to_string(),
     })
+}
+
+thread_local! {
+    // Registering the functions costs more than most evaluations; each evaluation's variables
+    // live in a scope of its own over this one.
+    static FUNCTIONS: Context<'static> = context();
 }
 
 /// A context with Eno's functions: CEL's standard ones, the Kubernetes extensions enabled in
@@ -105,11 +112,12 @@ fn compare_resource_quantities(a: Arc<String>, b: Arc<String>) -> cel::ResolveRe
         .as_ref()
         .as_ref()
         .map_err(|e| ExecutionError::function_error("compareResourceQuantities", e))?;
-    let mut ctx = Context::default();
-    ctx.register_all();
-    ctx.add_variable_from_value("a", cel::Value::String(a));
-    ctx.add_variable_from_value("b", cel::Value::String(b));
-    program.execute(&ctx)
+    FUNCTIONS.with(|functions| {
+        let mut ctx = functions.new_inner_scope();
+        ctx.add_variable_from_value("a", cel::Value::String(a));
+        ctx.add_variable_from_value("b", cel::Value::String(b));
+        program.execute(&ctx)
+    })
 }
 
 /// The `composition` variable: Eno exposes the composition's metadata only.
