@@ -24,6 +24,20 @@ pub fn uid(obj: &Value) -> &str {
     str_at(obj, "/metadata/uid")
 }
 
+/// The finalizers of an object.
+pub fn finalizers(obj: &Value) -> impl Iterator<Item = &str> {
+    obj["metadata"]["finalizers"].as_array().into_iter().flatten().filter_map(Value::as_str)
+}
+
+/// Finalizers Eno writes on its own kinds: its own ([`CLEANUP_FINALIZER`]) and the garbage
+/// collector's. Any other on those kinds is another client's.
+pub fn is_enos_finalizer(finalizer: &str) -> bool {
+    matches!(finalizer, CLEANUP_FINALIZER | "orphan" | "foregroundDeletion")
+}
+
+/// Eno's finalizer: compositions, slices and symphonies hold it until Eno has cleaned up.
+pub const CLEANUP_FINALIZER: &str = "eno.azure.io/cleanup";
+
 /// The uids of an object's owners.
 pub fn owner_uids(obj: &Value) -> impl Iterator<Item = &str> {
     obj["metadata"]["ownerReferences"].as_array().into_iter().flatten().filter_map(|o| o["uid"].as_str())

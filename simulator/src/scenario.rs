@@ -107,7 +107,19 @@ pub enum Action {
     Apply(Value),
     /// A JSON merge patch on an existing object.
     Patch { target: Address, merge: Value },
+    /// Add a finalizer of the user's own, as a careful client does: a JSON patch conditioned
+    /// on the resourceVersion it read (read again and retried when that changed).
+    AddFinalizer(FinalizerChange),
+    /// Remove one of the user's finalizers, the same way.
+    RemoveFinalizer(FinalizerChange),
     Delete(Address),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FinalizerChange {
+    pub target: Address,
+    pub finalizer: String,
 }
 
 /// An object's address, as a user would type it.

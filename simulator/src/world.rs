@@ -70,18 +70,19 @@ pub fn run(scenario: Arc<Scenario>, seed: u64, plan: FaultPlan, defects: Defects
     let joined = std::thread::Builder::new()
         .name(format!("sim-{}-{seed}", scenario.name))
         .spawn(move || madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default()).block_on(simulate(scenario, seed, plan, defects)))
-        .map_err(|e| panicked(&e.to_string()))
-        .and_then(|t| t.join().map_err(|panic| match panic.downcast_ref::<Livelock>() {
-            Some(Livelock { at, writes }) => Violation {
-                invariant: Invariant::Progress,
-                at: *at,
-                revision: None,
-                message: format!("livelock: more than {writes} writes within one virtual second (replicas answering each other's writes)"),
-            },
-            None => panicked(&panic_message(&panic)),
-        }));
-    joined.unwrap_or_else(|violation| Outcome {
-        trace: Trace::new(),
+        .map_err(|e| (panicked(&e.to_string()), Trace::new()))
+        .and_then(|t| {
+            t.join().map_err(|panic| match panic.downcast::<Livelock>() {
+                Ok(livelock) => {
+                    let Livelock { at, writes, trace } = *livelock;
+                    let message = format!("livelock: more than {writes} writes within one virtual second (replicas answering each other's writes)");
+                    (Violation { invariant: Invariant::Progress, at, revision: None, message }, trace)
+                }
+                Err(panic) => (panicked(&panic_message(&panic)), Trace::new()),
+            })
+        });
+    joined.unwrap_or_else(|(violation, trace)| Outcome {
+        trace,
         violations: vec![violation],
         invocations: BTreeMap::new(),
         virtual_time: deadline,

@@ -192,6 +192,18 @@ const REGRESSIONS: &[(&str, u64, &str, &str)] = &[
         "faults:\n  - {kind: timeTravel, lag: 1, every: 42064}\n  - {kind: delayedWatchEvents, lag: 3, hold: 1832}\n  - {kind: errors, rate: 0.19, codes: [504]}\n  - {kind: timeoutsAfterCommit, rate: 0.02}\n  - {kind: watchCloses, every: 46192}\n  - {kind: compactions, every: 638}\n  - {kind: crashAfterWrite, nth: 8, down: 0}\n",
     ),
     (
+        "output-change",
+        4538,
+        "a split-brain replica whose caches lagged seconds behind patched a resource back to an older synthesis's content after the other had converged it, and nothing looked at it again (resource patches are now fenced on the composition read uncached, like creations and deletions; found by the sweep)",
+        "faults:\n  - {kind: timeTravel, lag: 19, every: 2775}\n  - {kind: droppedWatchEvents, rate: 0.09}\n  - {kind: errors, rate: 0.15, codes: [503]}\n  - {kind: watchCloses, every: 399}\n  - {kind: secondReplica, at: 0}\n  - {kind: latency, max: 28}\n  - {kind: crashAfterWrite, nth: 21, down: 1896}\n",
+    ),
+    (
+        "symphony-rapid-flip",
+        1507,
+        "two replicas whose slice caches disagreed rewrote each other's composition status, thousands of times within a second (a status change is now decided on the slices read uncached; found by the sweep)",
+        "faults:\n  - {kind: timeTravel, lag: 1, every: 778}\n  - {kind: errors, rate: 0.13, codes: [500]}\n  - {kind: timeoutsAfterCommit, rate: 0.18}\n  - {kind: watchCloses, every: 2605}\n  - {kind: crashAfterWrite, nth: 11, down: 732}\n",
+    ),
+    (
         "deleted-mid-synthesis",
         11900,
         "the same, under time travel and duplicate delivery",

@@ -1,13 +1,13 @@
 //! The composition controller's interpreter: gathers the composition, its synthesizer and its
 //! slices from the caches, asks [`crate::decide::composition::decide`] for the next step (with
-//! the composition read uncached when the decision asks for it), and makes the one write it
+//! the composition or its slices read uncached when the decision asks for them), and makes the one write it
 //! names through [`super::writes::execute`]. A composition gone from the cache may have left
 //! slices holding their finalizer; those are released once it is confirmed gone.
 
 use super::keys::CompositionKey;
 use super::world::{PassError, World};
 use super::defects::Fence;
-use crate::api::Composition;
+use crate::api::{Composition, ResourceSlice};
 use crate::decide::composition::{decide, release_orphaned_slice as decide_orphan, Observed, Step, Why};
 use crate::decide::step::Fresh;
 use crate::runtime::Action;
@@ -18,25 +18,27 @@ pub async fn reconcile(world: &World, key: CompositionKey, now: Time) -> Result<
     let synthesizer = world.synthesizer(&comp.spec.synthesizer.name);
     let current_slices = world.current_slices(&comp);
     let owned_slices = world.slices_owned_by(&comp);
-    let observed = |fresh| Observed {
-        composition: &comp,
-        synthesizer: synthesizer.as_ref(),
-        current_slices: current_slices.as_deref(),
-        owned_slices: &owned_slices,
-        fresh,
-        now: &now,
-        #[cfg(madsim)]
-        early_finalizer_removal: world.defects.early_finalizer_removal,
-        #[cfg(madsim)]
-        retry_failed_synthesis: world.defects.retry_failed_synthesis,
-    };
-    let fresh;
-    let step = match decide(&observed(Fresh::Unread)) {
-        Step::ReadFresh => {
-            fresh = world.get_fresh::<Composition>(&key.object_ref(), Fence::FreshComposition).await?;
-            decide(&observed(Fresh::Read(fresh.as_ref())))
+    // The uncached reads the decision asked for, once made.
+    let (mut fresh, mut fresh_slices): (Option<Option<Composition>>, Option<Option<Vec<ResourceSlice>>>) = (None, None);
+    let step = loop {
+        let observed = Observed {
+            composition: &comp,
+            synthesizer: synthesizer.as_ref(),
+            current_slices: current_slices.as_deref(),
+            owned_slices: &owned_slices,
+            fresh: fresh.as_ref().map_or(Fresh::Unread, |c| Fresh::Read(c.as_ref())),
+            fresh_slices: fresh_slices.as_ref().map_or(Fresh::Unread, |s| Fresh::Read(s.as_deref())),
+            now: &now,
+            #[cfg(madsim)]
+            early_finalizer_removal: world.defects.early_finalizer_removal,
+            #[cfg(madsim)]
+            retry_failed_synthesis: world.defects.retry_failed_synthesis,
+        };
+        match decide(&observed) {
+            Step::ReadFresh if fresh.is_none() => fresh = Some(world.get_fresh::<Composition>(&key.object_ref(), Fence::FreshComposition).await?),
+            Step::ReadFreshSlices if fresh_slices.is_none() => fresh_slices = Some(world.current_slices_fresh(&comp).await?),
+            step => break step,
         }
-        step => step,
     };
     if let Step::Write { why: Why::StartSynthesis { reason, uuid }, .. } = &step {
         tracing::info!(composition = %key, ?reason, %uuid, "starting synthesis");

@@ -2,8 +2,8 @@
 //! composition's current synthesis. It gathers the manifests from the cached slices and the
 //! live object, asks [`crate::decide::resource::decide_pass`], and either changes the resource
 //! (create, three-way patch, delete) or, once it is in sync, records the resource's state in
-//! its slice's status: never both. Creations and deletions are first fenced on the composition
-//! read uncached ([`crate::decide::composition::fence_resource_write`]). Writes go through
+//! its slice's status: never both. Every change is first fenced on the composition read
+//! uncached ([`crate::decide::composition::fence_resource_write`]). Writes go through
 //! [`super::writes::execute`].
 
 use super::defects::{defect, Fence};
@@ -70,25 +70,23 @@ pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result
         Err(e) => return record(world, &entry, Err(e.to_string())).await,
     };
     let (write, fence) = match action {
-        ResourceAction::Create(obj) => (Write::Create { object: obj }, Some(ResourceWrite::Create)),
+        ResourceAction::Create(obj) => (Write::Create { object: obj }, ResourceWrite::Create),
         ResourceAction::Patch { patch_type, patch } => {
             let patch = match patch_type {
                 PatchType::Strategic => Patch::strategic(patch),
                 PatchType::Merge => Patch::merge(patch),
             };
-            (Write::Patch { target, patch }, None)
+            (Write::Patch { target, patch }, ResourceWrite::Update)
         }
-        ResourceAction::Delete { uid, resource_version } => (Write::Delete { target, uid, resource_version }, Some(ResourceWrite::Delete)),
+        ResourceAction::Delete { uid, resource_version } => (Write::Delete { target, uid, resource_version }, ResourceWrite::Delete),
         // `decide_pass` settles every action that is not a write.
         ResourceAction::Nothing | ResourceAction::Orphan | ResourceAction::AlreadyGone => return Ok(Action::Done),
     };
-    if let Some(fence) = fence {
-        let fresh = if fence == ResourceWrite::Create && defect!(world, cached_create_check) { Some(comp.clone()) } else { world.get_fresh::<Composition>(&key.composition.object_ref(), Fence::FreshCompositionForResources).await? };
-        match fence_resource_write(fence, &comp, fresh.as_ref()) {
-            Fenced::Write => {}
-            Fenced::Drop => return Ok(Action::Done),
-            Fenced::CacheBehind => return Ok(Action::RequeueAfter(CACHE_BEHIND)),
-        }
+    let fresh = if fence == ResourceWrite::Create && defect!(world, cached_create_check) { Some(comp.clone()) } else { world.get_fresh::<Composition>(&key.composition.object_ref(), Fence::FreshCompositionForResources).await? };
+    match fence_resource_write(fence, &comp, fresh.as_ref()) {
+        Fenced::Write => {}
+        Fenced::Drop => return Ok(Action::Done),
+        Fenced::CacheBehind => return Ok(Action::RequeueAfter(CACHE_BEHIND)),
     }
     match world.write(&write).await {
         Ok(_) => Ok(Action::RequeueAfter(AFTER_WRITE)),

@@ -196,6 +196,21 @@ impl World {
         (slices.len() == current.resource_slices.len()).then_some(slices)
     }
 
+    /// The current synthesis's slices read uncached (`None` if one is missing).
+    pub async fn current_slices_fresh(&self, comp: &Composition) -> Result<Option<Vec<ResourceSlice>>, PassError> {
+        let Some(current) = comp.status.as_ref().and_then(|s| s.current_synthesis.as_ref()) else { return Ok(Some(Vec::new())) };
+        let namespace = comp.metadata.namespace.as_deref();
+        let mut slices = Vec::new();
+        for r in &current.resource_slices {
+            let address = ObjectRef::new(crate::decide::step::gvk::<ResourceSlice>(), namespace, &r.name);
+            match self.get_fresh::<ResourceSlice>(&address, Fence::FreshStatusSlices).await? {
+                Some(slice) => slices.push(slice),
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(slices))
+    }
+
     /// Where a resource sits in the current or previous synthesis's slices.
     pub fn find(&self, comp: &Composition, key: &ResourceKey, previous: bool) -> Option<SliceEntry> {
         let status = comp.status.as_ref()?;

@@ -19,9 +19,9 @@
 //! 5. **Status**: the simplified status and the current synthesis's reconciled/ready times,
 //!    written only when they changed (a no-op pass makes no write).
 //!
-//! The resource reconciler's creations and deletions are fenced on the composition too
-//! ([`fence_resource_write`]): they are decided on the cached composition and re-checked
-//! against the composition read uncached.
+//! The resource reconciler's writes (creations, patches, deletions) are fenced on the
+//! composition too ([`fence_resource_write`]): they are decided on the cached composition and
+//! re-checked against the composition read uncached.
 
 use super::status::{aggregate, simplified};
 use super::step::{address, json, Fresh, Write};
@@ -43,6 +43,9 @@ pub struct Observed<'a> {
     pub owned_slices: &'a [ResourceSlice],
     /// The composition read uncached, once [`Step::ReadFresh`] asked for it.
     pub fresh: Fresh<&'a Composition>,
+    /// The current synthesis's slices read uncached, once [`Step::ReadFreshSlices`] asked for
+    /// them (`Read(None)`: one is missing).
+    pub fresh_slices: Fresh<&'a [ResourceSlice]>,
     pub now: &'a Time,
     /// Deliberate bug: release a deleted composition's finalizer without waiting for its
     /// resources (simulation build only; see `controllers::defects`).
@@ -60,6 +63,8 @@ pub enum Step {
     Write { write: Write, why: Why },
     /// Read the composition uncached, then decide again with it (same cached inputs).
     ReadFresh,
+    /// Read the current synthesis's slices uncached, then decide again with them.
+    ReadFreshSlices,
     /// Nothing to do.
     Done,
 }
@@ -223,11 +228,33 @@ fn unreferenced(comp: &Composition, slice: &ResourceSlice) -> bool {
 }
 
 /// The simplified status and the current synthesis's reconciled/ready times, if they changed.
+/// A change is decided again on the slices read uncached: two replicas whose slice caches
+/// disagree would otherwise rewrite each other's status for as long as they disagree (found by
+/// the simulator: thousands of writes within a second).
 fn status_if_changed(o: &Observed<'_>) -> Step {
+    let comp = o.composition;
+    let cached = status_from(o, o.current_slices);
+    if Some(&cached) == comp.status.as_ref() {
+        return Step::Done;
+    }
+    let has_slices = comp.status.as_ref().and_then(|s| s.current_synthesis.as_ref()).is_some_and(|s| !s.resource_slices.is_empty());
+    let status = match o.fresh_slices {
+        _ if !has_slices => cached,
+        Fresh::Unread => return Step::ReadFreshSlices,
+        Fresh::Read(slices) => status_from(o, slices),
+    };
+    if Some(&status) == comp.status.as_ref() {
+        return Step::Done;
+    }
+    write(Write::ReplaceStatus { target: address(comp), resource_version: resource_version(&comp.metadata), status: json(&status) }, Why::Status)
+}
+
+/// The composition's status as `slices` (the current synthesis's; `None`: one is missing) make it.
+fn status_from(o: &Observed<'_>, slices: Option<&[ResourceSlice]>) -> CompositionStatus {
     let comp = o.composition;
     let mut status = comp.status.clone().unwrap_or_default();
     let deleting = comp.metadata.deletion_timestamp.is_some();
-    let slices = o.current_slices.unwrap_or_default();
+    let slices = slices.unwrap_or_default();
     if let Some(current) = status.current_synthesis.as_mut() {
         let (reconciled, ready) = aggregate(slices, current, deleting, o.now.clone());
         current.reconciled = reconciled;
@@ -235,16 +262,15 @@ fn status_if_changed(o: &Observed<'_>) -> Step {
     }
     let with_times = Composition { status: Some(status.clone()), ..comp.clone() };
     status.simplified = Some(simplified(&with_times, o.synthesizer.is_some(), slices));
-    if Some(&status) == comp.status.as_ref() {
-        return Step::Done;
-    }
-    write(Write::ReplaceStatus { target: address(comp), resource_version: resource_version(&comp.metadata), status: json(&status) }, Why::Status)
+    status
 }
 
 /// A resource write the resource reconciler decided on the cached composition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ResourceWrite {
     Create,
+    /// A patch towards the cached current synthesis's manifest.
+    Update,
     Delete,
 }
 
@@ -264,14 +290,18 @@ pub enum Fenced {
 /// seen the composition's deletion must not bring its resources back (found by the simulator
 /// with two replicas at once). Deleting on a stale cache could remove what a newer synthesis
 /// brought back (found by the simulator): a deletion stands only if the synthesis it was
-/// decided on is still current, or the composition is going anyway.
+/// decided on is still current, or the composition is going anyway. Patching on a stale cache
+/// would put an older synthesis's content back over a newer one's, and nothing would look at
+/// the resource again (found by the sweep, with a replica whose cache lagged seconds behind):
+/// a patch stands only if its synthesis is still current and the composition is not going.
 pub fn fence_resource_write(write: ResourceWrite, cached: &Composition, fresh: Option<&Composition>) -> Fenced {
     let Some(fresh) = fresh.filter(|f| f.metadata.uid == cached.metadata.uid) else { return Fenced::Drop };
     let deleting = fresh.metadata.deletion_timestamp.is_some();
     let current = |c: &Composition| c.status.as_ref().and_then(|s| s.current_synthesis.as_ref()).map(|s| s.uuid.clone());
+    let superseded = current(fresh) != current(cached);
     match write {
-        ResourceWrite::Create if deleting => Fenced::Drop,
-        ResourceWrite::Delete if !deleting && current(fresh) != current(cached) => Fenced::CacheBehind,
+        ResourceWrite::Create | ResourceWrite::Update if deleting => Fenced::Drop,
+        ResourceWrite::Update | ResourceWrite::Delete if !deleting && superseded => Fenced::CacheBehind,
         _ => Fenced::Write,
     }
 }

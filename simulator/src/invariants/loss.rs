@@ -1,9 +1,10 @@
 //! No loss: a failed synthesis never takes away what the last good one made. Its status carries
 //! the last good synthesis's slices, those slices stay while the composition lives, and Eno
 //! neither deletes the last good resources nor moves their fields away from the last good
-//! values (the scenario's user may).
+//! values (the scenario's user may). Nor does Eno touch another client's finalizers on its
+//! own kinds.
 
-use super::{describe, Checker, Found, Invariant};
+use super::{describe, is_composition, is_eno, Checker, Found, Invariant};
 use crate::reading::{self, Slot};
 use fake_apiserver::store::{Event, EventType, ObjectKey};
 use fake_apiserver::ApiServer;
@@ -25,6 +26,24 @@ impl Checker {
             reading::slice_names(now)
         );
         vec![(Invariant::NoLoss, message)]
+    }
+
+    /// On Eno's own kinds, a finalizer other than Eno's belongs to another client (here, the
+    /// scenario's user): a write by anyone else that drops one takes that client's hold away,
+    /// and one that brings back a finalizer its client removed holds the object forever.
+    pub(super) fn foreign_finalizers_kept(&self, event: &Event, previous: Option<&Value>) -> Found {
+        let (EventType::Modified, Some(previous)) = (event.event_type, previous) else { return Vec::new() };
+        let foreign = |obj: &Value| -> Vec<String> { reading::finalizers(obj).filter(|f| !reading::is_enos_finalizer(f)).map(str::to_string).collect() };
+        let (before, after) = (foreign(previous), foreign(&event.object));
+        let what = describe(&event.key);
+        let dropped = before.iter().filter(|f| !after.contains(f)).map(|f| (Invariant::NoLoss, format!("{what}: another client's finalizer {f} was removed by a write not of that client")));
+        let added = after.iter().filter(|f| !before.contains(f)).map(|f| (Invariant::NoLoss, format!("{what}: finalizer {f} was brought back by a write not of its client")));
+        // Eno lets go of a composition or symphony only once its deletion is requested (a
+        // write made on a stale copy, without its resourceVersion, could drop the finalizer).
+        let held = |obj: &Value| reading::finalizers(obj).any(|f| f == reading::CLEANUP_FINALIZER);
+        let live_release = (is_composition(&event.key) || is_eno(&event.key, "symphonies")) && held(previous) && !held(&event.object) && !reading::is_deleting(&event.object);
+        let released = live_release.then(|| (Invariant::NoLoss, format!("{what}: its {} finalizer was removed before its deletion was requested", reading::CLEANUP_FINALIZER)));
+        dropped.chain(added).chain(released).collect()
     }
 
     /// A live composition's current synthesis must keep its slices: without them its resources

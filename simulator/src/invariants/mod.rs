@@ -155,7 +155,8 @@ impl Checker {
         };
         let previous = previous.or_else(|| event.previous.clone());
         let key = &event.key;
-        let found = if is_composition(key) {
+        let mut found = if key.resource.group == "eno.azure.io" && !self.user_acting { self.foreign_finalizers_kept(event, previous.as_deref()) } else { Vec::new() };
+        found.extend(if is_composition(key) {
             let mut found = self.annotations.composition_changed(key, (event.event_type != EventType::Deleted).then_some(&*event.object));
             found.extend(self.composition_changed(server, event, previous.as_deref()));
             found
@@ -168,7 +169,7 @@ impl Checker {
             Vec::new()
         } else {
             self.resource_changed(server, event, previous.as_deref())
-        };
+        });
         self.report_all(found, at, Some(event.revision));
     }
 

@@ -21,9 +21,13 @@ pub const DEFECTS: &[(&str, &str, Invariant)] = &[
     ("cached-composition-read", "output-change", Invariant::NoLoss),
     ("cached-composition-for-resources", "output-change", Invariant::DeletionOrdering),
     ("cached-runner-reads", "symphony-migration", Invariant::BoundedSyntheses),
-    ("cached-symphony-list", "symphony-deletion", Invariant::BoundedSyntheses),
-    // Blind PUTs let two replicas overwrite each other's compositions from stale reads: a storm.
-    ("unfenced-replace", "symphony-rapid-flip", Invariant::Progress),
+    ("cached-symphony-list", "symphony-deletion", Invariant::DeletionOrdering),
+    // Another client's finalizer, added while Eno adds its own, is lost.
+    ("unfenced-finalizers", "foreign-finalizers", Invariant::NoLoss),
+    // Two replicas whose slice caches disagree rewrite each other's status: a storm.
+    ("cached-status-slices", "foreign-finalizers", Invariant::Progress),
+    // A blind PUT of a composition from a stale list drops the finalizer Eno added meanwhile.
+    ("unfenced-replace", "symphony-migration", Invariant::NoLoss),
 ];
 
 /// The controller defects switched on by `name` (see [`DEFECTS`]).
@@ -50,6 +54,7 @@ pub const FENCES: &[(&str, Fence)] = &[
     ("unfenced-patch", Fence::PatchVersion),
     ("unfenced-delete", Fence::DeletePreconditions),
     ("cached-composition-read", Fence::FreshComposition),
+    ("cached-status-slices", Fence::FreshStatusSlices),
     ("cached-composition-for-resources", Fence::FreshCompositionForResources),
     ("cached-runner-reads", Fence::FreshRunnerReads),
     ("cached-symphony-list", Fence::FreshSymphonyList),

@@ -172,22 +172,19 @@ fn end_window(plan: &FaultPlan, until: Instant, server: &SharedApiServer, record
     });
 }
 
-/// Makes every informer relist: a write moves the revision past every watch's position, and
-/// compacting to it makes each resuming watch expire (410). Only after dropped watch events,
-/// which leave caches stale until a relist.
+/// Makes every informer relist: every open watch ends with 410 Expired. (Compacting history
+/// does not: a watch that skipped past the newest events, bookmarked, resumes above the
+/// compaction and keeps its stale cache; found by the sweep.) Only after dropped watch events,
+/// which leave caches stale until a relist. The marker write shows the heal in the trace.
 fn heal_caches(server: &SharedApiServer) {
     let marker = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "simulator-heal", "namespace": "kube-system"}});
-    // Separate calls: observers must see the marker's event before compaction forgets it.
     server.with(|s| {
         let created = s.target_for("v1", "ConfigMap", Some("kube-system"), None).and_then(|t| s.create(&t, marker, &Default::default()));
         if let Err(e) = created {
             tracing::warn!(error = %e, "could not write the cache-healing marker");
         }
     });
-    server.with(|s| {
-        s.compact(s.revision());
-        s.close_watches();
-    });
+    server.with(|s| s.expire_watches());
 }
 
 /// Calls `f` every `every` until `until`.

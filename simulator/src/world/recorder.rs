@@ -29,11 +29,12 @@ pub(super) const USER: &str = "user";
 /// run). At one instant such a storm would also stop virtual time from reaching the deadline.
 const STORM_WRITES: u64 = 2_000;
 
-/// The panic payload that ends a livelocked world.
-#[derive(Debug, Clone, Copy)]
+/// The panic payload that ends a livelocked world, with the trace up to the storm.
+#[derive(Debug, Clone)]
 pub struct Livelock {
     pub at: Duration,
     pub writes: u64,
+    pub trace: Trace,
 }
 
 pub(super) struct Record {
@@ -98,10 +99,11 @@ impl Recorder {
                 _ => (second, 1),
             };
             if g.second.1 > STORM_WRITES {
+                let trace = g.trace.clone();
                 drop(g);
                 // The world may never reach its deadline (a storm at one instant stops virtual
                 // time): end it here, as `run` reports it.
-                std::panic::panic_any(Livelock { at, writes: STORM_WRITES });
+                std::panic::panic_any(Livelock { at, writes: STORM_WRITES, trace });
             }
             let actor = g.actor().to_string();
             g.trace.record(event, at, &actor, s.faults().watch_lag);

@@ -4,11 +4,12 @@
 
 use super::expectations;
 use super::recorder::Recorder;
-use crate::scenario::{address_of, Action, Address, Scenario};
+use crate::scenario::{address_of, Action, Address, FinalizerChange, Scenario};
 use eno::runtime::fake::FakeCluster;
 use eno::runtime::{ClientError, ClientResult, Cluster, DeleteParams, Gvk, ObjectRef, Patch};
 use eno::synthesis::SimulatedExecutor;
 use fake_apiserver::SharedApiServer;
+use serde_json::{json, Value};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -89,10 +90,37 @@ async fn attempt(user: &FakeCluster, action: &Action) -> ClientResult<()> {
             }
         }
         Action::Patch { target, merge } => user.patch(&object_ref(target), &Patch::merge(merge.clone())).await.map(|_| ()),
+        Action::AddFinalizer(change) => change_finalizer(user, change, true).await,
+        Action::RemoveFinalizer(change) => change_finalizer(user, change, false).await,
         Action::Delete(target) => match user.delete(&object_ref(target), &DeleteParams::default()).await {
             Err(e) if e.is_not_found() => Ok(()),
             other => other.map(|_| ()),
         },
+    }
+}
+
+/// Adds or removes one finalizer by a JSON patch that `test`s the resourceVersion it was
+/// computed from; a failed test (422: the object changed since) is a conflict to retry.
+async fn change_finalizer(user: &FakeCluster, change: &FinalizerChange, add: bool) -> ClientResult<()> {
+    let r = object_ref(&change.target);
+    let obj = match user.get(&r).await? {
+        Some(obj) => obj,
+        // The last finalizer's removal deletes the object: a retried one finds it gone.
+        None if !add => return Ok(()),
+        None => return Err(ClientError::Api { code: 404, reason: "NotFound".into(), message: format!("{r} not found") }),
+    };
+    let finalizers: Vec<&str> = obj["metadata"]["finalizers"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    let at = finalizers.iter().position(|f| *f == change.finalizer);
+    let edit = match (add, at) {
+        (true, Some(_)) | (false, None) => return Ok(()),
+        (true, None) if finalizers.is_empty() => json!({"op": "add", "path": "/metadata/finalizers", "value": [change.finalizer]}),
+        (true, None) => json!({"op": "add", "path": "/metadata/finalizers/-", "value": change.finalizer}),
+        (false, Some(i)) => json!({"op": "remove", "path": format!("/metadata/finalizers/{i}")}),
+    };
+    let ops = json!([{"op": "test", "path": "/metadata/resourceVersion", "value": obj["metadata"]["resourceVersion"]}, edit]);
+    match user.patch(&r, &Patch::json(ops)).await {
+        Err(e) if e.is_invalid() => Err(ClientError::Api { code: 409, reason: "Conflict".into(), message: format!("{r} changed since it was read: {e}") }),
+        other => other.map(|_| ()),
     }
 }
 

@@ -90,7 +90,16 @@ impl Pass {
         (found.len() == current.resource_slices.len()).then_some(found)
     }
 
+    /// The step; slices asked for uncached are found as cached (a cache that is up to date).
     fn decide(&self) -> Step {
+        let current = self.current_slices();
+        match self.decide_with_slices(Fresh::Unread) {
+            Step::ReadFreshSlices => self.decide_with_slices(Fresh::Read(current.as_deref())),
+            step => step,
+        }
+    }
+
+    fn decide_with_slices(&self, fresh_slices: Fresh<&[ResourceSlice]>) -> Step {
         let current = self.current_slices();
         let fresh = match &self.fresh {
             Fresh::Unread => Fresh::Unread,
@@ -102,6 +111,7 @@ impl Pass {
             current_slices: current.as_deref(),
             owned_slices: &self.slices,
             fresh,
+            fresh_slices,
             now: &t(NOW),
             #[cfg(madsim)]
             early_finalizer_removal: false,
@@ -179,6 +189,31 @@ fn status_is_written_once_and_then_left_alone() {
 }
 
 #[test]
+fn a_status_change_is_decided_on_the_slices_read_uncached() {
+    let c = comp(1, current(done("u1", 1, 1, &["c-1"])));
+    let stale = slice("c-1", "u1", true, None);
+    let fresh = slice("c-1", "u1", true, reconciled(false));
+    // The cache says the resources are not reconciled yet; the status it would write differs
+    // from the composition's, so the slices are read first.
+    let pass = Pass::new(c.clone(), vec![stale.clone()]);
+    assert_eq!(pass.decide_with_slices(Fresh::Unread), Step::ReadFreshSlices);
+    // They are reconciled: the status says so, not what the lagging cache said.
+    let status = written_status(&pass.decide_with_slices(Fresh::Read(Some(std::slice::from_ref(&fresh)))));
+    assert_eq!(status.current_synthesis.unwrap().reconciled, Some(t(NOW)));
+    // Another replica already wrote the status the fresh slices make: nothing to write, even
+    // though this replica's cache disagrees (the two would otherwise rewrite each other).
+    let settled = written_status(&Pass::new(c.clone(), vec![fresh.clone()]).decide());
+    let behind = Pass::new(Composition { status: Some(settled), ..c.clone() }, vec![stale]);
+    assert_eq!(behind.decide_with_slices(Fresh::Read(Some(std::slice::from_ref(&fresh)))), Step::Done);
+    // A slice gone from the server counts as missing, as it does in the cache.
+    let missing = written_status(&pass.decide_with_slices(Fresh::Read(None)));
+    assert_eq!(missing.current_synthesis.unwrap().reconciled, None);
+    // Without slices there is nothing to read.
+    let empty = Pass::new(comp(1, current(done("u1", 1, 1, &[]))), vec![]);
+    assert!(matches!(empty.decide_with_slices(Fresh::Unread), Step::Write { why: Why::Status, .. }));
+}
+
+#[test]
 fn an_unreferenced_slice_is_decided_on_a_fresh_read() {
     let c = comp(1, current(done("u2", 1, 1, &["c-2"])));
     let slices = vec![slice("c-1", "u1", true, reconciled(false)), slice("c-2", "u2", true, reconciled(false))];
@@ -250,12 +285,12 @@ fn a_deleting_symphony_leaves_the_resources_and_lets_go_at_once() {
 
 #[test]
 fn resource_writes_are_fenced_on_the_fresh_composition() {
-    use ResourceWrite::{Create, Delete};
+    use ResourceWrite::{Create, Delete, Update};
     let cached = comp(1, current(done("u1", 1, 1, &[])));
     let mut namesake = cached.clone();
     namesake.metadata.uid = Some("another".into());
     let newer = comp(2, current(done("u2", 2, 1, &[])));
-    for write in [Create, Delete] {
+    for write in [Create, Update, Delete] {
         assert_eq!(fence_resource_write(write, &cached, None), Fenced::Drop, "gone");
         assert_eq!(fence_resource_write(write, &cached, Some(&namesake)), Fenced::Drop, "replaced");
         assert_eq!(fence_resource_write(write, &cached, Some(&cached)), Fenced::Write);
@@ -264,8 +299,11 @@ fn resource_writes_are_fenced_on_the_fresh_composition() {
     let going = deleting(newer.clone());
     assert_eq!(fence_resource_write(Create, &cached, Some(&going)), Fenced::Drop);
     assert_eq!(fence_resource_write(Delete, &cached, Some(&going)), Fenced::Write);
-    // A newer synthesis than the one the deletion was decided on: the cache is behind.
+    assert_eq!(fence_resource_write(Update, &cached, Some(&going)), Fenced::Drop, "a going composition's resources are not brought up to date");
+    // A newer synthesis than the one the deletion or patch was decided on: the cache is behind
+    // (a patch would put older content back over the newer synthesis's).
     assert_eq!(fence_resource_write(Delete, &cached, Some(&newer)), Fenced::CacheBehind);
+    assert_eq!(fence_resource_write(Update, &cached, Some(&newer)), Fenced::CacheBehind);
     assert_eq!(fence_resource_write(Create, &cached, Some(&newer)), Fenced::Write);
 }
 
@@ -327,6 +365,7 @@ fn the_planted_defects_change_the_decision() {
             current_slices: Some(&slices),
             owned_slices: &slices,
             fresh: Fresh::Unread,
+            fresh_slices: Fresh::Read(Some(&slices)),
             now: &t(NOW),
             early_finalizer_removal: early,
             retry_failed_synthesis: retry,
@@ -418,6 +457,7 @@ proptest! {
             Step::Write { write: Write::Delete { uid, .. }, .. } => prop_assert!(uid.is_some()),
             Step::Write { write, .. } => prop_assert!(false, "unexpected write {:?}", write),
             Step::ReadFresh => prop_assert_eq!(&pass.fresh, &Fresh::Unread),
+            Step::ReadFreshSlices => prop_assert!(false, "slices read uncached are asked for once"),
             Step::Done => {}
         }
     }
