@@ -115,6 +115,9 @@ pub enum Action {
     Delete(Address),
 }
 
+/// Time for the passes that come due after the longest retry backoff to finish.
+const SETTLE_MARGIN: Duration = Duration::from_secs(10);
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FinalizerChange {
@@ -201,6 +204,12 @@ impl Scenario {
         if self.deadline <= self.faults_until {
             return Err(invalid("deadline must come after faultsUntil, so convergence is judged without faults".into()));
         }
+        // A key that kept failing through the fault window waits out the longest retry backoff
+        // before its next pass, so convergence is judged only after that (found by the sweep).
+        let settle = eno::controllers::Options::default().backoff.1 + SETTLE_MARGIN;
+        if self.deadline.0 < self.faults_until.0 + settle {
+            return Err(invalid(format!("deadline must be at least {settle:?} after faultsUntil: the longest retry backoff and a margin, so convergence is judged once every retry came due")));
+        }
         if let Some(step) = self.steps.iter().find(|s| s.at >= self.deadline) {
             return Err(invalid(format!("a step at {:?} is not before the deadline", step.at.0)));
         }
@@ -283,7 +292,7 @@ mod tests {
     const YAML: &str = r#"
 name: example
 faultsUntil: 10s
-deadline: 1m
+deadline: 90s
 synthesizers:
   web:
     delay: 300ms
@@ -323,7 +332,7 @@ expect:
     #[test]
     fn parses_steps_and_templates_outputs() {
         let s = Scenario::parse(YAML, Path::new("example.yaml")).unwrap();
-        assert_eq!((s.faults_until.0, s.deadline.0), (Duration::from_secs(10), Duration::from_secs(60)));
+        assert_eq!((s.faults_until.0, s.deadline.0), (Duration::from_secs(10), Duration::from_secs(90)));
         assert!(matches!(&s.steps[0].action, Action::Patch { target, .. } if target.name == "web"));
         assert!(matches!(&s.steps[1].action, Action::Delete(a) if a.to_string() == "ConfigMap default/x"));
         let web = &s.synthesizers["web"];
@@ -337,9 +346,13 @@ expect:
 
     #[test]
     fn rejects_a_deadline_inside_the_fault_window() {
-        let bad = YAML.replace("deadline: 1m", "deadline: 10s");
+        let bad = YAML.replace("deadline: 90s", "deadline: 10s");
         let err = Scenario::parse(&bad, Path::new("bad.yaml")).unwrap_err();
         assert!(err.to_string().contains("deadline must come after faultsUntil"), "{err}");
+        // Retries that back off through the fault window must come due before the deadline.
+        let tight = YAML.replace("deadline: 90s", "deadline: 60s");
+        let err = Scenario::parse(&tight, Path::new("tight.yaml")).unwrap_err();
+        assert!(err.to_string().contains("the longest retry backoff"), "{err}");
     }
 
     #[test]

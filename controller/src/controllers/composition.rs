@@ -1,14 +1,14 @@
 //! The composition controller's interpreter: gathers the composition, its synthesizer and its
 //! slices from the caches, asks [`crate::decide::composition::decide`] for the next step (with
-//! the composition or its slices read uncached when the decision asks for them), and makes the one write it
+//! the composition or the status's inputs read uncached when the decision asks for them), and makes the one write it
 //! names through [`super::writes::execute`]. A composition gone from the cache may have left
 //! slices holding their finalizer; those are released once it is confirmed gone.
 
 use super::keys::CompositionKey;
 use super::world::{PassError, World};
 use super::defects::Fence;
-use crate::api::{Composition, ResourceSlice};
-use crate::decide::composition::{decide, release_orphaned_slice as decide_orphan, Observed, Step, Why};
+use crate::api::{Composition, ResourceSlice, Synthesizer};
+use crate::decide::composition::{decide, release_orphaned_slice as decide_orphan, Observed, StatusInputs, Step, Why};
 use crate::decide::step::Fresh;
 use crate::runtime::Action;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -19,7 +19,8 @@ pub async fn reconcile(world: &World, key: CompositionKey, now: Time) -> Result<
     let current_slices = world.current_slices(&comp);
     let owned_slices = world.slices_owned_by(&comp);
     // The uncached reads the decision asked for, once made.
-    let (mut fresh, mut fresh_slices): (Option<Option<Composition>>, Option<Option<Vec<ResourceSlice>>>) = (None, None);
+    let mut fresh: Option<Option<Composition>> = None;
+    let mut fresh_status: Option<(Option<Vec<ResourceSlice>>, Option<Synthesizer>)> = None;
     let step = loop {
         let observed = Observed {
             composition: &comp,
@@ -27,7 +28,7 @@ pub async fn reconcile(world: &World, key: CompositionKey, now: Time) -> Result<
             current_slices: current_slices.as_deref(),
             owned_slices: &owned_slices,
             fresh: fresh.as_ref().map_or(Fresh::Unread, |c| Fresh::Read(c.as_ref())),
-            fresh_slices: fresh_slices.as_ref().map_or(Fresh::Unread, |s| Fresh::Read(s.as_deref())),
+            fresh_status: fresh_status.as_ref().map(|(slices, synthesizer)| StatusInputs { slices: slices.as_deref(), synthesizer: synthesizer.as_ref() }),
             now: &now,
             #[cfg(madsim)]
             early_finalizer_removal: world.defects.early_finalizer_removal,
@@ -36,7 +37,7 @@ pub async fn reconcile(world: &World, key: CompositionKey, now: Time) -> Result<
         };
         match decide(&observed) {
             Step::ReadFresh if fresh.is_none() => fresh = Some(world.get_fresh::<Composition>(&key.object_ref(), Fence::FreshComposition).await?),
-            Step::ReadFreshSlices if fresh_slices.is_none() => fresh_slices = Some(world.current_slices_fresh(&comp).await?),
+            Step::ReadStatusInputs if fresh_status.is_none() => fresh_status = Some(world.status_inputs_fresh(&comp).await?),
             step => break step,
         }
     };

@@ -58,9 +58,9 @@ pub enum Fence {
     DeletePreconditions,
     /// The composition controller's uncached read of the composition before it decides.
     FreshComposition,
-    /// The composition controller's uncached read of the current slices before a status
-    /// change.
-    FreshStatusSlices,
+    /// The composition controller's uncached read of a status's inputs (the current slices,
+    /// the synthesizer) before a status change.
+    FreshStatusInputs,
     /// The resource reconciler's uncached read of the composition before it creates or
     /// deletes a resource (`cached_create_check` removes it for creates only).
     FreshCompositionForResources,

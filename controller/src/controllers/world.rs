@@ -8,7 +8,7 @@ use crate::api::{Composition, ResourceSlice, Symphony, Synthesizer};
 use crate::decide::ResourceKey;
 use crate::decide::step::Write;
 use crate::decide::synthesis::runner::Run;
-use crate::runtime::{Cached, ClientError, ClientResult, Cluster, Informer, ObjectRef};
+use crate::runtime::{drop_managed_fields, Cached, ClientError, ClientResult, Cluster, Informer, ObjectRef};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -108,7 +108,8 @@ impl World {
     /// drive), decoded as `T`. `fence` names the read for the simulator's defects.
     pub async fn get_fresh<T: DeserializeOwned>(&self, r: &ObjectRef, fence: Fence) -> Result<Option<T>, PassError> {
         let raw = if self.unfenced(fence) { self.cached(r) } else { self.cluster.get(r).await? };
-        let Some(raw) = raw else { return Ok(None) };
+        let Some(mut raw) = raw else { return Ok(None) };
+        drop_managed_fields(&mut raw);
         serde_json::from_value(raw).map(Some).map_err(|e| PassError::Invalid(format!("{r} does not decode: {e}")))
     }
 
@@ -196,19 +197,22 @@ impl World {
         (slices.len() == current.resource_slices.len()).then_some(slices)
     }
 
-    /// The current synthesis's slices read uncached (`None` if one is missing).
-    pub async fn current_slices_fresh(&self, comp: &Composition) -> Result<Option<Vec<ResourceSlice>>, PassError> {
-        let Some(current) = comp.status.as_ref().and_then(|s| s.current_synthesis.as_ref()) else { return Ok(Some(Vec::new())) };
+    /// What the composition's status is made of, read uncached: the current synthesis's slices
+    /// (`None` if one is missing) and the synthesizer.
+    pub async fn status_inputs_fresh(&self, comp: &Composition) -> Result<(Option<Vec<ResourceSlice>>, Option<Synthesizer>), PassError> {
+        let synthesizer_ref = ObjectRef::new(crate::decide::step::gvk::<Synthesizer>(), None, &comp.spec.synthesizer.name);
+        let synthesizer = self.get_fresh::<Synthesizer>(&synthesizer_ref, Fence::FreshStatusInputs).await?;
+        let Some(current) = comp.status.as_ref().and_then(|s| s.current_synthesis.as_ref()) else { return Ok((Some(Vec::new()), synthesizer)) };
         let namespace = comp.metadata.namespace.as_deref();
         let mut slices = Vec::new();
         for r in &current.resource_slices {
             let address = ObjectRef::new(crate::decide::step::gvk::<ResourceSlice>(), namespace, &r.name);
-            match self.get_fresh::<ResourceSlice>(&address, Fence::FreshStatusSlices).await? {
+            match self.get_fresh::<ResourceSlice>(&address, Fence::FreshStatusInputs).await? {
                 Some(slice) => slices.push(slice),
-                None => return Ok(None),
+                None => return Ok((None, synthesizer)),
             }
         }
-        Ok(Some(slices))
+        Ok((Some(slices), synthesizer))
     }
 
     /// Where a resource sits in the current or previous synthesis's slices.

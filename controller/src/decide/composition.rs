@@ -43,9 +43,8 @@ pub struct Observed<'a> {
     pub owned_slices: &'a [ResourceSlice],
     /// The composition read uncached, once [`Step::ReadFresh`] asked for it.
     pub fresh: Fresh<&'a Composition>,
-    /// The current synthesis's slices read uncached, once [`Step::ReadFreshSlices`] asked for
-    /// them (`Read(None)`: one is missing).
-    pub fresh_slices: Fresh<&'a [ResourceSlice]>,
+    /// What the status is made of, read uncached, once [`Step::ReadStatusInputs`] asked for it.
+    pub fresh_status: Option<StatusInputs<'a>>,
     pub now: &'a Time,
     /// Deliberate bug: release a deleted composition's finalizer without waiting for its
     /// resources (simulation build only; see `controllers::defects`).
@@ -56,6 +55,15 @@ pub struct Observed<'a> {
     pub retry_failed_synthesis: bool,
 }
 
+/// What a composition's status is made of besides the composition itself.
+#[derive(Clone, Copy, Debug)]
+pub struct StatusInputs<'a> {
+    /// The current synthesis's slices (`None`: one is missing).
+    pub slices: Option<&'a [ResourceSlice]>,
+    /// The synthesizer (`None`: missing).
+    pub synthesizer: Option<&'a Synthesizer>,
+}
+
 /// The next step of a pass.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Step {
@@ -63,8 +71,9 @@ pub enum Step {
     Write { write: Write, why: Why },
     /// Read the composition uncached, then decide again with it (same cached inputs).
     ReadFresh,
-    /// Read the current synthesis's slices uncached, then decide again with them.
-    ReadFreshSlices,
+    /// Read the status's inputs (the current slices, the synthesizer) uncached, then decide
+    /// again with them.
+    ReadStatusInputs,
     /// Nothing to do.
     Done,
 }
@@ -228,29 +237,26 @@ fn unreferenced(comp: &Composition, slice: &ResourceSlice) -> bool {
 }
 
 /// The simplified status and the current synthesis's reconciled/ready times, if they changed.
-/// A change is decided again on the slices read uncached: two replicas whose slice caches
-/// disagree would otherwise rewrite each other's status for as long as they disagree (found by
-/// the simulator: thousands of writes within a second).
+/// A change is decided again on its inputs read uncached: two replicas whose caches of the
+/// slices or the synthesizer disagree would otherwise rewrite each other's status for as long
+/// as they disagree (found by the simulator: thousands of writes within a second).
 fn status_if_changed(o: &Observed<'_>) -> Step {
     let comp = o.composition;
-    let cached = status_from(o, o.current_slices);
-    if Some(&cached) == comp.status.as_ref() {
+    let cached = StatusInputs { slices: o.current_slices, synthesizer: o.synthesizer };
+    if Some(&status_from(o, cached)) == comp.status.as_ref() {
         return Step::Done;
     }
-    let has_slices = comp.status.as_ref().and_then(|s| s.current_synthesis.as_ref()).is_some_and(|s| !s.resource_slices.is_empty());
-    let status = match o.fresh_slices {
-        _ if !has_slices => cached,
-        Fresh::Unread => return Step::ReadFreshSlices,
-        Fresh::Read(slices) => status_from(o, slices),
-    };
+    let Some(fresh) = o.fresh_status else { return Step::ReadStatusInputs };
+    let status = status_from(o, fresh);
     if Some(&status) == comp.status.as_ref() {
         return Step::Done;
     }
     write(Write::ReplaceStatus { target: address(comp), resource_version: resource_version(&comp.metadata), status: json(&status) }, Why::Status)
 }
 
-/// The composition's status as `slices` (the current synthesis's; `None`: one is missing) make it.
-fn status_from(o: &Observed<'_>, slices: Option<&[ResourceSlice]>) -> CompositionStatus {
+/// The composition's status as `inputs` make it.
+fn status_from(o: &Observed<'_>, inputs: StatusInputs<'_>) -> CompositionStatus {
+    let slices = inputs.slices;
     let comp = o.composition;
     let mut status = comp.status.clone().unwrap_or_default();
     let deleting = comp.metadata.deletion_timestamp.is_some();
@@ -261,7 +267,7 @@ fn status_from(o: &Observed<'_>, slices: Option<&[ResourceSlice]>) -> Compositio
         current.ready = ready;
     }
     let with_times = Composition { status: Some(status.clone()), ..comp.clone() };
-    status.simplified = Some(simplified(&with_times, o.synthesizer.is_some(), slices));
+    status.simplified = Some(simplified(&with_times, inputs.synthesizer.is_some(), slices));
     status
 }
 
@@ -290,10 +296,11 @@ pub enum Fenced {
 /// seen the composition's deletion must not bring its resources back (found by the simulator
 /// with two replicas at once). Deleting on a stale cache could remove what a newer synthesis
 /// brought back (found by the simulator): a deletion stands only if the synthesis it was
-/// decided on is still current, or the composition is going anyway. Patching on a stale cache
-/// would put an older synthesis's content back over a newer one's, and nothing would look at
-/// the resource again (found by the sweep, with a replica whose cache lagged seconds behind):
-/// a patch stands only if its synthesis is still current and the composition is not going.
+/// decided on is still current, or the composition is going anyway. Patching or creating on a
+/// stale cache would put an older synthesis's content back over a newer one's, or bring back
+/// a resource the newer one removed (both found by the sweep, with a replica whose cache lagged
+/// seconds behind): those stand only if their synthesis is still current and the composition
+/// is not going.
 pub fn fence_resource_write(write: ResourceWrite, cached: &Composition, fresh: Option<&Composition>) -> Fenced {
     let Some(fresh) = fresh.filter(|f| f.metadata.uid == cached.metadata.uid) else { return Fenced::Drop };
     let deleting = fresh.metadata.deletion_timestamp.is_some();
@@ -301,7 +308,8 @@ pub fn fence_resource_write(write: ResourceWrite, cached: &Composition, fresh: O
     let superseded = current(fresh) != current(cached);
     match write {
         ResourceWrite::Create | ResourceWrite::Update if deleting => Fenced::Drop,
-        ResourceWrite::Update | ResourceWrite::Delete if !deleting && superseded => Fenced::CacheBehind,
+        ResourceWrite::Delete if deleting => Fenced::Write,
+        _ if superseded => Fenced::CacheBehind,
         _ => Fenced::Write,
     }
 }

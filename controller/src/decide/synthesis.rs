@@ -245,7 +245,15 @@ pub enum Claim {
 /// disagree, and a clock ahead by more than the expiry would take over a live claim (found by
 /// the simulator's clock skew). A restarted executor waits a whole expiry before taking over.
 pub fn claim(in_flight: &Synthesis, now: &Time, expiry: std::time::Duration, watched: std::time::Duration) -> Claim {
-    let claimed = Synthesis { claimed: Some(now.clone()), ..in_flight.clone() };
+    // The claim write tests the claim time it replaces, so that time must change: a replica
+    // whose clock is behind the last claimer's (times are whole seconds) would otherwise write
+    // the same time, and a second takeover of the same claim would pass the test too (found
+    // by the sweep, with a clock 15 s behind).
+    let at = match &in_flight.claimed {
+        Some(previous) if previous.0 >= now.0 => Time(k8s_openapi::jiff::Timestamp::from_second(previous.0.as_second() + 1).unwrap_or(previous.0)),
+        _ => now.clone(),
+    };
+    let claimed = Synthesis { claimed: Some(at), ..in_flight.clone() };
     if in_flight.claimed.is_none() {
         return Claim::Take(claimed);
     }

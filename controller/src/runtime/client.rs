@@ -70,6 +70,14 @@ impl std::fmt::Display for ObjectRef {
     }
 }
 
+/// Drops `metadata.managedFields`: the controllers read Eno's own objects without them (they
+/// are often the largest part of an object, and no decision looks at them).
+pub fn drop_managed_fields(obj: &mut Value) {
+    if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("managedFields");
+    }
+}
+
 /// The type and namespace a new object goes to (it may have only a `generateName`).
 pub fn creatable(obj: &Value) -> ClientResult<(Gvk, Option<String>)> {
     let gvk = Gvk::of(obj).ok_or_else(|| ClientError::Decode("object without apiVersion or kind".into()))?;

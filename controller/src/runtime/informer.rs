@@ -172,11 +172,9 @@ impl Drop for Informer {
     }
 }
 
-/// The object as cached: without its `managedFields`.
+/// The object as cached: without its `managedFields` ([`super::client::drop_managed_fields`]).
 fn stripped(mut obj: Value) -> Cached {
-    if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
-        meta.remove("managedFields");
-    }
+    super::client::drop_managed_fields(&mut obj);
     Arc::new(obj)
 }
 

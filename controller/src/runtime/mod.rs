@@ -18,7 +18,7 @@ mod queue;
 mod watcher;
 
 pub use backoff::Backoff;
-pub use client::{CacheEvent, ClientError, ClientResult, Cluster, DeleteParams, Gvk, ListParams, ListSemantic, ObjectList, ObjectRef, Patch, PatchKind, Propagation, WatchEvent};
+pub use client::{drop_managed_fields, CacheEvent, ClientError, ClientResult, Cluster, DeleteParams, Gvk, ListParams, ListSemantic, ObjectList, ObjectRef, Patch, PatchKind, Propagation, WatchEvent};
 pub use controller::{run_controller, Action};
 pub use informer::{Cached, Informer};
 pub use queue::WorkQueue;

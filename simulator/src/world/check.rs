@@ -22,10 +22,12 @@ pub struct Failure {
 }
 
 impl Failure {
-    /// The violation to report: the shrunk run's if there is one.
+    /// The violation to report: the shrunk run's of the invariant it was shrunk for (the
+    /// original run's first), which may follow another of that run's violations.
     pub fn violation(&self) -> &Violation {
-        let outcome = self.shrunk.as_ref().map_or(&self.outcome, |(_, o)| o);
-        outcome.first_violation().or(self.outcome.first_violation()).expect("a failure has a violation")
+        let first = self.outcome.first_violation().expect("a failure has a violation");
+        let shrunk = self.shrunk.as_ref().and_then(|(_, o)| o.violations.iter().find(|v| v.invariant == first.invariant));
+        shrunk.unwrap_or(first)
     }
 
     /// The smallest plan known to break the invariant: the shrunk one, or the original.

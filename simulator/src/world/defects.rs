@@ -24,8 +24,8 @@ pub const DEFECTS: &[(&str, &str, Invariant)] = &[
     ("cached-symphony-list", "symphony-deletion", Invariant::DeletionOrdering),
     // Another client's finalizer, added while Eno adds its own, is lost.
     ("unfenced-finalizers", "foreign-finalizers", Invariant::NoLoss),
-    // Two replicas whose slice caches disagree rewrite each other's status: a storm.
-    ("cached-status-slices", "foreign-finalizers", Invariant::Progress),
+    // Two replicas whose caches disagree rewrite each other's status: a storm.
+    ("cached-status-inputs", "foreign-finalizers", Invariant::Progress),
     // A blind PUT of a composition from a stale list drops the finalizer Eno added meanwhile.
     ("unfenced-replace", "symphony-migration", Invariant::NoLoss),
 ];
@@ -54,7 +54,7 @@ pub const FENCES: &[(&str, Fence)] = &[
     ("unfenced-patch", Fence::PatchVersion),
     ("unfenced-delete", Fence::DeletePreconditions),
     ("cached-composition-read", Fence::FreshComposition),
-    ("cached-status-slices", Fence::FreshStatusSlices),
+    ("cached-status-inputs", Fence::FreshStatusInputs),
     ("cached-composition-for-resources", Fence::FreshCompositionForResources),
     ("cached-runner-reads", Fence::FreshRunnerReads),
     ("cached-symphony-list", Fence::FreshSymphonyList),

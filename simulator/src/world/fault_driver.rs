@@ -172,10 +172,11 @@ fn end_window(plan: &FaultPlan, until: Instant, server: &SharedApiServer, record
     });
 }
 
-/// Makes every informer relist: every open watch ends with 410 Expired. (Compacting history
-/// does not: a watch that skipped past the newest events, bookmarked, resumes above the
-/// compaction and keeps its stale cache; found by the sweep.) Only after dropped watch events,
-/// which leave caches stale until a relist. The marker write shows the heal in the trace.
+/// Makes every informer relist, which only a relist undoes after dropped watch events (a
+/// watcher's position can pass an event it never got): a marker write moves the revision past
+/// every watcher's position, compacting to it sends any later resume to a relist (410), and
+/// every open watch ends with 410 Expired at once (one bookmarked at the newest revision would
+/// otherwise resume above the compaction with its stale cache; both found by the sweep).
 fn heal_caches(server: &SharedApiServer) {
     let marker = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "simulator-heal", "namespace": "kube-system"}});
     server.with(|s| {
@@ -184,7 +185,11 @@ fn heal_caches(server: &SharedApiServer) {
             tracing::warn!(error = %e, "could not write the cache-healing marker");
         }
     });
-    server.with(|s| s.expire_watches());
+    // Separate calls: observers must see the marker's event before compaction forgets it.
+    server.with(|s| {
+        s.compact(s.revision());
+        s.expire_watches();
+    });
 }
 
 /// Calls `f` every `every` until `until`.

@@ -90,16 +90,17 @@ impl Pass {
         (found.len() == current.resource_slices.len()).then_some(found)
     }
 
-    /// The step; slices asked for uncached are found as cached (a cache that is up to date).
+    /// The step; a status's inputs asked for uncached are found as cached (a cache that is up
+    /// to date).
     fn decide(&self) -> Step {
         let current = self.current_slices();
-        match self.decide_with_slices(Fresh::Unread) {
-            Step::ReadFreshSlices => self.decide_with_slices(Fresh::Read(current.as_deref())),
+        match self.decide_with_status(None) {
+            Step::ReadStatusInputs => self.decide_with_status(Some(StatusInputs { slices: current.as_deref(), synthesizer: self.synth.as_ref() })),
             step => step,
         }
     }
 
-    fn decide_with_slices(&self, fresh_slices: Fresh<&[ResourceSlice]>) -> Step {
+    fn decide_with_status(&self, fresh_status: Option<StatusInputs<'_>>) -> Step {
         let current = self.current_slices();
         let fresh = match &self.fresh {
             Fresh::Unread => Fresh::Unread,
@@ -111,7 +112,7 @@ impl Pass {
             current_slices: current.as_deref(),
             owned_slices: &self.slices,
             fresh,
-            fresh_slices,
+            fresh_status,
             now: &t(NOW),
             #[cfg(madsim)]
             early_finalizer_removal: false,
@@ -189,28 +190,34 @@ fn status_is_written_once_and_then_left_alone() {
 }
 
 #[test]
-fn a_status_change_is_decided_on_the_slices_read_uncached() {
+fn a_status_change_is_decided_on_its_inputs_read_uncached() {
     let c = comp(1, current(done("u1", 1, 1, &["c-1"])));
     let stale = slice("c-1", "u1", true, None);
     let fresh = slice("c-1", "u1", true, reconciled(false));
+    let s = synth(1);
     // The cache says the resources are not reconciled yet; the status it would write differs
-    // from the composition's, so the slices are read first.
+    // from the composition's, so its inputs are read first.
     let pass = Pass::new(c.clone(), vec![stale.clone()]);
-    assert_eq!(pass.decide_with_slices(Fresh::Unread), Step::ReadFreshSlices);
+    assert_eq!(pass.decide_with_status(None), Step::ReadStatusInputs);
     // They are reconciled: the status says so, not what the lagging cache said.
-    let status = written_status(&pass.decide_with_slices(Fresh::Read(Some(std::slice::from_ref(&fresh)))));
+    let read = |slices: &[ResourceSlice]| pass.decide_with_status(Some(StatusInputs { slices: Some(slices), synthesizer: Some(&s) }));
+    let status = written_status(&read(std::slice::from_ref(&fresh)));
     assert_eq!(status.current_synthesis.unwrap().reconciled, Some(t(NOW)));
-    // Another replica already wrote the status the fresh slices make: nothing to write, even
+    // Another replica already wrote the status the fresh inputs make: nothing to write, even
     // though this replica's cache disagrees (the two would otherwise rewrite each other).
     let settled = written_status(&Pass::new(c.clone(), vec![fresh.clone()]).decide());
-    let behind = Pass::new(Composition { status: Some(settled), ..c.clone() }, vec![stale]);
-    assert_eq!(behind.decide_with_slices(Fresh::Read(Some(std::slice::from_ref(&fresh)))), Step::Done);
+    let behind = Pass::new(Composition { status: Some(settled.clone()), ..c.clone() }, vec![stale]);
+    assert_eq!(behind.decide_with_status(Some(StatusInputs { slices: Some(std::slice::from_ref(&fresh)), synthesizer: Some(&s) })), Step::Done);
+    // The same for the synthesizer: a cache that lost it does not make the status say it is
+    // missing while it exists.
+    let lost_synth = Pass { synth: None, ..Pass::new(Composition { status: Some(settled), ..c.clone() }, vec![fresh.clone()]) };
+    assert_eq!(lost_synth.decide_with_status(None), Step::ReadStatusInputs);
+    assert_eq!(lost_synth.decide_with_status(Some(StatusInputs { slices: Some(std::slice::from_ref(&fresh)), synthesizer: Some(&s) })), Step::Done);
+    let gone = written_status(&lost_synth.decide_with_status(Some(StatusInputs { slices: Some(std::slice::from_ref(&fresh)), synthesizer: None })));
+    assert_eq!(gone.simplified.unwrap().status, MISSING_SYNTHESIZER);
     // A slice gone from the server counts as missing, as it does in the cache.
-    let missing = written_status(&pass.decide_with_slices(Fresh::Read(None)));
+    let missing = written_status(&pass.decide_with_status(Some(StatusInputs { slices: None, synthesizer: Some(&s) })));
     assert_eq!(missing.current_synthesis.unwrap().reconciled, None);
-    // Without slices there is nothing to read.
-    let empty = Pass::new(comp(1, current(done("u1", 1, 1, &[]))), vec![]);
-    assert!(matches!(empty.decide_with_slices(Fresh::Unread), Step::Write { why: Why::Status, .. }));
 }
 
 #[test]
@@ -300,11 +307,11 @@ fn resource_writes_are_fenced_on_the_fresh_composition() {
     assert_eq!(fence_resource_write(Create, &cached, Some(&going)), Fenced::Drop);
     assert_eq!(fence_resource_write(Delete, &cached, Some(&going)), Fenced::Write);
     assert_eq!(fence_resource_write(Update, &cached, Some(&going)), Fenced::Drop, "a going composition's resources are not brought up to date");
-    // A newer synthesis than the one the deletion or patch was decided on: the cache is behind
-    // (a patch would put older content back over the newer synthesis's).
-    assert_eq!(fence_resource_write(Delete, &cached, Some(&newer)), Fenced::CacheBehind);
-    assert_eq!(fence_resource_write(Update, &cached, Some(&newer)), Fenced::CacheBehind);
-    assert_eq!(fence_resource_write(Create, &cached, Some(&newer)), Fenced::Write);
+    // A newer synthesis than the one the write was decided on: the cache is behind (a patch
+    // would put older content back, a creation bring back what the newer one removed).
+    for write in [Create, Update, Delete] {
+        assert_eq!(fence_resource_write(write, &cached, Some(&newer)), Fenced::CacheBehind);
+    }
 }
 
 #[test]
@@ -365,7 +372,7 @@ fn the_planted_defects_change_the_decision() {
             current_slices: Some(&slices),
             owned_slices: &slices,
             fresh: Fresh::Unread,
-            fresh_slices: Fresh::Read(Some(&slices)),
+            fresh_status: Some(StatusInputs { slices: Some(&slices), synthesizer: Some(&synth(1)) }),
             now: &t(NOW),
             early_finalizer_removal: early,
             retry_failed_synthesis: retry,
@@ -457,7 +464,7 @@ proptest! {
             Step::Write { write: Write::Delete { uid, .. }, .. } => prop_assert!(uid.is_some()),
             Step::Write { write, .. } => prop_assert!(false, "unexpected write {:?}", write),
             Step::ReadFresh => prop_assert_eq!(&pass.fresh, &Fresh::Unread),
-            Step::ReadFreshSlices => prop_assert!(false, "slices read uncached are asked for once"),
+            Step::ReadStatusInputs => prop_assert!(false, "a status's inputs are asked for once"),
             Step::Done => {}
         }
     }
