@@ -28,7 +28,8 @@ fn main() {
         let defects = defects_named(name).expect("known defect");
         let start = Instant::now();
         let found = (0..1000u64).find(|&seed| {
-            run(s.clone(), seed, FaultPlan::swarm(seed, s.faults_until.0), defects).violations.iter().any(|v| v.invariant == invariant)
+            // The first violation, as the CI test counts it (the one a report shows).
+            run(s.clone(), seed, FaultPlan::swarm(seed, s.faults_until.0), defects).first_violation().is_some_and(|v| v.invariant == invariant)
         });
         let shown = found.map_or("not found".to_string(), |seed| (seed + 1).to_string());
         println!("{name:<26} {scenario_name:<24} {shown:>14} {:>12.2?}", start.elapsed());
