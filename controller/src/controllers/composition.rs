@@ -1,8 +1,9 @@
 //! The composition controller's interpreter: gathers the composition, its synthesizer and its
 //! slices from the caches, asks [`crate::decide::composition::decide`] for the next step (with
-//! the composition or the status's inputs read uncached when the decision asks for them), and makes the one write it
-//! names through [`super::writes::execute`]. A composition gone from the cache may have left
-//! slices holding their finalizer; those are released once it is confirmed gone.
+//! the composition, or the status's inputs, read uncached when the decision asks for them), and
+//! makes the one write it names through [`super::writes::execute`]. A composition gone from the
+//! cache may have left slices holding their finalizer; those are released once it is confirmed
+//! gone.
 
 use super::keys::CompositionKey;
 use super::world::{PassError, World};

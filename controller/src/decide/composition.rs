@@ -17,7 +17,10 @@
 //!    synthesis's slice would strand its resources (found by the simulator), so this is
 //!    decided again on the composition read uncached ([`Step::ReadFresh`]).
 //! 5. **Status**: the simplified status and the current synthesis's reconciled/ready times,
-//!    written only when they changed (a no-op pass makes no write).
+//!    written only when they changed (a no-op pass makes no write), and then decided again on
+//!    the slices and the synthesizer read uncached ([`Step::ReadStatusInputs`]).
+//!
+//! A composition missing from the cache gets [`release_orphaned_slice`] instead.
 //!
 //! The resource reconciler's writes (creations, patches, deletions) are fenced on the
 //! composition too ([`fence_resource_write`]): they are decided on the cached composition and
