@@ -235,6 +235,12 @@ const REGRESSIONS: &[(&str, u64, &str, &str)] = &[
         "faults:\n  - {kind: timeTravel, lag: 16, every: 3044}\n  - {kind: delayedWatchEvents, lag: 3, hold: 1561}\n  - {kind: errors, rate: 0.19, codes: [409, 429]}\n  - {kind: compactions, every: 3813}\n  - {kind: latency, max: 10}\n  - {kind: duplicateDelivery, replay: 3, every: 1231}\n  - {kind: clockSkew, replica: 0, offsetMillis: -325}\n",
     ),
     (
+        "resynthesis-churn",
+        108,
+        "the runner ran a synthesis started for an older spec with the newer one, which the composition controller then superseded and ran again (a synthesis whose spec has moved on is now left to be superseded)",
+        "faults:\n  - {kind: timeTravel, lag: 9, every: 955}\n  - {kind: delayedWatchEvents, lag: 1, hold: 307}\n  - {kind: errors, rate: 0.18, codes: [504]}\n  - {kind: watchCloses, every: 586}\n  - {kind: crash, at: 4655, down: 0}\n  - {kind: crash, at: 4571, down: 0}\n",
+    ),
+    (
         "deleted-mid-synthesis",
         11900,
         "the same, under time travel and duplicate delivery",

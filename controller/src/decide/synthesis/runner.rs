@@ -267,6 +267,12 @@ impl Run {
         if comp.metadata.deletion_timestamp.is_some() || !is_running(in_flight) {
             return Step::Done;
         }
+        // Started for an older spec: the composition controller supersedes it with a synthesis
+        // of this one, so running it would run the synthesizer twice for the same spec (found
+        // by the simulator's bound on runs, with the spec changing every half second).
+        if comp.metadata.generation.unwrap_or_default() != in_flight.observed_composition_generation {
+            return Step::Done;
+        }
         let (synth, run_limit) = match &self.synthesizer {
             Fresh::Unread => return Step::ReadSynthesizer(ObjectRef::new(gvk::<Synthesizer>(), None, &comp.spec.synthesizer.name)),
             Fresh::Read(None) => return Step::Done,

@@ -197,6 +197,14 @@ fn a_lost_claim_looks_again_soon_and_other_errors_fail_the_pass() {
 }
 
 #[test]
+fn a_synthesis_started_for_an_older_spec_is_left_to_be_superseded() {
+    let mut moved_on = comp(Some(running("u1")), &[]);
+    moved_on.metadata.generation = Some(2);
+    let steps = drive(&mut Run::default(), &moved_on, Ran::Output { items: vec![cm("a")], results: vec![] }, |_| None);
+    assert_eq!(steps, [Step::ReadComposition, Step::Done], "neither claimed nor run");
+}
+
+#[test]
 fn a_synthesis_superseded_while_running_has_its_output_dropped() {
     let fresh = comp(Some(running("u1")), &[]);
     let mut reads = 0;
