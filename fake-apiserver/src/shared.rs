@@ -10,15 +10,20 @@ use tokio::sync::Notify;
 
 #[derive(Clone)]
 pub struct SharedApiServer {
-    inner: Arc<Mutex<ApiServer>>,
+    shared: Arc<Shared>,
+}
+
+/// What every handle on one server shares.
+struct Shared {
+    server: Mutex<ApiServer>,
     /// Wakes every watcher whenever a call changed the revision or closed watches. A plain
     /// `Notify` on purpose: tokio's `watch` channel spreads waiters over randomly chosen
     /// slots, with randomness madsim does not control, which would make wake order (and so a
     /// simulation) differ between runs of the same seed.
-    changes: Arc<Notify>,
-    observers: Arc<Mutex<Vec<Observer>>>,
+    changes: Notify,
+    observers: Mutex<Vec<Observer>>,
     /// Client requests served through [`SharedApiServer::serve`] (what a benchmark divides by).
-    requests: Arc<AtomicU64>,
+    requests: AtomicU64,
 }
 
 /// Sees every committed event, in revision order, with the server as it is after the call that
@@ -27,13 +32,14 @@ pub type Observer = Box<dyn FnMut(&ApiServer, &Event) + Send>;
 
 impl SharedApiServer {
     pub fn new(server: ApiServer) -> Self {
-        SharedApiServer { inner: Arc::new(Mutex::new(server)), changes: Arc::new(Notify::new()), observers: Arc::default(), requests: Arc::default() }
+        let shared = Shared { server: Mutex::new(server), changes: Notify::new(), observers: Mutex::default(), requests: AtomicU64::default() };
+        SharedApiServer { shared: Arc::new(shared) }
     }
 
     /// Calls `observer` for each event committed from now on (invariant checkers, traces). It
     /// runs under the server's lock, so it must not call back into this server.
     pub fn observe(&self, observer: impl FnMut(&ApiServer, &Event) + Send + 'static) {
-        self.observers.lock().unwrap_or_else(|p| p.into_inner()).push(Box::new(observer));
+        self.shared.observers.lock().unwrap_or_else(|p| p.into_inner()).push(Box::new(observer));
     }
 
     /// Runs `f` with exclusive access; tells observers what it committed and wakes watchers.
@@ -47,24 +53,24 @@ impl SharedApiServer {
         }
         drop(guard);
         if changed {
-            self.changes.notify_waiters();
+            self.shared.changes.notify_waiters();
         }
         result
     }
 
     /// One client request (a get, list, watch or write from a client): [`Self::with`], counted.
     pub fn serve<R>(&self, request: impl FnOnce(&mut ApiServer) -> R) -> R {
-        self.requests.fetch_add(1, Ordering::Relaxed);
+        self.shared.requests.fetch_add(1, Ordering::Relaxed);
         self.with(request)
     }
 
     /// Client requests served so far.
     pub fn requests(&self) -> u64 {
-        self.requests.load(Ordering::Relaxed)
+        self.shared.requests.load(Ordering::Relaxed)
     }
 
     fn notify_observers(&self, server: &ApiServer, after: u64) {
-        let mut observers = self.observers.lock().unwrap_or_else(|p| p.into_inner());
+        let mut observers = self.shared.observers.lock().unwrap_or_else(|p| p.into_inner());
         if observers.is_empty() {
             return;
         }
@@ -81,22 +87,17 @@ impl SharedApiServer {
     fn lock(&self) -> MutexGuard<'_, ApiServer> {
         // A panic while holding the lock cannot leave a half-applied write (each verb commits
         // with one store call at its end), so a poisoned lock is still consistent.
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        self.shared.server.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// A handle that does not keep the server alive (for holders that may outlive its use).
     pub fn downgrade(&self) -> WeakApiServer {
-        WeakApiServer {
-            inner: Arc::downgrade(&self.inner),
-            changes: Arc::downgrade(&self.changes),
-            observers: Arc::downgrade(&self.observers),
-            requests: Arc::downgrade(&self.requests),
-        }
+        WeakApiServer { shared: Arc::downgrade(&self.shared) }
     }
 
     /// Turns an opened watch into an async stream of events.
     pub fn stream(&self, watch: Watch, bookmark_interval: Duration) -> WatchStream {
-        WatchStream { server: self.clone(), changes: self.changes.clone(), watch, bookmark_interval, closed: false }
+        WatchStream { server: self.clone(), watch, bookmark_interval, closed: false }
     }
 }
 
@@ -104,21 +105,17 @@ impl SharedApiServer {
 /// while some strong handle is left.
 #[derive(Clone)]
 pub struct WeakApiServer {
-    inner: Weak<Mutex<ApiServer>>,
-    changes: Weak<Notify>,
-    observers: Weak<Mutex<Vec<Observer>>>,
-    requests: Weak<AtomicU64>,
+    shared: Weak<Shared>,
 }
 
 impl WeakApiServer {
     pub fn upgrade(&self) -> Option<SharedApiServer> {
-        Some(SharedApiServer { inner: self.inner.upgrade()?, changes: self.changes.upgrade()?, observers: self.observers.upgrade()?, requests: self.requests.upgrade()? })
+        Some(SharedApiServer { shared: self.shared.upgrade()? })
     }
 }
 
 pub struct WatchStream {
     server: SharedApiServer,
-    changes: Arc<Notify>,
     watch: Watch,
     bookmark_interval: Duration,
     closed: bool,
@@ -133,8 +130,8 @@ impl WatchStream {
                 return None;
             }
             // Register for the next change before polling, so a commit in between is not missed.
-            let changed = self.changes.clone();
-            let notified = changed.notified();
+            let shared = self.server.shared.clone();
+            let notified = shared.changes.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             let poll = self.server.with(|s| s.poll_watch(&mut self.watch));
