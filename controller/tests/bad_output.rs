@@ -64,9 +64,10 @@ async fn each_bad_output_fails_clearly_and_keeps_the_last_good_resources() {
         let patch = json!({"spec": {"command": ["/bin/bash", "-c", script], "execTimeout": exec_timeout, "image": format!("x:{i}")}});
         let s_ref = ObjectRef::new(Gvk::new("eno.azure.io/v1", "Synthesizer"), None, "s");
         let generation = user.patch(&s_ref, &Patch::merge(patch)).await.unwrap()["metadata"]["generation"].clone();
-        // This synthesizer version's synthesis, not an earlier case's, must be the one failing.
+        // This synthesizer version's synthesis, not an earlier case's, must be the one failing;
+        // the simplified status follows the recorded outcome in a write of its own.
         let comp = wait_for(&*cluster, case, |c| {
-            c["status"]["currentSynthesis"]["observedSynthesizerGeneration"] == generation && c["status"]["inFlightSynthesis"].is_null()
+            c["status"]["currentSynthesis"]["observedSynthesizerGeneration"] == generation && c["status"]["inFlightSynthesis"].is_null() && c["status"]["simplified"]["status"] != "Synthesizing"
         })
         .await;
         assert_eq!(comp["status"]["simplified"]["status"], "NotReady", "{case}: {}", comp["status"]);
