@@ -98,7 +98,7 @@ impl ResourceType {
     /// The generation bumps on spec changes only when status is a subresource; otherwise any
     /// change outside metadata counts (apiextensions `PrepareForUpdate`).
     pub fn tracks_generation(&self) -> bool {
-        self.is_custom() || matches!(self.kind.as_str(), "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "CustomResourceDefinition")
+        self.is_custom() || matches!(self.kind.as_str(), "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job" | "CronJob" | "PodDisruptionBudget" | "CustomResourceDefinition")
     }
 }
 
@@ -184,6 +184,11 @@ const BUILTINS: &[BuiltIn] = &[
     BuiltIn { group: "", version: "v1", kind: "Pod", plural: "pods", namespaced: true, short_names: &["po"], status: true, fields: &["spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName", "status.phase", "status.podIP", "status.nominatedNodeName"] },
     BuiltIn { group: "", version: "v1", kind: "Event", plural: "events", namespaced: true, short_names: &["ev"], status: false, fields: &["involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type"] },
     BuiltIn { group: "apps", version: "v1", kind: "Deployment", plural: "deployments", namespaced: true, short_names: &["deploy"], status: true, fields: &[] },
+    BuiltIn { group: "", version: "v1", kind: "ResourceQuota", plural: "resourcequotas", namespaced: true, short_names: &["quota"], status: true, fields: &[] },
+    BuiltIn { group: "batch", version: "v1", kind: "Job", plural: "jobs", namespaced: true, short_names: &[], status: true, fields: &["status.successful"] },
+    BuiltIn { group: "batch", version: "v1", kind: "CronJob", plural: "cronjobs", namespaced: true, short_names: &["cj"], status: true, fields: &[] },
+    BuiltIn { group: "policy", version: "v1", kind: "PodDisruptionBudget", plural: "poddisruptionbudgets", namespaced: true, short_names: &["pdb"], status: true, fields: &[] },
+    BuiltIn { group: "scheduling.k8s.io", version: "v1", kind: "PriorityClass", plural: "priorityclasses", namespaced: false, short_names: &["pc"], status: false, fields: &[] },
     BuiltIn { group: "apps", version: "v1", kind: "ReplicaSet", plural: "replicasets", namespaced: true, short_names: &["rs"], status: true, fields: &[] },
     BuiltIn { group: "rbac.authorization.k8s.io", version: "v1", kind: "Role", plural: "roles", namespaced: true, short_names: &[], status: false, fields: &[] },
     BuiltIn { group: "rbac.authorization.k8s.io", version: "v1", kind: "RoleBinding", plural: "rolebindings", namespaced: true, short_names: &[], status: false, fields: &[] },
@@ -205,7 +210,7 @@ fn builtins() -> Vec<ResourceType> {
             singular: b.kind.to_lowercase(),
             namespaced: b.namespaced,
             short_names: b.short_names.iter().map(|s| s.to_string()).collect(),
-            categories: if matches!(b.kind, "Pod" | "Service" | "Deployment" | "ReplicaSet") {
+            categories: if matches!(b.kind, "Pod" | "Service" | "Deployment" | "ReplicaSet" | "Job" | "CronJob") {
                 vec!["all".to_string()]
             } else {
                 Vec::new()

@@ -2,45 +2,10 @@
 
 #![cfg(not(madsim))]
 
-use fake_apiserver::clock::SystemClock;
-use fake_apiserver::http::{serve, HttpConfig};
-use fake_apiserver::server::{ApiServer, Config};
-use fake_apiserver::SharedApiServer;
-use serde_json::Value;
-use std::sync::Arc;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+mod support;
 
-struct Server {
-    shared: SharedApiServer,
-    addr: std::net::SocketAddr,
-    _stop: tokio::sync::oneshot::Sender<()>,
-}
-
-async fn start() -> Server {
-    let shared = SharedApiServer::new(ApiServer::new(Config::default(), Arc::new(SystemClock)));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(serve(shared.clone(), listener, HttpConfig::default(), async {
-        let _ = stopped.await;
-    }));
-    Server { shared, addr, _stop: stop }
-}
-
-/// One raw HTTP/1.1 request (`Connection: close`); returns the status code and the body.
-async fn request(addr: std::net::SocketAddr, method: &str, path: &str, content_type: &str, body: &[u8]) -> (u16, Value) {
-    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let head = format!("{method} {path} HTTP/1.1\r\nHost: t\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
-    conn.write_all(head.as_bytes()).await.unwrap();
-    // The server may answer (413) before reading a huge body; a failed write is fine then.
-    let _ = conn.write_all(body).await;
-    let mut raw = Vec::new();
-    let _ = conn.read_to_end(&mut raw).await;
-    let text = String::from_utf8_lossy(&raw);
-    let code: u16 = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-    (code, serde_json::from_str(body).unwrap_or(Value::Null))
-}
+use fake_apiserver::http::protobuf::Codec;
+use support::{request, start, Server};
 
 async fn expect_status(s: &Server, method: &str, path: &str, content_type: &str, body: &[u8], code: u16, reason: &str) {
     let before = s.shared.with(|a| a.revision());
@@ -61,7 +26,13 @@ async fn malformed_bodies() {
     expect_status(&s, "POST", CM, "application/yaml", b"a: [unclosed", 400, "BadRequest").await;
     expect_status(&s, "POST", CM, "application/json", b"[1,2]", 400, "BadRequest").await;
     expect_status(&s, "POST", CM, "text/plain", b"hello", 415, "UnsupportedMediaType").await;
-    expect_status(&s, "POST", CM, "application/vnd.kubernetes.protobuf", b"\x00\x01", 415, "UnsupportedMediaType").await;
+    expect_status(&s, "POST", CM, "application/vnd.kubernetes.protobuf", b"\x00\x01", 400, "BadRequest").await;
+    // Protobuf: garbage after the magic, a truncated envelope, and a well-formed Secret sent to
+    // the ConfigMap collection.
+    expect_status(&s, "POST", CM, "application/vnd.kubernetes.protobuf", b"k8s\0\xff\xff", 400, "BadRequest").await;
+    let secret = Codec::get().encode(&serde_json::json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}})).unwrap();
+    expect_status(&s, "POST", CM, "application/vnd.kubernetes.protobuf", &secret[..secret.len() - 6], 400, "BadRequest").await;
+    expect_status(&s, "POST", CM, "application/vnd.kubernetes.protobuf", &secret, 400, "BadRequest").await;
     let big = vec![b' '; 4 * 1024 * 1024];
     expect_status(&s, "POST", CM, "application/json", &big, 413, "RequestEntityTooLarge").await;
 }
@@ -77,6 +48,7 @@ async fn bad_addresses_and_parameters() {
     expect_status(&s, "GET", &format!("{CM}?resourceVersion=x"), "application/json", b"", 400, "BadRequest").await;
     expect_status(&s, "PATCH", &format!("{CM}/missing"), "application/merge-patch+json", b"{}", 404, "NotFound").await;
     expect_status(&s, "PATCH", &format!("{CM}/x"), "text/plain", b"{}", 415, "UnsupportedMediaType").await;
+    expect_status(&s, "DELETE", &format!("{CM}/x"), "application/vnd.kubernetes.protobuf", b"k8s\0\x0a", 400, "BadRequest").await;
     expect_status(&s, "POST", "/api/v1/namespaces/default/configmaps/named", "application/json", b"{}", 405, "MethodNotAllowed").await;
     let wrong_ns = br#"{"metadata":{"name":"c","namespace":"other"}}"#;
     expect_status(&s, "POST", CM, "application/json", wrong_ns, 400, "BadRequest").await;

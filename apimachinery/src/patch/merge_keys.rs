@@ -117,6 +117,11 @@ pub fn builtin(group: &str, kind: &str) -> Option<PatchMeta> {
         ("apps", "ReplicaSet") => &REPLICA_SET,
         ("apps", "StatefulSet") => &STATEFUL_SET,
         ("apps", "DaemonSet") => &DAEMON_SET,
+        ("batch", "Job") => &JOB,
+        ("batch", "CronJob") => &CRON_JOB,
+        ("", "ResourceQuota") => &RESOURCE_QUOTA,
+        ("policy", "PodDisruptionBudget") => &POD_DISRUPTION_BUDGET,
+        ("scheduling.k8s.io", "PriorityClass") => &PRIORITY_CLASS,
         ("rbac.authorization.k8s.io", "Role") => &ROLE,
         ("rbac.authorization.k8s.io", "ClusterRole") => &CLUSTER_ROLE,
         ("rbac.authorization.k8s.io", "RoleBinding") => &ROLE_BINDING,
@@ -177,6 +182,16 @@ const fn retain(name: &'static str) -> Field {
         name,
         strategy: Strategy::Default,
         retain_keys: true,
+        schema: None,
+    }
+}
+
+/// `patchStrategy:"replace"` on an object.
+const fn replace(name: &'static str) -> Field {
+    Field {
+        name,
+        strategy: Strategy::Replace,
+        retain_keys: false,
         schema: None,
     }
 }
@@ -360,6 +375,62 @@ static DAEMON_SET: Schema = Schema {
     ],
 };
 
+// batch/v1
+
+static JOB_SPEC: Schema = Schema {
+    name: "JobSpec",
+    fields: &[obj("template", &POD_TEMPLATE_SPEC)],
+};
+
+/// JobStatus: conditions merge on type; `active`-style lists are untagged.
+static JOB_STATUS: Schema = Schema {
+    name: "JobStatus",
+    fields: &[CONDITIONS],
+};
+
+static JOB: Schema = Schema {
+    name: "Job",
+    fields: &[METADATA, obj("spec", &JOB_SPEC), obj("status", &JOB_STATUS)],
+};
+
+static JOB_TEMPLATE_SPEC: Schema = Schema {
+    name: "JobTemplateSpec",
+    fields: &[METADATA, obj("spec", &JOB_SPEC)],
+};
+
+/// CronJobSpec leads to the job's pod template; `status.active` is untagged.
+static CRON_JOB_SPEC: Schema = Schema {
+    name: "CronJobSpec",
+    fields: &[obj("jobTemplate", &JOB_TEMPLATE_SPEC)],
+};
+
+static CRON_JOB: Schema = Schema {
+    name: "CronJob",
+    fields: &[METADATA, obj("spec", &CRON_JOB_SPEC)],
+};
+
+// policy/v1
+
+/// PodDisruptionBudgetSpec: `selector` is `patchStrategy:"replace"`.
+static POD_DISRUPTION_BUDGET_SPEC: Schema = Schema {
+    name: "PodDisruptionBudgetSpec",
+    fields: &[replace("selector")],
+};
+
+static POD_DISRUPTION_BUDGET_STATUS: Schema = Schema {
+    name: "PodDisruptionBudgetStatus",
+    fields: &[CONDITIONS],
+};
+
+static POD_DISRUPTION_BUDGET: Schema = Schema {
+    name: "PodDisruptionBudget",
+    fields: &[
+        METADATA,
+        obj("spec", &POD_DISRUPTION_BUDGET_SPEC),
+        obj("status", &POD_DISRUPTION_BUDGET_STATUS),
+    ],
+};
+
 // Kinds whose only tagged fields are in ObjectMeta (rules, subjects,
 // aggregationRule, lease spec, event fields and the CRD spec/status are all
 // untagged in the Go types).
@@ -386,6 +457,14 @@ static LEASE: Schema = Schema {
 };
 static EVENTS_EVENT: Schema = Schema {
     name: "Event",
+    fields: &[METADATA],
+};
+static RESOURCE_QUOTA: Schema = Schema {
+    name: "ResourceQuota",
+    fields: &[METADATA],
+};
+static PRIORITY_CLASS: Schema = Schema {
+    name: "PriorityClass",
     fields: &[METADATA],
 };
 static CUSTOM_RESOURCE_DEFINITION: Schema = Schema {

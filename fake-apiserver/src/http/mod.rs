@@ -2,7 +2,9 @@
 //! Compiled only outside the simulation build (the simulator calls the core in-process).
 
 mod discovery;
+mod negotiate;
 mod openapi;
+pub mod protobuf;
 mod query;
 
 use crate::error::{ApiError, ApiResult};
@@ -13,6 +15,8 @@ use futures::StreamExt;
 use http::{header, Method, Request, Response, StatusCode};
 use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Full, Limited, StreamBody};
 use hyper::body::{Frame, Incoming};
+use negotiate::{Input, Output};
+use protobuf::Codec;
 use query::{Query, ResourcePath, Route};
 use serde_json::{json, Value};
 use std::convert::Infallible;
@@ -162,7 +166,9 @@ impl State {
     async fn resource(&self, req: Request<Incoming>, path: ResourcePath) -> ApiResult<Response<Body>> {
         let target = self.target(&path)?;
         let q = Query::parse(req.uri().query())?;
-        let table = header_str(&req, header::ACCEPT).contains("as=Table");
+        let watching = req.method() == Method::GET && target.name.is_none() && q.flag("watch")?.unwrap_or(false);
+        let protobuf_capable = !target.resource.is_custom() && Codec::get().message_for(&target.resource.api_version(), &target.resource.kind).is_some();
+        let output = negotiate::output(header_str(&req, header::ACCEPT), protobuf_capable, watching)?;
         let content_type = header_str(&req, header::CONTENT_TYPE).to_string();
         let user_agent = header_str(&req, header::USER_AGENT).to_string();
         let method = req.method().clone();
@@ -179,24 +185,24 @@ impl State {
             })
         };
         match (method, target.name.is_some()) {
-            (Method::GET, false) if q.flag("watch")?.unwrap_or(false) => self.watch(&target, list_options(&q)?, table),
+            (Method::GET, false) if watching => self.watch(&target, list_options(&q)?, output),
             (Method::GET, false) => {
                 let list = self.server.with(|s| s.list(&target, &list_options(&q)?))?;
-                Ok(self.render(&target, list, table, true))
+                Ok(self.render(&target, list, output, true))
             }
             (Method::GET, true) => {
                 let obj = self.server.with(|s| s.get(&target, q.get("resourceVersion")))?;
-                Ok(self.render(&target, obj, table, false))
+                Ok(self.render(&target, obj, output, false))
             }
             (Method::POST, false) => {
-                let body = parse_object(&content_type, &self.read_body(req).await?)?;
+                let body = parse_object(&target, &content_type, &self.read_body(req).await?)?;
                 let opts = write_opts()?;
-                Ok(written(self.server.with(|s| s.create(&target, body, &opts))?))
+                Ok(written(self.server.with(|s| s.create(&target, body, &opts))?, output))
             }
             (Method::PUT, true) => {
-                let body = parse_object(&content_type, &self.read_body(req).await?)?;
+                let body = parse_object(&target, &content_type, &self.read_body(req).await?)?;
                 let opts = write_opts()?;
-                Ok(written(self.server.with(|s| s.update(&target, body, &opts))?))
+                Ok(written(self.server.with(|s| s.update(&target, body, &opts))?, output))
             }
             (Method::PATCH, true) => {
                 let patch_type = PatchType::from_content_type(&content_type).ok_or_else(|| {
@@ -207,21 +213,21 @@ impl State {
                 })?;
                 let body = self.read_body(req).await?;
                 let opts = write_opts()?;
-                Ok(written(self.server.with(|s| s.patch(&target, patch_type, &body, &opts))?))
+                Ok(written(self.server.with(|s| s.patch(&target, patch_type, &body, &opts))?, output))
             }
             (Method::DELETE, true) => {
                 let body = self.read_body(req).await?;
-                let opts = delete_options(&q, &body)?;
+                let opts = delete_options(&q, &content_type, &body)?;
                 Ok(match self.server.with(|s| s.delete(&target, &opts))? {
-                    Deleted::Pending(obj) => respond(200, JSON, &obj),
-                    Deleted::Gone(body) => respond(200, JSON, &body),
+                    Deleted::Pending(obj) => encoded(200, output, &obj),
+                    Deleted::Gone(status) => encoded(200, output, &status),
                 })
             }
             (Method::DELETE, false) => {
                 let body = self.read_body(req).await?;
-                let opts = delete_options(&q, &body)?;
+                let opts = delete_options(&q, &content_type, &body)?;
                 let list = self.server.with(|s| s.delete_collection(&target, &list_options(&q)?, &opts))?;
-                Ok(respond(200, JSON, &list))
+                Ok(encoded(200, output, &list))
             }
             (m, _) => Err(ApiError::method_not_supported(format!("the server does not allow this method on the requested resource: {m}"))),
         }
@@ -238,10 +244,10 @@ impl State {
         }
     }
 
-    /// Plain JSON, or a server-side printed Table when the client asked for one.
-    fn render(&self, target: &Target, value: Value, table: bool, is_list: bool) -> Response<Body> {
-        if !table {
-            return respond(200, JSON, &value);
+    /// JSON or protobuf, or a server-side printed Table when the client asked for one.
+    fn render(&self, target: &Target, value: Value, output: Output, is_list: bool) -> Response<Body> {
+        if output != Output::Table {
+            return encoded(200, output, &value);
         }
         let rows: Vec<Value> = if is_list { value["items"].as_array().cloned().unwrap_or_default() } else { vec![value.clone()] };
         let rv = if is_list { value["metadata"]["resourceVersion"].as_str().unwrap_or("").to_string() } else { String::new() };
@@ -250,7 +256,7 @@ impl State {
         respond(200, TABLE_CONTENT_TYPE, &t)
     }
 
-    fn watch(&self, target: &Target, opts: ListOptions, table: bool) -> ApiResult<Response<Body>> {
+    fn watch(&self, target: &Target, opts: ListOptions, output: Output) -> ApiResult<Response<Body>> {
         let timeout = opts.timeout_seconds.map(Duration::from_secs).unwrap_or(self.config.default_watch_timeout);
         let opened = self.server.with(|s| s.watch(target, &opts))?;
         let stream = self.server.stream(opened, self.config.bookmark_interval);
@@ -267,8 +273,15 @@ impl State {
                 };
                 let mut out = Vec::new();
                 for event in batch {
+                    if output == Output::Protobuf {
+                        match Codec::get().watch_frame(event.event_type, &event.object) {
+                            Ok(frame) => out.extend_from_slice(&frame),
+                            Err(e) => tracing::error!(error = %e, "a watch event does not encode as protobuf; dropped"),
+                        }
+                        continue;
+                    }
                     let mut line = event.to_json();
-                    if table && matches!(event.event_type, "ADDED" | "MODIFIED" | "DELETED") {
+                    if output == Output::Table && matches!(event.event_type, "ADDED" | "MODIFIED" | "DELETED") {
                         let now = server.with(|s| s.now_time());
                         line["object"] = crate::printer::table(&columns, std::slice::from_ref(&event.object), "", None, now);
                     }
@@ -280,15 +293,37 @@ impl State {
         });
         Ok(Response::builder()
             .status(200)
-            .header(header::CONTENT_TYPE, if table { TABLE_CONTENT_TYPE } else { JSON })
+            .header(header::CONTENT_TYPE, match output {
+                Output::Table => TABLE_CONTENT_TYPE,
+                Output::Protobuf => protobuf::PROTOBUF_WATCH,
+                Output::Json => JSON,
+            })
             .header(header::CACHE_CONTROL, "no-cache, private")
             .body(StreamBody::new(lines.boxed()).boxed_unsync())
             .expect("valid"))
     }
 }
 
-fn written(w: Written) -> Response<Body> {
-    let mut r = respond(if w.created { 201 } else { 200 }, JSON, &w.object);
+/// `value` in the negotiated encoding. A value without a message (which would be a bug in the
+/// server's bookkeeping) is answered in JSON, which every client that asks for protobuf accepts too.
+fn encoded(code: u16, output: Output, value: &Value) -> Response<Body> {
+    if output == Output::Protobuf {
+        match Codec::get().encode(value) {
+            Ok(bytes) => {
+                return Response::builder()
+                    .status(StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+                    .header(header::CONTENT_TYPE, protobuf::PROTOBUF)
+                    .body(full(bytes))
+                    .expect("static response parts are valid")
+            }
+            Err(e) => tracing::error!(error = %e, kind = %value["kind"], "a response does not encode as protobuf; answering in JSON"),
+        }
+    }
+    respond(code, JSON, value)
+}
+
+fn written(w: Written, output: Output) -> Response<Body> {
+    let mut r = encoded(if w.created { 201 } else { 200 }, output, &w.object);
     for warning in &w.warnings {
         if let Ok(v) = http::HeaderValue::from_str(&format!("299 - {:?}", warning)) {
             r.headers_mut().append(header::WARNING, v);
@@ -297,20 +332,19 @@ fn written(w: Written) -> Response<Body> {
     r
 }
 
-/// Create and update bodies: JSON, or YAML when the client says so. Protobuf is not spoken.
-fn parse_object(content_type: &str, body: &[u8]) -> ApiResult<Value> {
-    let media = content_type.split(';').next().unwrap_or("").trim();
-    let value: Value = match media {
-        "" | "application/json" | "*/*" => serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("error decoding JSON: {e}")))?,
-        "application/yaml" | "application/x-yaml" | "text/yaml" => {
+/// Create and update bodies: JSON, YAML, or protobuf for the built-in kinds. A protobuf body for
+/// a custom resource is the real server's 400: its decoder finds no kind in it.
+fn parse_object(target: &Target, content_type: &str, body: &[u8]) -> ApiResult<Value> {
+    let resource = &target.resource;
+    let cannot_handle = |why: String| ApiError::bad_request(format!("{kind} in version {version:?} cannot be handled as a {kind}: {why}", kind = resource.kind, version = resource.version));
+    let value: Value = match negotiate::input(content_type)? {
+        Input::Json => serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("error decoding JSON: {e}")))?,
+        Input::Yaml => {
             let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("error decoding YAML: invalid UTF-8"))?;
             serde_saphyr::from_str(text).map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?
         }
-        other => {
-            return Err(ApiError::unsupported_media_type(format!(
-                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {other})"
-            )))
-        }
+        Input::Protobuf if resource.is_custom() => return Err(cannot_handle("Object 'Kind' is missing in 'object has no kind field '".into())),
+        Input::Protobuf => Codec::get().decode(body).map_err(|e| cannot_handle(e.to_string()))?,
     };
     if !value.is_object() {
         return Err(ApiError::bad_request("the body of the request must be an object"));
@@ -337,10 +371,17 @@ fn list_options(q: &Query) -> ApiResult<ListOptions> {
     })
 }
 
-/// DeleteOptions from the body (kubectl, kube-rs) and the query string.
-fn delete_options(q: &Query, body: &[u8]) -> ApiResult<DeleteOptions> {
+/// DeleteOptions from the body (JSON from kubectl and kube-rs, protobuf from client-go's typed
+/// clients) and the query string.
+fn delete_options(q: &Query, content_type: &str, body: &[u8]) -> ApiResult<DeleteOptions> {
     let b: Value = if body.iter().all(u8::is_ascii_whitespace) {
         json!({})
+    } else if negotiate::input(content_type)? == Input::Protobuf {
+        let options = Codec::get().decode(body).map_err(|e| ApiError::bad_request(format!("error decoding DeleteOptions: {e}")))?;
+        if options["kind"] != "DeleteOptions" {
+            return Err(ApiError::bad_request(format!("error decoding DeleteOptions: the body is a {}", options["kind"])));
+        }
+        options
     } else {
         serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("error decoding DeleteOptions: {e}")))?
     };
