@@ -50,7 +50,7 @@ fn configmaps_secrets_and_namespaces() {
 
     dev.ok(&["create", "secret", "generic", "creds", "--from-literal=token=s3cret"]);
     let secret = dev.json(&["get", "secret", "creds"]);
-    assert_eq!(secret["data"]["token"], "czNjcmV0");
+    assert_eq!((secret["type"].as_str(), secret["data"]["token"].as_str()), (Some("Opaque"), Some("czNjcmV0")), "the server defaults the type");
 
     let crt = dev.file("tls.crt", TLS_CRT);
     let key = dev.file("tls.key", TLS_KEY);

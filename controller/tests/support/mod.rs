@@ -101,10 +101,33 @@ impl EnoDev {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Writes `contents` at `name` (a path relative to this server's temp dir, folders made).
     pub fn file(&self, name: &str, contents: &str) -> PathBuf {
         let p = self.dir.path().join(name);
+        std::fs::create_dir_all(p.parent().expect("a file has a folder")).expect("make folders");
         std::fs::write(&p, contents).expect("write file");
         p
+    }
+
+    /// The real helm against this server, its caches and config in the temp dir.
+    pub fn helm(&self, args: &[&str]) -> Output {
+        let home = |d: &str| self.dir.path().join("helm").join(d);
+        Command::new("helm")
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(args)
+            .env("HELM_CACHE_HOME", home("cache"))
+            .env("HELM_CONFIG_HOME", home("config"))
+            .env("HELM_DATA_HOME", home("data"))
+            .output()
+            .expect("helm runs")
+    }
+
+    /// Runs helm, asserting success; returns stdout.
+    pub fn helm_ok(&self, args: &[&str]) -> String {
+        let out = self.helm(args);
+        assert!(out.status.success(), "helm {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     pub fn json(&self, args: &[&str]) -> serde_json::Value {

@@ -3,6 +3,7 @@
 //! The HTTP front (`crate::http`) and in-process callers (the simulator, the fake backend of the
 //! controller) both end up here, so they cannot disagree about a rule.
 
+mod builtin;
 mod crd;
 mod delete;
 mod gc;

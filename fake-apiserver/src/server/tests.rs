@@ -451,3 +451,21 @@ fn server_side_apply_creates_then_updates() {
     let e = s.patch(&named(&t, "a"), PatchType::Apply, body, &WriteOptions::default()).unwrap_err();
     assert_eq!(e.code, 422, "apply needs a field manager");
 }
+
+#[test]
+fn secret_string_data_is_written_into_data_and_the_type_defaults_to_opaque() {
+    let mut s = server();
+    let secrets = s.target_for("v1", "Secret", Some("default"), None).unwrap();
+    let body = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds"}, "data": {"a": "b2xk", "keep": "eA=="}, "stringData": {"a": "new", "b": "two"}});
+    let created = s.create(&secrets, body, &WriteOptions::default()).unwrap().object;
+    assert_eq!(created["data"], json!({"a": "bmV3", "b": "dHdv", "keep": "eA=="}), "stringData wins over data");
+    assert!(created.get("stringData").is_none());
+    assert_eq!(created["type"], "Opaque");
+    // An update's stringData lands the same way; an explicit type stays.
+    let mut update = created.clone();
+    update["stringData"] = json!({"b": "three"});
+    let updated = s.update(&named(&secrets, "creds"), update, &WriteOptions::default()).unwrap().object;
+    assert_eq!(updated["data"]["b"], "dGhyZWU=");
+    let tls = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "tls"}, "type": "kubernetes.io/tls", "data": {"tls.crt": "", "tls.key": ""}});
+    assert_eq!(s.create(&secrets, tls, &WriteOptions::default()).unwrap().object["type"], "kubernetes.io/tls");
+}

@@ -358,6 +358,7 @@ impl ApiServer {
         let rt = &target.resource;
         let name = object::name(obj).to_string();
         let mut warnings = Vec::new();
+        super::builtin::normalize(rt, obj);
         let mut causes = metadata::validate(&rt.kind, &rt.group, obj);
         if let Some(schema) = rt.schema() {
             let unknown = crate::validation::prune(schema, obj);
@@ -375,7 +376,7 @@ impl ApiServer {
         if rt.kind == "CustomResourceDefinition" && rt.group == "apiextensions.k8s.io" {
             causes.extend(Self::crd_causes(obj, old));
         }
-        causes.extend(builtin_causes(rt, obj));
+        causes.extend(super::builtin::causes(rt, obj));
         if causes.is_empty() {
             Ok(warnings)
         } else {
@@ -458,54 +459,4 @@ fn apply_patch(rt: &ResourceType, patch_type: PatchType, current: &Value, body: 
 
 fn patch_options_invalid(field: &str, message: &str) -> ApiError {
     ApiError::invalid("PatchOptions.meta.k8s.io", "meta.k8s.io", "PatchOptions", "", vec![Cause::new("FieldValueInvalid", field, message)])
-}
-
-/// Built-in kinds: the few structural checks clients rely on seeing as 422s.
-fn builtin_causes(rt: &ResourceType, obj: &Value) -> Vec<Cause> {
-    let mut causes = Vec::new();
-    let containers_at = |path: &str, list: &Value, causes: &mut Vec<Cause>| match list.as_array() {
-        Some(cs) if !cs.is_empty() => {
-            for (i, c) in cs.iter().enumerate() {
-                if c["name"].as_str().is_none_or(str::is_empty) {
-                    causes.push(Cause::new("FieldValueRequired", format!("{path}[{i}].name"), "Required value"));
-                }
-                if c["image"].as_str().is_none_or(str::is_empty) {
-                    causes.push(Cause::new("FieldValueRequired", format!("{path}[{i}].image"), "Required value"));
-                }
-            }
-        }
-        _ => causes.push(Cause::new("FieldValueRequired", path.to_string(), "Required value")),
-    };
-    match (rt.group.as_str(), rt.kind.as_str()) {
-        ("", "ConfigMap") | ("", "Secret") => {
-            for field in ["data", "binaryData", "stringData"] {
-                if let Some(d) = obj.get(field).filter(|d| !d.is_null()) {
-                    match d.as_object() {
-                        Some(m) => {
-                            for (k, v) in m {
-                                if !v.is_string() {
-                                    causes.push(Cause::new("FieldValueTypeInvalid", format!("{field}.{k}"), "Invalid value: must be a string"));
-                                }
-                            }
-                        }
-                        None => causes.push(Cause::new("FieldValueTypeInvalid", field, "Invalid value: must be a map of strings")),
-                    }
-                }
-            }
-        }
-        ("", "Pod") => containers_at("spec.containers", &obj["spec"]["containers"], &mut causes),
-        ("apps", "Deployment") | ("apps", "ReplicaSet") => {
-            if !obj["spec"]["selector"].is_object() {
-                causes.push(Cause::new("FieldValueRequired", "spec.selector", "Required value"));
-            }
-            containers_at("spec.template.spec.containers", &obj["spec"]["template"]["spec"]["containers"], &mut causes);
-            if let Some(r) = obj["spec"].get("replicas").filter(|r| !r.is_null()) {
-                if r.as_i64().is_none_or(|n| n < 0) {
-                    causes.push(Cause::new("FieldValueInvalid", "spec.replicas", format!("Invalid value: {r}: must be greater than or equal to 0")));
-                }
-            }
-        }
-        _ => {}
-    }
-    causes
 }
