@@ -21,6 +21,8 @@
 //! - [`patch::apply`] and [`managed_fields`]: server-side apply and field ownership.
 //! - [`selector`]: label and field selectors, parsed, validated and matched.
 //! - [`gofmt`]: Go's `encoding/json`, `%q` and `%v` output, so texts match a real server's.
+//! - [`conversion`]: what the server changes in a built-in object on write (a Secret's
+//!   `stringData`), for clients that compare what they sent with what is live.
 //! - [`hash`]: FNV-1a and SplitMix64, for output that must not change between runs.
 //!
 //! # Design
@@ -79,6 +81,7 @@
 //! # Ok::<(), strategic::StrategicError>(())
 //! ```
 
+pub mod conversion;
 pub mod gofmt;
 pub mod hash;
 pub mod managed_fields;

@@ -205,9 +205,14 @@ const SERVER_METADATA: &[&str] = &[
 ];
 
 /// The object Eno applies for a manifest: control metadata stripped, `status` and server-owned
-/// metadata pruned. Both sides of the three-way merge (new and last-applied) go through this.
+/// metadata pruned, and a Secret's write-only `stringData` written into `data` as the server
+/// stores it (else every pass would see it missing and patch again). Both sides of the three-way
+/// merge (new and last-applied) go through this.
 pub fn prepare(manifest: &Value) -> Value {
     let mut out = strip_control_metadata(manifest);
+    if apimachinery::conversion::is_secret(&out) {
+        apimachinery::conversion::secret_string_data_into_data(&mut out);
+    }
     if let Value::Object(object) = &mut out {
         object.remove("status");
         if let Some(Value::Object(metadata)) = object.get_mut("metadata") {

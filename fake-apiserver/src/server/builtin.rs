@@ -4,25 +4,15 @@
 
 use crate::error::Cause;
 use crate::resource::ResourceType;
-use base64::Engine as _;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// Runs before validation, as the real server converts and defaults before it validates.
 /// - Secret: `stringData` is write-only: each entry replaces the same key of `data` (base64) and
 ///   the field is dropped; an empty `type` becomes `Opaque`.
 pub fn normalize(rt: &ResourceType, obj: &mut Value) {
     if let ("", "Secret") = (rt.group.as_str(), rt.kind.as_str()) {
+        apimachinery::conversion::secret_string_data_into_data(obj);
         let Some(secret) = obj.as_object_mut() else { return };
-        if let Some(Value::Object(strings)) = secret.remove("stringData") {
-            if !secret.get("data").is_some_and(Value::is_object) {
-                secret.insert("data".into(), Value::Object(Map::new()));
-            }
-            let data = secret.get_mut("data").and_then(Value::as_object_mut).expect("just made an object");
-            for (k, v) in strings {
-                let text = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
-                data.insert(k, Value::String(base64::engine::general_purpose::STANDARD.encode(text)));
-            }
-        }
         if secret.get("type").and_then(Value::as_str).is_none_or(str::is_empty) {
             secret.insert("type".into(), Value::String("Opaque".into()));
         }

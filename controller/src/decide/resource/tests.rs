@@ -970,3 +970,26 @@ mod props {
 }
 
 mod pass;
+
+fn secret(string_data: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds", "namespace": "ns"}, "stringData": string_data})
+}
+
+#[test]
+fn a_secrets_string_data_is_compared_as_the_server_stores_it() {
+    // The server keeps `stringData` as base64 `data` (and types the Secret Opaque).
+    let stored = |data: Value| live(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds", "namespace": "ns"}, "type": "Opaque", "data": data}));
+    let desired = secret(json!({"token": "s3cret"}));
+    let in_sync = stored(json!({"token": "czNjcmV0"}));
+    assert_eq!(decide(Some(&desired), Some(&desired), Some(&in_sync), &IN_SYNC).unwrap(), ResourceAction::Nothing, "no patch on every pass");
+    // Drift in the stored value is put back, as data.
+    let drifted = stored(json!({"token": "b3RoZXI="}));
+    let action = decide(Some(&desired), Some(&desired), Some(&drifted), &IN_SYNC).unwrap();
+    assert_eq!(apply_action(&action, &drifted)["data"], json!({"token": "czNjcmV0"}));
+    // A key the synthesizer stopped writing goes.
+    let fewer = secret(json!({}));
+    let previous = secret(json!({"token": "s3cret", "old": "x"}));
+    let both = stored(json!({"token": "czNjcmV0", "old": "eA=="}));
+    let action = decide(Some(&fewer), Some(&previous), Some(&both), &IN_SYNC).unwrap();
+    assert_eq!(apply_action(&action, &both)["data"], json!({}));
+}
