@@ -17,6 +17,7 @@
 //! event and notifies observers, which is what makes watches, the simulator's per-commit
 //! checks and its traces agree on one order of events.
 
+pub mod auth;
 pub mod clock;
 pub mod error;
 pub mod faults;
