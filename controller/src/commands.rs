@@ -28,7 +28,14 @@ use std::time::Duration;
 pub struct DevOptions {
     pub kubeconfig: PathBuf,
     pub port: Option<u16>,
+    pub authorization: Authorization,
 }
+
+pub use fake_apiserver::http::identity::Authorization;
+
+/// The kubeconfig's user (and the embedded controllers'): an administrator, as a cluster
+/// creator's credentials are.
+const DEV_ADMIN: &str = "eno-dev-admin";
 
 /// How often the garbage collector (and namespace/CRD cleanup) runs.
 const GC_INTERVAL: Duration = Duration::from_millis(500);
@@ -36,21 +43,36 @@ const GC_INTERVAL: Duration = Duration::from_millis(500);
 pub async fn dev(opts: DevOptions) -> anyhow::Result<()> {
     let server = SharedApiServer::new(ApiServer::new(Config::default(), Arc::new(SystemClock)));
     crate::runtime::fake::install_crds(&server).context("installing Eno's CRDs")?;
+    if opts.authorization == Authorization::Rbac {
+        server.with(fake_apiserver::auth::bootstrap::install).context("installing the bootstrap RBAC policy")?;
+    }
+    let token = fake_apiserver::http::identity::random_token();
+    let admin = fake_apiserver::auth::User {
+        name: DEV_ADMIN.into(),
+        groups: vec![fake_apiserver::auth::MASTERS.into(), fake_apiserver::auth::AUTHENTICATED.into()],
+        ..Default::default()
+    };
+    // HTTPS: kubectl sends its credentials over TLS only.
+    let tls = fake_apiserver::http::tls::self_signed(&["127.0.0.1", "localhost"]).context("making the server's certificate")?;
+    let http_config = HttpConfig { authorization: opts.authorization, tokens: vec![(token.clone(), admin)], tls: Some(tls.clone()), ..HttpConfig::default() };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", opts.port.unwrap_or(0)))
         .await
         .with_context(|| format!("binding 127.0.0.1:{}", opts.port.unwrap_or(0)))?;
     let address = listener.local_addr()?;
-    let url = format!("http://{address}");
+    let url = format!("https://{address}");
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let http = tokio::spawn(serve(server.clone(), listener, HttpConfig::default(), async {
+    let http = tokio::spawn(serve(server.clone(), listener, http_config, async {
         let _ = stop_rx.await;
     }));
     let gc = tokio::spawn(server.clone().run_garbage_collector(GC_INTERVAL));
     // The controllers talk to the server the way they talk to a real cluster: kube-rs over HTTP.
-    let client = kube::Client::try_from(kube::Config::new(url.parse()?)).context("building the kube client")?;
+    let mut client_config = kube::Config::new(url.parse()?);
+    client_config.auth_info.token = Some(token.clone().into());
+    client_config.root_cert = Some(vec![tls.authority_der.clone()]);
+    let client = kube::Client::try_from(client_config).context("building the kube client")?;
     let cluster: Arc<dyn Cluster> = Arc::new(KubeCluster::new(client, "eno"));
     let eno = Eno::start(cluster, Arc::new(LocalProcessExecutor::default()), Options::default()).await;
-    write_kubeconfig(&opts.kubeconfig, &url)?;
+    write_kubeconfig(&opts.kubeconfig, &url, &tls.authority_pem, &token)?;
     tracing::info!(%url, kubeconfig = %opts.kubeconfig.display(), "API server ready");
     println!("eno dev: API server at {url}");
     println!("  export KUBECONFIG={}", opts.kubeconfig.display());
@@ -167,15 +189,23 @@ pub fn install_executor(dest: &Path) -> anyhow::Result<()> {
 }
 
 /// Written to a temporary file and renamed, so a reader never sees half a kubeconfig.
-fn write_kubeconfig(path: &Path, url: &str) -> anyhow::Result<()> {
+fn write_kubeconfig(path: &Path, url: &str, authority_pem: &str, token: &str) -> anyhow::Result<()> {
+    use base64::Engine as _;
+    let authority = base64::engine::general_purpose::STANDARD.encode(authority_pem);
     let contents = format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: eno-dev\n  cluster:\n    server: {url}\ncontexts:\n- name: eno-dev\n  context:\n    cluster: eno-dev\n    user: eno-dev\n    namespace: default\ncurrent-context: eno-dev\nusers:\n- name: eno-dev\n  user: {{}}\n"
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: eno-dev\n  cluster:\n    server: {url}\n    certificate-authority-data: {authority}\ncontexts:\n- name: eno-dev\n  context:\n    cluster: eno-dev\n    user: eno-dev\n    namespace: default\ncurrent-context: eno-dev\nusers:\n- name: eno-dev\n  user:\n    token: {token}\n"
     );
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, contents).with_context(|| format!("writing {}", tmp.display()))?;
+    // It holds an administrator's token: readable by its owner only, as kubeconfigs should be.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600)).with_context(|| format!("restricting {}", tmp.display()))?;
+    }
     std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }

@@ -25,6 +25,12 @@ enum ExecutorKind {
 /// How fresh the informers' lists must be.
 #[cfg(not(madsim))]
 #[derive(Clone, Copy, ValueEnum)]
+enum AuthorizationKind {
+    AlwaysAllow,
+    Rbac,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum ListSemanticKind {
     /// Quorum reads: the latest state.
     MostRecent,
@@ -46,6 +52,12 @@ enum Command {
         /// Port to listen on; a free one is picked when omitted.
         #[arg(long)]
         port: Option<u16>,
+        /// How requests are authorized: `always-allow` (anyone may do anything), or `rbac`
+        /// (Kubernetes RBAC over the Roles and bindings stored, with the bootstrap roles
+        /// installed; the kubeconfig's user is in `system:masters`; ServiceAccount tokens come
+        /// from `kubectl create token`).
+        #[arg(long, value_enum, default_value = "always-allow")]
+        authorization: AuthorizationKind,
     },
     /// Run Eno's controllers against a real cluster: the kubeconfig given (or `KUBECONFIG`, or
     /// `~/.kube/config`), else the in-cluster service account.
@@ -105,7 +117,13 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match command {
-        Command::Dev { kubeconfig, port } => eno::commands::dev(eno::commands::DevOptions { kubeconfig, port }).await,
+        Command::Dev { kubeconfig, port, authorization } => {
+            let authorization = match authorization {
+                AuthorizationKind::AlwaysAllow => eno::commands::Authorization::AlwaysAllow,
+                AuthorizationKind::Rbac => eno::commands::Authorization::Rbac,
+            };
+            eno::commands::dev(eno::commands::DevOptions { kubeconfig, port, authorization }).await
+        }
         Command::Run {
             kubeconfig,
             synthesis_concurrency,

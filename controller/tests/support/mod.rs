@@ -47,11 +47,17 @@ pub fn synthesizer(name: &str, items: &[&str]) -> String {
 
 impl EnoDev {
     pub fn start() -> EnoDev {
+        Self::start_with(&[])
+    }
+
+    /// `eno dev` with more flags (e.g. `--authorization rbac`).
+    pub fn start_with(flags: &[&str]) -> EnoDev {
         let dir = tempfile::tempdir().expect("temp dir");
         let kubeconfig = dir.path().join("kubeconfig");
         let child = Command::new(env!("CARGO_BIN_EXE_eno"))
             .args(["dev", "--kubeconfig"])
             .arg(&kubeconfig)
+            .args(flags)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

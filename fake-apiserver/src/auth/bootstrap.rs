@@ -49,3 +49,19 @@ pub fn objects() -> Vec<Value> {
         binding("system:service-account-issuer-discovery", &[super::SERVICE_ACCOUNTS]),
     ]
 }
+
+/// Writes the bootstrap objects into `server`, as a kube-apiserver does when it starts with RBAC.
+/// Objects that already exist are left as they are.
+pub fn install(server: &mut crate::ApiServer) -> crate::ApiResult<()> {
+    let opts = crate::server::WriteOptions { field_manager: Some("kube-apiserver".into()), ..Default::default() };
+    for object in objects() {
+        let kind = object["kind"].as_str().unwrap_or_default();
+        let target = server.target_for(&format!("{GROUP}/v1"), kind, None, None)?;
+        match server.create(&target, object, &opts) {
+            Ok(_) => {}
+            Err(e) if e.code == 409 => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}

@@ -80,7 +80,7 @@ fn the_authorizer_allows_exactly_what_the_bindings_grant() {
         (&anonymous, path("get", "/api"), false, "discovery needs authentication"),
     ];
     for (who, (verb, request), allowed, why) in table {
-        let decision = authorize(&p, &Attributes { user: who.clone(), verb: verb.clone(), request: request.clone() });
+        let decision = authorize(&Attributes { user: who.clone(), verb: verb.clone(), request: request.clone() }, || p.clone());
         assert_eq!(decision.allowed(), allowed, "{why}: {} {verb} {request:?}: {decision:?}", who.name);
     }
 }
@@ -91,12 +91,12 @@ fn an_allowed_request_names_the_binding_and_a_dangling_one_is_reported() {
     let app = User::service_account("team", "app", "u1");
     let attrs = |user: &User, verb: &str, ns: &str| Attributes { user: user.clone(), verb: verb.into(), request: Request::resource("", "configmaps", ns, "x") };
     assert_eq!(
-        authorize(&p, &attrs(&app, "get", "team")).reason(),
+        authorize(&attrs(&app, "get", "team"), || p.clone()).reason(),
         r#"RBAC: allowed by RoleBinding "readers/team" of Role "cm-reader" to ServiceAccount "app/team""#
     );
-    assert_eq!(authorize(&p, &attrs(&app, "delete", "team")), Decision::NoOpinion { reason: String::new() });
+    assert_eq!(authorize(&attrs(&app, "delete", "team"), || p.clone()), Decision::NoOpinion { reason: String::new() });
     assert_eq!(
-        authorize(&p, &attrs(&app, "get", "other")).reason(),
+        authorize(&attrs(&app, "get", "other"), || p.clone()).reason(),
         r#"RBAC: role.rbac.authorization.k8s.io "missing" not found"#,
         "a binding to a missing role is the reason given"
     );

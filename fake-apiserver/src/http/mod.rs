@@ -2,11 +2,15 @@
 //! Compiled only outside the simulation build (the simulator calls the core in-process).
 
 mod discovery;
+pub mod identity;
 mod negotiate;
 mod openapi;
 pub mod protobuf;
 mod query;
+mod reviews;
+pub mod tls;
 
+use crate::auth::{self, rbac::Policy, Attributes, User};
 use crate::error::{ApiError, ApiResult};
 use crate::server::{DeleteOptions, Deleted, FieldValidation, ListOptions, PatchType, Propagation, ResourceVersionMatch, Target, WriteOptions, Written};
 use crate::shared::SharedApiServer;
@@ -15,9 +19,11 @@ use futures::StreamExt;
 use http::{header, Method, Request, Response, StatusCode};
 use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Full, Limited, StreamBody};
 use hyper::body::{Frame, Incoming};
+use identity::{Authorization, Tokens};
 use negotiate::{Input, Output};
 use protobuf::Codec;
 use query::{Query, ResourcePath, Route};
+use reviews::Review;
 use serde_json::{json, Value};
 use std::convert::Infallible;
 use std::future::Future;
@@ -38,18 +44,33 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// Watches without `timeoutSeconds` end after this long.
     pub default_watch_timeout: Duration,
+    pub authorization: Authorization,
+    /// Bearer tokens accepted as these users (besides the ServiceAccount tokens TokenRequest
+    /// issues); a request without a token is `system:anonymous`.
+    pub tokens: Vec<(String, User)>,
+    /// HTTPS with this certificate; plain HTTP without.
+    pub tls: Option<tls::Tls>,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        HttpConfig { bookmark_interval: Duration::from_secs(5), max_body_bytes: 3 * 1024 * 1024, default_watch_timeout: Duration::from_secs(1800) }
+        HttpConfig {
+            bookmark_interval: Duration::from_secs(5),
+            max_body_bytes: 3 * 1024 * 1024,
+            default_watch_timeout: Duration::from_secs(1800),
+            authorization: Authorization::default(),
+            tokens: Vec::new(),
+            tls: None,
+        }
     }
 }
 
 /// Serves until `shutdown` resolves. Each connection is HTTP/1.1 with keep-alive.
 pub async fn serve(server: SharedApiServer, listener: TcpListener, config: HttpConfig, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
     let address = listener.local_addr()?.to_string();
-    let state = Arc::new(State { server, config, address });
+    let tokens = Tokens::new(&config.tokens);
+    let acceptor = config.tls.as_ref().map(|t| tokio_rustls::TlsAcceptor::from(t.config.clone()));
+    let state = Arc::new(State { server, config, address, tokens });
     tokio::pin!(shutdown);
     loop {
         let (stream, _) = tokio::select! {
@@ -57,16 +78,27 @@ pub async fn serve(server: SharedApiServer, listener: TcpListener, config: HttpC
             _ = &mut shutdown => return Ok(()),
         };
         let state = state.clone();
+        let acceptor = acceptor.clone();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| {
-                let state = state.clone();
-                async move { Ok::<_, Infallible>(state.handle(req).await) }
-            });
-            let io = hyper_util::rt::TokioIo::new(stream);
-            if let Err(e) = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await {
-                tracing::debug!(error = %e, "connection ended");
+            match acceptor {
+                None => serve_connection(stream, state).await,
+                Some(acceptor) => match acceptor.accept(stream).await {
+                    Ok(stream) => serve_connection(stream, state).await,
+                    Err(e) => tracing::debug!(error = %e, "TLS handshake failed"),
+                },
             }
         });
+    }
+}
+
+/// One HTTP/1.1 connection with keep-alive, over TCP or TLS.
+async fn serve_connection(io: impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static, state: Arc<State>) {
+    let service = hyper::service::service_fn(move |req| {
+        let state = state.clone();
+        async move { Ok::<_, Infallible>(state.handle(req).await) }
+    });
+    if let Err(e) = hyper::server::conn::http1::Builder::new().serve_connection(hyper_util::rt::TokioIo::new(io), service).await {
+        tracing::debug!(error = %e, "connection ended");
     }
 }
 
@@ -74,6 +106,7 @@ struct State {
     server: SharedApiServer,
     config: HttpConfig,
     address: String,
+    tokens: Tokens,
 }
 
 fn full(bytes: impl Into<Bytes>) -> Body {
@@ -113,7 +146,13 @@ impl State {
     }
 
     async fn dispatch(&self, req: Request<Incoming>) -> ApiResult<Response<Body>> {
+        let now = self.server.with(|s| s.now_time());
+        let user = self.tokens.authenticate(req.headers(), now, &|namespace, name| self.service_account_uid(namespace, name))?;
+        let user = identity::impersonate(user, req.headers(), &req.uri().to_string(), |attrs| self.authorize(attrs))?;
         let route = query::route(req.uri().path())?;
+        let watch = Query::parse(req.uri().query())?.flag("watch")?.unwrap_or(false);
+        let (verb, request) = identity::request_of(&route, req.method(), req.uri().path(), watch);
+        self.authorize(&Attributes { user: user.clone(), verb, request })?;
         let accept = header_str(&req, header::ACCEPT).to_string();
         let aggregated = accept.contains("as=APIGroupDiscoveryList");
         let registry = || self.server.with(|s| s.registry().clone());
@@ -143,7 +182,71 @@ impl State {
                 .header(header::CONTENT_TYPE, "application/com.github.proto-openapi.spec.v2.v1.0+protobuf")
                 .body(full(Bytes::new()))
                 .expect("valid")),
-            Route::Resource(path) => self.resource(req, path).await,
+            Route::Resource(path) => self.resource(req, path, &user).await,
+        }
+    }
+
+    /// A 403 unless the configured authorizer allows `attrs`.
+    fn authorize(&self, attrs: &Attributes) -> ApiResult<()> {
+        let decision = self.decide(attrs);
+        if decision.allowed() {
+            Ok(())
+        } else {
+            Err(auth::forbidden(attrs, decision.reason()))
+        }
+    }
+
+    /// Every Role, ClusterRole and binding in the store now.
+    fn policy(&self) -> Policy {
+        self.server.with(|s| {
+            let mut items = |kind: &str| -> Vec<Value> {
+                s.target_for("rbac.authorization.k8s.io/v1", kind, None, None)
+                    .and_then(|t| s.list(&t, &ListOptions::default()))
+                    .map(|list| list["items"].as_array().cloned().unwrap_or_default())
+                    .unwrap_or_default()
+            };
+            Policy::new(&items("ClusterRole"), &items("Role"), &items("ClusterRoleBinding"), &items("RoleBinding"))
+        })
+    }
+
+    fn service_account_uid(&self, namespace: &str, name: &str) -> Option<String> {
+        self.server.with(|s| {
+            let target = s.target_for("v1", "ServiceAccount", Some(namespace), Some(name)).ok()?;
+            s.get(&target, None).ok()?["metadata"]["uid"].as_str().map(str::to_string)
+        })
+    }
+
+    /// Role and binding writes may only grant what the writer holds (or may `escalate` / `bind`).
+    fn check_rbac_write(&self, user: &User, target: &Target, object: &Value) -> ApiResult<()> {
+        if self.config.authorization != Authorization::Rbac || user.is_master() || target.resource.group != "rbac.authorization.k8s.io" {
+            return Ok(());
+        }
+        let rt = &target.resource;
+        let namespace = target.namespace.clone().unwrap_or_default();
+        let name = crate::object::name(object).to_string();
+        let check = |verb: &str, resource: &str, name: &str| self.decide(&Attributes { user: user.clone(), verb: verb.into(), request: auth::Request::resource("rbac.authorization.k8s.io", resource, &namespace, name) }).allowed();
+        let policy = self.policy();
+        let granted = match rt.kind.as_str() {
+            "Role" | "ClusterRole" => {
+                if check("escalate", &rt.plural, target.name.as_deref().unwrap_or("")) {
+                    return Ok(());
+                }
+                auth::rbac::Rule::of_role(object)
+            }
+            "RoleBinding" | "ClusterRoleBinding" => {
+                let role_kind = object["roleRef"]["kind"].as_str().unwrap_or("");
+                let role_name = object["roleRef"]["name"].as_str().unwrap_or("");
+                if check("bind", if role_kind == "ClusterRole" { "clusterroles" } else { "roles" }, role_name) {
+                    return Ok(());
+                }
+                policy.role_rules(role_kind, role_name, &namespace).map_err(|e| ApiError::new(404, "NotFound", e))?
+            }
+            _ => return Ok(()),
+        };
+        let (held, _) = policy.rules_for(user, &namespace);
+        match auth::rbac::escalation(user, &held, &granted) {
+            None => Ok(()),
+            Some(why) => Err(auth::forbidden_error(&rt.group, &rt.plural, &name, &why)),
         }
     }
 
@@ -163,7 +266,11 @@ impl State {
         Ok(Target { resource, namespace: path.namespace.clone(), name: path.name.clone(), subresource: path.subresource.clone() })
     }
 
-    async fn resource(&self, req: Request<Incoming>, path: ResourcePath) -> ApiResult<Response<Body>> {
+    async fn resource(&self, req: Request<Incoming>, path: ResourcePath, user: &User) -> ApiResult<Response<Body>> {
+        if let Some(review) = Review::of(&path) {
+            let output = negotiate::output(header_str(&req, header::ACCEPT), true, false)?;
+            return self.review(review, req, path, user, output).await;
+        }
         let target = self.target(&path)?;
         let q = Query::parse(req.uri().query())?;
         let watching = req.method() == Method::GET && target.name.is_none() && q.flag("watch")?.unwrap_or(false);
@@ -195,12 +302,14 @@ impl State {
                 Ok(self.render(&target, obj, output, false))
             }
             (Method::POST, false) => {
-                let body = parse_object(&target, &content_type, &self.read_body(req).await?)?;
+                let body = parse_target_object(&target, &content_type, &self.read_body(req).await?)?;
+                self.check_rbac_write(user, &target, &body)?;
                 let opts = write_opts()?;
                 Ok(written(self.server.with(|s| s.create(&target, body, &opts))?, output))
             }
             (Method::PUT, true) => {
-                let body = parse_object(&target, &content_type, &self.read_body(req).await?)?;
+                let body = parse_target_object(&target, &content_type, &self.read_body(req).await?)?;
+                self.check_rbac_write(user, &target, &body)?;
                 let opts = write_opts()?;
                 Ok(written(self.server.with(|s| s.update(&target, body, &opts))?, output))
             }
@@ -213,6 +322,12 @@ impl State {
                 })?;
                 let body = self.read_body(req).await?;
                 let opts = write_opts()?;
+                if target.resource.group == "rbac.authorization.k8s.io" {
+                    // The patched object decides what is granted: work it out without writing.
+                    let trial = WriteOptions { dry_run: true, ..opts.clone() };
+                    let patched = self.server.with(|s| s.patch(&target, patch_type, &body, &trial))?;
+                    self.check_rbac_write(user, &target, &patched.object)?;
+                }
                 Ok(written(self.server.with(|s| s.patch(&target, patch_type, &body, &opts))?, output))
             }
             (Method::DELETE, true) => {
@@ -332,18 +447,21 @@ fn written(w: Written, output: Output) -> Response<Body> {
     r
 }
 
+fn parse_target_object(target: &Target, content_type: &str, body: &[u8]) -> ApiResult<Value> {
+    parse_object(&target.resource.kind, &target.resource.version, target.resource.is_custom(), content_type, body)
+}
+
 /// Create and update bodies: JSON, YAML, or protobuf for the built-in kinds. A protobuf body for
 /// a custom resource is the real server's 400: its decoder finds no kind in it.
-fn parse_object(target: &Target, content_type: &str, body: &[u8]) -> ApiResult<Value> {
-    let resource = &target.resource;
-    let cannot_handle = |why: String| ApiError::bad_request(format!("{kind} in version {version:?} cannot be handled as a {kind}: {why}", kind = resource.kind, version = resource.version));
+fn parse_object(kind: &str, version: &str, custom: bool, content_type: &str, body: &[u8]) -> ApiResult<Value> {
+    let cannot_handle = |why: String| ApiError::bad_request(format!("{kind} in version {version:?} cannot be handled as a {kind}: {why}"));
     let value: Value = match negotiate::input(content_type)? {
         Input::Json => serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("error decoding JSON: {e}")))?,
         Input::Yaml => {
             let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("error decoding YAML: invalid UTF-8"))?;
             serde_saphyr::from_str(text).map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?
         }
-        Input::Protobuf if resource.is_custom() => return Err(cannot_handle("Object 'Kind' is missing in 'object has no kind field '".into())),
+        Input::Protobuf if custom => return Err(cannot_handle("Object 'Kind' is missing in 'object has no kind field '".into())),
         Input::Protobuf => Codec::get().decode(body).map_err(|e| cannot_handle(e.to_string()))?,
     };
     if !value.is_object() {
