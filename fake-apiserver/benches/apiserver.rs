@@ -37,7 +37,7 @@ fn configmap(i: usize) -> serde_json::Value {
 }
 
 fn report(what: &str, n: usize, elapsed: Duration) {
-    println!("{what:<34} {n:>8} ops  {:>10.0} ops/s", n as f64 / elapsed.as_secs_f64());
+    println!("{what:<40} {n:>8} ops  {:>10.0} ops/s", n as f64 / elapsed.as_secs_f64());
 }
 
 fn in_process(n: usize) {
@@ -105,8 +105,32 @@ fn memory(n: usize) {
     drop(s);
 }
 
-/// HTTP/1.1 keep-alive GETs from `connections` concurrent clients.
-async fn http(requests_per_connection: usize, connections: usize) {
+/// How the HTTP benchmark's requests are encoded.
+#[derive(Clone, Copy)]
+enum Wire {
+    Json,
+    Protobuf,
+}
+
+impl Wire {
+    fn name(self) -> &'static str {
+        match self {
+            Wire::Json => "JSON",
+            Wire::Protobuf => "protobuf",
+        }
+    }
+
+    fn media(self) -> &'static str {
+        match self {
+            Wire::Json => "application/json",
+            Wire::Protobuf => fake_apiserver::http::protobuf::PROTOBUF,
+        }
+    }
+}
+
+/// HTTP/1.1 keep-alive requests from `connections` concurrent clients: GETs of one ConfigMap, or
+/// creates of new ones, with bodies and answers in `wire`.
+async fn http(requests_per_connection: usize, connections: usize, create: bool, wire: Wire) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let shared = SharedApiServer::new(server(10_000));
     shared.with(|s| {
@@ -121,13 +145,31 @@ async fn http(requests_per_connection: usize, connections: usize) {
     }));
     let start = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..connections {
+    for c in 0..connections {
         tasks.push(tokio::spawn(async move {
             let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
-            let request = b"GET /api/v1/namespaces/default/configmaps/cm-000000 HTTP/1.1\r\nHost: bench\r\n\r\n";
             let mut buf = vec![0u8; 64 * 1024];
-            for _ in 0..requests_per_connection {
-                conn.write_all(request).await.unwrap();
+            for r in 0..requests_per_connection {
+                let request = if create {
+                    let mut object = configmap(1 + c * requests_per_connection + r);
+                    object["apiVersion"] = json!("v1");
+                    object["kind"] = json!("ConfigMap");
+                    let body = match wire {
+                        Wire::Json => serde_json::to_vec(&object).unwrap(),
+                        Wire::Protobuf => fake_apiserver::http::protobuf::Codec::get().encode(&object).unwrap(),
+                    };
+                    let mut head = format!(
+                        "POST /api/v1/namespaces/default/configmaps HTTP/1.1\r\nHost: bench\r\nContent-Type: {0}\r\nAccept: {0}\r\nContent-Length: {1}\r\n\r\n",
+                        wire.media(),
+                        body.len()
+                    )
+                    .into_bytes();
+                    head.extend_from_slice(&body);
+                    head
+                } else {
+                    format!("GET /api/v1/namespaces/default/configmaps/cm-000000 HTTP/1.1\r\nHost: bench\r\nAccept: {}\r\n\r\n", wire.media()).into_bytes()
+                };
+                conn.write_all(&request).await.unwrap();
                 // Read one response: headers, then Content-Length bytes of body.
                 let mut got = 0;
                 loop {
@@ -137,7 +179,8 @@ async fn http(requests_per_connection: usize, connections: usize) {
                         let head = std::str::from_utf8(&text[..end]).unwrap().to_ascii_lowercase();
                         let len: usize = head.lines().find_map(|l| l.strip_prefix("content-length: ")).unwrap().trim().parse().unwrap();
                         if got >= end + 4 + len {
-                            assert!(head.starts_with("http/1.1 200"));
+                            assert!(head.starts_with(if create { "http/1.1 201" } else { "http/1.1 200" }), "{head}");
+                            assert!(head.contains(&format!("content-type: {}", wire.media())), "{head}");
                             break;
                         }
                     }
@@ -148,7 +191,8 @@ async fn http(requests_per_connection: usize, connections: usize) {
     for t in tasks {
         t.await.unwrap();
     }
-    report(&format!("HTTP GET ({connections} connections)"), requests_per_connection * connections, start.elapsed());
+    let what = format!("HTTP {} {} ({connections} connections)", if create { "create" } else { "GET" }, wire.name());
+    report(&what, requests_per_connection * connections, start.elapsed());
     let _ = stop.send(());
 }
 
@@ -160,5 +204,9 @@ fn main() {
     in_process(n);
     memory(mem);
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    rt.block_on(http(http_requests / 4, 4));
+    for create in [false, true] {
+        for wire in [Wire::Json, Wire::Protobuf] {
+            rt.block_on(http(http_requests / 4, 4, create, wire));
+        }
+    }
 }

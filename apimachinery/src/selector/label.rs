@@ -69,10 +69,15 @@ impl Requirement {
 
     /// `Requirement.Matches`: a missing key satisfies `!=`, `notin` and `!k` only.
     pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
-        let got = labels.get(&self.key);
+        self.matches_lookup(|key| labels.get(key).map(String::as_str))
+    }
+
+    /// The same, reading each label through `label` (no map of the labels is built).
+    fn matches_lookup<'a>(&self, label: impl Fn(&str) -> Option<&'a str>) -> bool {
+        let got = label(&self.key);
         match self.operator {
-            Operator::In | Operator::Equals | Operator::DoubleEquals => got.is_some_and(|v| self.values.contains(v)),
-            Operator::NotIn | Operator::NotEquals => got.is_none_or(|v| !self.values.contains(v)),
+            Operator::In | Operator::Equals | Operator::DoubleEquals => got.is_some_and(|v| self.values.iter().any(|w| w == v)),
+            Operator::NotIn | Operator::NotEquals => got.is_none_or(|v| !self.values.iter().any(|w| w == v)),
             Operator::Exists => got.is_some(),
             Operator::DoesNotExist => got.is_none(),
             Operator::GreaterThan | Operator::LessThan => {
@@ -249,9 +254,11 @@ impl LabelSelector {
         !self.nothing && self.requirements.iter().all(|r| r.matches(labels))
     }
 
-    /// Matches against an object's `metadata.labels` (non-string label values are ignored).
+    /// Matches against an object's `metadata.labels` (non-string label values are ignored),
+    /// read in place: a list filters every object of its kind through this.
     pub fn matches_object(&self, obj: &Value) -> bool {
-        self.matches(&labels_of(obj))
+        let labels = obj.get("metadata").and_then(|m| m.get("labels")).and_then(Value::as_object);
+        !self.nothing && self.requirements.iter().all(|r| r.matches_lookup(|key| labels.and_then(|l| l.get(key)).and_then(Value::as_str)))
     }
 }
 

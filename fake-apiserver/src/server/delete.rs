@@ -104,7 +104,7 @@ impl ApiServer {
             "apiVersion": target.resource.api_version(),
             "kind": target.resource.list_kind(),
             "metadata": {"resourceVersion": self.revision().to_string()},
-            "items": items,
+            "items": Value::Array(items),
         }))
     }
 

@@ -55,7 +55,7 @@ impl Filter {
         if self.namespace.as_deref().is_some_and(|ns| object::namespace(obj) != ns) {
             return false;
         }
-        if self.labels.as_ref().is_some_and(|l| !l.matches(&object::labels(obj))) {
+        if self.labels.as_ref().is_some_and(|l| !l.matches_object(obj)) {
             return false;
         }
         self.fields.as_ref().is_none_or(|f| f.matches(|field| apimachinery::selector::field_value(obj, field)))
@@ -174,7 +174,7 @@ impl ApiServer {
     /// `limit` cut it short, `metadata.continue` and `remainingItemCount`.
     pub fn list(&mut self, target: &Target, opts: &ListOptions) -> ApiResult<Value> {
         self.injected_error()?;
-        let filter = Filter::new(target, opts)?;
+        let mut filter = Filter::new(target, opts)?;
         let (revision, after) = match opts.continue_token.as_deref().filter(|c| !c.is_empty()) {
             Some(token) => {
                 if opts.resource_version.as_deref().is_some_and(|rv| !rv.is_empty()) {
@@ -190,9 +190,11 @@ impl ApiServer {
             }
             None => (self.serve_revision(&self.read_at(opts, true)?)?, None),
         };
+        // The store's key range already holds the list to the namespace.
+        let namespace = filter.namespace.take();
         let objects = self
             .store
-            .list_at(&target.resource.storage_key(), filter.namespace.as_deref(), revision, |o| {
+            .list_at(&target.resource.storage_key(), namespace.as_deref(), revision, |o| {
                 filter.matches(o) && after.as_ref().is_none_or(|after| sort_key(o) > *after)
             })
             .map_err(|_| too_old(revision, self.store.floor()))?;
@@ -214,12 +216,13 @@ impl ApiServer {
             metadata["continue"] = Value::String(encode_continue(revision, &last));
             metadata["remainingItemCount"] = json!(more);
         }
-        Ok(json!({
-            "apiVersion": target.resource.api_version(),
-            "kind": target.resource.list_kind(),
-            "metadata": metadata,
-            "items": items,
-        }))
+        // Built by hand: `json!` would serialize `items` into a second deep copy.
+        let mut list = serde_json::Map::new();
+        list.insert("apiVersion".into(), Value::String(target.resource.api_version()));
+        list.insert("kind".into(), Value::String(target.resource.list_kind()));
+        list.insert("metadata".into(), metadata);
+        list.insert("items".into(), Value::Array(items));
+        Ok(Value::Object(list))
     }
 
     /// Opens a watch. Semantics of `resourceVersion`: unset or `"0"` start with synthetic
