@@ -22,7 +22,7 @@ enum ExecutorKind {
     Local,
 }
 
-/// How fresh the informers' lists must be.
+/// Who may do what against `eno dev`'s API server.
 #[cfg(not(madsim))]
 #[derive(Clone, Copy, ValueEnum)]
 enum AuthorizationKind {
@@ -30,6 +30,8 @@ enum AuthorizationKind {
     Rbac,
 }
 
+/// How fresh the informers' lists must be.
+#[cfg(not(madsim))]
 #[derive(Clone, Copy, ValueEnum)]
 enum ListSemanticKind {
     /// Quorum reads: the latest state.

@@ -48,6 +48,12 @@ async fn bad_addresses_and_parameters() {
     expect_status(&s, "GET", &format!("{CM}?resourceVersion=x"), "application/json", b"", 400, "BadRequest").await;
     expect_status(&s, "PATCH", &format!("{CM}/missing"), "application/merge-patch+json", b"{}", 404, "NotFound").await;
     expect_status(&s, "PATCH", &format!("{CM}/x"), "text/plain", b"{}", 415, "UnsupportedMediaType").await;
+    let (code, status) = request(s.addr, "POST", &format!("{CM}?dryRun=Yes"), "application/json", br#"{"metadata":{"name":"d"}}"#).await;
+    assert_eq!(code, 422);
+    assert_eq!(status["message"], "CreateOptions.meta.k8s.io \"\" is invalid: dryRun: Unsupported value: []string{\"Yes\"}: supported values: \"All\"");
+    let (code, _) = request(s.addr, "POST", &format!("{CM}?dryRun=All"), "application/json", br#"{"metadata":{"name":"d"}}"#).await;
+    assert_eq!(code, 201, "a dry run answers as if created");
+    assert_eq!(request(s.addr, "GET", &format!("{CM}/d"), "", b"").await.0, 404, "and stores nothing");
     expect_status(&s, "DELETE", &format!("{CM}/x"), "application/vnd.kubernetes.protobuf", b"k8s\0\x0a", 400, "BadRequest").await;
     expect_status(&s, "POST", "/api/v1/namespaces/default/configmaps/named", "application/json", b"{}", 405, "MethodNotAllowed").await;
     let wrong_ns = br#"{"metadata":{"name":"c","namespace":"other"}}"#;

@@ -110,7 +110,7 @@ pub fn impersonate(user: User, headers: &HeaderMap, uri: &str, authorize: impl F
         let mut asked: Vec<String> = groups.iter().map(|g| format!("group {g:?}")).collect();
         asked.extend(uid.iter().map(|u| format!("uid {u:?}")));
         asked.extend(extra.keys().map(|k| format!("extra {k:?}")));
-        return Err(ApiError::internal(format!("Internal Server Error: {uri:?}: requested [{}] without impersonating a user", asked.join(" "))));
+        return Err(ApiError::new(500, "InternalError", format!("Internal Server Error: {uri:?}: requested [{}] without impersonating a user", asked.join(" "))));
     };
     let check = |verb_target: Request| authorize(&Attributes { user: user.clone(), verb: "impersonate".into(), request: verb_target });
     let service_account = auth::split_service_account(&target).map(|(ns, n)| (ns.to_string(), n.to_string()));
@@ -173,4 +173,61 @@ pub fn request_of(route: &Route, method: &Method, path: &str, watch: bool) -> (S
         name: name.clone().unwrap_or_default(),
     };
     (verb.to_string(), request)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bearer(token: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(http::header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn tokens_are_checked_for_expiry_and_their_service_account() {
+        let admin = User { name: "admin".into(), groups: vec![auth::MASTERS.into()], ..Default::default() };
+        let tokens = Tokens::new(&[("fixed".into(), admin.clone())]);
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let token = tokens.issue("team", "app", "uid-1", now + chrono::Duration::seconds(600));
+        let same = |_: &str, _: &str| Some("uid-1".to_string());
+        let unauthorized = |r: ApiResult<User>| r.is_err_and(|e| e.code == 401 && e.message == "Unauthorized");
+        assert_eq!(tokens.authenticate(&bearer(&token), now, &same).unwrap(), User::service_account("team", "app", "uid-1"));
+        assert!(unauthorized(tokens.authenticate(&bearer(&token), now + chrono::Duration::seconds(600), &same)), "expired");
+        assert!(unauthorized(tokens.authenticate(&bearer(&token), now, &|_, _| Some("uid-2".into()))), "the account was recreated");
+        assert!(unauthorized(tokens.authenticate(&bearer(&token), now, &|_, _| None)), "the account is gone");
+        assert!(unauthorized(tokens.authenticate(&bearer("nope"), now, &same)), "unknown");
+        assert_eq!(tokens.authenticate(&bearer("fixed"), now, &same).unwrap(), admin);
+        assert_eq!(tokens.authenticate(&HeaderMap::new(), now, &same).unwrap(), User::anonymous(), "no token");
+        let mut basic = HeaderMap::new();
+        basic.insert(http::header::AUTHORIZATION, "Basic dTpw".parse().unwrap());
+        assert_eq!(tokens.authenticate(&basic, now, &same).unwrap(), User::anonymous(), "not a bearer token");
+    }
+
+    #[test]
+    fn impersonation_checks_each_part_and_adds_the_groups_a_real_server_adds() {
+        let admin = User { name: "admin".into(), groups: vec![auth::MASTERS.into()], ..Default::default() };
+        let headers = |pairs: &[(&'static str, &str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.append(*k, v.parse().unwrap());
+            }
+            h
+        };
+        let allow_all = |_: &Attributes| Ok(());
+        let sa = impersonate(admin.clone(), &headers(&[("impersonate-user", "system:serviceaccount:team:app")]), "/", allow_all).unwrap();
+        assert_eq!(sa.groups, ["system:serviceaccounts", "system:serviceaccounts:team", "system:authenticated"]);
+        let jane = impersonate(admin.clone(), &headers(&[("impersonate-user", "jane"), ("impersonate-group", "devs")]), "/", allow_all).unwrap();
+        assert_eq!((jane.name.as_str(), jane.groups.clone()), ("jane", vec!["devs".to_string(), "system:authenticated".to_string()]));
+        let err = impersonate(admin.clone(), &headers(&[("impersonate-group", "devs")]), "/api", allow_all).unwrap_err();
+        assert_eq!((err.code, err.message.as_str()), (500, r#"Internal Server Error: "/api": requested [group "devs"] without impersonating a user"#));
+        // Each part is authorized: here groups are refused.
+        let no_groups = |a: &Attributes| match &a.request {
+            Request::Resource { resource, .. } if resource == "groups" => Err(auth::forbidden(a, "")),
+            _ => Ok(()),
+        };
+        let err = impersonate(admin, &headers(&[("impersonate-user", "jane"), ("impersonate-group", "system:masters")]), "/", no_groups).unwrap_err();
+        assert_eq!(err.message, r#"groups "system:masters" is forbidden: User "admin" cannot impersonate resource "groups" in API group "" at the cluster scope"#);
+    }
 }

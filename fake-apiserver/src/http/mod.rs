@@ -286,12 +286,12 @@ impl State {
             });
             Ok(WriteOptions {
                 field_manager,
-                dry_run: q.get("dryRun") == Some("All"),
+                dry_run: dry_run(&q, &method)?,
                 field_validation: FieldValidation::parse(q.get("fieldValidation").unwrap_or(""))?,
                 force: q.flag("force")?,
             })
         };
-        match (method, target.name.is_some()) {
+        match (method.clone(), target.name.is_some()) {
             (Method::GET, false) if watching => self.watch(&target, list_options(&q)?, output),
             (Method::GET, false) => {
                 let list = self.server.with(|s| s.list(&target, &list_options(&q)?))?;
@@ -470,6 +470,27 @@ fn parse_object(kind: &str, version: &str, custom: bool, content_type: &str, bod
     Ok(value)
 }
 
+/// `dryRun`: absent, or `All` (the one value the real server knows); anything else is its 422.
+fn dry_run(q: &Query, method: &Method) -> ApiResult<bool> {
+    match q.get("dryRun") {
+        None | Some("") => Ok(false),
+        Some("All") => Ok(true),
+        Some(other) => {
+            let options = match *method {
+                Method::POST => "CreateOptions",
+                Method::PUT => "UpdateOptions",
+                Method::PATCH => "PatchOptions",
+                _ => "DeleteOptions",
+            };
+            Err(ApiError::invalid(&format!("{options}.meta.k8s.io"), "meta.k8s.io", options, "", vec![crate::error::Cause::new(
+                "FieldValueNotSupported",
+                "dryRun",
+                format!("Unsupported value: []string{{{other:?}}}: supported values: \"All\""),
+            )]))
+        }
+    }
+}
+
 fn list_options(q: &Query) -> ApiResult<ListOptions> {
     Ok(ListOptions {
         label_selector: q.get("labelSelector").map(str::to_string),
@@ -529,7 +550,7 @@ fn delete_options(q: &Query, content_type: &str, body: &[u8]) -> ApiResult<Delet
         (Some(true), None) => propagation = Some(Propagation::Orphan),
         _ => {}
     }
-    let dry_run = b["dryRun"].as_array().is_some_and(|a| a.iter().any(|v| v == "All")) || q.get("dryRun") == Some("All");
+    let dry_run = b["dryRun"].as_array().is_some_and(|a| a.iter().any(|v| v == "All")) || dry_run(q, &Method::DELETE)?;
     Ok(DeleteOptions {
         propagation,
         precondition_uid: b["preconditions"]["uid"].as_str().map(str::to_string),

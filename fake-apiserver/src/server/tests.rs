@@ -469,3 +469,54 @@ fn secret_string_data_is_written_into_data_and_the_type_defaults_to_opaque() {
     let tls = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "tls"}, "type": "kubernetes.io/tls", "data": {"tls.crt": "", "tls.key": ""}});
     assert_eq!(s.create(&secrets, tls, &WriteOptions::default()).unwrap().object["type"], "kubernetes.io/tls");
 }
+
+/// One create (or update from `old`) per rule of the built-in kinds, and the cause it must give.
+#[test]
+fn builtin_validation_rules_give_the_real_servers_causes() {
+    let cm = |data: Value| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": data});
+    let pod = |containers: Value| json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": containers}});
+    let svc = |ports: Value| json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}, "spec": {"ports": ports}});
+    let label_msg = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
+    #[rustfmt::skip]
+    let table: Vec<(&str, Option<Value>, Value, &str, String)> = vec![
+        ("config key", None, cm(json!({"a b": "x"})), "data[a b]",
+         "Invalid value: \"a b\": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')".into()),
+        ("config key '..'", None, cm(json!({"..": "x"})), "data[..]", "Invalid value: \"..\": must not be '..'".into()),
+        ("key in data and binaryData", None, json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": "x"}, "binaryData": {"k": "eA=="}}),
+         "binaryData[k]", "Invalid value: \"k\": duplicate of key present in data".into()),
+        ("immutable data", Some(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "immutable": true, "data": {"k": "x"}})),
+         json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "immutable": true, "data": {"k": "y"}}), "data", "Forbidden: field is immutable when `immutable` is set".into()),
+        ("immutable flag", Some(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "immutable": true, "data": {"k": "x"}})),
+         json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "immutable": false, "data": {"k": "x"}}), "immutable", "Forbidden: field is immutable when `immutable` is set".into()),
+        ("secret type", Some(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "c"}, "type": "Opaque"})),
+         json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "c"}, "type": "kubernetes.io/tls"}), "type", "Invalid value: \"kubernetes.io/tls\": field is immutable".into()),
+        ("container name", None, pod(json!([{"name": "Web", "image": "i"}])), "spec.containers[0].name", format!("Invalid value: \"Web\": {label_msg}")),
+        ("duplicate container", None, pod(json!([{"name": "web", "image": "i"}, {"name": "web", "image": "i"}])), "spec.containers[1].name", "Duplicate value: \"web\"".into()),
+        ("container image", None, pod(json!([{"name": "web"}])), "spec.containers[0].image", "Required value".into()),
+        ("no containers", None, pod(json!([])), "spec.containers", "Required value".into()),
+        ("container port", None, pod(json!([{"name": "web", "image": "i", "ports": [{"containerPort": 70000}]}])), "spec.containers[0].ports[0].containerPort",
+         "Invalid value: 70000: must be between 1 and 65535, inclusive".into()),
+        ("service port", None, svc(json!([{"port": 0}])), "spec.ports[0].port", "Invalid value: 0: must be between 1 and 65535, inclusive".into()),
+        ("unnamed port of several", None, svc(json!([{"name": "a", "port": 80}, {"port": 81}])), "spec.ports[1].name", "Required value".into()),
+        ("duplicate port name", None, svc(json!([{"name": "a", "port": 80}, {"name": "a", "port": 81}])), "spec.ports[1].name", "Duplicate value: \"a\"".into()),
+        ("protocol", None, svc(json!([{"port": 80, "protocol": "HTTP"}])), "spec.ports[0].protocol", "Unsupported value: \"HTTP\": supported values: \"SCTP\", \"TCP\", \"UDP\"".into()),
+        ("target port", None, svc(json!([{"port": 80, "targetPort": 0}])), "spec.ports[0].targetPort", "Invalid value: 0: must be between 1 and 65535, inclusive".into()),
+        ("job containers", None, json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"}, "spec": {"template": {"spec": {"containers": [{"name": "x_y", "image": "i"}]}}}}),
+         "spec.template.spec.containers[0].name", format!("Invalid value: \"x_y\": {label_msg}")),
+    ];
+    for (rule, old, body, field, message) in table {
+        let mut s = server();
+        let api_version = body["apiVersion"].as_str().unwrap().to_string();
+        let kind = body["kind"].as_str().unwrap().to_string();
+        let t = s.target_for(&api_version, &kind, Some("default"), None).unwrap();
+        let err = match old {
+            None => s.create(&t, body, &WriteOptions::default()).unwrap_err(),
+            Some(old) => {
+                s.create(&t, old, &WriteOptions::default()).unwrap_or_else(|e| panic!("{rule}: the old object is valid: {e:?}"));
+                s.update(&named(&t, body["metadata"]["name"].as_str().unwrap()), body, &WriteOptions::default()).unwrap_err()
+            }
+        };
+        assert_eq!(err.code, 422, "{rule}: {err:?}");
+        assert!(err.causes.iter().any(|c| c.field == field && c.message == message), "{rule}: want {field}: {message}\ngot {:#?}", err.causes);
+    }
+}

@@ -376,7 +376,7 @@ impl ApiServer {
         if rt.kind == "CustomResourceDefinition" && rt.group == "apiextensions.k8s.io" {
             causes.extend(Self::crd_causes(obj, old));
         }
-        causes.extend(super::builtin::causes(rt, obj));
+        causes.extend(super::builtin::causes(rt, obj, old));
         if causes.is_empty() {
             Ok(warnings)
         } else {

@@ -1,6 +1,8 @@
 //! A server on a loopback port and a raw HTTP/1.1 client: requests exactly as written, so
 //! malformed ones reach the server unchanged.
 
+#![allow(dead_code)]
+
 use fake_apiserver::clock::SystemClock;
 use fake_apiserver::http::{serve, HttpConfig};
 use fake_apiserver::server::{ApiServer, Config};
