@@ -127,3 +127,21 @@ fn rbac_objects() {
     dev.ok(&["create", "clusterrolebinding", "pod-readers", "--clusterrole=pod-reader", "--group=devs"]);
     assert_eq!(dev.json(&["get", "clusterrolebinding", "pod-readers"])["subjects"][0]["name"], "devs");
 }
+
+const DEPLOYMENT_WITH_TYPOS: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicaCount: 2\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: web, image: nginx, imagePolicy: x}]\n";
+
+#[test]
+fn fields_a_built_in_kind_lacks_are_refused_warned_about_or_dropped() {
+    let dev = EnoDev::start();
+    // kubectl's default validation asks the server to be strict.
+    let out = dev.with_stdin(&["create", "-f", "-"], DEPLOYMENT_WITH_TYPOS);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(r#"Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "spec.replicaCount", unknown field "spec.template.spec.containers[0].imagePolicy""#), "{err}");
+    assert!(dev.kubectl(&["get", "deployment", "web"]).status.code() != Some(0), "nothing was created");
+    let out = dev.with_stdin(&["create", "--validate=warn", "-f", "-"], DEPLOYMENT_WITH_TYPOS);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(r#"Warning: unknown field "spec.replicaCount""#) && err.contains(r#"Warning: unknown field "spec.template.spec.containers[0].imagePolicy""#), "{err}");
+    let stored = dev.json(&["get", "deployment", "web"]);
+    assert!(stored["spec"].get("replicaCount").is_none() && stored["spec"]["template"]["spec"]["containers"][0].get("imagePolicy").is_none(), "{stored}");
+}

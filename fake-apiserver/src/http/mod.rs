@@ -302,16 +302,18 @@ impl State {
                 Ok(self.render(&target, obj, output, false))
             }
             (Method::POST, false) => {
-                let body = parse_target_object(&target, &content_type, &self.read_body(req).await?)?;
-                self.check_rbac_write(user, &target, &body)?;
+                let mut body = parse_target_object(&target, &content_type, &self.read_body(req).await?)?;
                 let opts = write_opts()?;
-                Ok(written(self.server.with(|s| s.create(&target, body, &opts))?, output))
+                let warnings = drop_unknown_fields(&target, &mut body, opts.field_validation)?;
+                self.check_rbac_write(user, &target, &body)?;
+                Ok(written(self.server.with(|s| s.create(&target, body, &opts))?.warned(warnings), output))
             }
             (Method::PUT, true) => {
-                let body = parse_target_object(&target, &content_type, &self.read_body(req).await?)?;
-                self.check_rbac_write(user, &target, &body)?;
+                let mut body = parse_target_object(&target, &content_type, &self.read_body(req).await?)?;
                 let opts = write_opts()?;
-                Ok(written(self.server.with(|s| s.update(&target, body, &opts))?, output))
+                let warnings = drop_unknown_fields(&target, &mut body, opts.field_validation)?;
+                self.check_rbac_write(user, &target, &body)?;
+                Ok(written(self.server.with(|s| s.update(&target, body, &opts))?.warned(warnings), output))
             }
             (Method::PATCH, true) => {
                 let patch_type = PatchType::from_content_type(&content_type).ok_or_else(|| {
@@ -445,6 +447,29 @@ fn written(w: Written, output: Output) -> Response<Body> {
         }
     }
     r
+}
+
+/// A built-in kind keeps only its type's fields, as decoding into the Go type does: the others
+/// are dropped with a warning each (`Warn`, the default), dropped silently (`Ignore`), or the
+/// request is refused (`Strict`). Custom resources are pruned by their schema in the core.
+fn drop_unknown_fields(target: &Target, body: &mut Value, validation: FieldValidation) -> ApiResult<Vec<String>> {
+    let rt = &target.resource;
+    if rt.is_custom() {
+        return Ok(Vec::new());
+    }
+    let unknown = Codec::get().prune_unknown(&rt.api_version(), &rt.kind, body);
+    let messages: Vec<String> = unknown.iter().map(|path| crate::validation::unknown_field_message(path)).collect();
+    match validation {
+        _ if messages.is_empty() => Ok(Vec::new()),
+        FieldValidation::Strict => Err(ApiError::bad_request(format!(
+            "{kind} in version {version:?} cannot be handled as a {kind}: strict decoding error: {}",
+            messages.join(", "),
+            kind = rt.kind,
+            version = rt.version
+        ))),
+        FieldValidation::Warn => Ok(messages),
+        FieldValidation::Ignore => Ok(Vec::new()),
+    }
 }
 
 fn parse_target_object(target: &Target, content_type: &str, body: &[u8]) -> ApiResult<Value> {

@@ -143,6 +143,14 @@ pub struct Written {
     pub warnings: Vec<String>,
 }
 
+impl Written {
+    /// With `earlier` warnings (found before the core saw the request) first.
+    pub fn warned(mut self, earlier: Vec<String>) -> Self {
+        self.warnings.splice(0..0, earlier);
+        self
+    }
+}
+
 /// A delete's reply: the object while finalizers hold it (or for kinds that return it), else
 /// a `Status` of kind Success.
 #[derive(Debug, Clone, PartialEq)]

@@ -14,6 +14,7 @@
 mod decode;
 mod encode;
 mod special;
+mod unknown;
 mod wire;
 
 #[cfg(test)]

@@ -256,3 +256,21 @@ fn bad_bodies_are_named_errors() {
     let err = codec().encode(&json!({"apiVersion": "apps/v1", "kind": "Deployment", "spec": {"replicas": "three"}})).unwrap_err();
     assert_eq!(err, Error::Json { path: ".spec.replicas".into(), message: "expected an integer".into() });
 }
+
+#[test]
+fn fields_a_built_in_type_lacks_are_found_and_dropped() {
+    let mut deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "colour": "blue"},
+        "spec": {"replicaCount": 3, "template": {"spec": {
+            "containers": [{"name": "web", "image": "nginx", "imagePolicy": "x", "resources": {"limits": {"cpu": "1"}}}],
+            "volumes": [{"name": "v", "configMap": {"name": "c", "mode": 1}}]}}}});
+    let unknown = codec().prune_unknown("apps/v1", "Deployment", &mut deployment);
+    assert_eq!(unknown, ["metadata.colour", "spec.replicaCount", "spec.template.spec.containers[0].imagePolicy", "spec.template.spec.volumes[0].configMap.mode"]);
+    assert_eq!(deployment["spec"]["template"]["spec"]["volumes"][0], json!({"name": "v", "configMap": {"name": "c"}}), "inline fields are known");
+    assert!(deployment["spec"].get("replicaCount").is_none());
+    for mut obj in served_objects() {
+        let (api_version, kind) = (obj["apiVersion"].as_str().unwrap().to_string(), obj["kind"].as_str().unwrap().to_string());
+        assert_eq!(codec().prune_unknown(&api_version, &kind, &mut obj), Vec::<String>::new(), "{kind} has only known fields");
+    }
+    let mut widget = json!({"apiVersion": "example.com/v1", "kind": "Widget", "anything": 1});
+    assert!(codec().prune_unknown("example.com/v1", "Widget", &mut widget).is_empty(), "custom kinds are the schema's business");
+}
