@@ -58,7 +58,12 @@ async fn a_typed_client_creates_reads_updates_lists_and_deletes_in_protobuf() {
     let deleted = send(s.addr, "DELETE", &format!("{CM}/settings"), TYPED, &pb(&right)).await;
     assert_eq!(deleted.code, 200);
     assert_eq!(decoded(&deleted)["kind"], "Status");
-    assert_eq!(send(s.addr, "GET", &format!("{CM}/settings"), TYPED, b"").await.code, 404);
+    // An error is a Status in the encoding the client asked for.
+    let missing = send(s.addr, "GET", &format!("{CM}/settings"), TYPED, b"").await;
+    assert_eq!(missing.code, 404);
+    let status = decoded(&missing);
+    assert_eq!((status["kind"].as_str(), status["reason"].as_str(), status["code"].as_i64()), (Some("Status"), Some("NotFound"), Some(404)));
+    assert_eq!(status["message"], "configmaps \"settings\" not found");
 }
 
 #[tokio::test]
@@ -130,6 +135,8 @@ async fn custom_resources_stay_json_with_the_real_servers_answers() {
 
     let fallback = send(s.addr, "GET", &format!("{widgets}/w"), TYPED, b"").await;
     assert_eq!((fallback.code, fallback.content_type.as_str()), (200, "application/json"), "protobuf,json falls back to JSON");
+    let missing = send(s.addr, "GET", &format!("{widgets}/nope"), TYPED, b"").await;
+    assert_eq!((missing.code, missing.content_type.as_str()), (404, "application/json"), "a custom resource's errors stay JSON");
     let refused = send(s.addr, "GET", &format!("{widgets}/w"), &[("Accept", PROTOBUF)], b"").await;
     assert_eq!(refused.code, 406);
     assert_eq!(refused.json()["message"], "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf");

@@ -122,7 +122,12 @@ fn respond(code: u16, content_type: &str, body: &Value) -> Response<Body> {
 }
 
 fn error_response(e: &ApiError) -> Response<Body> {
-    let mut r = respond(e.code, JSON, &e.to_status());
+    error_response_as(e, Output::Json)
+}
+
+fn error_response_as(e: &ApiError, output: Output) -> Response<Body> {
+    let output = if output == Output::Table { Output::Json } else { output };
+    let mut r = encoded(e.code, output, &e.to_status());
     if let Some(s) = e.retry_after_seconds {
         r.headers_mut().insert(header::RETRY_AFTER, s.into());
     }
@@ -291,63 +296,68 @@ impl State {
                 force: q.flag("force")?,
             })
         };
-        match (method.clone(), target.name.is_some()) {
-            (Method::GET, false) if watching => self.watch(&target, list_options(&q)?, output),
-            (Method::GET, false) => {
-                let list = self.server.with(|s| s.list(&target, &list_options(&q)?))?;
-                Ok(self.render(&target, list, output, true))
-            }
-            (Method::GET, true) => {
-                let obj = self.server.with(|s| s.get(&target, q.get("resourceVersion")))?;
-                Ok(self.render(&target, obj, output, false))
-            }
-            (Method::POST, false) => {
-                let mut body = parse_target_object(&target, &content_type, &self.read_body(req).await?)?;
-                let opts = write_opts()?;
-                let warnings = drop_unknown_fields(&target, &mut body, opts.field_validation)?;
-                self.check_rbac_write(user, &target, &body)?;
-                Ok(written(self.server.with(|s| s.create(&target, body, &opts))?.warned(warnings), output))
-            }
-            (Method::PUT, true) => {
-                let mut body = parse_target_object(&target, &content_type, &self.read_body(req).await?)?;
-                let opts = write_opts()?;
-                let warnings = drop_unknown_fields(&target, &mut body, opts.field_validation)?;
-                self.check_rbac_write(user, &target, &body)?;
-                Ok(written(self.server.with(|s| s.update(&target, body, &opts))?.warned(warnings), output))
-            }
-            (Method::PATCH, true) => {
-                let patch_type = PatchType::from_content_type(&content_type).ok_or_else(|| {
-                    ApiError::unsupported_media_type(format!(
-                        "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml{}",
-                        if target.resource.is_custom() { "" } else { ", application/strategic-merge-patch+json" }
-                    ))
-                })?;
-                let body = self.read_body(req).await?;
-                let opts = write_opts()?;
-                if target.resource.group == "rbac.authorization.k8s.io" {
-                    // The patched object decides what is granted: work it out without writing.
-                    let trial = WriteOptions { dry_run: true, ..opts.clone() };
-                    let patched = self.server.with(|s| s.patch(&target, patch_type, &body, &trial))?;
-                    self.check_rbac_write(user, &target, &patched.object)?;
+        // Past negotiation, errors too are written the way the client asked (a protobuf Status).
+        let result: ApiResult<Response<Body>> = async {
+            match (method.clone(), target.name.is_some()) {
+                (Method::GET, false) if watching => self.watch(&target, list_options(&q)?, output),
+                (Method::GET, false) => {
+                    let list = self.server.with(|s| s.list(&target, &list_options(&q)?))?;
+                    Ok(self.render(&target, list, output, true))
                 }
-                Ok(written(self.server.with(|s| s.patch(&target, patch_type, &body, &opts))?, output))
+                (Method::GET, true) => {
+                    let obj = self.server.with(|s| s.get(&target, q.get("resourceVersion")))?;
+                    Ok(self.render(&target, obj, output, false))
+                }
+                (Method::POST, false) => {
+                    let mut body = parse_target_object(&target, &content_type, &self.read_body(req).await?)?;
+                    let opts = write_opts()?;
+                    let warnings = drop_unknown_fields(&target, &mut body, opts.field_validation)?;
+                    self.check_rbac_write(user, &target, &body)?;
+                    Ok(written(self.server.with(|s| s.create(&target, body, &opts))?.warned(warnings), output))
+                }
+                (Method::PUT, true) => {
+                    let mut body = parse_target_object(&target, &content_type, &self.read_body(req).await?)?;
+                    let opts = write_opts()?;
+                    let warnings = drop_unknown_fields(&target, &mut body, opts.field_validation)?;
+                    self.check_rbac_write(user, &target, &body)?;
+                    Ok(written(self.server.with(|s| s.update(&target, body, &opts))?.warned(warnings), output))
+                }
+                (Method::PATCH, true) => {
+                    let patch_type = PatchType::from_content_type(&content_type).ok_or_else(|| {
+                        ApiError::unsupported_media_type(format!(
+                            "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml{}",
+                            if target.resource.is_custom() { "" } else { ", application/strategic-merge-patch+json" }
+                        ))
+                    })?;
+                    let body = self.read_body(req).await?;
+                    let opts = write_opts()?;
+                    if target.resource.group == "rbac.authorization.k8s.io" {
+                        // The patched object decides what is granted: work it out without writing.
+                        let trial = WriteOptions { dry_run: true, ..opts.clone() };
+                        let patched = self.server.with(|s| s.patch(&target, patch_type, &body, &trial))?;
+                        self.check_rbac_write(user, &target, &patched.object)?;
+                    }
+                    Ok(written(self.server.with(|s| s.patch(&target, patch_type, &body, &opts))?, output))
+                }
+                (Method::DELETE, true) => {
+                    let body = self.read_body(req).await?;
+                    let opts = delete_options(&q, &content_type, &body)?;
+                    Ok(match self.server.with(|s| s.delete(&target, &opts))? {
+                        Deleted::Pending(obj) => encoded(200, output, &obj),
+                        Deleted::Gone(status) => encoded(200, output, &status),
+                    })
+                }
+                (Method::DELETE, false) => {
+                    let body = self.read_body(req).await?;
+                    let opts = delete_options(&q, &content_type, &body)?;
+                    let list = self.server.with(|s| s.delete_collection(&target, &list_options(&q)?, &opts))?;
+                    Ok(encoded(200, output, &list))
+                }
+                (m, _) => Err(ApiError::method_not_supported(format!("the server does not allow this method on the requested resource: {m}"))),
             }
-            (Method::DELETE, true) => {
-                let body = self.read_body(req).await?;
-                let opts = delete_options(&q, &content_type, &body)?;
-                Ok(match self.server.with(|s| s.delete(&target, &opts))? {
-                    Deleted::Pending(obj) => encoded(200, output, &obj),
-                    Deleted::Gone(status) => encoded(200, output, &status),
-                })
-            }
-            (Method::DELETE, false) => {
-                let body = self.read_body(req).await?;
-                let opts = delete_options(&q, &content_type, &body)?;
-                let list = self.server.with(|s| s.delete_collection(&target, &list_options(&q)?, &opts))?;
-                Ok(encoded(200, output, &list))
-            }
-            (m, _) => Err(ApiError::method_not_supported(format!("the server does not allow this method on the requested resource: {m}"))),
         }
+        .await;
+        Ok(result.unwrap_or_else(|e| error_response_as(&e, output)))
     }
 
     async fn read_body(&self, req: Request<Incoming>) -> ApiResult<Bytes> {
