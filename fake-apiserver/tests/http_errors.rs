@@ -74,3 +74,18 @@ async fn well_formed_requests_still_work_afterwards() {
     let (code, obj) = request(s.addr, "GET", &format!("{CM}/ok"), "application/json", b"").await;
     assert_eq!((code, obj["data"]["a"].as_str()), (200, Some("b")));
 }
+
+#[tokio::test]
+async fn repeated_and_unknown_fields_under_each_field_validation() {
+    let s = start().await;
+    let body = br#"{"metadata":{"name":"d","name":"d"},"data":{"a":"1"},"colour":"blue"}"#;
+    let before = s.shared.with(|a| a.revision());
+    let (code, status) = request(s.addr, "POST", &format!("{CM}?fieldValidation=Strict"), "application/json", body).await;
+    assert_eq!(code, 400);
+    assert_eq!(status["message"], r#"ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: unknown field "colour", duplicate field "metadata.name""#);
+    assert_eq!(s.shared.with(|a| a.revision()), before, "the store changed");
+    let reply = support::send(s.addr, "POST", CM, &[("Content-Type", "application/json")], body).await;
+    assert_eq!(reply.code, 201, "Warn is the default: {}", String::from_utf8_lossy(&reply.body));
+    assert!(reply.json().get("colour").is_none(), "the unknown field is dropped");
+    assert_eq!(reply.warnings, [r#"299 - "unknown field \"colour\"""#, r#"299 - "duplicate field \"metadata.name\"""#]);
+}

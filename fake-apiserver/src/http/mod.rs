@@ -2,6 +2,7 @@
 //! Compiled only outside the simulation build (the simulator calls the core in-process).
 
 mod discovery;
+mod duplicates;
 pub mod identity;
 mod negotiate;
 mod openapi;
@@ -309,16 +310,18 @@ impl State {
                     Ok(self.render(&target, obj, output, false))
                 }
                 (Method::POST, false) => {
-                    let mut body = parse_target_object(&target, &content_type, &self.read_body(req).await?)?;
+                    let raw = self.read_body(req).await?;
+                    let mut body = parse_target_object(&target, &content_type, &raw)?;
                     let opts = write_opts()?;
-                    let warnings = drop_unknown_fields(&target, &mut body, opts.field_validation)?;
+                    let warnings = field_problems(&target, &content_type, &raw, &mut body, opts.field_validation)?;
                     self.check_rbac_write(user, &target, &body)?;
                     Ok(written(self.server.with(|s| s.create(&target, body, &opts))?.warned(warnings), output))
                 }
                 (Method::PUT, true) => {
-                    let mut body = parse_target_object(&target, &content_type, &self.read_body(req).await?)?;
+                    let raw = self.read_body(req).await?;
+                    let mut body = parse_target_object(&target, &content_type, &raw)?;
                     let opts = write_opts()?;
-                    let warnings = drop_unknown_fields(&target, &mut body, opts.field_validation)?;
+                    let warnings = field_problems(&target, &content_type, &raw, &mut body, opts.field_validation)?;
                     self.check_rbac_write(user, &target, &body)?;
                     Ok(written(self.server.with(|s| s.update(&target, body, &opts))?.warned(warnings), output))
                 }
@@ -459,16 +462,17 @@ fn written(w: Written, output: Output) -> Response<Body> {
     r
 }
 
-/// A built-in kind keeps only its type's fields, as decoding into the Go type does: the others
-/// are dropped with a warning each (`Warn`, the default), dropped silently (`Ignore`), or the
-/// request is refused (`Strict`). Custom resources are pruned by their schema in the core.
-fn drop_unknown_fields(target: &Target, body: &mut Value, validation: FieldValidation) -> ApiResult<Vec<String>> {
+/// What decoding a body into its Go type notices: a built-in kind keeps only its type's fields
+/// (custom resources are pruned by their schema in the core), and a JSON key given twice keeps
+/// its last value. Each is a warning (`Warn`, the default), nothing (`Ignore`), or refuses the
+/// request (`Strict`).
+fn field_problems(target: &Target, content_type: &str, raw: &[u8], body: &mut Value, validation: FieldValidation) -> ApiResult<Vec<String>> {
     let rt = &target.resource;
-    if rt.is_custom() {
-        return Ok(Vec::new());
+    let unknown = if rt.is_custom() { Vec::new() } else { Codec::get().prune_unknown(&rt.api_version(), &rt.kind, body) };
+    let mut messages: Vec<String> = unknown.iter().map(|path| crate::validation::unknown_field_message(path)).collect();
+    if negotiate::input(content_type)? == Input::Json {
+        messages.extend(duplicates::duplicate_fields(raw).iter().map(|path| format!("duplicate field {}", apimachinery::gofmt::go_quote(path))));
     }
-    let unknown = Codec::get().prune_unknown(&rt.api_version(), &rt.kind, body);
-    let messages: Vec<String> = unknown.iter().map(|path| crate::validation::unknown_field_message(path)).collect();
     match validation {
         _ if messages.is_empty() => Ok(Vec::new()),
         FieldValidation::Strict => Err(ApiError::bad_request(format!(

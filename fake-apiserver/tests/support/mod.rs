@@ -31,6 +31,8 @@ pub async fn start() -> Server {
 pub struct Reply {
     pub code: u16,
     pub content_type: String,
+    /// `Warning` header values, in order.
+    pub warnings: Vec<String>,
     pub body: Vec<u8>,
 }
 
@@ -60,11 +62,15 @@ pub async fn send(addr: std::net::SocketAddr, method: &str, path: &str, headers:
         .lines()
         .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("content-type")).map(|(_, v)| v.trim().to_string()))
         .unwrap_or_default();
+    let warnings = head
+        .lines()
+        .filter_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("warning")).map(|(_, v)| v.trim().to_string()))
+        .collect();
     let mut body = raw[split..].to_vec();
     if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
         body = dechunk(&body);
     }
-    Reply { code, content_type, body }
+    Reply { code, content_type, warnings, body }
 }
 
 /// A request with a Content-Type; returns the status code and the JSON body.
