@@ -45,7 +45,10 @@ impl ApiServer {
             if v["name"].as_str().unwrap_or("").is_empty() {
                 causes.push(Cause::new("FieldValueRequired", format!("spec.versions[{i}].name"), "Required value"));
             }
-            if !v["schema"]["openAPIV3Schema"].is_object() {
+            let schema = &v["schema"]["openAPIV3Schema"];
+            if schema.is_object() {
+                structural_causes(schema, &format!("spec.versions[{i}].schema.openAPIV3Schema"), &mut causes);
+            } else {
                 causes.push(Cause::new("FieldValueRequired", format!("spec.versions[{i}].schema.openAPIV3Schema"), "Required value: schemas are required"));
             }
         }
@@ -83,6 +86,37 @@ impl ApiServer {
         for t in compiled_types(crd) {
             self.registry.insert(t);
         }
+    }
+}
+
+/// The structural-schema rules a schema must keep to be registered: every specified node has a
+/// known `type` (unless it is int-or-string or keeps unknown fields), and arrays say what their
+/// items are.
+fn structural_causes(schema: &Value, path: &str, causes: &mut Vec<Cause>) {
+    const TYPES: &[&str] = &["array", "boolean", "integer", "number", "object", "string"];
+    let flag = |name: &str| schema[name].as_bool() == Some(true);
+    match schema["type"].as_str() {
+        None | Some("") if !flag("x-kubernetes-int-or-string") && !flag("x-kubernetes-preserve-unknown-fields") => {
+            causes.push(Cause::new("FieldValueRequired", format!("{path}.type"), "Required value: must not be empty for specified object fields"))
+        }
+        Some(t) if !t.is_empty() && !TYPES.contains(&t) => causes.push(Cause::new(
+            "FieldValueNotSupported",
+            format!("{path}.type"),
+            format!("Unsupported value: {t:?}: supported values: \"array\", \"boolean\", \"integer\", \"number\", \"object\", \"string\""),
+        )),
+        Some("array") if !schema["items"].is_object() => causes.push(Cause::new("FieldValueRequired", format!("{path}.items"), "Required value: must be specified")),
+        _ => {}
+    }
+    if let Some(properties) = schema["properties"].as_object() {
+        for (name, property) in properties {
+            structural_causes(property, &format!("{path}.properties[{name}]"), causes);
+        }
+    }
+    if schema["items"].is_object() {
+        structural_causes(&schema["items"], &format!("{path}.items"), causes);
+    }
+    if schema["additionalProperties"].is_object() {
+        structural_causes(&schema["additionalProperties"], &format!("{path}.additionalProperties"), causes);
     }
 }
 

@@ -520,3 +520,31 @@ fn builtin_validation_rules_give_the_real_servers_causes() {
         assert!(err.causes.iter().any(|c| c.field == field && c.message == message), "{rule}: want {field}: {message}\ngot {:#?}", err.causes);
     }
 }
+
+#[test]
+fn a_crd_whose_schema_is_not_structural_is_refused_with_its_causes() {
+    let mut s = server();
+    let crds = s.resolve("apiextensions.k8s.io", "v1", "customresourcedefinitions").unwrap();
+    let target = Target { resource: crds, namespace: None, name: None, subresource: None };
+    let mut crd = widget_crd();
+    crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"] = json!({
+        "size": {"type": "integer"},
+        "tags": {"type": "array"},
+        "mode": {"type": "strin"},
+        "loose": {"description": "no type"},
+        "free": {"x-kubernetes-preserve-unknown-fields": true},
+        "port": {"x-kubernetes-int-or-string": true},
+        "labels": {"type": "object", "additionalProperties": {"description": "no type"}},
+    });
+    let err = s.create(&target, crd, &WriteOptions::default()).unwrap_err();
+    assert_eq!(err.code, 422);
+    let at = "spec.versions[0].schema.openAPIV3Schema.properties[spec].properties";
+    let causes: Vec<(String, String)> = err.causes.iter().map(|c| (c.field.clone(), c.message.clone())).collect();
+    assert_eq!(causes, [
+        (format!("{at}[labels].additionalProperties.type"), "Required value: must not be empty for specified object fields".to_string()),
+        (format!("{at}[loose].type"), "Required value: must not be empty for specified object fields".to_string()),
+        (format!("{at}[mode].type"), r#"Unsupported value: "strin": supported values: "array", "boolean", "integer", "number", "object", "string""#.to_string()),
+        (format!("{at}[tags].items"), "Required value: must be specified".to_string()),
+    ]);
+    assert!(s.resolve("example.com", "v1", "widgets").is_err(), "nothing was registered");
+}
