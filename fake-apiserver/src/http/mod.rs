@@ -309,21 +309,15 @@ impl State {
                     let obj = self.server.with(|s| s.get(&target, q.get("resourceVersion")))?;
                     Ok(self.render(&target, obj, output, false))
                 }
-                (Method::POST, false) => {
+                // Create (POST to the collection) and replace (PUT to the object) take a whole object.
+                (Method::POST, false) | (Method::PUT, true) => {
                     let raw = self.read_body(req).await?;
                     let mut body = parse_target_object(&target, &content_type, &raw)?;
                     let opts = write_opts()?;
                     let warnings = field_problems(&target, &content_type, &raw, &mut body, opts.field_validation)?;
                     self.check_rbac_write(user, &target, &body)?;
-                    Ok(written(self.server.with(|s| s.create(&target, body, &opts))?.warned(warnings), output))
-                }
-                (Method::PUT, true) => {
-                    let raw = self.read_body(req).await?;
-                    let mut body = parse_target_object(&target, &content_type, &raw)?;
-                    let opts = write_opts()?;
-                    let warnings = field_problems(&target, &content_type, &raw, &mut body, opts.field_validation)?;
-                    self.check_rbac_write(user, &target, &body)?;
-                    Ok(written(self.server.with(|s| s.update(&target, body, &opts))?.warned(warnings), output))
+                    let result = self.server.with(|s| if method == Method::POST { s.create(&target, body, &opts) } else { s.update(&target, body, &opts) })?;
+                    Ok(written(result.warned(warnings), output))
                 }
                 (Method::PATCH, true) => {
                     let patch_type = PatchType::from_content_type(&content_type).ok_or_else(|| {
