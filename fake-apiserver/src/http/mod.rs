@@ -387,10 +387,16 @@ impl State {
         let deadline = tokio::time::Instant::now() + timeout;
         let server = self.server.clone();
         let columns = target.resource.columns.clone();
-        let lines = futures::stream::unfold(stream, move |mut stream| {
+        // The state carries whether the stream must end: a watch never skips an event, so one that
+        // cannot be written ends the stream (after what came before it) and the client relists.
+        let lines = futures::stream::unfold((stream, false), move |(mut stream, ended)| {
             let server = server.clone();
             let columns = columns.clone();
             async move {
+                if ended {
+                    return None;
+                }
+                let mut ended = false;
                 let batch = tokio::select! {
                     b = stream.next_batch() => b?,
                     _ = tokio::time::sleep_until(deadline) => return None,
@@ -400,7 +406,11 @@ impl State {
                     if output == Output::Protobuf {
                         match Codec::get().watch_frame(event.event_type, &event.object) {
                             Ok(frame) => out.extend_from_slice(&frame),
-                            Err(e) => tracing::error!(error = %e, "a watch event does not encode as protobuf; dropped"),
+                            Err(e) => {
+                                tracing::error!(error = %e, "a watch event does not encode as protobuf; ending the watch");
+                                ended = true;
+                                break;
+                            }
                         }
                         continue;
                     }
@@ -412,7 +422,7 @@ impl State {
                     out.extend_from_slice(&serde_json::to_vec(&line).unwrap_or_default());
                     out.push(b'\n');
                 }
-                Some((Ok::<_, Infallible>(Frame::data(Bytes::from(out))), stream))
+                Some((Ok::<_, Infallible>(Frame::data(Bytes::from(out))), (stream, ended)))
             }
         });
         Ok(Response::builder()
