@@ -259,11 +259,10 @@ fn status_if_changed(o: &Observed<'_>) -> Step {
 
 /// The composition's status as `inputs` make it.
 fn status_from(o: &Observed<'_>, inputs: StatusInputs<'_>) -> CompositionStatus {
-    let slices = inputs.slices;
     let comp = o.composition;
     let mut status = comp.status.clone().unwrap_or_default();
     let deleting = comp.metadata.deletion_timestamp.is_some();
-    let slices = slices.unwrap_or_default();
+    let slices = inputs.slices.unwrap_or_default();
     if let Some(current) = status.current_synthesis.as_mut() {
         let (reconciled, ready) = aggregate(slices, current, deleting, o.now.clone());
         current.reconciled = reconciled;

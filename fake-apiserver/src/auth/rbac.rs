@@ -130,20 +130,16 @@ impl Binding {
 
     /// The first subject naming `user`, described as the allow reason words it.
     fn subject_for(&self, user: &User) -> Option<String> {
-        self.subjects.iter().find_map(|s| {
-            let matches = match s.kind.as_str() {
-                "User" => s.name == user.name,
-                "Group" => user.groups.contains(&s.name),
-                "ServiceAccount" => {
-                    let namespace = if s.namespace.is_empty() { &self.namespace } else { &s.namespace };
-                    !namespace.is_empty() && user.name == super::service_account_name(namespace, &s.name)
-                }
-                _ => false,
-            };
-            matches.then(|| match s.kind.as_str() {
-                "ServiceAccount" => format!("ServiceAccount {:?}", format!("{}/{}", s.name, if s.namespace.is_empty() { &self.namespace } else { &s.namespace })),
-                kind => format!("{kind} {:?}", s.name),
-            })
+        self.subjects.iter().find_map(|s| match s.kind.as_str() {
+            "User" if s.name == user.name => Some(format!("User {:?}", s.name)),
+            "Group" if user.groups.contains(&s.name) => Some(format!("Group {:?}", s.name)),
+            "ServiceAccount" => {
+                // A subject without a namespace is in the binding's.
+                let namespace = if s.namespace.is_empty() { &self.namespace } else { &s.namespace };
+                let matches = !namespace.is_empty() && user.name == super::service_account_name(namespace, &s.name);
+                matches.then(|| format!("ServiceAccount {:?}", format!("{}/{namespace}", s.name)))
+            }
+            _ => None,
         })
     }
 }

@@ -230,8 +230,9 @@ impl State {
         let rt = &target.resource;
         let namespace = target.namespace.clone().unwrap_or_default();
         let name = crate::object::name(object).to_string();
-        let check = |verb: &str, resource: &str, name: &str| self.decide(&Attributes { user: user.clone(), verb: verb.into(), request: auth::Request::resource("rbac.authorization.k8s.io", resource, &namespace, name) }).allowed();
+        // One read of the policy serves every decision below (the writer is not a master here).
         let policy = self.policy();
+        let check = |verb: &str, resource: &str, name: &str| policy.authorize(&Attributes { user: user.clone(), verb: verb.into(), request: auth::Request::resource("rbac.authorization.k8s.io", resource, &namespace, name) }).allowed();
         let granted = match rt.kind.as_str() {
             "Role" | "ClusterRole" => {
                 if check("escalate", &rt.plural, target.name.as_deref().unwrap_or("")) {

@@ -64,13 +64,12 @@ impl State {
         let body = self.read_body(req).await?;
         let version = review.api_version().rsplit('/').next().unwrap_or("v1");
         let body = parse_object(review.kind(), version, false, &content_type, &body)?;
-        let answer = match review {
+        let mut answer = match review {
             Review::Token => self.token_request(&path, &body)?,
             Review::Access => self.access_review(&body, user)?,
             Review::Rules => self.rules_review(&body, user)?,
             Review::Subject => json!({"metadata": {}, "status": {"userInfo": user.to_json()}}),
         };
-        let mut answer = answer;
         answer["apiVersion"] = json!(review.api_version());
         answer["kind"] = json!(review.kind());
         Ok(encoded(201, output, &answer))

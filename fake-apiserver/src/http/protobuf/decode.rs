@@ -88,9 +88,9 @@ impl Codec {
             }
             serde_json::from_slice(raw).map(Some).map_err(|e| Error::Wire { kind: msg.descriptor().name().into(), message: format!("invalid embedded JSON: {e}") })
         };
-        let schema = |this: &Self| -> Result<Option<Value>> {
+        let schema = || -> Result<Option<Value>> {
             match get("schema") {
-                Some(Pb::Message(m)) if is_set("schema") => Ok(Some(Value::Object(this.message_to_json(&m)?))),
+                Some(Pb::Message(m)) if is_set("schema") => Ok(Some(Value::Object(self.message_to_json(&m)?))),
                 _ => Ok(None),
             }
         };
@@ -115,18 +115,18 @@ impl Codec {
             Special::Quantity => Some(Value::String(get("string").and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())),
             Special::RawExtension | Special::Json => json(&bytes("raw"))?,
             Special::FieldsV1 => json(&bytes("Raw"))?,
-            Special::SchemaOrArray => match schema(self)? {
+            Special::SchemaOrArray => match schema()? {
                 Some(s) => Some(s),
                 None => Some(Value::Array(match get("jSONSchemas") {
                     Some(Pb::List(items)) => items.iter().map(|i| self.value_to_json(i).map(|j| j.unwrap_or(Value::Null))).collect::<Result<_>>()?,
                     _ => Vec::new(),
                 })),
             },
-            Special::SchemaOrBool => match schema(self)? {
+            Special::SchemaOrBool => match schema()? {
                 Some(s) => Some(s),
                 None => Some(Value::Bool(get("allows").and_then(|v| v.as_bool()).unwrap_or(false))),
             },
-            Special::SchemaOrStringArray => match schema(self)? {
+            Special::SchemaOrStringArray => match schema()? {
                 Some(s) => Some(s),
                 None => Some(strings(get("property"))),
             },

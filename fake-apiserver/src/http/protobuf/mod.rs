@@ -32,7 +32,6 @@ pub const PROTOBUF_WATCH: &str = "application/vnd.kubernetes.protobuf;stream=wat
 const MAGIC: &[u8; 4] = b"k8s\0";
 
 const UNKNOWN: &str = "apimachinery.pkg.runtime.Unknown";
-const WATCH_EVENT: &str = "apimachinery.pkg.apis.meta.v1.WatchEvent";
 const META: &str = "apimachinery.pkg.apis.meta.v1";
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -150,7 +149,6 @@ impl Codec {
         let mut extension = Vec::new();
         wire::put_bytes(&mut extension, 1, &object);
         wire::put_bytes(&mut event, 2, &extension);
-        debug_assert!(self.pool.get_message_by_name(WATCH_EVENT).is_some());
         let mut frame = Vec::with_capacity(event.len() + 4);
         frame.extend_from_slice(&u32::try_from(event.len()).unwrap_or(u32::MAX).to_be_bytes());
         frame.extend_from_slice(&event);
