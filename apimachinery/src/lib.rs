@@ -87,3 +87,4 @@ pub mod hash;
 pub mod managed_fields;
 pub mod patch;
 pub mod selector;
+pub mod view;

@@ -19,7 +19,7 @@ fn ready_count(server: &SharedApiServer) -> usize {
     server.with(|s| {
         let t = s.target_for("eno.azure.io/v1", "Composition", None, None).unwrap();
         let list = s.list(&t, &ListOptions::default()).unwrap();
-        list["items"].as_array().unwrap().iter().filter(|c| c["status"]["simplified"]["status"] == "Ready").count()
+        list.items.iter().filter(|c| c["status"]["simplified"]["status"].as_str() == Some("Ready")).count()
     })
 }
 

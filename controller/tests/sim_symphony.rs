@@ -44,7 +44,7 @@ fn compositions(server: &SharedApiServer) -> Vec<Composition> {
     server.with(|s| {
         let t = s.target_for("eno.azure.io/v1", "Composition", Some("default"), None).unwrap();
         let list = s.list(&t, &Default::default()).unwrap();
-        list["items"].as_array().unwrap().iter().map(|c| serde_json::from_value(c.clone()).unwrap()).collect()
+        list.item_values().map(|c| serde_json::from_value(c).unwrap()).collect()
     })
 }
 
@@ -97,7 +97,7 @@ fn check_every_committed_state(server: &SharedApiServer) -> (usize, Vec<String>)
             if event.event_type.as_str() == "DELETED" {
                 state.remove(&event.key.name);
             } else {
-                state.insert(event.key.name.clone(), serde_json::from_value(serde_json::Value::clone(&event.object)).unwrap());
+                state.insert(event.key.name.clone(), serde_json::from_value(event.object.to_value()).unwrap());
             }
             let conflicts = annotation_conflicts(&keys, state.values());
             assert!(conflicts.is_empty(), "revision {}: {conflicts:?}", event.revision);

@@ -69,7 +69,7 @@ fn in_process(n: usize) {
     let start = Instant::now();
     for _ in 0..lists {
         let l = s.list(&t, &ListOptions { label_selector: Some("shard=3".into()), ..Default::default() }).unwrap();
-        assert_eq!(l["items"].as_array().unwrap().len(), n / 10);
+        assert_eq!(l.items.len(), n / 10);
     }
     let elapsed = start.elapsed();
     report(&format!("list ({} of {n} match)", n / 10), lists, elapsed);
@@ -128,14 +128,58 @@ impl Wire {
     }
 }
 
-/// HTTP/1.1 keep-alive requests from `connections` concurrent clients: GETs of one ConfigMap, or
-/// creates of new ones, with bodies and answers in `wire`.
-async fn http(requests_per_connection: usize, connections: usize, create: bool, wire: Wire) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+/// What the HTTP benchmark's clients ask for.
+#[derive(Clone, Copy, PartialEq)]
+enum Request {
+    /// GET of one ConfigMap.
+    Get,
+    /// POST of a new ConfigMap.
+    Create,
+    /// GET of the ConfigMaps labelled `shard=3`: a tenth of those stored.
+    List,
+}
+
+impl Request {
+    fn name(self) -> &'static str {
+        match self {
+            Request::Get => "GET",
+            Request::Create => "create",
+            Request::List => "list",
+        }
+    }
+}
+
+/// Reads one HTTP/1.1 response (headers, then Content-Length bytes of body) into `buf`, which
+/// grows to fit; returns the lower-cased head.
+async fn read_response(conn: &mut tokio::net::TcpStream, buf: &mut Vec<u8>) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut got = 0;
+    loop {
+        if got == buf.len() {
+            buf.resize(buf.len() * 2, 0);
+        }
+        got += conn.read(&mut buf[got..]).await.unwrap();
+        let text = &buf[..got];
+        if let Some(end) = text.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = std::str::from_utf8(&text[..end]).unwrap().to_ascii_lowercase();
+            let len: usize = head.lines().find_map(|l| l.strip_prefix("content-length: ")).unwrap().trim().parse().unwrap();
+            if got >= end + 4 + len {
+                return head;
+            }
+        }
+    }
+}
+
+/// HTTP/1.1 keep-alive requests from `connections` concurrent clients over `stored` ConfigMaps,
+/// with bodies and answers in `wire`.
+async fn http(requests_per_connection: usize, connections: usize, stored: usize, request: Request, wire: Wire) {
+    use tokio::io::AsyncWriteExt;
     let shared = SharedApiServer::new(server(10_000));
     shared.with(|s| {
         let t = s.target_for("v1", "ConfigMap", Some("default"), None).unwrap();
-        s.create(&t, configmap(0), &WriteOptions::default()).unwrap();
+        for i in 0..stored.max(1) {
+            s.create(&t, configmap(i), &WriteOptions::default()).unwrap();
+        }
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -150,48 +194,39 @@ async fn http(requests_per_connection: usize, connections: usize, create: bool, 
             let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
             let mut buf = vec![0u8; 64 * 1024];
             for r in 0..requests_per_connection {
-                let request = if create {
-                    let mut object = configmap(1 + c * requests_per_connection + r);
-                    object["apiVersion"] = json!("v1");
-                    object["kind"] = json!("ConfigMap");
-                    let body = match wire {
-                        Wire::Json => serde_json::to_vec(&object).unwrap(),
-                        Wire::Protobuf => fake_apiserver::http::protobuf::Codec::get().encode(&object).unwrap(),
-                    };
-                    let mut head = format!(
-                        "POST /api/v1/namespaces/default/configmaps HTTP/1.1\r\nHost: bench\r\nContent-Type: {0}\r\nAccept: {0}\r\nContent-Length: {1}\r\n\r\n",
-                        wire.media(),
-                        body.len()
-                    )
-                    .into_bytes();
-                    head.extend_from_slice(&body);
-                    head
-                } else {
-                    format!("GET /api/v1/namespaces/default/configmaps/cm-000000 HTTP/1.1\r\nHost: bench\r\nAccept: {}\r\n\r\n", wire.media()).into_bytes()
-                };
-                conn.write_all(&request).await.unwrap();
-                // Read one response: headers, then Content-Length bytes of body.
-                let mut got = 0;
-                loop {
-                    got += conn.read(&mut buf[got..]).await.unwrap();
-                    let text = &buf[..got];
-                    if let Some(end) = text.windows(4).position(|w| w == b"\r\n\r\n") {
-                        let head = std::str::from_utf8(&text[..end]).unwrap().to_ascii_lowercase();
-                        let len: usize = head.lines().find_map(|l| l.strip_prefix("content-length: ")).unwrap().trim().parse().unwrap();
-                        if got >= end + 4 + len {
-                            assert!(head.starts_with(if create { "http/1.1 201" } else { "http/1.1 200" }), "{head}");
-                            assert!(head.contains(&format!("content-type: {}", wire.media())), "{head}");
-                            break;
-                        }
+                let head = match request {
+                    Request::Create => {
+                        let mut object = configmap(stored + c * requests_per_connection + r);
+                        object["apiVersion"] = json!("v1");
+                        object["kind"] = json!("ConfigMap");
+                        let body = match wire {
+                            Wire::Json => serde_json::to_vec(&object).unwrap(),
+                            Wire::Protobuf => fake_apiserver::http::protobuf::Codec::get().encode(&object).unwrap(),
+                        };
+                        let mut head = format!(
+                            "POST /api/v1/namespaces/default/configmaps HTTP/1.1\r\nHost: bench\r\nContent-Type: {0}\r\nAccept: {0}\r\nContent-Length: {1}\r\n\r\n",
+                            wire.media(),
+                            body.len()
+                        )
+                        .into_bytes();
+                        head.extend_from_slice(&body);
+                        head
                     }
-                }
+                    Request::Get => format!("GET /api/v1/namespaces/default/configmaps/cm-000000 HTTP/1.1\r\nHost: bench\r\nAccept: {}\r\n\r\n", wire.media()).into_bytes(),
+                    Request::List => format!("GET /api/v1/namespaces/default/configmaps?labelSelector=shard%3D3 HTTP/1.1\r\nHost: bench\r\nAccept: {}\r\n\r\n", wire.media()).into_bytes(),
+                };
+                conn.write_all(&head).await.unwrap();
+                let head = read_response(&mut conn, &mut buf).await;
+                assert!(head.starts_with(if request == Request::Create { "http/1.1 201" } else { "http/1.1 200" }), "{head}");
+                assert!(head.contains(&format!("content-type: {}", wire.media())), "{head}");
             }
         }));
     }
     for t in tasks {
         t.await.unwrap();
     }
-    let what = format!("HTTP {} {} ({connections} connections)", if create { "create" } else { "GET" }, wire.name());
+    let of = if request == Request::List { format!(", {} of {stored} match", stored / 10) } else { String::new() };
+    let what = format!("HTTP {} {} ({connections} connections{of})", request.name(), wire.name());
     report(&what, requests_per_connection * connections, start.elapsed());
     let _ = stop.send(());
 }
@@ -199,14 +234,17 @@ async fn http(requests_per_connection: usize, connections: usize, create: bool, 
 fn main() {
     // `cargo bench` passes --bench; `cargo test` runs this as a quick smoke pass.
     let full = std::env::args().any(|a| a == "--bench");
-    let (n, mem, http_requests) = if full { (20_000, 100_000, 20_000) } else { (200, 1_000, 100) };
+    let (n, mem, http_requests, http_lists) = if full { (20_000, 100_000, 20_000, 200) } else { (200, 1_000, 100, 8) };
     println!("fake-apiserver benchmark ({} run)", if full { "full" } else { "smoke" });
     in_process(n);
     memory(mem);
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    for create in [false, true] {
+    for request in [Request::Get, Request::Create] {
         for wire in [Wire::Json, Wire::Protobuf] {
-            rt.block_on(http(http_requests / 4, 4, create, wire));
+            rt.block_on(http(http_requests / 4, 4, 1, request, wire));
         }
+    }
+    for wire in [Wire::Json, Wire::Protobuf] {
+        rt.block_on(http(http_lists / 4, 4, n, Request::List, wire));
     }
 }

@@ -21,6 +21,7 @@ pub mod auth;
 pub mod clock;
 pub mod error;
 pub mod faults;
+pub mod frozen;
 pub mod object;
 pub mod patch;
 pub mod printer;

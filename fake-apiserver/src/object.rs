@@ -1,6 +1,7 @@
 //! Small accessors over unstructured objects (`serde_json::Value`), so the rules in `server`
 //! read like the Kubernetes code they mirror.
 
+use apimachinery::view::JsonView;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
@@ -16,23 +17,23 @@ pub fn meta_mut(obj: &mut Value) -> &mut Map<String, Value> {
     obj["metadata"].as_object_mut().expect("metadata was just made an object")
 }
 
-pub fn meta_str<'a>(obj: &'a Value, field: &str) -> Option<&'a str> {
-    meta(obj).and_then(|m| m.get(field)).and_then(Value::as_str)
+pub fn meta_str<'a>(obj: &'a impl JsonView, field: &str) -> Option<&'a str> {
+    obj.path(["metadata", field]).and_then(JsonView::text)
 }
 
-pub fn name(obj: &Value) -> &str {
+pub fn name(obj: &impl JsonView) -> &str {
     meta_str(obj, "name").unwrap_or("")
 }
 
-pub fn namespace(obj: &Value) -> &str {
+pub fn namespace(obj: &impl JsonView) -> &str {
     meta_str(obj, "namespace").unwrap_or("")
 }
 
-pub fn uid(obj: &Value) -> &str {
+pub fn uid(obj: &impl JsonView) -> &str {
     meta_str(obj, "uid").unwrap_or("")
 }
 
-pub fn resource_version(obj: &Value) -> &str {
+pub fn resource_version(obj: &impl JsonView) -> &str {
     meta_str(obj, "resourceVersion").unwrap_or("")
 }
 
@@ -56,12 +57,9 @@ pub fn labels(obj: &Value) -> BTreeMap<String, String> {
     string_map(obj, "labels")
 }
 
-pub fn finalizers(obj: &Value) -> Vec<String> {
-    meta(obj)
-        .and_then(|m| m.get("finalizers"))
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
-        .unwrap_or_default()
+pub fn finalizers(obj: &impl JsonView) -> Vec<String> {
+    let listed = obj.path(["metadata", "finalizers"]);
+    listed.map(JsonView::elements).unwrap_or_default().iter().filter_map(|v| v.text().map(str::to_string)).collect()
 }
 
 pub fn set_finalizers(obj: &mut Value, finalizers: Vec<String>) {
@@ -72,8 +70,8 @@ pub fn set_finalizers(obj: &mut Value, finalizers: Vec<String>) {
     }
 }
 
-pub fn is_deleting(obj: &Value) -> bool {
-    meta(obj).is_some_and(|m| m.get("deletionTimestamp").is_some_and(|v| !v.is_null()))
+pub fn is_deleting(obj: &impl JsonView) -> bool {
+    obj.path(["metadata", "deletionTimestamp"]).is_some_and(|v| !v.is_null())
 }
 
 pub fn generation(obj: &Value) -> i64 {
@@ -81,22 +79,18 @@ pub fn generation(obj: &Value) -> i64 {
 }
 
 /// `metadata.ownerReferences` as `(apiVersion, kind, name, uid, blockOwnerDeletion)`.
-pub fn owner_references(obj: &Value) -> Vec<OwnerRef> {
-    meta(obj)
-        .and_then(|m| m.get("ownerReferences"))
-        .and_then(Value::as_array)
-        .map(|refs| {
-            refs.iter()
-                .map(|r| OwnerRef {
-                    api_version: r.get("apiVersion").and_then(Value::as_str).unwrap_or("").to_string(),
-                    kind: r.get("kind").and_then(Value::as_str).unwrap_or("").to_string(),
-                    name: r.get("name").and_then(Value::as_str).unwrap_or("").to_string(),
-                    uid: r.get("uid").and_then(Value::as_str).unwrap_or("").to_string(),
-                    block_owner_deletion: r.get("blockOwnerDeletion").and_then(Value::as_bool).unwrap_or(false),
-                })
-                .collect()
+pub fn owner_references(obj: &impl JsonView) -> Vec<OwnerRef> {
+    let refs = obj.path(["metadata", "ownerReferences"]).map(JsonView::elements).unwrap_or_default();
+    let text = |r: &_, field| JsonView::field(r, field).and_then(JsonView::text).unwrap_or("").to_string();
+    refs.iter()
+        .map(|r| OwnerRef {
+            api_version: text(r, "apiVersion"),
+            kind: text(r, "kind"),
+            name: text(r, "name"),
+            uid: text(r, "uid"),
+            block_owner_deletion: r.field("blockOwnerDeletion").and_then(JsonView::boolean).unwrap_or(false),
         })
-        .unwrap_or_default()
+        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

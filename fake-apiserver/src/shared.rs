@@ -2,7 +2,9 @@
 //! in-process clients use it; watchers wake when anything commits.
 
 use crate::server::{ApiServer, Watch, WatchEvent};
-use crate::store::Event;
+use crate::store::{Event, EventType, ObjectKey};
+use serde_json::Value;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
@@ -21,14 +23,47 @@ struct Shared {
     /// slots, with randomness madsim does not control, which would make wake order (and so a
     /// simulation) differ between runs of the same seed.
     changes: Notify,
-    observers: Mutex<Vec<Observer>>,
+    observers: Mutex<Observers>,
     /// Client requests served through [`SharedApiServer::serve`] (what a benchmark divides by).
     requests: AtomicU64,
 }
 
 /// Sees every committed event, in revision order, with the server as it is after the call that
 /// committed it (for type lookups; the state at the event itself is the observer's to rebuild).
-pub type Observer = Box<dyn FnMut(&ApiServer, &Event) + Send>;
+pub type Observer = Box<dyn FnMut(&ApiServer, &ObservedEvent) + Send>;
+
+/// A committed event as observers see it: its objects thawed into `Value`s, once for all of them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObservedEvent {
+    pub revision: u64,
+    pub event_type: EventType,
+    pub key: ObjectKey,
+    /// The state after (for DELETED: the last state, at the deletion revision).
+    pub object: Arc<Value>,
+    /// The state before; None for ADDED.
+    pub previous: Option<Arc<Value>>,
+}
+
+#[derive(Default)]
+struct Observers {
+    list: Vec<Observer>,
+    /// The last object each live key's events carried, already thawed: an event's previous
+    /// state is the one before it, so each event thaws only its new object.
+    thawed: BTreeMap<ObjectKey, Arc<Value>>,
+}
+
+impl Observers {
+    fn thaw(&mut self, event: &Event) -> ObservedEvent {
+        let object = Arc::new(event.object.to_value());
+        let kept = match event.event_type {
+            EventType::Deleted => self.thawed.remove(&event.key),
+            _ => self.thawed.insert(event.key.clone(), object.clone()),
+        };
+        // An object last written before the first observer came has nothing kept yet.
+        let previous = kept.or_else(|| event.previous.as_ref().map(|p| Arc::new(p.to_value())));
+        ObservedEvent { revision: event.revision, event_type: event.event_type, key: event.key.clone(), object, previous }
+    }
+}
 
 impl SharedApiServer {
     pub fn new(server: ApiServer) -> Self {
@@ -38,8 +73,8 @@ impl SharedApiServer {
 
     /// Calls `observer` for each event committed from now on (invariant checkers, traces). It
     /// runs under the server's lock, so it must not call back into this server.
-    pub fn observe(&self, observer: impl FnMut(&ApiServer, &Event) + Send + 'static) {
-        self.shared.observers.lock().unwrap_or_else(|p| p.into_inner()).push(Box::new(observer));
+    pub fn observe(&self, observer: impl FnMut(&ApiServer, &ObservedEvent) + Send + 'static) {
+        self.shared.observers.lock().unwrap_or_else(|p| p.into_inner()).list.push(Box::new(observer));
     }
 
     /// Runs `f` with exclusive access; tells observers what it committed and wakes watchers.
@@ -71,15 +106,16 @@ impl SharedApiServer {
 
     fn notify_observers(&self, server: &ApiServer, after: u64) {
         let mut observers = self.shared.observers.lock().unwrap_or_else(|p| p.into_inner());
-        if observers.is_empty() {
+        if observers.list.is_empty() {
             return;
         }
         // One call commits at most a few events; a log smaller than that would hide some, which
         // an observer must not silently miss.
         let events = server.store().events_after(after).expect("the event log holds every event of one call");
         for event in events {
-            for observer in observers.iter_mut() {
-                observer(server, event);
+            let observed = observers.thaw(event);
+            for observer in observers.list.iter_mut() {
+                observer(server, &observed);
             }
         }
     }
@@ -237,9 +273,9 @@ mod tests {
     fn a_lagging_cache_serves_any_semantic_lists_from_the_past_and_quorum_lists_fresh() {
         let (mut s, t, last) = three_writes();
         s.set_faults(crate::faults::Faults { read_lag: 2, ..Default::default() });
-        let any = s.list(&t, &ListOptions { resource_version: Some("0".into()), ..Default::default() }).unwrap();
+        let any = s.list(&t, &ListOptions { resource_version: Some("0".into()), ..Default::default() }).unwrap().into_value();
         assert_eq!((any["metadata"]["resourceVersion"].as_str(), any["items"][0]["data"]["v"].as_str()), (Some((last - 2).to_string().as_str()), Some("1")));
-        let quorum = s.list(&t, &ListOptions::default()).unwrap();
+        let quorum = s.list(&t, &ListOptions::default()).unwrap().into_value();
         assert_eq!(quorum["items"][0]["data"]["v"], "3");
         // A watch from the old list's revision replays the newer events: the client catches up.
         let mut w = s.watch(&t, &ListOptions { resource_version: Some((last - 2).to_string()), ..Default::default() }).unwrap();

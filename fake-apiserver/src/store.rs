@@ -4,7 +4,10 @@
 //! of its last write. The log keeps each event's previous object, so the state at any revision
 //! above the compaction floor can be rebuilt (stale reads) and watches can replay from there.
 
+use crate::frozen::Frozen;
 use crate::resource::StorageKey;
+use apimachinery::selector::LabelDigest;
+use apimachinery::view::JsonView;
 use serde_json::Value;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -35,20 +38,40 @@ pub struct ObjectKey {
 }
 
 /// One committed change. `object` is the state after (for DELETED: the last state, stamped
-/// with the deletion revision); `previous` the state before (None for ADDED).
+/// with the deletion revision); `previous` the state before (None for ADDED). Both are shared
+/// with the store, never copies.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
     pub revision: u64,
     pub event_type: EventType,
     pub key: ObjectKey,
-    pub object: Arc<Value>,
-    pub previous: Option<Arc<Value>>,
+    pub object: Arc<Frozen>,
+    pub previous: Option<Arc<Frozen>>,
+}
+
+/// A stored object and the digest of its labels, side by side in the map: a selective list
+/// rules most objects out by the digest alone, without reading the objects' memory.
+#[derive(Debug, Clone)]
+struct Stored {
+    object: Arc<Frozen>,
+    labels: LabelDigest,
+}
+
+impl Stored {
+    fn new(object: Arc<Frozen>) -> Self {
+        let labels = object.path(["metadata", "labels"]).and_then(|l| match l {
+            Frozen::Object(entries) => Some(LabelDigest::of(entries.iter().filter_map(|(k, v)| Some((&**k, v.as_str()?))))),
+            _ => None,
+        });
+        Stored { object, labels: labels.unwrap_or_default() }
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct Store {
-    /// Shared with the event log: a write stores its object once, not once per holder.
-    objects: BTreeMap<ObjectKey, Arc<Value>>,
+    /// Frozen and shared with the event log and list results: a write stores its object once,
+    /// compactly, not once per holder.
+    objects: BTreeMap<ObjectKey, Stored>,
     revision: u64,
     log: VecDeque<Event>,
     /// Events at or below this revision are gone; watching from below it gets 410 Expired.
@@ -70,46 +93,50 @@ impl Store {
         self.floor
     }
 
-    pub fn get(&self, key: &ObjectKey) -> Option<&Value> {
-        self.objects.get(key).map(|v| &**v)
+    pub fn get(&self, key: &ObjectKey) -> Option<&Frozen> {
+        self.objects.get(key).map(|v| &*v.object)
     }
 
-    /// Objects of one resource (optionally one namespace), in key order.
-    pub fn list(&self, resource: &StorageKey, namespace: Option<&str>) -> Vec<&Value> {
-        self.objects
-            .range(range_start(resource, namespace)..)
-            .take_while(|(k, _)| &k.resource == resource && namespace.is_none_or(|ns| k.namespace == ns))
-            .map(|(_, v)| &**v)
-            .collect()
+    /// The objects of one resource (optionally one namespace), in key order: a key range, so
+    /// no key outside it is compared.
+    fn of_resource(&self, resource: &StorageKey, namespace: Option<&str>) -> std::collections::btree_map::Range<'_, ObjectKey, Stored> {
+        // Names hold no NUL, so appending one gives the first key past the namespace (or, for
+        // every namespace, past the resource).
+        let end = match namespace {
+            Some(ns) => ObjectKey { resource: resource.clone(), namespace: format!("{ns}\0"), name: String::new() },
+            None => ObjectKey { resource: StorageKey { group: resource.group.clone(), plural: format!("{}\0", resource.plural) }, namespace: String::new(), name: String::new() },
+        };
+        self.objects.range(range_start(resource, namespace)..end)
     }
 
     /// Commits a create or update: stamps the next revision into `metadata.resourceVersion`.
+    /// Returns the object as stored.
     pub fn put(&mut self, key: ObjectKey, mut object: Value) -> Value {
         self.revision += 1;
         crate::object::set_meta(&mut object, "resourceVersion", Value::String(self.revision.to_string()));
-        let object = Arc::new(object);
-        let previous = self.objects.insert(key.clone(), object.clone());
+        let frozen = Arc::new(Frozen::from(&object));
+        let previous = self.objects.insert(key.clone(), Stored::new(frozen.clone())).map(|s| s.object);
         let event_type = if previous.is_some() { EventType::Modified } else { EventType::Added };
-        self.append(Event { revision: self.revision, event_type, key, object: object.clone(), previous });
-        Value::clone(&object)
+        self.append(Event { revision: self.revision, event_type, key, object: frozen, previous });
+        object
     }
 
     /// Commits a removal. The DELETED event carries the last state at the new revision.
     pub fn remove(&mut self, key: &ObjectKey) -> Option<Value> {
-        let last = Value::clone(self.objects.get(key)?);
+        let last = self.objects.get(key)?.object.to_value();
         self.remove_as(key, last)
     }
 
     /// Commits a removal whose last state is `last` (an update that dropped the final
     /// finalizer): one DELETED event, no intermediate MODIFIED.
     pub fn remove_as(&mut self, key: &ObjectKey, last: Value) -> Option<Value> {
-        let previous = self.objects.remove(key)?;
+        let previous = self.objects.remove(key)?.object;
         self.revision += 1;
         let mut object = last;
         crate::object::set_meta(&mut object, "resourceVersion", Value::String(self.revision.to_string()));
-        let object = Arc::new(object);
-        self.append(Event { revision: self.revision, event_type: EventType::Deleted, key: key.clone(), object: object.clone(), previous: Some(previous) });
-        Some(Value::clone(&object))
+        let frozen = Arc::new(Frozen::from(&object));
+        self.append(Event { revision: self.revision, event_type: EventType::Deleted, key: key.clone(), object: frozen, previous: Some(previous) });
+        Some(object)
     }
 
     fn append(&mut self, event: Event) {
@@ -144,33 +171,38 @@ impl Store {
 
     /// One object as it was at `revision` (for stale reads). `None` if it did not exist then;
     /// `Err(())` if that revision is compacted.
-    pub fn get_at(&self, key: &ObjectKey, revision: u64) -> Result<Option<Value>, Compacted> {
+    pub fn get_at(&self, key: &ObjectKey, revision: u64) -> Result<Option<Arc<Frozen>>, Compacted> {
         if revision >= self.revision {
-            return Ok(self.get(key).cloned());
+            return Ok(self.objects.get(key).map(|s| s.object.clone()));
         }
         let events = self.events_after(revision).ok_or(Compacted)?;
         // The first change after `revision` tells what the object was before it.
         for e in events {
             if &e.key == key {
-                return Ok(e.previous.as_deref().cloned());
+                return Ok(e.previous.clone());
             }
         }
-        Ok(self.get(key).cloned())
+        Ok(self.objects.get(key).map(|s| s.object.clone()))
     }
 
     /// The objects of a resource that `keep` accepts, as they were at `revision`, in key order.
-    /// Filtering before copying keeps selective lists of large stores cheap.
-    pub fn list_at(&self, resource: &StorageKey, namespace: Option<&str>, revision: u64, keep: impl Fn(&Value) -> bool) -> Result<Vec<Value>, Compacted> {
+    /// `labels` may rule an object out first by its label digest (it must never rule out one
+    /// `keep` accepts). The objects are shared, not copied: a list costs a reference count each.
+    pub fn list_at(
+        &self,
+        resource: &StorageKey,
+        namespace: Option<&str>,
+        revision: u64,
+        labels: impl Fn(LabelDigest) -> bool,
+        keep: impl Fn(&Frozen) -> bool,
+    ) -> Result<Vec<Arc<Frozen>>, Compacted> {
         if revision >= self.revision {
-            return Ok(self.list(resource, namespace).into_iter().filter(|o| keep(o)).cloned().collect());
+            let current = self.of_resource(resource, namespace).filter(|(_, s)| labels(s.labels)).map(|(_, s)| &s.object);
+            return Ok(current.filter(|o| keep(o)).cloned().collect());
         }
         let events = self.events_after(revision).ok_or(Compacted)?;
-        let mut state: BTreeMap<&ObjectKey, &Value> = self
-            .objects
-            .range(range_start(resource, namespace)..)
-            .take_while(|(k, _)| &k.resource == resource && namespace.is_none_or(|ns| k.namespace == ns))
-            .map(|(k, v)| (k, &**v))
-            .collect();
+        // Earlier states come from the log, which keeps no digests: `keep` alone judges those.
+        let mut state: BTreeMap<&ObjectKey, &Arc<Frozen>> = self.of_resource(resource, namespace).map(|(k, s)| (k, &s.object)).collect();
         let mut seen = std::collections::BTreeSet::new();
         for e in events {
             if &e.key.resource != resource || namespace.is_some_and(|ns| e.key.namespace != ns) || !seen.insert(&e.key) {
@@ -193,8 +225,8 @@ impl Store {
     }
 
     /// Every stored object, in key order (for GC and invariant checks).
-    pub fn iter(&self) -> impl Iterator<Item = (&ObjectKey, &Value)> {
-        self.objects.iter().map(|(k, v)| (k, &**v))
+    pub fn iter(&self) -> impl Iterator<Item = (&ObjectKey, &Frozen)> {
+        self.objects.iter().map(|(k, v)| (k, &*v.object))
     }
 }
 
@@ -224,13 +256,13 @@ mod tests {
         s.put(key("b"), json!({"metadata": {"name": "b"}}));
         assert_eq!(s.revision(), r1 + 2);
         let old = s.get_at(&key("a"), r1).unwrap().unwrap();
-        assert_eq!(old["data"]["v"], "1");
-        assert_eq!(s.get_at(&key("b"), r1).unwrap(), None);
-        let listed = s.list_at(&key("a").resource, Some("default"), r1, |_| true).unwrap();
+        assert_eq!(old["data"]["v"].as_str(), Some("1"));
+        assert!(s.get_at(&key("b"), r1).unwrap().is_none());
+        let listed = s.list_at(&key("a").resource, Some("default"), r1, |_| true, |_| true).unwrap();
         assert_eq!(listed.len(), 1);
         s.remove(&key("a"));
-        assert_eq!(s.list(&key("a").resource, None).len(), 1);
-        assert_eq!(s.list_at(&key("a").resource, None, r1 + 1, |_| true).unwrap().len(), 1);
+        assert_eq!(s.list_at(&key("a").resource, None, s.revision(), |_| true, |_| true).unwrap().len(), 1);
+        assert_eq!(s.list_at(&key("a").resource, None, r1 + 1, |_| true, |_| true).unwrap().len(), 1);
     }
 
     #[test]

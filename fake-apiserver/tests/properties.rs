@@ -73,7 +73,7 @@ fn run(s: &mut ApiServer, t: &Target, copies: &mut BTreeMap<(u8, u8), Value>, op
 
 /// What each object looks like from outside, by name.
 fn observe(s: &mut ApiServer, t: &Target) -> BTreeMap<String, Value> {
-    s.list(t, &ListOptions::default()).unwrap()["items"].as_array().unwrap().iter().map(|o| (object::name(o).to_string(), o.clone())).collect()
+    s.list(t, &ListOptions::default()).unwrap().into_value()["items"].as_array().unwrap().iter().map(|o| (object::name(o).to_string(), o.clone())).collect()
 }
 
 proptest! {

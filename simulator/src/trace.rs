@@ -3,7 +3,8 @@
 //! and the same run as structured data (who wrote what, when replicas were down) for the
 //! timeline picture (`crate::timeline`).
 
-use fake_apiserver::store::{Event, EventType, ObjectKey};
+use fake_apiserver::shared::ObservedEvent;
+use fake_apiserver::store::{EventType, ObjectKey};
 use serde_json::Value;
 use std::time::Duration;
 use apimachinery::hash::Fnv1a;
@@ -61,7 +62,7 @@ impl Trace {
     }
 
     /// Records a committed `event`, made by `actor` while watches lagged `watch_lag` revisions.
-    pub fn record(&mut self, event: &Event, at: Duration, actor: &str, watch_lag: u64) {
+    pub fn record(&mut self, event: &ObservedEvent, at: Duration, actor: &str, watch_lag: u64) {
         self.lines.push(line(event, at));
         self.writes.push(Write {
             at,
@@ -125,7 +126,7 @@ fn object_name(k: &ObjectKey) -> String {
     format!("{kind} {name}")
 }
 
-fn line(event: &Event, at: Duration) -> String {
+fn line(event: &ObservedEvent, at: Duration) -> String {
     let what = match (event.event_type, &event.previous) {
         (EventType::Modified, Some(previous)) => {
             let mut paths = Vec::new();
@@ -142,7 +143,7 @@ const MAX_VALUE: usize = 80;
 
 /// The leaf fields `event` added, changed or removed against the previous version (a create
 /// adds all of its fields), without [`NOISE`].
-fn diff(event: &Event) -> Vec<Change> {
+fn diff(event: &ObservedEvent) -> Vec<Change> {
     let mut out = Vec::new();
     if event.event_type != EventType::Deleted {
         let previous = event.previous.as_deref().unwrap_or(&Value::Null);
@@ -213,9 +214,9 @@ mod tests {
         let before = json!({"metadata": {"resourceVersion": "4", "labels": {"x": "1"}}, "data": {"v": "1", "w": "1"}});
         let after = json!({"metadata": {"resourceVersion": "5", "labels": {"x": "1"}}, "data": {"v": "2", "w": "1"}});
         let mut t = Trace::new();
-        t.record(&Event { revision: 5, event_type: EventType::Modified, key: key.clone(), object: Arc::new(after.clone()), previous: Some(Arc::new(before)) }, Duration::from_millis(1500), "eno-0", 0);
+        t.record(&ObservedEvent { revision: 5, event_type: EventType::Modified, key: key.clone(), object: Arc::new(after.clone()), previous: Some(Arc::new(before)) }, Duration::from_millis(1500), "eno-0", 0);
         t.note(Duration::from_secs(2), "crash replica 0");
-        t.record(&Event { revision: 6, event_type: EventType::Deleted, key, object: Arc::new(after), previous: None }, Duration::from_secs(3), "user", 2);
+        t.record(&ObservedEvent { revision: 6, event_type: EventType::Deleted, key, object: Arc::new(after), previous: None }, Duration::from_secs(3), "user", 2);
         assert_eq!(t.lines, vec!["   1.500s MODIFIED configmaps default/a /data/v", "   2.000s -- crash replica 0", "   3.000s DELETED configmaps default/a"]);
         assert_eq!(t.writes(), "MODIFIED configmaps default/a /data/v\n-- crash replica 0\nDELETED configmaps default/a");
         assert_ne!(t.digest, Trace::new().digest);
@@ -229,8 +230,8 @@ mod tests {
         let before = json!({"metadata": {"resourceVersion": "4", "finalizers": ["eno"]}, "data": {"v": "1", "gone": "x"}});
         let after = json!({"metadata": {"resourceVersion": "5"}, "data": {"v": "2", "new": {"deep": "y".repeat(100)}}});
         let mut t = Trace::new();
-        t.record(&Event { revision: 5, event_type: EventType::Modified, key: key.clone(), object: Arc::new(after.clone()), previous: Some(Arc::new(before)) }, Duration::ZERO, "user", 0);
-        t.record(&Event { revision: 1, event_type: EventType::Added, key, object: Arc::new(json!({"metadata": {"uid": "u"}, "data": {"k": 1}})), previous: None }, Duration::ZERO, "user", 0);
+        t.record(&ObservedEvent { revision: 5, event_type: EventType::Modified, key: key.clone(), object: Arc::new(after.clone()), previous: Some(Arc::new(before)) }, Duration::ZERO, "user", 0);
+        t.record(&ObservedEvent { revision: 1, event_type: EventType::Added, key, object: Arc::new(json!({"metadata": {"uid": "u"}, "data": {"k": 1}})), previous: None }, Duration::ZERO, "user", 0);
         let long = format!("\"{}…", "y".repeat(MAX_VALUE - 1));
         assert_eq!(t.writes[0].diff, vec![
             Change::Removed { path: "/data/gone".into(), value: "\"x\"".into() },
@@ -246,7 +247,7 @@ mod tests {
         // Digests from before and after a change must stay comparable: the hash covers exactly
         // the text `format!` makes of the event, the whole object included.
         let key = ObjectKey { resource: StorageKey { group: "".into(), plural: "configmaps".into() }, namespace: "default".into(), name: "a".into() };
-        let event = Event { revision: 7, event_type: EventType::Added, key, object: Arc::new(json!({"metadata": {"name": "a"}, "data": {"v": "ü"}})), previous: None };
+        let event = ObservedEvent { revision: 7, event_type: EventType::Added, key, object: Arc::new(json!({"metadata": {"name": "a"}, "data": {"v": "ü"}})), previous: None };
         let mut t = Trace::new();
         t.record(&event, Duration::ZERO, "eno-0", 0);
         let text = format!("{} {:?} {:?} {}", event.revision, event.event_type, event.key, event.object);

@@ -3,9 +3,9 @@
 
 use std::fmt;
 
-use serde_json::Value;
 
 use super::SelectorError;
+use crate::view::JsonView;
 use crate::gofmt::go_quote;
 
 /// Field selector operators. `=` and `==` mean the same (`hasTerm`).
@@ -87,7 +87,7 @@ impl FieldSelector {
     }
 
     /// [`FieldSelector::matches`] over [`field_value`] of `obj`.
-    pub fn matches_object(&self, obj: &Value) -> bool {
+    pub fn matches_object(&self, obj: &impl JsonView) -> bool {
         self.matches(|f| field_value(obj, f))
     }
 
@@ -196,20 +196,11 @@ fn escape_value(s: &str) -> String {
 /// The value a field selector compares for `field` (a dotted path such as `metadata.name`,
 /// `involvedObject.kind`, `spec.nodeName`, `status.phase`). Strings as is, numbers and
 /// booleans as text; missing, null, objects and arrays give `None`.
-pub fn field_value(obj: &Value, field: &str) -> Option<String> {
+pub fn field_value(obj: &impl JsonView, field: &str) -> Option<String> {
     if field.is_empty() {
         return None;
     }
-    let mut cur = obj;
-    for part in field.split('.') {
-        cur = cur.as_object()?.get(part)?;
-    }
-    match cur {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
+    obj.path(field.split('.'))?.scalar_text()
 }
 
 #[cfg(test)]

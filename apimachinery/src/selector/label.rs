@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::label_parser::Parser;
 use super::names::{label_value_errors, qualified_name_errors};
 use super::SelectorError;
+use crate::view::JsonView;
 use crate::gofmt::{go_json_strings, go_quote};
 
 /// `selection.Operator` for label requirements.
@@ -256,9 +257,9 @@ impl LabelSelector {
 
     /// Matches against an object's `metadata.labels` (non-string label values are ignored),
     /// read in place: a list filters every object of its kind through this.
-    pub fn matches_object(&self, obj: &Value) -> bool {
-        let labels = obj.get("metadata").and_then(|m| m.get("labels")).and_then(Value::as_object);
-        !self.nothing && self.requirements.iter().all(|r| r.matches_lookup(|key| labels.and_then(|l| l.get(key)).and_then(Value::as_str)))
+    pub fn matches_object(&self, obj: &impl JsonView) -> bool {
+        let labels = obj.path(["metadata", "labels"]);
+        !self.nothing && self.requirements.iter().all(|r| r.matches_lookup(|key| labels.and_then(|l| l.field(key)).and_then(JsonView::text)))
     }
 }
 

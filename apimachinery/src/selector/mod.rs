@@ -5,11 +5,13 @@
 //! `pkg/fields/selector.go` (term splitting, escaping). Error texts are the Go ones verbatim,
 //! because kubectl prints them to users unchanged.
 
+mod digest;
 mod field;
 mod label;
 mod label_parser;
 mod names;
 
+pub use digest::LabelDigest;
 pub use field::{field_value, FieldOperator, FieldSelector};
 pub use label::{labels_of, LabelSelector, Operator, Requirement};
 pub use names::{label_value_errors, qualified_name_errors};

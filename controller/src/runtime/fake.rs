@@ -143,8 +143,8 @@ impl Cluster for FakeCluster {
             let opts = ListOptions { label_selector: params.label_selector.clone(), field_selector: params.field_selector.clone(), resource_version, ..Default::default() };
             let list = s.list(&t, &opts).map_err(api_error)?;
             Ok(ObjectList {
-                resource_version: list["metadata"]["resourceVersion"].as_str().unwrap_or_default().to_string(),
-                items: list["items"].as_array().cloned().unwrap_or_default(),
+                resource_version: list.metadata["resourceVersion"].as_str().unwrap_or_default().to_string(),
+                items: list.item_values().collect(),
             })
         })
     }

@@ -13,7 +13,7 @@ pub mod tls;
 
 use crate::auth::{self, rbac::Policy, Attributes, User};
 use crate::error::{ApiError, ApiResult};
-use crate::server::{DeleteOptions, Deleted, FieldValidation, ListOptions, PatchType, Propagation, ResourceVersionMatch, Target, WriteOptions, Written};
+use crate::server::{DeleteOptions, Deleted, FieldValidation, List, ListOptions, PatchType, Propagation, ResourceVersionMatch, Target, WriteOptions, Written};
 use crate::shared::SharedApiServer;
 use bytes::Bytes;
 use futures::StreamExt;
@@ -114,7 +114,7 @@ fn full(bytes: impl Into<Bytes>) -> Body {
     Full::new(bytes.into()).boxed_unsync()
 }
 
-fn respond(code: u16, content_type: &str, body: &Value) -> Response<Body> {
+fn respond(code: u16, content_type: &str, body: &impl serde::Serialize) -> Response<Body> {
     Response::builder()
         .status(StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
         .header(header::CONTENT_TYPE, content_type)
@@ -208,7 +208,7 @@ impl State {
             let mut items = |kind: &str| -> Vec<Value> {
                 s.target_for("rbac.authorization.k8s.io/v1", kind, None, None)
                     .and_then(|t| s.list(&t, &ListOptions::default()))
-                    .map(|list| list["items"].as_array().cloned().unwrap_or_default())
+                    .map(|list| list.item_values().collect())
                     .unwrap_or_default()
             };
             Policy::new(&items("ClusterRole"), &items("Role"), &items("ClusterRoleBinding"), &items("RoleBinding"))
@@ -304,11 +304,11 @@ impl State {
                 (Method::GET, false) if watching => self.watch(&target, list_options(&q)?, output),
                 (Method::GET, false) => {
                     let list = self.server.with(|s| s.list(&target, &list_options(&q)?))?;
-                    Ok(self.render(&target, list, output, true))
+                    Ok(self.render_list(&target, list, output))
                 }
                 (Method::GET, true) => {
                     let obj = self.server.with(|s| s.get(&target, q.get("resourceVersion")))?;
-                    Ok(self.render(&target, obj, output, false))
+                    Ok(self.render(&target, obj, output))
                 }
                 // Create (POST to the collection) and replace (PUT to the object) take a whole object.
                 (Method::POST, false) | (Method::PUT, true) => {
@@ -369,15 +369,28 @@ impl State {
         }
     }
 
-    /// JSON or protobuf, or a server-side printed Table when the client asked for one.
-    fn render(&self, target: &Target, value: Value, output: Output, is_list: bool) -> Response<Body> {
-        if output != Output::Table {
-            return encoded(200, output, &value);
+    /// One object in JSON or protobuf, or a server-side printed Table when the client asked for one.
+    fn render(&self, target: &Target, value: Value, output: Output) -> Response<Body> {
+        match output {
+            Output::Table => self.table(target, &[value], &Value::Null),
+            _ => encoded(200, output, &value),
         }
-        let rows: Vec<Value> = if is_list { value["items"].as_array().cloned().unwrap_or_default() } else { vec![value.clone()] };
-        let rv = if is_list { value["metadata"]["resourceVersion"].as_str().unwrap_or("").to_string() } else { String::new() };
+    }
+
+    /// A list: JSON is written straight from the shared stored items.
+    fn render_list(&self, target: &Target, list: List, output: Output) -> Response<Body> {
+        match output {
+            Output::Json => respond(200, JSON, &list),
+            Output::Protobuf => encoded(200, output, &list.into_value()),
+            Output::Table => self.table(target, &list.item_values().collect::<Vec<_>>(), &list.metadata),
+        }
+    }
+
+    /// A Table of `rows`; `metadata` is the list's (resourceVersion, continue), null for one object.
+    fn table(&self, target: &Target, rows: &[Value], metadata: &Value) -> Response<Body> {
         let now = self.server.with(|s| s.now_time());
-        let t = crate::printer::table(&target.resource.columns, &rows, &rv, value["metadata"]["continue"].as_str(), now);
+        let rv = metadata["resourceVersion"].as_str().unwrap_or("");
+        let t = crate::printer::table(&target.resource.columns, rows, rv, metadata["continue"].as_str(), now);
         respond(200, TABLE_CONTENT_TYPE, &t)
     }
 

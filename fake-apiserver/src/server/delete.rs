@@ -1,6 +1,7 @@
 //! DELETE: preconditions, finalizers and deletionTimestamp, propagation policies
 //! (`registry/generic/registry/store.go` `Delete`).
 
+use crate::frozen::Frozen;
 use super::{ApiServer, DeleteOptions, Deleted, ListOptions, Propagation, Target};
 use crate::error::{ApiError, ApiResult};
 use crate::object;
@@ -30,7 +31,7 @@ impl ApiServer {
         let name = Self::require_name(target)?.to_string();
         let rt = target.resource.clone();
         let key = Self::object_key(target, &name);
-        let live = self.store.get(&key).cloned().ok_or_else(|| Self::not_found(target, &name))?;
+        let live = self.store.get(&key).map(Frozen::to_value).ok_or_else(|| Self::not_found(target, &name))?;
         if let Some(uid) = &opts.precondition_uid {
             if uid != object::uid(&live) {
                 return Err(ApiError::conflict_because(&rt.group, &rt.plural, &name, &format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {}", object::uid(&live))));
@@ -91,7 +92,7 @@ impl ApiServer {
     pub fn delete_collection(&mut self, target: &Target, list: &ListOptions, opts: &DeleteOptions) -> ApiResult<Value> {
         let listed = self.list(target, &ListOptions { limit: None, continue_token: None, ..list.clone() })?;
         let mut items = Vec::new();
-        for item in listed["items"].as_array().cloned().unwrap_or_default() {
+        for item in listed.item_values() {
             let one = Target { name: Some(object::name(&item).to_string()), namespace: Some(object::namespace(&item).to_string()).filter(|n| !n.is_empty()), ..target.clone() };
             match self.delete(&one, opts) {
                 Ok(Deleted::Pending(o)) => items.push(o),

@@ -2,6 +2,7 @@
 //! are controllers, not the apiserver; here each is one explicit pass the caller runs (or
 //! schedules), so a simulation can delay it.
 
+use crate::frozen::Frozen;
 use super::delete::{CRD_CLEANUP_FINALIZER, FOREGROUND_FINALIZER, NAMESPACE_FINALIZER, ORPHAN_FINALIZER};
 use super::{ApiServer, DeleteOptions, Propagation, Target};
 use crate::object::{self, OwnerRef};
@@ -17,7 +18,7 @@ impl ApiServer {
             return 0;
         }
         let mut writes = 0;
-        let deleting: Vec<(ObjectKey, Value)> = self.store.iter().filter(|(_, o)| object::is_deleting(o)).map(|(k, o)| (k.clone(), o.clone())).collect();
+        let deleting: Vec<(ObjectKey, Value)> = self.store.iter().filter(|(_, o)| object::is_deleting(*o)).map(|(k, o)| (k.clone(), o.to_value())).collect();
         for (key, owner) in deleting {
             let finalizers = object::finalizers(&owner);
             let has = |f: &str| finalizers.iter().any(|x| x == f);
@@ -67,8 +68,8 @@ impl ApiServer {
             .store
             .iter()
             .filter(|(k, o)| {
-                let refs = object::owner_references(o);
-                !refs.is_empty() && !object::is_deleting(o) && refs.iter().all(|r| self.owner_absent(k, r) == Some(true))
+                let refs = object::owner_references(*o);
+                !refs.is_empty() && !object::is_deleting(*o) && refs.iter().all(|r| self.owner_absent(k, r) == Some(true))
             })
             .map(|(k, _)| k.clone())
             .collect();
@@ -83,7 +84,7 @@ impl ApiServer {
         let uid = object::uid(owner);
         self.store
             .iter()
-            .filter(|(_, o)| object::owner_references(o).iter().any(|r| r.uid == uid))
+            .filter(|(_, o)| object::owner_references(*o).iter().any(|r| r.uid == uid))
             .map(|(k, _)| k.clone())
             .collect()
     }
@@ -102,8 +103,8 @@ impl ApiServer {
     }
 
     /// The live owner a reference names, if it exists with that uid.
-    fn owner(&self, dependent: &ObjectKey, r: &OwnerRef) -> Option<&Value> {
-        self.store.get(&self.owner_key(dependent, r)?).filter(|o| object::uid(o) == r.uid)
+    fn owner(&self, dependent: &ObjectKey, r: &OwnerRef) -> Option<&Frozen> {
+        self.store.get(&self.owner_key(dependent, r)?).filter(|o| object::uid(*o) == r.uid)
     }
 
     /// Where the owner would be stored; `None` when the reference cannot be resolved.
@@ -127,7 +128,7 @@ impl ApiServer {
     }
 
     fn remove_finalizer(&mut self, key: &ObjectKey, finalizer: &str) -> usize {
-        let Some(mut obj) = self.store.get(key).cloned() else { return 0 };
+        let Some(mut obj) = self.store.get(key).map(Frozen::to_value) else { return 0 };
         let remaining: Vec<String> = object::finalizers(&obj).into_iter().filter(|f| f != finalizer).collect();
         object::set_finalizers(&mut obj, remaining.clone());
         if remaining.is_empty() && object::is_deleting(&obj) {
@@ -144,7 +145,7 @@ impl ApiServer {
     }
 
     fn drop_owner_reference(&mut self, key: &ObjectKey, owner_uid: &str) -> usize {
-        let Some(mut obj) = self.store.get(key).cloned() else { return 0 };
+        let Some(mut obj) = self.store.get(key).map(Frozen::to_value) else { return 0 };
         let Some(refs) = object::meta_mut(&mut obj).get_mut("ownerReferences").and_then(Value::as_array_mut) else { return 0 };
         refs.retain(|r| r.get("uid").and_then(Value::as_str) != Some(owner_uid));
         if refs.is_empty() {

@@ -7,10 +7,12 @@ mod builtin;
 mod crd;
 mod delete;
 mod gc;
+mod list;
 mod metadata;
 mod read;
 mod write;
 
+pub use list::List;
 pub use read::{Watch, WatchEvent, WatchPoll};
 
 use crate::clock::{format_time, Clock};

@@ -1,9 +1,11 @@
 //! get, list (selectors, pagination, resourceVersion semantics) and watch.
 
+use super::list::List;
 use super::{ApiServer, ListOptions, ResourceVersionMatch, Target};
 use crate::error::{ApiError, ApiResult};
+use crate::frozen::Frozen;
 use crate::object;
-use apimachinery::selector::{FieldSelector, LabelSelector};
+use apimachinery::selector::{FieldSelector, LabelDigest, LabelSelector};
 use crate::store::EventType;
 use serde_json::{json, Value};
 use std::collections::VecDeque;
@@ -51,7 +53,12 @@ impl Filter {
         Ok(Filter { namespace, labels, fields })
     }
 
-    fn matches(&self, obj: &Value) -> bool {
+    /// False only if no object with these labels can match.
+    fn may_match(&self, labels: LabelDigest) -> bool {
+        self.labels.as_ref().is_none_or(|l| l.may_match(labels))
+    }
+
+    fn matches(&self, obj: &Frozen) -> bool {
         if self.namespace.as_deref().is_some_and(|ns| object::namespace(obj) != ns) {
             return false;
         }
@@ -167,12 +174,12 @@ impl ApiServer {
         let at = self.serve_revision(&self.read_at(&opts, false)?)?;
         let key = Self::object_key(target, name);
         let found = self.store.get_at(&key, at).map_err(|_| too_old(at, self.store.floor()))?;
-        found.map(|o| Self::present(target, o)).ok_or_else(|| Self::not_found(target, name))
+        found.map(|o| Self::present(target, o.to_value())).ok_or_else(|| Self::not_found(target, name))
     }
 
     /// A `<Kind>List` of the matching objects, with `metadata.resourceVersion` and, when
     /// `limit` cut it short, `metadata.continue` and `remainingItemCount`.
-    pub fn list(&mut self, target: &Target, opts: &ListOptions) -> ApiResult<Value> {
+    pub fn list(&mut self, target: &Target, opts: &ListOptions) -> ApiResult<List> {
         self.injected_error()?;
         let mut filter = Filter::new(target, opts)?;
         let (revision, after) = match opts.continue_token.as_deref().filter(|c| !c.is_empty()) {
@@ -194,35 +201,29 @@ impl ApiServer {
         let namespace = filter.namespace.take();
         let objects = self
             .store
-            .list_at(&target.resource.storage_key(), namespace.as_deref(), revision, |o| {
+            .list_at(&target.resource.storage_key(), namespace.as_deref(), revision, |labels| filter.may_match(labels), |o| {
                 filter.matches(o) && after.as_ref().is_none_or(|after| sort_key(o) > *after)
             })
             .map_err(|_| too_old(revision, self.store.floor()))?;
         let mut matching = objects.into_iter();
         let limit = opts.limit.filter(|l| *l > 0).map(|l| l as usize);
-        let mut items: Vec<Value> = Vec::new();
+        let mut items = Vec::new();
         let mut more = 0usize;
         for o in matching.by_ref() {
             if limit.is_some_and(|l| items.len() >= l) {
                 more = 1;
                 break;
             }
-            items.push(Self::present(target, o));
+            items.push(o);
         }
         more += matching.count();
         let mut metadata = json!({"resourceVersion": revision.to_string()});
         if more > 0 {
-            let last = items.last().map(sort_key).unwrap_or_default();
+            let last = items.last().map(|o| sort_key(o)).unwrap_or_default();
             metadata["continue"] = Value::String(encode_continue(revision, &last));
             metadata["remainingItemCount"] = json!(more);
         }
-        // Built by hand: `json!` would serialize `items` into a second deep copy.
-        let mut list = serde_json::Map::new();
-        list.insert("apiVersion".into(), Value::String(target.resource.api_version()));
-        list.insert("kind".into(), Value::String(target.resource.list_kind()));
-        list.insert("metadata".into(), metadata);
-        list.insert("items".into(), Value::Array(items));
-        Ok(Value::Object(list))
+        Ok(List { api_version: target.resource.api_version(), kind: target.resource.kind.clone(), metadata, items })
     }
 
     /// Opens a watch. Semantics of `resourceVersion`: unset or `"0"` start with synthetic
@@ -259,10 +260,10 @@ impl ApiServer {
             };
             let objects = self
                 .store
-                .list_at(&target.resource.storage_key(), filter.namespace.as_deref(), at, |o| filter.matches(o))
+                .list_at(&target.resource.storage_key(), filter.namespace.as_deref(), at, |labels| filter.may_match(labels), |o| filter.matches(o))
                 .map_err(|_| too_old(at, self.store.floor()))?;
             for o in objects {
-                watch.pending.push_back(WatchEvent { event_type: "ADDED", object: Self::present(target, o) });
+                watch.pending.push_back(WatchEvent { event_type: "ADDED", object: Self::present(target, o.to_value()) });
             }
             watch.revision = at;
             if opts.send_initial_events == Some(true) {
@@ -321,12 +322,12 @@ impl ApiServer {
             let now = e.event_type != EventType::Deleted && filter.matches(&e.object);
             let before = e.previous.as_ref().is_some_and(|p| filter.matches(p));
             let (event_type, object) = match (before, now) {
-                (false, true) => ("ADDED", Value::clone(&e.object)),
-                (true, true) => ("MODIFIED", Value::clone(&e.object)),
-                (true, false) if e.event_type == EventType::Deleted => ("DELETED", Value::clone(&e.object)),
+                (false, true) => ("ADDED", e.object.to_value()),
+                (true, true) => ("MODIFIED", e.object.to_value()),
+                (true, false) if e.event_type == EventType::Deleted => ("DELETED", e.object.to_value()),
                 (true, false) => {
                     // Stopped matching: the old object at the new revision.
-                    let mut old = e.previous.as_deref().cloned().unwrap_or_default();
+                    let mut old = e.previous.as_deref().map(Frozen::to_value).unwrap_or_default();
                     object::set_meta(&mut old, "resourceVersion", Value::String(e.revision.to_string()));
                     ("DELETED", old)
                 }
@@ -359,7 +360,7 @@ fn list_options_invalid(field: &str, message: &str) -> ApiError {
 }
 
 /// Objects are listed in (namespace, name) order; a continue token remembers where it stopped.
-fn sort_key(o: &Value) -> (String, String) {
+fn sort_key(o: &Frozen) -> (String, String) {
     (object::namespace(o).to_string(), object::name(o).to_string())
 }
 

@@ -236,7 +236,7 @@ fn owned_configmap(s: &mut ApiServer, name: &str, owner: &Value, block: bool) {
 
 fn configmap_names(s: &mut ApiServer) -> Vec<String> {
     let t = s.target_for("v1", "ConfigMap", Some("default"), None).unwrap();
-    s.list(&t, &ListOptions::default()).unwrap()["items"].as_array().unwrap().iter().map(|o| crate::object::name(o).to_string()).collect()
+    s.list(&t, &ListOptions::default()).unwrap().into_value()["items"].as_array().unwrap().iter().map(|o| crate::object::name(o).to_string()).collect()
 }
 
 fn gc(s: &mut ApiServer) {
@@ -345,13 +345,13 @@ fn list_pages_with_continue_at_one_revision() {
     for i in 0..5 {
         s.create(&t, widget(&format!("w{i}"), 1), &WriteOptions::default()).unwrap();
     }
-    let first = s.list(&t, &ListOptions { limit: Some(2), ..Default::default() }).unwrap();
+    let first = s.list(&t, &ListOptions { limit: Some(2), ..Default::default() }).unwrap().into_value();
     assert_eq!(first["items"].as_array().unwrap().len(), 2);
     assert_eq!(first["metadata"]["remainingItemCount"], 3);
     let rv = first["metadata"]["resourceVersion"].clone();
     s.create(&t, widget("w9", 1), &WriteOptions::default()).unwrap();
     let token = first["metadata"]["continue"].as_str().unwrap().to_string();
-    let rest = s.list(&t, &ListOptions { limit: Some(10), continue_token: Some(token.clone()), ..Default::default() }).unwrap();
+    let rest = s.list(&t, &ListOptions { limit: Some(10), continue_token: Some(token.clone()), ..Default::default() }).unwrap().into_value();
     let names: Vec<&str> = rest["items"].as_array().unwrap().iter().map(crate::object::name).collect();
     assert_eq!(names, vec!["w2", "w3", "w4"], "the page is served at the first page's revision");
     assert_eq!(rest["metadata"]["resourceVersion"], rv);
@@ -368,9 +368,9 @@ fn selectors_filter_lists_and_bad_ones_are_400() {
     a["metadata"]["labels"] = json!({"tier": "web"});
     s.create(&t, a, &WriteOptions::default()).unwrap();
     s.create(&t, widget("b", 1), &WriteOptions::default()).unwrap();
-    let by_label = s.list(&t, &ListOptions { label_selector: Some("tier in (web,db)".into()), ..Default::default() }).unwrap();
+    let by_label = s.list(&t, &ListOptions { label_selector: Some("tier in (web,db)".into()), ..Default::default() }).unwrap().into_value();
     assert_eq!(by_label["items"].as_array().unwrap().len(), 1);
-    let by_field = s.list(&t, &ListOptions { field_selector: Some("metadata.name!=a".into()), ..Default::default() }).unwrap();
+    let by_field = s.list(&t, &ListOptions { field_selector: Some("metadata.name!=a".into()), ..Default::default() }).unwrap().into_value();
     assert_eq!(crate::object::name(&by_field["items"][0]), "b");
     let e = s.list(&t, &ListOptions { field_selector: Some("spec.size=1".into()), ..Default::default() }).unwrap_err();
     assert_eq!(e.code, 400);

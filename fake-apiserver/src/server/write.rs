@@ -1,6 +1,7 @@
 //! create, update (PUT), patch and the status subresource: the rules of
 //! `registry/rest/create.go`, `update.go` and the apiextensions strategies.
 
+use crate::frozen::Frozen;
 use super::{metadata, ApiServer, PatchType, Target, WriteOptions, Written};
 use crate::error::{ApiError, ApiResult, Cause};
 use crate::object;
@@ -98,7 +99,7 @@ impl ApiServer {
         if body_name != name {
             return Err(ApiError::bad_request(format!("the name of the object ({body_name}) does not match the name on the URL ({name})")));
         }
-        let old = self.store.get(&Self::object_key(target, &name)).cloned().ok_or_else(|| Self::not_found(target, &name))?;
+        let old = self.store.get(&Self::object_key(target, &name)).map(Frozen::to_value).ok_or_else(|| Self::not_found(target, &name))?;
         let rv = object::resource_version(&new).to_string();
         if rv.is_empty() {
             if target.resource.is_custom() {
@@ -126,7 +127,7 @@ impl ApiServer {
         if patch_type == PatchType::Apply && manager.is_empty() {
             return Err(patch_options_invalid("fieldManager", "Required value: is required for apply patch"));
         }
-        let old = self.store.get(&Self::object_key(target, &name)).cloned();
+        let old = self.store.get(&Self::object_key(target, &name)).map(Frozen::to_value);
         let now = self.now();
         let lists = rt.list_semantics();
         let patched = match patch_type {

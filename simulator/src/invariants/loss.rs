@@ -6,7 +6,8 @@
 
 use super::{describe, is_composition, is_eno, Checker, Found, Invariant};
 use crate::reading::{self, Slot};
-use fake_apiserver::store::{Event, EventType, ObjectKey};
+use fake_apiserver::shared::ObservedEvent;
+use fake_apiserver::store::{EventType, ObjectKey};
 use fake_apiserver::ApiServer;
 use serde_json::Value;
 
@@ -31,7 +32,7 @@ impl Checker {
     /// On Eno's own kinds, a finalizer other than Eno's belongs to another client (here, the
     /// scenario's user): a write by anyone else that drops one takes that client's hold away,
     /// and one that brings back a finalizer its client removed holds the object forever.
-    pub(super) fn foreign_finalizers_kept(&self, event: &Event, previous: Option<&Value>) -> Found {
+    pub(super) fn foreign_finalizers_kept(&self, event: &ObservedEvent, previous: Option<&Value>) -> Found {
         let (EventType::Modified, Some(previous)) = (event.event_type, previous) else { return Vec::new() };
         let foreign = |obj: &Value| -> Vec<String> { reading::finalizers(obj).filter(|f| !reading::is_enos_finalizer(f)).map(str::to_string).collect() };
         let (before, after) = (foreign(previous), foreign(&event.object));
@@ -57,7 +58,7 @@ impl Checker {
     }
 
     /// Resources of a composition whose latest synthesis failed belong to the last good one.
-    pub(super) fn last_good_resource_changed(&mut self, server: &ApiServer, event: &Event, previous: Option<&Value>) -> Found {
+    pub(super) fn last_good_resource_changed(&mut self, server: &ApiServer, event: &ObservedEvent, previous: Option<&Value>) -> Found {
         let failed = self.live_current_syntheses(reading::is_failed);
         let mut found = Vec::new();
         let what = describe(&event.key);

@@ -17,7 +17,8 @@ pub use syntheses::SynthesisRun;
 
 use crate::reading;
 use fake_apiserver::resource::StorageKey;
-use fake_apiserver::store::{Event, EventType, ObjectKey};
+use fake_apiserver::shared::ObservedEvent;
+use fake_apiserver::store::{EventType, ObjectKey};
 use fake_apiserver::ApiServer;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -130,7 +131,7 @@ impl Checker {
 
     /// Starts from what the server already holds.
     pub fn seed(&mut self, server: &ApiServer) {
-        self.state = server.store().iter().map(|(k, v)| (k.clone(), Arc::new(v.clone()))).collect();
+        self.state = server.store().iter().map(|(k, v)| (k.clone(), Arc::new(v.to_value()))).collect();
     }
 
     pub fn violations(&self) -> &[Violation] {
@@ -148,7 +149,7 @@ impl Checker {
     }
 
     /// Applies one committed event and checks the state it makes.
-    pub fn observe(&mut self, server: &ApiServer, event: &Event, at: Duration) {
+    pub fn observe(&mut self, server: &ApiServer, event: &ObservedEvent, at: Duration) {
         let previous = match event.event_type {
             EventType::Deleted => self.state.remove(&event.key),
             EventType::Added | EventType::Modified => self.state.insert(event.key.clone(), event.object.clone()),
@@ -173,7 +174,7 @@ impl Checker {
         self.report_all(found, at, Some(event.revision));
     }
 
-    fn composition_changed(&mut self, server: &ApiServer, event: &Event, previous: Option<&Value>) -> Found {
+    fn composition_changed(&mut self, server: &ApiServer, event: &ObservedEvent, previous: Option<&Value>) -> Found {
         let mut found = Vec::new();
         match event.event_type {
             EventType::Deleted => found.extend(self.composition_deleted(server, &event.key, &event.object)),
@@ -186,7 +187,7 @@ impl Checker {
         found
     }
 
-    fn slice_changed(&mut self, server: &ApiServer, event: &Event) -> Found {
+    fn slice_changed(&mut self, server: &ApiServer, event: &ObservedEvent) -> Found {
         match event.event_type {
             EventType::Deleted => self.slice_deleted(&event.key),
             // A deleting symphony's composition may have just gained the slice of a resource to keep.
@@ -194,7 +195,7 @@ impl Checker {
         }
     }
 
-    fn resource_changed(&mut self, server: &ApiServer, event: &Event, previous: Option<&Value>) -> Found {
+    fn resource_changed(&mut self, server: &ApiServer, event: &ObservedEvent, previous: Option<&Value>) -> Found {
         let mut found = Vec::new();
         if event.event_type == EventType::Added {
             found.extend(self.resource_added(server, &event.key));

@@ -1,7 +1,8 @@
 use super::*;
 use crate::invariants::Invariant;
 use fake_apiserver::resource::StorageKey;
-use fake_apiserver::store::{Event, ObjectKey};
+use fake_apiserver::shared::ObservedEvent;
+use fake_apiserver::store::ObjectKey;
 use std::sync::Arc;
 use serde_json::json;
 
@@ -15,11 +16,11 @@ fn example() -> (Trace, FaultPlan, Vec<Violation>) {
     let mut t = Trace::new();
     let created = json!({"metadata": {"name": "a<b"}, "data": {"v": "1"}});
     let labelled = json!({"metadata": {"name": "a<b", "labels": {"owner": "eno"}}, "data": {"v": "2"}});
-    t.record(&Event { revision: 1, event_type: EventType::Added, key: key("configmaps", "a<b"), object: Arc::new(created.clone()), previous: None }, Duration::from_millis(100), "user", 0);
-    t.record(&Event { revision: 2, event_type: EventType::Modified, key: key("configmaps", "a<b"), object: Arc::new(labelled), previous: Some(Arc::new(created)) }, Duration::from_millis(1200), "eno-0", 3);
+    t.record(&ObservedEvent { revision: 1, event_type: EventType::Added, key: key("configmaps", "a<b"), object: Arc::new(created.clone()), previous: None }, Duration::from_millis(100), "user", 0);
+    t.record(&ObservedEvent { revision: 2, event_type: EventType::Modified, key: key("configmaps", "a<b"), object: Arc::new(labelled), previous: Some(Arc::new(created)) }, Duration::from_millis(1200), "eno-0", 3);
     t.down("eno-0", Duration::from_millis(1500));
     t.up("eno-0", Duration::from_millis(2500));
-    t.record(&Event { revision: 3, event_type: EventType::Deleted, key: key("pods", "p"), object: Arc::new(json!({})), previous: None }, Duration::from_millis(2000), "api-server", 0);
+    t.record(&ObservedEvent { revision: 3, event_type: EventType::Deleted, key: key("pods", "p"), object: Arc::new(json!({})), previous: None }, Duration::from_millis(2000), "api-server", 0);
     let plan = FaultPlan { faults: vec![Fault::Crash { at: Duration::from_millis(1500), down: Duration::from_secs(1) }, Fault::PausedGc] };
     let violations = vec![Violation { invariant: Invariant::AtMostOnceAnnotation, at: Duration::from_millis(2500), revision: None, message: "two symphonies claim x".into() }];
     (t, plan, violations)
@@ -84,7 +85,7 @@ fn a_burst_of_writes_stands_side_by_side_and_a_violation_sits_on_the_write_that_
     let mut trace = Trace::new();
     let object = json!({"metadata": {"name": "a"}});
     for revision in 1..=3 {
-        trace.record(&Event { revision, event_type: EventType::Added, key: key("configmaps", &format!("c{revision}")), object: Arc::new(object.clone()), previous: None }, Duration::from_secs(1), "user", 0);
+        trace.record(&ObservedEvent { revision, event_type: EventType::Added, key: key("configmaps", &format!("c{revision}")), object: Arc::new(object.clone()), previous: None }, Duration::from_secs(1), "user", 0);
     }
     let violations = [Violation { invariant: Invariant::DeletionOrdering, at: Duration::from_secs(1), revision: Some(3), message: "m".into() }];
     let html = render(&Run { scenario: "demo", seed: 1, defect: None, plan: &FaultPlan::none(), fault_window: Duration::ZERO, end: Duration::from_secs(2), trace: &trace, violations: &violations });
@@ -100,7 +101,7 @@ fn a_late_violation_gets_a_close_up_of_what_led_to_it() {
     let mut trace = Trace::new();
     let object = json!({"metadata": {"name": "a"}});
     for (revision, at) in [(1, 1), (2, 29)] {
-        trace.record(&Event { revision, event_type: EventType::Added, key: key("configmaps", &format!("c{revision}")), object: Arc::new(object.clone()), previous: None }, Duration::from_secs(at), "user", 0);
+        trace.record(&ObservedEvent { revision, event_type: EventType::Added, key: key("configmaps", &format!("c{revision}")), object: Arc::new(object.clone()), previous: None }, Duration::from_secs(at), "user", 0);
     }
     let violations = [Violation { invariant: Invariant::NoLoss, at: Duration::from_secs(30), revision: None, message: "m".into() }];
     let html = render(&Run { scenario: "demo", seed: 1, defect: None, plan: &FaultPlan::none(), fault_window: Duration::ZERO, end: Duration::from_secs(60), trace: &trace, violations: &violations });

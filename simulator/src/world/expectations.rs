@@ -76,7 +76,7 @@ pub(super) fn unmet(expect: &Expectations, server: &SharedApiServer, executor: &
 fn unsettled_compositions(server: &SharedApiServer) -> Vec<String> {
     let listed = server.with(|s| s.target_for(eno::api::API_VERSION, "Composition", None, None).and_then(|t| s.list(&t, &Default::default())));
     let items = match listed {
-        Ok(list) => list["items"].as_array().cloned().unwrap_or_default(),
+        Ok(list) => list.item_values().collect::<Vec<_>>(),
         Err(e) => return vec![format!("listing compositions: {e}")],
     };
     let mut unsettled = Vec::new();
