@@ -132,20 +132,42 @@ pub struct ExecuteOptions {
 
 /// `eno execute`: the synthesis pod's wrapper. Runs the command as the local executor does,
 /// then hands its output back as Secrets ([`crate::synthesis::handback`]). A failure is one line
-/// in the termination log and a non-zero exit.
-pub async fn execute(opts: ExecuteOptions) -> anyhow::Result<()> {
-    let Err(message) = execute_and_hand_back(&opts).await else { return Ok(()) };
-    if let Err(error) = std::fs::write(&opts.termination_log, &message) {
+/// in the termination log and a non-zero exit: [`VERDICT_EXIT_CODE`] when it is the
+/// synthesizer's verdict ([`SynthesisError::is_verdict`]), so the controller does not retry it.
+///
+/// [`VERDICT_EXIT_CODE`]: crate::synthesis::pod::VERDICT_EXIT_CODE
+pub async fn execute(opts: ExecuteOptions) -> Result<(), ExecuteFailure> {
+    let Err(failure) = execute_and_hand_back(&opts).await else { return Ok(()) };
+    if let Err(error) = std::fs::write(&opts.termination_log, &failure.message) {
         eprintln!("eno execute: writing {}: {error}", opts.termination_log.display());
     }
-    Err(anyhow::anyhow!(message))
+    Err(failure)
 }
 
-async fn execute_and_hand_back(opts: &ExecuteOptions) -> Result<(), String> {
+/// Why `eno execute` failed, and the exit code that says whether it is a verdict.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct ExecuteFailure {
+    pub message: String,
+    pub exit_code: i32,
+}
+
+impl From<String> for ExecuteFailure {
+    fn from(message: String) -> Self {
+        ExecuteFailure { message, exit_code: 1 }
+    }
+}
+
+impl From<SynthesisError> for ExecuteFailure {
+    fn from(e: SynthesisError) -> Self {
+        ExecuteFailure { exit_code: if e.is_verdict() { crate::synthesis::pod::VERDICT_EXIT_CODE } else { 1 }, message: e.to_string() }
+    }
+}
+
+async fn execute_and_hand_back(opts: &ExecuteOptions) -> Result<(), ExecuteFailure> {
     // Before running anything: output that cannot be handed back is wasted work.
     let pod = PodIdentity::from_env(|name| std::env::var(name).ok())?;
-    let timeout = parse_go_duration(&opts.timeout)
-        .map_err(|reason| SynthesisError::InvalidSpec { field: "execTimeout", value: opts.timeout.clone(), reason }.to_string())?;
+    let timeout = parse_go_duration(&opts.timeout).map_err(|reason| SynthesisError::InvalidSpec { field: "execTimeout", value: opts.timeout.clone(), reason })?;
     let stdin = match &opts.input {
         Some(path) => std::fs::read(path).map_err(|e| format!("reading the synthesis input {}: {e}", path.display()))?,
         None => {
@@ -165,7 +187,7 @@ async fn execute_and_hand_back(opts: &ExecuteOptions) -> Result<(), String> {
         max_stderr_bytes: MAX_STDERR_BYTES,
         stderr: StderrSink::PassThrough,
     };
-    let output = process.run().await.map_err(|e| e.to_string())?;
+    let output = process.run().await?;
 
     let handing_back = |e: &dyn std::fmt::Display| format!("handing the synthesis output back failed: {e}");
     let client = kube::Client::try_default().await.map_err(|e| handing_back(&e))?;

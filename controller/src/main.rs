@@ -153,7 +153,12 @@ async fn main() -> anyhow::Result<()> {
             eno::commands::run(kubeconfig, synthesis_concurrency, list_semantic, executor).await
         }
         Command::Execute { input, timeout, termination_log, command } => {
-            eno::commands::execute(eno::commands::ExecuteOptions { input, timeout, termination_log, command }).await
+            if let Err(failure) = eno::commands::execute(eno::commands::ExecuteOptions { input, timeout, termination_log, command }).await {
+                // The exit code tells the controller whether the failure is a verdict.
+                eprintln!("Error: {failure}");
+                std::process::exit(failure.exit_code);
+            }
+            Ok(())
         }
         Command::InstallExecutor { dest } => eno::commands::install_executor(&dest),
     }

@@ -86,6 +86,46 @@ fn failed_synthesis_is_not_retried_until_modified() {
     assert_eq!(runs(&counter), 3);
 }
 
+/// A synthesizer whose first `failures` runs exit non-zero (a crash, not a verdict); every run
+/// is recorded in `counter`.
+fn flaky(counter: &std::path::Path, failures: usize) -> String {
+    format!(
+        r#"apiVersion: eno.azure.io/v1
+kind: Synthesizer
+metadata:
+  name: flaky
+spec:
+  image: example
+  command:
+  - /bin/bash
+  - -c
+  - |
+    echo run >> {counter}
+    if [ "$(wc -l < {counter})" -le {failures} ]; then echo "connection refused" >&2; exit 7; fi
+    echo '{{"apiVersion":"config.kubernetes.io/v1","kind":"ResourceList","items":[{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"flaky-out","namespace":"default"}}}}]}}'
+"#,
+        counter = counter.display()
+    )
+}
+
+#[test]
+fn a_synthesizer_that_crashes_is_retried_with_backoff_until_it_succeeds() {
+    let dev = EnoDev::start();
+    let counter = dev.file("flaky-runs", "");
+    dev.apply(&flaky(&counter, 2));
+    dev.apply(&composition("flaky", "flaky"));
+    // Between the runs it backs off, saying why.
+    eventually(Duration::from_secs(30), "the backoff", || (status_of(&dev, "flaky") == "SynthesisBackoff").then_some(()));
+    let error = dev.kubectl(&["get", "composition", "flaky", "-o", "jsonpath={.status.simplified.error}"]);
+    assert_eq!(String::from_utf8_lossy(&error.stdout), "synthesizer exited with status 7: connection refused");
+    // Retried without any edit: after 2 s, then 4 s, it succeeds on the third run.
+    eventually(Duration::from_secs(40), "Ready", || (status_of(&dev, "flaky") == "Ready").then_some(()));
+    assert_eq!(runs(&counter), 3);
+    assert!(data(&dev, "flaky-out").is_some());
+    let attempts = dev.json(&["get", "composition", "flaky", "-o", "json"])["status"]["currentSynthesis"]["attempts"].clone();
+    assert_eq!(attempts, 3, "the successful synthesis is the third attempt");
+}
+
 fn composition(name: &str, synth: &str) -> String {
     format!("apiVersion: eno.azure.io/v1\nkind: Composition\nmetadata:\n  name: {name}\nspec:\n  synthesizer:\n    name: {synth}\n")
 }

@@ -172,6 +172,7 @@ async fn output_over_the_cap_fails_in_the_pod() {
     let script = "head -c 20000000 /dev/zero | tr '\\0' x";
     let error = setup.executor.synthesize(input(bash(script, "30s", "1m"))).await.unwrap_err();
     assert_eq!(error.to_string(), "synthesizer output exceeds 16 MiB");
+    assert!(error.is_verdict(), "invalid output is a verdict in a pod too: {error:?}");
     assert_eq!(setup.kubelet.runs()[0].output_secrets, 0);
     assert_cleaned_up(&setup).await;
 }

@@ -85,6 +85,10 @@ pub struct Behaviour {
     /// An error result instead of (in addition to) the items: the synthesis fails.
     #[serde(default)]
     pub error: Option<String>,
+    /// The first this many attempts of each synthesis exit non-zero instead: a crash, which is
+    /// retried with backoff (not a verdict).
+    #[serde(default)]
+    pub crash_attempts: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -243,6 +247,10 @@ impl SynthesizerBehaviour {
             return Err(SynthesisError::CommandNotFound(format!("no behaviour for image {image:?}")));
         };
         let comp = &input.composition;
+        let attempt = comp.status.as_ref().and_then(|s| s.in_flight_synthesis.as_ref()).map_or(0, |s| s.attempts);
+        if attempt.max(1) <= behaviour.crash_attempts {
+            return Err(SynthesisError::Exited { code: 1, stderr: Some(format!("crashed on attempt {attempt}")) });
+        }
         let mut vars = BTreeMap::from([
             ("composition".to_string(), comp.metadata.name.clone().unwrap_or_default()),
             ("namespace".to_string(), comp.metadata.namespace.clone().unwrap_or_default()),

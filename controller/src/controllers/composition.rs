@@ -22,6 +22,7 @@ pub async fn reconcile(world: &World, key: CompositionKey, now: Time) -> Result<
     // The uncached reads the decision asked for, once made.
     let mut fresh: Option<Option<Composition>> = None;
     let mut fresh_status: Option<(Option<Vec<ResourceSlice>>, Option<Synthesizer>)> = None;
+    let mut cancellation_watched = None;
     let step = loop {
         let observed = Observed {
             composition: &comp,
@@ -31,14 +32,18 @@ pub async fn reconcile(world: &World, key: CompositionKey, now: Time) -> Result<
             fresh: fresh.as_ref().map_or(Fresh::Unread, |c| Fresh::Read(c.as_ref())),
             fresh_status: fresh_status.as_ref().map(|(slices, synthesizer)| StatusInputs { slices: slices.as_deref(), synthesizer: synthesizer.as_ref() }),
             now: &now,
+            cancellation_watched,
             #[cfg(madsim)]
             early_finalizer_removal: world.defects.early_finalizer_removal,
             #[cfg(madsim)]
             retry_failed_synthesis: world.defects.retry_failed_synthesis,
+            #[cfg(madsim)]
+            eager_retry: world.defects.eager_retry,
         };
         match decide(&observed) {
             Step::ReadFresh if fresh.is_none() => fresh = Some(world.get_fresh::<Composition>(&key.object_ref(), Fence::FreshComposition).await?),
             Step::ReadStatusInputs if fresh_status.is_none() => fresh_status = Some(world.status_inputs_fresh(&comp).await?),
+            Step::WatchCancellation { uuid, canceled } if cancellation_watched.is_none() => cancellation_watched = Some(world.cancellations.watched(&uuid, &canceled)),
             step => break step,
         }
     };
@@ -50,7 +55,11 @@ pub async fn reconcile(world: &World, key: CompositionKey, now: Time) -> Result<
 
 /// Makes the step's write, if it names one.
 async fn make(world: &World, step: Step) -> Result<Action, PassError> {
-    let Step::Write { write, why } = step else { return Ok(Action::Done) };
+    let (write, why) = match step {
+        Step::Write { write, why } => (write, why),
+        Step::RequeueAfter(after) => return Ok(Action::RequeueAfter(after)),
+        _ => return Ok(Action::Done),
+    };
     match world.write(&write).await {
         Err(e) if e.is_not_found() && why.done_if_gone() => Ok(Action::Done),
         Err(e) => Err(e.into()),

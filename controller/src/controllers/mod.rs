@@ -233,6 +233,7 @@ impl Eno {
                 symphonies: Informer::start(cluster.clone(), gvk::<Symphony>(), None, semantic, on(Router::symphony_changed)),
                 cluster,
                 claims: Default::default(),
+                cancellations: Default::default(),
                 unpersisted: Default::default(),
                 #[cfg(madsim)]
                 defects: options.defects,

@@ -98,7 +98,7 @@ async fn run_synthesizer(executor: &dyn Executor, key: &CompositionKey, input: S
     match executor.synthesize(input).await {
         Err(e) => {
             tracing::warn!(composition = %key, %uuid, error = %e, "synthesis failed");
-            Ran::Failed { message: e.to_string() }
+            Ran::Failed { message: e.to_string(), verdict: e.is_verdict() }
         }
         Ok(output) => {
             if let Some(error) = output.failed() {

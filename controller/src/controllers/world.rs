@@ -33,28 +33,33 @@ pub struct World {
     pub slices: Informer,
     pub symphonies: Informer,
     /// The synthesis claims this replica has watched, and since when.
-    pub claims: ClaimWatch,
+    pub claims: Watched,
+    /// The synthesis cancellations this replica has watched, and since when (apart from the
+    /// claims: a claim and a cancellation of one synthesis may carry the same whole-second time).
+    pub cancellations: Watched,
     /// Runs whose output this replica has not managed to persist yet.
     pub unpersisted: Unpersisted,
     #[cfg(madsim)]
     pub defects: super::defects::Defects,
 }
 
-/// When this replica first saw each synthesis claim it found held by another executor, by its
-/// own monotonic clock: a claim expires once it has been watched unchanged for the expiry, so
-/// replicas whose wall clocks disagree still agree on when a claim is abandoned.
+/// When this replica first saw each synthesis's claim (or cancellation) at a given time, by its
+/// own monotonic clock: a claim expires once it has been watched unchanged for the expiry, and a
+/// canceled synthesis is retried once its cancellation has been watched for the backoff, so
+/// replicas whose wall clocks disagree still agree on when.
 #[derive(Default)]
-pub struct ClaimWatch {
+pub struct Watched {
     seen: std::sync::Mutex<BTreeMap<String, (Time, tokio::time::Instant)>>,
 }
 
-impl ClaimWatch {
-    /// How long the claim `claimed` of synthesis `uuid` has been watched unchanged (zero the
-    /// first time it is seen, or after it changed).
+impl Watched {
+    /// How long synthesis `uuid` has been watched with its claim (or cancellation) at `claimed`
+    /// unchanged (zero the first time it is seen, or after it changed).
     pub fn watched(&self, uuid: &str, claimed: &Time) -> Duration {
         let now = tokio::time::Instant::now();
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        // A claim watched for an hour is long expired; forgetting it keeps the map small.
+        // A claim watched for an hour is long expired (and a retry long due); forgetting it
+        // keeps the map small.
         seen.retain(|_, (_, since)| now.duration_since(*since) < FORGET_CLAIMS_AFTER);
         match seen.get(uuid) {
             Some((at, since)) if at == claimed => now.duration_since(*since),

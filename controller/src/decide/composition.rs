@@ -11,7 +11,10 @@
 //! 2. **Finalizer.** Added before anything else happens (output written before it is there
 //!    could outlive a deletion).
 //! 3. **Start a synthesis** when [`next_synthesis`] says so: the new in-flight synthesis, named
-//!    by what it synthesizes ([`stable_uuid`]).
+//!    by what it synthesizes ([`stable_uuid`]). A canceled synthesis is started again once this
+//!    replica has watched its cancellation for [`retry_delay`] (its own monotonic clock, as
+//!    claims are judged: replicas' wall clocks may disagree); until then the pass goes on and
+//!    ends with [`Step::RequeueAfter`] the time left.
 //! 4. **Unreferenced slices** (superseded, or written by a synthesis that never completed): a
 //!    slice newer than the cached composition looks unreferenced too, and deleting the current
 //!    synthesis's slice would strand its resources (found by the simulator), so this is
@@ -28,7 +31,7 @@
 
 use super::status::{aggregate, simplified};
 use super::step::{address, json, Fresh, Write};
-use super::synthesis::{begin, next_synthesis, stable_uuid, StartReason, SynthesisDecision};
+use super::synthesis::{begin, next_synthesis, retry_delay, stable_uuid, StartReason, SynthesisDecision};
 use crate::api::annotations::SYMPHONY_DELETING;
 use crate::api::{Composition, CompositionStatus, ResourceSlice, Synthesizer, CLEANUP_FINALIZER};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
@@ -49,6 +52,9 @@ pub struct Observed<'a> {
     /// What the status is made of, read uncached, once [`Step::ReadStatusInputs`] asked for it.
     pub fresh_status: Option<StatusInputs<'a>>,
     pub now: &'a Time,
+    /// How long this replica has watched the in-flight synthesis's cancellation unchanged, once
+    /// [`Step::WatchCancellation`] asked.
+    pub cancellation_watched: Option<std::time::Duration>,
     /// Deliberate bug: release a deleted composition's finalizer without waiting for its
     /// resources (simulation build only; see `controllers::defects`).
     #[cfg(madsim)]
@@ -56,6 +62,9 @@ pub struct Observed<'a> {
     /// Deliberate bug: start a failed synthesis again although nothing changed.
     #[cfg(madsim)]
     pub retry_failed_synthesis: bool,
+    /// Deliberate bug: retry a canceled synthesis without waiting out its backoff.
+    #[cfg(madsim)]
+    pub eager_retry: bool,
 }
 
 /// What a composition's status is made of besides the composition itself.
@@ -77,6 +86,11 @@ pub enum Step {
     /// Read the status's inputs (the current slices, the synthesizer) uncached, then decide
     /// again with them.
     ReadStatusInputs,
+    /// Say how long this replica has watched the cancellation `canceled` of synthesis `uuid`
+    /// unchanged, then decide again with it.
+    WatchCancellation { uuid: String, canceled: Time },
+    /// Nothing to do now; look again after this long (a canceled synthesis's retry comes due).
+    RequeueAfter(std::time::Duration),
     /// Nothing to do.
     Done,
 }
@@ -153,10 +167,30 @@ pub fn decide(o: &Observed<'_>) -> Step {
         SynthesisDecision::WaitForModification if o.retry_failed_synthesis => SynthesisDecision::Start { reason: StartReason::CompositionModified },
         decision => decision,
     };
-    if let (SynthesisDecision::Start { reason }, Some(synth)) = (decision, o.synthesizer) {
-        return start(comp, synth, reason, o.now);
+    let mut retry_in = None;
+    match (decision, o.synthesizer, comp.status.as_ref().and_then(|s| s.in_flight_synthesis.as_ref())) {
+        (SynthesisDecision::Start { reason }, Some(synth), _) => return start(comp, synth, reason, o.now),
+        (SynthesisDecision::Retry { attempts }, Some(synth), Some(canceled)) => {
+            let delay = retry_delay(attempts, &canceled.uuid);
+            #[cfg(madsim)]
+            let delay = if o.eager_retry { std::time::Duration::ZERO } else { delay };
+            match o.cancellation_watched {
+                None => return Step::WatchCancellation { uuid: canceled.uuid.clone(), canceled: canceled.canceled.clone().unwrap_or_else(|| o.now.clone()) },
+                Some(watched) if watched >= delay => return start(comp, synth, StartReason::Retry, o.now),
+                Some(watched) => retry_in = Some(delay - watched),
+            }
+        }
+        _ => {}
     }
+    match (tidy(o), retry_in) {
+        (Step::Done, Some(after)) => Step::RequeueAfter(after),
+        (step, _) => step,
+    }
+}
 
+/// Unreferenced slices, then the status.
+fn tidy(o: &Observed<'_>) -> Step {
+    let comp = o.composition;
     if let Some(stale) = o.owned_slices.iter().find(|s| unreferenced(comp, s)) {
         let fresh = match o.fresh {
             Fresh::Unread => return Step::ReadFresh,

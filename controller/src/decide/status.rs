@@ -9,6 +9,8 @@ use crate::api::{Composition, ResourceSlice, SimplifiedStatus, Synthesis};
 pub const DELETING: &str = "Deleting";
 pub const MISSING_SYNTHESIZER: &str = "MissingSynthesizer";
 pub const SYNTHESIZING: &str = "Synthesizing";
+/// A synthesis failed in a way worth retrying (not a verdict) and waits for its retry.
+pub const SYNTHESIS_BACKOFF: &str = "SynthesisBackoff";
 pub const NOT_READY: &str = "NotReady";
 pub const PENDING_SYNTHESIS: &str = "PendingSynthesis";
 pub const READY: &str = "Ready";
@@ -39,6 +41,9 @@ pub fn simplified(comp: &Composition, synth_exists: bool, slices: &[ResourceSlic
     if let Some(in_flight) = status.and_then(|s| s.in_flight_synthesis.as_ref()) {
         if is_running(in_flight) {
             return simple(SYNTHESIZING, "");
+        }
+        if in_flight.canceled.is_some() {
+            return simple(SYNTHESIS_BACKOFF, in_flight.first_error().unwrap_or(SYNTHESIS_FAILED));
         }
         if is_failed(in_flight) {
             return simple(NOT_READY, in_flight.first_error().unwrap_or(SYNTHESIS_FAILED));
@@ -243,18 +248,23 @@ mod tests {
             ],
             ..Default::default()
         };
+        // Canceled (a failure worth retrying): backing off, with the error.
         let c = comp(Some(CompositionStatus {
             in_flight_synthesis: Some(failed.clone()),
             current_synthesis: Some(Synthesis { ready: Some(t(1)), ..synthesized(&[]) }),
             ..Default::default()
         }));
-        assert_eq!(status_of(&c, true, &[]), pair(NOT_READY, "The system is down, the system is down"));
+        assert_eq!(status_of(&c, true, &[]), pair(SYNTHESIS_BACKOFF, "The system is down, the system is down"));
         // A canceled synthesis without an error result still says why.
         let c = comp(Some(CompositionStatus {
-            in_flight_synthesis: Some(Synthesis { results: vec![], ..failed }),
+            in_flight_synthesis: Some(Synthesis { results: vec![], ..failed.clone() }),
             ..Default::default()
         }));
-        assert_eq!(status_of(&c, true, &[]), pair(NOT_READY, SYNTHESIS_FAILED));
+        assert_eq!(status_of(&c, true, &[]), pair(SYNTHESIS_BACKOFF, SYNTHESIS_FAILED));
+        // A verdict recorded as the current synthesis: not ready, with its error.
+        let verdict = Synthesis { canceled: None, synthesized: Some(t(3)), ..failed };
+        let c = comp(Some(CompositionStatus { current_synthesis: Some(verdict), ..Default::default() }));
+        assert_eq!(status_of(&c, true, &[]), pair(NOT_READY, "The system is down, the system is down"));
     }
 
     #[test]
@@ -471,7 +481,7 @@ mod tests {
             slices in prop::collection::vec(any_slice(), 0..4),
         ) {
             let s = simplified(&c, synth_exists, &slices);
-            let known = [DELETING, MISSING_SYNTHESIZER, SYNTHESIZING, NOT_READY, PENDING_SYNTHESIS, READY, RECONCILING];
+            let known = [DELETING, MISSING_SYNTHESIZER, SYNTHESIZING, SYNTHESIS_BACKOFF, NOT_READY, PENDING_SYNTHESIS, READY, RECONCILING];
             prop_assert!(known.contains(&s.status.as_str()), "{:?}", s);
             // First-match rules that hold whatever the rest of the status says.
             if c.metadata.deletion_timestamp.is_some() {
@@ -479,9 +489,13 @@ mod tests {
             } else if !synth_exists {
                 prop_assert_eq!(s.status.as_str(), MISSING_SYNTHESIZER);
             }
-            // Errors only with NotReady (a failed synthesis) or Reconciling.
+            // Errors only with NotReady (a failed synthesis), SynthesisBackoff (a canceled one) or
+            // Reconciling.
             if !s.error.is_empty() {
-                prop_assert!(s.status == NOT_READY || s.status == RECONCILING, "{:?}", s);
+                prop_assert!(s.status == NOT_READY || s.status == SYNTHESIS_BACKOFF || s.status == RECONCILING, "{:?}", s);
+            }
+            if s.status == SYNTHESIS_BACKOFF {
+                prop_assert!(c.status.as_ref().and_then(|st| st.in_flight_synthesis.as_ref()).is_some_and(|s| s.canceled.is_some()));
             }
             if s.status == NOT_READY && !s.error.is_empty() {
                 let st = c.status.as_ref();

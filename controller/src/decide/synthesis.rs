@@ -20,6 +20,12 @@
 //!   no retry storm) from "modified since" (start again);
 //! - [`crate::decide::status::simplified`] shows `NotReady` with the first error result.
 //!
+//! That is for **verdicts**: error results, or output that is not a valid ResourceList. A
+//! failure that may pass on its own (a non-zero exit, a timeout, a failed pod, an API error)
+//! is not recorded as a synthesis at all: the in-flight synthesis is **canceled** ([`cancel`]:
+//! `canceled` set, the error as its one result, shown as `SynthesisBackoff`) and started again
+//! as a further attempt once [`retry_delay`] has passed ([`SynthesisDecision::Retry`]).
+//!
 //! [`WaitForModification`]: SynthesisDecision::WaitForModification
 
 pub mod runner;
@@ -41,6 +47,9 @@ pub enum SynthesisDecision {
     /// The last synthesis failed and neither the composition nor its synthesizer changed since:
     /// a failed synthesis is not retried until one of them is modified.
     WaitForModification,
+    /// The in-flight synthesis was canceled by a failure that is not a verdict (its `attempts`
+    /// given): start it again once [`retry_delay`] has passed since the cancellation.
+    Retry { attempts: i64 },
     /// The composition names a synthesizer that does not exist.
     MissingSynthesizer,
     /// The composition is being deleted: its output is being cleaned up, not regenerated.
@@ -71,6 +80,8 @@ pub enum StartReason {
     CompositionModified,
     /// The synthesizer's generation differs from what the last synthesis ran with.
     SynthesizerModified,
+    /// The in-flight synthesis was canceled by a failure worth retrying, and its backoff passed.
+    Retry,
 }
 
 /// A completion that does not belong to the composition's in-flight synthesis: a stale or
@@ -85,8 +96,8 @@ pub enum CompletionError {
     HasErrors { uuid: String },
 }
 
-/// True for a synthesis that finished without success: its results hold an error, or it was
-/// canceled (see the module docs).
+/// True for a synthesis that finished without success: its results hold an error (a verdict),
+/// or it was canceled (a failure to retry; see the module docs).
 pub fn is_failed(synthesis: &Synthesis) -> bool {
     synthesis.canceled.is_some() || synthesis.results.iter().any(KrmResult::is_error)
 }
@@ -129,6 +140,10 @@ pub fn next_synthesis(comp: &Composition, synth: Option<&Synthesizer>) -> Synthe
     }
 
     if let Some(in_flight) = status.and_then(|s| s.in_flight_synthesis.as_ref()) {
+        if in_flight.canceled.is_some() {
+            // A change supersedes the retry: the new synthesis runs what changed, once.
+            return judge_completed(in_flight, comp_gen, synth_gen, SynthesisDecision::Retry { attempts: in_flight.attempts });
+        }
         if is_failed(in_flight) {
             return if in_flight.observed_composition_generation != comp_gen {
                 start(StartReason::CompositionModified)
@@ -184,6 +199,23 @@ fn judge_completed(
     } else {
         otherwise
     }
+}
+
+/// The first retry of a canceled synthesis waits this long; each further attempt twice as long.
+pub const RETRY_BASE: std::time::Duration = std::time::Duration::from_secs(2);
+/// No retry waits longer than this (plus jitter).
+pub const RETRY_CAP: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// How long after its cancellation a synthesis that has run `attempts` times is started again:
+/// capped exponential backoff, `RETRY_BASE · 2^(attempts−1)` up to `RETRY_CAP`, plus up to 20%
+/// jitter derived from the synthesis's uuid (so compositions that failed together do not retry
+/// together, and a replay waits the same).
+pub fn retry_delay(attempts: i64, uuid: &str) -> std::time::Duration {
+    let doublings = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(0);
+    let delay = RETRY_BASE.saturating_mul(1 << doublings).min(RETRY_CAP);
+    let mut h = Fnv1a::new();
+    h.write(uuid.bytes());
+    delay + delay.mul_f64((h.finish() % 1000) as f64 / 5000.0)
 }
 
 /// The new `inFlightSynthesis` for a start: fresh UUID, the generations it runs with, the inputs
@@ -311,6 +343,15 @@ pub fn complete_success(
         in_flight_synthesis: None,
         ..status.clone()
     })
+}
+
+/// Cancels the in-flight synthesis after a failure that is not a verdict: it stays in flight
+/// with `canceled = now` and `message` as its one (error) result, the last good synthesis
+/// untouched, and is started again after [`retry_delay`] (see the module docs).
+pub fn cancel(status: &CompositionStatus, in_flight_uuid: &str, message: String, now: Time) -> Result<CompositionStatus, CompletionError> {
+    let in_flight = in_flight_matching(status, in_flight_uuid)?;
+    let canceled = Synthesis { canceled: Some(now), results: vec![KrmResult::error(message)], ..in_flight.clone() };
+    Ok(CompositionStatus { in_flight_synthesis: Some(canceled), ..status.clone() })
 }
 
 /// Records a failed synthesis as the current one (see the module docs for why): `synthesized =

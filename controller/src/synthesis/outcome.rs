@@ -91,6 +91,11 @@ pub enum SynthesisError {
     #[error("{0}")]
     PodFailed(String),
 
+    /// The synthesis pod failed with the synthesizer's verdict (`eno execute` exited with
+    /// [`crate::synthesis::pod::VERDICT_EXIT_CODE`]): its words, as for [`Self::PodFailed`].
+    #[error("{0}")]
+    PodVerdict(String),
+
     /// The pod ran (or waited to run) past the synthesizer's `podTimeout`, shown as written.
     #[error("synthesis pod exceeded podTimeout ({0})")]
     PodTimedOut(String),
@@ -102,6 +107,35 @@ pub enum SynthesisError {
     /// Creating or reading the synthesis pod or its Secrets failed (not the synthesizer's fault).
     #[error("synthesis pod could not be run: {0}")]
     Cluster(String),
+}
+
+impl SynthesisError {
+    /// Whether the failure is the synthesizer's verdict on its input: output that is not a valid
+    /// ResourceList (or is too large), or a synthesizer that cannot be run as specified. A verdict
+    /// is not retried until the composition or the synthesizer changes; anything else (a crash,
+    /// a non-zero exit, a timeout, a failed pod, an API error) may pass on its own and is retried
+    /// with backoff.
+    pub fn is_verdict(&self) -> bool {
+        match self {
+            SynthesisError::CommandNotFound(_)
+            | SynthesisError::OutputTooLarge(_)
+            | SynthesisError::StderrTooLarge(_)
+            | SynthesisError::EmptyOutput
+            | SynthesisError::NotResourceList(_)
+            | SynthesisError::InvalidItem(_)
+            | SynthesisError::InvalidSpec { .. }
+            | SynthesisError::PodVerdict(_) => true,
+            SynthesisError::Spawn { .. }
+            | SynthesisError::Exited { .. }
+            | SynthesisError::Killed { .. }
+            | SynthesisError::TimedOut(_)
+            | SynthesisError::Io(_)
+            | SynthesisError::PodFailed(_)
+            | SynthesisError::PodTimedOut(_)
+            | SynthesisError::OutputHandback(_)
+            | SynthesisError::Cluster(_) => false,
+        }
+    }
 }
 
 /// Longest stderr line quoted in an error message: the ERROR column is one line of a table.

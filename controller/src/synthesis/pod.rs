@@ -16,6 +16,10 @@
 
 use std::collections::BTreeMap;
 
+/// The exit code of `eno execute` when the synthesis failed with a verdict (invalid output, a
+/// synthesizer that cannot run as specified), as opposed to a failure worth retrying.
+pub const VERDICT_EXIT_CODE: i32 = 3;
+
 use k8s_openapi::api::core::v1::{
     Affinity, Capabilities, Container, EmptyDirVolumeSource, EnvVar, EnvVarSource, ObjectFieldSelector, Pod, PodAffinityTerm, PodAntiAffinity,
     PodSecurityContext, PodSpec, SeccompProfile, Secret, SecretVolumeSource, SecurityContext, Toleration,

@@ -199,13 +199,14 @@ fn failure(pod: &Pod, pod_timeout: &str) -> SynthesisError {
     }
     if let Some((name, code, reason, message)) = failed(&status.container_statuses) {
         let lines: Vec<&str> = message.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-        return SynthesisError::PodFailed(match lines.as_slice() {
+        let said = match lines.as_slice() {
             // What `eno execute` wrote: already one sentence about the synthesizer.
             [line] => (*line).to_owned(),
             // The log's tail (`FallbackToLogsOnError`): its last line.
             [.., _] => quotable_line(&message).unwrap_or_default(),
             [] => format!("synthesis pod's {name} container exited with code {code}{}", if reason.is_empty() { String::new() } else { format!(" ({reason})") }),
-        });
+        };
+        return if code == crate::synthesis::pod::VERDICT_EXIT_CODE { SynthesisError::PodVerdict(said) } else { SynthesisError::PodFailed(said) };
     }
     let said = status.message.as_deref().or(status.reason.as_deref()).and_then(quotable_line);
     SynthesisError::PodFailed(format!("synthesis pod failed{}", said.map(|s| format!(": {s}")).unwrap_or_default()))

@@ -5,7 +5,7 @@
 //! controller's decision code.
 //!
 //! One module per invariant family, each an `impl Checker` block over the shared state:
-//! `annotations` (at-most-once), `syntheses` (bounded syntheses), `deletion` (deletion ordering,
+//! `annotations` (at-most-once), `syntheses` (bounded syntheses, retry backoff), `deletion` (deletion ordering,
 //! symphony deletion, no leaks) and `loss` (no loss).
 
 mod annotations;
@@ -37,6 +37,9 @@ pub enum Invariant {
     BoundedSyntheses,
     /// Nothing of a deleted composition or symphony outlives it once garbage collection ran.
     NoLeaks,
+    /// A synthesis canceled by a failure worth retrying is started again no sooner than its
+    /// backoff: 2 s after the cancellation, doubling with each attempt, at most 5 minutes.
+    RetryBackoff,
     Convergence,
     /// No livelock: replicas do not answer each other's writes in a storm (at one instant,
     /// one would stop virtual time from ever reaching the deadline).
@@ -53,6 +56,7 @@ impl fmt::Display for Invariant {
             Invariant::NoLoss => "no loss",
             Invariant::BoundedSyntheses => "bounded syntheses",
             Invariant::NoLeaks => "no leaks",
+            Invariant::RetryBackoff => "retry backoff",
             Invariant::Convergence => "convergence",
             Invariant::Progress => "progress",
             Invariant::NoPanic => "no panic",
@@ -83,7 +87,7 @@ impl fmt::Display for Violation {
 type Found = Vec<(Invariant, String)>;
 
 pub struct Checker {
-    /// Shared with the server's event log: applying an event copies no object.
+    /// Shared with the observed events: applying an event copies no object.
     state: BTreeMap<ObjectKey, Arc<Value>>,
     /// Where each (apiVersion, kind) is stored, and whether it is namespaced; resolved once.
     kinds: BTreeMap<(String, String), Option<(StorageKey, bool)>>,
@@ -159,7 +163,7 @@ impl Checker {
         let mut found = if key.resource.group == "eno.azure.io" && !self.user_acting { self.foreign_finalizers_kept(event, previous.as_deref()) } else { Vec::new() };
         found.extend(if is_composition(key) {
             let mut found = self.annotations.composition_changed(key, (event.event_type != EventType::Deleted).then_some(&*event.object));
-            found.extend(self.composition_changed(server, event, previous.as_deref()));
+            found.extend(self.composition_changed(server, event, previous.as_deref(), at));
             found
         } else if is_eno(key, "symphonies") {
             self.deletion.symphony_changed(&event.object, event.event_type == EventType::Deleted);
@@ -174,12 +178,16 @@ impl Checker {
         self.report_all(found, at, Some(event.revision));
     }
 
-    fn composition_changed(&mut self, server: &ApiServer, event: &ObservedEvent, previous: Option<&Value>) -> Found {
+    fn composition_changed(&mut self, server: &ApiServer, event: &ObservedEvent, previous: Option<&Value>, at: Duration) -> Found {
         let mut found = Vec::new();
         match event.event_type {
-            EventType::Deleted => found.extend(self.composition_deleted(server, &event.key, &event.object)),
+            EventType::Deleted => {
+                self.syntheses.composition_deleted(&event.object);
+                found.extend(self.composition_deleted(server, &event.key, &event.object));
+            }
             EventType::Added | EventType::Modified => {
                 found.extend(self.syntheses.composition_changed(&event.object, previous));
+                found.extend(self.syntheses.retry_kept_backoff(&event.object, at));
                 found.extend(self.failed_synthesis_kept_slices(&event.object, previous));
                 found.extend(self.keep_resources_of_deleting_symphonies(server));
             }

@@ -8,6 +8,11 @@
 //! - never a run of a synthesis that has finished;
 //! - never a new synthesis started for exactly the generations a failed synthesis saw (a
 //!   failure is a verdict until the composition or its synthesizer changes).
+//!
+//! Retry backoff: a synthesis canceled by a failure worth retrying (the in-flight synthesis
+//! with `canceled` set) is followed by a new attempt for the same generations no sooner than the
+//! spec's schedule after the cancellation was committed, in virtual time (so clock skew between
+//! replicas cannot excuse an early retry).
 
 use super::{Checker, Found, Invariant};
 use crate::reading::{self, Slot};
@@ -41,8 +46,25 @@ struct InputRuns {
     errors: u64,
 }
 
+/// The spec's retry schedule, the checker's own reading: 2 s after the first attempt, doubling
+/// with each further one, at most 5 minutes (jitter only adds to it).
+fn least_backoff(attempts: i64) -> Duration {
+    let doublings = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(0);
+    Duration::from_secs(2).saturating_mul(1 << doublings).min(Duration::from_secs(300))
+}
+
+/// A composition's canceled synthesis, as first committed.
+struct Canceled {
+    uuid: String,
+    generations: (i64, i64),
+    attempts: i64,
+    at: Duration,
+}
+
 #[derive(Default)]
 pub(super) struct Runs {
+    /// Each composition's canceled in-flight synthesis, by `namespace/name`.
+    canceled: BTreeMap<String, Canceled>,
     /// Syntheses that have finished (succeeded, failed or were canceled): never to run again.
     finished: BTreeSet<String>,
     /// Runs in progress, per synthesis uuid.
@@ -53,6 +75,39 @@ pub(super) struct Runs {
 }
 
 impl Runs {
+    /// Notes a cancellation, and flags a new attempt for the same generations that came before
+    /// its backoff.
+    pub fn retry_kept_backoff(&mut self, comp: &Value, at: Duration) -> Found {
+        let name = reading::name_of(comp);
+        let Some(in_flight) = reading::synthesis(comp, Slot::InFlight) else { return Vec::new() };
+        let uuid = reading::synthesis_uuid(in_flight);
+        if !in_flight["canceled"].is_null() {
+            if self.canceled.get(&name).is_none_or(|c| c.uuid != uuid) {
+                let attempts = in_flight["attempts"].as_i64().unwrap_or(0);
+                self.canceled.insert(name, Canceled { uuid: uuid.to_string(), generations: reading::generations(in_flight), attempts, at });
+            }
+            return Vec::new();
+        }
+        let Some(canceled) = self.canceled.remove(&name) else { return Vec::new() };
+        let waited = at.saturating_sub(canceled.at);
+        let least = least_backoff(canceled.attempts);
+        if canceled.uuid != uuid && reading::generations(in_flight) == canceled.generations && waited < least {
+            let message = format!(
+                "{name}: synthesis {uuid} retried {:.3}s after synthesis {} (attempt {}) was canceled; the backoff is at least {least:?}",
+                waited.as_secs_f64(),
+                canceled.uuid,
+                canceled.attempts
+            );
+            return vec![(Invariant::RetryBackoff, message)];
+        }
+        Vec::new()
+    }
+
+    /// The composition is gone: forget its cancellation.
+    pub fn composition_deleted(&mut self, comp: &Value) {
+        self.canceled.remove(&reading::name_of(comp));
+    }
+
     /// Notes finished syntheses and flags a failed synthesis restarted without a change.
     pub fn composition_changed(&mut self, comp: &Value, previous: Option<&Value>) -> Found {
         for s in [Slot::Current, Slot::Previous].into_iter().filter_map(|slot| reading::synthesis(comp, slot)) {

@@ -220,3 +220,31 @@ fn a_deleting_symphonys_resource_deleted_is_flagged_at_once() {
     let v = f.violations();
     assert_eq!(v[0], (Invariant::DeletionOrdering, "configmaps default/cm was deleted although its symphony is being deleted (its resources stay)".to_string()), "{v:?}");
 }
+
+#[test]
+fn a_retry_before_its_backoff_breaks_retry_backoff_and_a_change_need_not_wait() {
+    let mut runs = syntheses::Runs::default();
+    let comp = |in_flight: Value| json!({"metadata": {"name": "c", "namespace": "default"}, "status": {"inFlightSynthesis": in_flight}});
+    let attempt = |uuid: &str, composition_generation: i64, attempts: i64, canceled: bool| {
+        let mut s = json!({"uuid": uuid, "observedCompositionGeneration": composition_generation, "observedSynthesizerGeneration": 1, "attempts": attempts});
+        if canceled {
+            s["canceled"] = json!("2024-01-01T00:00:00Z");
+        }
+        comp(s)
+    };
+    let at = Duration::from_secs_f64;
+    // The second attempt is canceled at 10 s (seen again at 12 s: the first commit counts).
+    assert!(runs.retry_kept_backoff(&attempt("u1", 1, 2, true), at(10.0)).is_empty());
+    assert!(runs.retry_kept_backoff(&attempt("u1", 1, 2, true), at(12.0)).is_empty());
+    // The third comes 3.9 s later: its backoff is at least 4 s.
+    let found = runs.retry_kept_backoff(&attempt("u2", 1, 3, false), at(13.9));
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].0, Invariant::RetryBackoff);
+    assert!(found[0].1.contains("retried 3.900s after synthesis u1 (attempt 2)"), "{}", found[0].1);
+    // On time, it is fine.
+    runs.retry_kept_backoff(&attempt("u3", 1, 2, true), at(20.0));
+    assert!(runs.retry_kept_backoff(&attempt("u4", 1, 3, false), at(24.0)).is_empty());
+    // A changed composition starts its new synthesis at once.
+    runs.retry_kept_backoff(&attempt("u5", 1, 1, true), at(30.0));
+    assert!(runs.retry_kept_backoff(&attempt("u6", 2, 1, false), at(30.1)).is_empty());
+}

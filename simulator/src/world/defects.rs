@@ -8,6 +8,7 @@ use eno::controllers::{Defects, Fence};
 /// and the invariant it breaks.
 pub const DEFECTS: &[(&str, &str, Invariant)] = &[
     ("retry-failed-synthesis", "failed-synthesis", Invariant::BoundedSyntheses),
+    ("eager-retry", "flaky-synthesis", Invariant::RetryBackoff),
     ("early-finalizer-removal", "deleted-mid-synthesis", Invariant::DeletionOrdering),
     ("unfenced-synthesis-claim", "deleted-mid-synthesis", Invariant::BoundedSyntheses),
     ("cached-create-check", "deleted-mid-synthesis", Invariant::DeletionOrdering),
@@ -35,6 +36,7 @@ pub fn defects_named(name: &str) -> Option<Defects> {
     let mut d = Defects::default();
     match name {
         "retry-failed-synthesis" => d.retry_failed_synthesis = true,
+        "eager-retry" => d.eager_retry = true,
         "early-finalizer-removal" => d.early_finalizer_removal = true,
         "unfenced-synthesis-claim" => d.unfenced_synthesis_claim = true,
         "cached-create-check" => d.cached_create_check = true,

@@ -1,4 +1,5 @@
 use super::*;
+use std::time::Duration;
 use crate::api::{CompositionSpec, KrmResult, Manifest, ResourceSliceRef, ResourceSliceSpec, ResourceSliceStatus, ResourceState, Synthesis, SynthesizerRef, SynthesizerSpec};
 use crate::decide::status::{DELETING, MISSING_SYNTHESIZER, READY};
 use proptest::prelude::*;
@@ -45,6 +46,7 @@ fn done(uuid: &str, comp_gen: i64, synth_gen: i64, slices: &[&str]) -> Synthesis
     }
 }
 
+/// In flight, canceled by a failure worth retrying.
 fn failed(uuid: &str, comp_gen: i64, synth_gen: i64) -> Synthesis {
     Synthesis { synthesized: None, canceled: Some(t(NOW - 80)), results: vec![KrmResult::error("boom")], ..done(uuid, comp_gen, synth_gen, &[]) }
 }
@@ -76,11 +78,13 @@ struct Pass {
     synth: Option<Synthesizer>,
     slices: Vec<ResourceSlice>,
     fresh: Fresh<Composition>,
+    /// How long this replica has watched a canceled synthesis's cancellation.
+    watched: Duration,
 }
 
 impl Pass {
     fn new(comp: Composition, slices: Vec<ResourceSlice>) -> Self {
-        Pass { comp, synth: Some(synth(1)), slices, fresh: Fresh::Unread }
+        Pass { comp, synth: Some(synth(1)), slices, fresh: Fresh::Unread, watched: Duration::ZERO }
     }
 
     /// The current synthesis's slices as `World::current_slices` finds them in the cache.
@@ -94,13 +98,18 @@ impl Pass {
     /// to date).
     fn decide(&self) -> Step {
         let current = self.current_slices();
-        match self.decide_with_status(None) {
-            Step::ReadStatusInputs => self.decide_with_status(Some(StatusInputs { slices: current.as_deref(), synthesizer: self.synth.as_ref() })),
-            step => step,
+        let inputs = StatusInputs { slices: current.as_deref(), synthesizer: self.synth.as_ref() };
+        let (mut status, mut watched) = (None, None);
+        loop {
+            match self.decide_with(status, watched) {
+                Step::ReadStatusInputs if status.is_none() => status = Some(inputs),
+                Step::WatchCancellation { .. } if watched.is_none() => watched = Some(self.watched),
+                step => return step,
+            }
         }
     }
 
-    fn decide_with_status(&self, fresh_status: Option<StatusInputs<'_>>) -> Step {
+    fn decide_with(&self, fresh_status: Option<StatusInputs<'_>>, cancellation_watched: Option<Duration>) -> Step {
         let current = self.current_slices();
         let fresh = match &self.fresh {
             Fresh::Unread => Fresh::Unread,
@@ -114,10 +123,13 @@ impl Pass {
             fresh,
             fresh_status,
             now: &t(NOW),
+            cancellation_watched,
             #[cfg(madsim)]
             early_finalizer_removal: false,
             #[cfg(madsim)]
             retry_failed_synthesis: false,
+            #[cfg(madsim)]
+            eager_retry: false,
         })
     }
 
@@ -178,6 +190,28 @@ fn a_failed_synthesis_waits_for_a_change() {
 }
 
 #[test]
+fn a_canceled_synthesis_is_started_again_once_its_backoff_was_watched() {
+    let canceled = Synthesis { attempts: 3, ..failed("u2", 1, 1) };
+    let delay = retry_delay(3, "u2");
+    let c = comp(1, Some(CompositionStatus { in_flight_synthesis: Some(canceled), ..current(done("u1", 1, 1, &[])).unwrap() }));
+    // First the status says it backs off, with the error.
+    let pass = Pass::new(c.clone(), vec![]);
+    let status = written_status(&pass.decide());
+    let simplified = status.simplified.clone().unwrap();
+    assert_eq!((simplified.status.as_str(), simplified.error.as_str()), (crate::decide::status::SYNTHESIS_BACKOFF, "boom"));
+    // Then it waits out the rest of the backoff, by how long this replica has watched it.
+    let backing_off = Pass { comp: Composition { status: Some(status), ..c }, ..pass };
+    assert_eq!(backing_off.decide(), Step::RequeueAfter(delay));
+    let watched = Duration::from_secs(5);
+    assert_eq!(Pass { watched, ..backing_off.clone() }.decide(), Step::RequeueAfter(delay - watched));
+    let step = Pass { watched: delay, ..backing_off }.decide();
+    assert!(matches!(step, Step::Write { why: Why::StartSynthesis { reason: StartReason::Retry, .. }, .. }), "{step:?}");
+    let retry = written_status(&step).in_flight_synthesis.unwrap();
+    assert_eq!(retry.attempts, 4);
+    assert!(retry.uuid != "u2" && crate::decide::synthesis::is_running(&retry), "a new attempt: {retry:?}");
+}
+
+#[test]
 fn status_is_written_once_and_then_left_alone() {
     let c = comp(1, current(done("u1", 1, 1, &["c-1"])));
     let pass = Pass::new(c.clone(), vec![slice("c-1", "u1", true, reconciled(false))]);
@@ -198,25 +232,25 @@ fn a_status_change_is_decided_on_its_inputs_read_uncached() {
     // The cache says the resources are not reconciled yet; the status it would write differs
     // from the composition's, so its inputs are read first.
     let pass = Pass::new(c.clone(), vec![stale.clone()]);
-    assert_eq!(pass.decide_with_status(None), Step::ReadStatusInputs);
+    assert_eq!(pass.decide_with(None, None), Step::ReadStatusInputs);
     // They are reconciled: the status says so, not what the lagging cache said.
-    let read = |slices: &[ResourceSlice]| pass.decide_with_status(Some(StatusInputs { slices: Some(slices), synthesizer: Some(&s) }));
+    let read = |slices: &[ResourceSlice]| pass.decide_with(Some(StatusInputs { slices: Some(slices), synthesizer: Some(&s) }), None);
     let status = written_status(&read(std::slice::from_ref(&fresh)));
     assert_eq!(status.current_synthesis.unwrap().reconciled, Some(t(NOW)));
     // Another replica already wrote the status the fresh inputs make: nothing to write, even
     // though this replica's cache disagrees (the two would otherwise rewrite each other).
     let settled = written_status(&Pass::new(c.clone(), vec![fresh.clone()]).decide());
     let behind = Pass::new(Composition { status: Some(settled.clone()), ..c.clone() }, vec![stale]);
-    assert_eq!(behind.decide_with_status(Some(StatusInputs { slices: Some(std::slice::from_ref(&fresh)), synthesizer: Some(&s) })), Step::Done);
+    assert_eq!(behind.decide_with(Some(StatusInputs { slices: Some(std::slice::from_ref(&fresh)), synthesizer: Some(&s) }), None), Step::Done);
     // The same for the synthesizer: a cache that lost it does not make the status say it is
     // missing while it exists.
     let lost_synth = Pass { synth: None, ..Pass::new(Composition { status: Some(settled), ..c.clone() }, vec![fresh.clone()]) };
-    assert_eq!(lost_synth.decide_with_status(None), Step::ReadStatusInputs);
-    assert_eq!(lost_synth.decide_with_status(Some(StatusInputs { slices: Some(std::slice::from_ref(&fresh)), synthesizer: Some(&s) })), Step::Done);
-    let gone = written_status(&lost_synth.decide_with_status(Some(StatusInputs { slices: Some(std::slice::from_ref(&fresh)), synthesizer: None })));
+    assert_eq!(lost_synth.decide_with(None, None), Step::ReadStatusInputs);
+    assert_eq!(lost_synth.decide_with(Some(StatusInputs { slices: Some(std::slice::from_ref(&fresh)), synthesizer: Some(&s) }), None), Step::Done);
+    let gone = written_status(&lost_synth.decide_with(Some(StatusInputs { slices: Some(std::slice::from_ref(&fresh)), synthesizer: None }), None));
     assert_eq!(gone.simplified.unwrap().status, MISSING_SYNTHESIZER);
     // A slice gone from the server counts as missing, as it does in the cache.
-    let missing = written_status(&pass.decide_with_status(Some(StatusInputs { slices: None, synthesizer: Some(&s) })));
+    let missing = written_status(&pass.decide_with(Some(StatusInputs { slices: None, synthesizer: Some(&s) }), None));
     assert_eq!(missing.current_synthesis.unwrap().reconciled, None);
 }
 
@@ -365,7 +399,7 @@ fn a_slice_left_holding_its_finalizer_goes_once_its_composition_is_confirmed_gon
 fn the_planted_defects_change_the_decision() {
     let c = deleting(comp(1, current(done("u1", 1, 1, &["c-1"]))));
     let slices = vec![slice("c-1", "u1", false, reconciled(false))];
-    let observe = |early, retry, c: &Composition| {
+    let observe = |(early, retry, eager), c: &Composition| {
         decide(&Observed {
             composition: c,
             synthesizer: Some(&synth(1)),
@@ -374,15 +408,22 @@ fn the_planted_defects_change_the_decision() {
             fresh: Fresh::Unread,
             fresh_status: Some(StatusInputs { slices: Some(&slices), synthesizer: Some(&synth(1)) }),
             now: &t(NOW),
+            cancellation_watched: Some(Duration::ZERO),
             early_finalizer_removal: early,
             retry_failed_synthesis: retry,
+            eager_retry: eager,
         })
     };
-    assert!(!matches!(observe(false, false, &c), Step::Write { why: Why::ReleaseFinalizer, .. }));
-    assert!(matches!(observe(true, false, &c), Step::Write { why: Why::ReleaseFinalizer, .. }));
-    let failed_comp = comp(1, Some(CompositionStatus { in_flight_synthesis: Some(failed("u2", 1, 1)), ..current(done("u1", 1, 1, &["c-1"])).unwrap() }));
-    assert!(!matches!(observe(false, false, &failed_comp), Step::Write { why: Why::StartSynthesis { .. }, .. }));
-    assert!(matches!(observe(false, true, &failed_comp), Step::Write { why: Why::StartSynthesis { .. }, .. }));
+    let starts = |step: Step| matches!(step, Step::Write { why: Why::StartSynthesis { .. }, .. });
+    assert!(!matches!(observe((false, false, false), &c), Step::Write { why: Why::ReleaseFinalizer, .. }));
+    assert!(matches!(observe((true, false, false), &c), Step::Write { why: Why::ReleaseFinalizer, .. }));
+    let verdict = Synthesis { results: vec![KrmResult::error("boom")], ..done("u2", 1, 1, &["c-1"]) };
+    let failed_comp = comp(1, current(verdict));
+    assert!(!starts(observe((false, false, false), &failed_comp)));
+    assert!(starts(observe((false, true, false), &failed_comp)));
+    let canceled_comp = comp(1, Some(CompositionStatus { in_flight_synthesis: Some(failed("u2", 1, 1)), ..current(done("u1", 1, 1, &["c-1"])).unwrap() }));
+    assert!(!starts(observe((false, false, false), &canceled_comp)));
+    assert!(starts(observe((false, false, true), &canceled_comp)));
 }
 
 // --- properties over a space of composition states ---
@@ -443,7 +484,7 @@ fn arb_pass() -> impl Strategy<Value = Pass> {
                 2 => Fresh::Read(Some(c.clone())),
                 _ => Fresh::Read(Some(comp(generation, None))),
             };
-            Pass { comp: c, synth: synth_gen.map(synth), slices: owned, fresh }
+            Pass { comp: c, synth: synth_gen.map(synth), slices: owned, fresh, watched: Duration::ZERO }
         })
 }
 
@@ -465,7 +506,8 @@ proptest! {
             Step::Write { write, .. } => prop_assert!(false, "unexpected write {:?}", write),
             Step::ReadFresh => prop_assert_eq!(&pass.fresh, &Fresh::Unread),
             Step::ReadStatusInputs => prop_assert!(false, "a status's inputs are asked for once"),
-            Step::Done => {}
+            Step::WatchCancellation { .. } => prop_assert!(false, "a cancellation is watched once"),
+            Step::Done | Step::RequeueAfter(_) => {}
         }
     }
 
@@ -497,16 +539,19 @@ proptest! {
         }
     }
 
-    /// A failed synthesis whose generations did not change is never started again.
+    /// A canceled synthesis whose generations did not change is started again only once its
+    /// backoff has been watched, and then as a retry.
     #[test]
-    fn a_failed_synthesis_with_unchanged_generations_is_never_restarted(mut pass in arb_pass(), synth_gen in 0i64..4) {
+    fn a_canceled_synthesis_is_retried_only_after_its_backoff(mut pass in arb_pass(), synth_gen in 0i64..4, watched_secs in 0u64..400) {
         let generation = pass.comp.metadata.generation.unwrap_or_default();
         let status = pass.comp.status.get_or_insert_with(Default::default);
         status.in_flight_synthesis = Some(failed("u9", generation, synth_gen));
-        let behind = [&status.current_synthesis, &status.previous_synthesis].into_iter().flatten().any(|s| s.observed_synthesizer_generation > synth_gen);
         pass.synth = Some(synth(synth_gen));
-        let step = pass.decide();
-        prop_assert!(!matches!(step, Step::Write { why: Why::StartSynthesis { .. }, .. }), "behind={} {:?}", behind, step);
+        pass.watched = Duration::from_secs(watched_secs);
+        if let Step::Write { why: Why::StartSynthesis { reason, .. }, .. } = pass.decide() {
+            prop_assert_eq!(reason, StartReason::Retry);
+            prop_assert!(pass.watched >= retry_delay(1, "u9"));
+        }
     }
 
     /// Status writes settle: after the written status, the next pass does not write it again.

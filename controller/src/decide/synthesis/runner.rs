@@ -38,7 +38,7 @@
 //! again, for as long as the in-flight synthesis still carries this pass's claim (found by the
 //! simulator's bound on runs under a 19% error rate).
 
-use super::{claim, complete_failure, complete_success, is_running, Claim, CompletionError};
+use super::{cancel, claim, complete_failure, complete_success, is_running, Claim, CompletionError};
 use crate::api::{Composition, CompositionStatus, KrmResult, ResourceSlice, ResourceSliceRef, ResourceSliceSpec, Synthesis, Synthesizer, CLEANUP_FINALIZER};
 use crate::decide::slices::{pack, MAX_SLICE_BYTES};
 use crate::decide::step::{address, gvk, json, Fresh, Write};
@@ -67,8 +67,9 @@ pub struct Input {
 /// What running the synthesizer produced.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Ran {
-    /// The executor failed: exit status, timeout, unparsable or invalid output, ...
-    Failed { message: String },
+    /// The executor failed: exit status, timeout, unparsable or invalid output, ... A verdict
+    /// (invalid output) is recorded as a failed synthesis; anything else cancels it for a retry.
+    Failed { message: String, verdict: bool },
     /// The synthesizer's output. A result with severity `error` makes it a failure whose items
     /// are not written.
     Output { items: Vec<Value>, results: Vec<KrmResult> },
@@ -399,7 +400,8 @@ impl Run {
         let status = fresh.status.clone().unwrap_or_default();
         let (uuid, now) = (self.uuid(), now.clone());
         let next = match &self.ran {
-            Some(Ran::Failed { message }) => complete_failure(&status, uuid, Vec::new(), Some(message.clone()), now),
+            Some(Ran::Failed { message, verdict: true }) => complete_failure(&status, uuid, Vec::new(), Some(message.clone()), now),
+            Some(Ran::Failed { message, verdict: false }) => cancel(&status, uuid, message.clone(), now),
             Some(Ran::Output { results, .. }) if results.iter().any(KrmResult::is_error) => complete_failure(&status, uuid, results.clone(), None, now),
             Some(Ran::Output { results, .. }) => complete_success(&status, uuid, self.output().unwrap_or_default().to_vec(), results.clone(), now),
             // Unreachable: recording follows a run.

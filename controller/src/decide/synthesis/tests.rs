@@ -1,5 +1,6 @@
 use super::*;
 use crate::api::{CompositionSpec, SynthesizerRef, SynthesizerSpec};
+use std::time::Duration;
 
 fn t(s: &str) -> Time {
     serde_json::from_value(serde_json::json!(s)).unwrap()
@@ -39,7 +40,8 @@ fn running(uuid: &str, comp_gen: i64, synth_gen: i64) -> Synthesis {
     Synthesis { synthesized: None, ..done(uuid, comp_gen, synth_gen) }
 }
 
-fn failed(uuid: &str, comp_gen: i64, synth_gen: i64) -> Synthesis {
+/// In flight, canceled by a failure worth retrying.
+fn canceled(uuid: &str, comp_gen: i64, synth_gen: i64) -> Synthesis {
     Synthesis {
         synthesized: None,
         canceled: Some(t("2024-01-01T00:00:09Z")),
@@ -127,27 +129,67 @@ fn running_synthesis_is_left_alone_unless_the_composition_moved_on() {
     assert_eq!(next_synthesis(&comp(2, s), Some(&synth(2))), Nothing(NothingReason::InFlight));
 }
 
+/// Failed with a verdict: recorded as the current synthesis, with an error result.
+fn verdict(uuid: &str, comp_gen: i64, synth_gen: i64) -> Synthesis {
+    Synthesis { results: vec![KrmResult::error("The system is down")], ..done(uuid, comp_gen, synth_gen) }
+}
+
 #[test]
 fn failed_synthesis_waits_for_a_modification() {
-    let s = status(Some(failed("b", 2, 1)), Some(done("a", 1, 1)));
+    let s = status(None, Some(verdict("b", 2, 1)));
     assert_eq!(next_synthesis(&comp(2, s.clone()), Some(&synth(1))), WaitForModification);
-    assert_eq!(
-        next_synthesis(&comp(3, s.clone()), Some(&synth(1))),
-        start(StartReason::CompositionModified)
-    );
+    assert_eq!(next_synthesis(&comp(3, s.clone()), Some(&synth(1))), start(StartReason::CompositionModified));
+    assert_eq!(next_synthesis(&comp(2, s), Some(&synth(2))), start(StartReason::SynthesizerModified));
+}
+
+#[test]
+fn a_canceled_synthesis_is_retried_unless_something_changed() {
+    let s = status(Some(canceled("b", 2, 1)), Some(done("a", 1, 1)));
+    assert_eq!(next_synthesis(&comp(2, s.clone()), Some(&synth(1))), Retry { attempts: 1 });
+    // A change supersedes the retry.
+    assert_eq!(next_synthesis(&comp(3, s.clone()), Some(&synth(1))), start(StartReason::CompositionModified));
     assert_eq!(next_synthesis(&comp(2, s), Some(&synth(2))), start(StartReason::SynthesizerModified));
     // Also without any good synthesis.
-    let s = status(Some(failed("b", 1, 1)), None);
-    assert_eq!(next_synthesis(&comp(1, s), Some(&synth(1))), WaitForModification);
+    let s = status(Some(Synthesis { attempts: 4, ..canceled("b", 1, 1) }), None);
+    assert_eq!(next_synthesis(&comp(1, s), Some(&synth(1))), Retry { attempts: 4 });
+}
+
+#[test]
+fn retries_back_off_exponentially_up_to_a_cap_with_bounded_jitter() {
+    let within = |attempts: i64, base: u64| {
+        let d = retry_delay(attempts, "some-uuid");
+        assert!(d >= Duration::from_secs(base) && d <= Duration::from_secs(base).mul_f64(1.2), "attempt {attempts}: {d:?}");
+    };
+    within(0, 2);
+    within(1, 2);
+    within(2, 4);
+    within(3, 8);
+    within(9, 300);
+    within(i64::MAX, 300);
+    // The jitter differs between syntheses, so compositions that failed together spread out.
+    let delays: std::collections::BTreeSet<_> = (0..20).map(|i| retry_delay(3, &format!("u{i}"))).collect();
+    assert!(delays.len() > 10, "{delays:?}");
+    assert_eq!(retry_delay(3, "u1"), retry_delay(3, "u1"), "deterministic");
+}
+
+#[test]
+fn cancel_keeps_the_synthesis_in_flight_with_its_error() {
+    let st = status(Some(running("b", 2, 1)), Some(done("a", 1, 1))).unwrap();
+    let now = t("2024-01-02T00:00:00Z");
+    let out = cancel(&st, "b", "synthesizer exited with status 1".into(), now.clone()).unwrap();
+    let in_flight = out.in_flight_synthesis.clone().unwrap();
+    assert_eq!((in_flight.uuid.as_str(), in_flight.canceled.clone(), in_flight.first_error()), ("b", Some(now.clone()), Some("synthesizer exited with status 1")));
+    assert_eq!(out.current_synthesis, st.current_synthesis, "the last good synthesis is untouched");
+    assert_eq!(cancel(&out, "b", "again".into(), now), Err(CompletionError::AlreadyFinished { uuid: "b".into() }));
 }
 
 #[test]
 fn a_synthesizer_older_than_one_already_seen_is_a_lagging_cache() {
     // Found by the simulator: a replica whose synthesizer cache lagged restarted the first
     // synthesis after a newer synthesizer version had failed.
-    let c = comp(1, status(Some(failed("u2", 1, 2)), Some(done("u1", 1, 1))));
+    let c = comp(1, status(Some(canceled("u2", 1, 2)), Some(done("u1", 1, 1))));
     assert_eq!(next_synthesis(&c, Some(&synth(1))), SynthesisDecision::Nothing(NothingReason::SynthesizerBehind));
-    assert_eq!(next_synthesis(&c, Some(&synth(2))), SynthesisDecision::WaitForModification);
+    assert_eq!(next_synthesis(&c, Some(&synth(2))), SynthesisDecision::Retry { attempts: 1 });
     assert_eq!(next_synthesis(&c, Some(&synth(3))), SynthesisDecision::Start { reason: StartReason::SynthesizerModified });
     let c = comp(1, status(Some(running("u3", 1, 3)), Some(done("u1", 1, 1))));
     assert_eq!(next_synthesis(&c, Some(&synth(2))), SynthesisDecision::Nothing(NothingReason::SynthesizerBehind));
@@ -184,7 +226,7 @@ fn begin_records_generations_and_counts_attempts() {
     );
     assert_eq!((again.uuid.as_str(), again.attempts), ("u2", 3));
     // Anything changed: back to 1.
-    let changed = begin(&comp(5, status(Some(failed("u1", 4, 2)), None)), &synth(2), "u3".into(), now);
+    let changed = begin(&comp(5, status(Some(canceled("u1", 4, 2)), None)), &synth(2), "u3".into(), now);
     assert_eq!(changed.attempts, 1);
 }
 
@@ -258,7 +300,7 @@ fn completion_of_a_stale_synthesis_is_refused() {
         complete_failure(&CompositionStatus::default(), "b", vec![], None, now.clone()),
         Err(CompletionError::NotInFlight { .. })
     ));
-    let st = status(Some(failed("b", 2, 1)), None).unwrap();
+    let st = status(Some(canceled("b", 2, 1)), None).unwrap();
     assert_eq!(
         complete_success(&st, "b", vec![], vec![], now),
         Err(CompletionError::AlreadyFinished { uuid: "b".into() })
@@ -323,7 +365,7 @@ fn failure_message_and_fallback() {
 
 #[test]
 fn retry_after_modification_starts_fresh_and_success_clears_the_failure() {
-    let st = status(Some(failed("b", 2, 1)), Some(done("a", 1, 1)));
+    let st = status(Some(canceled("b", 2, 1)), Some(done("a", 1, 1)));
     let c = comp(3, st);
     assert_eq!(next_synthesis(&c, Some(&synth(1))), start(StartReason::CompositionModified));
     let s = begin(&c, &synth(1), "c".into(), t("2024-01-03T00:00:00Z"));
@@ -344,24 +386,28 @@ mod properties {
         (1i64..4, 0i64..4, 0u8..3).prop_map(|(comp_gen, synth_gen, kind)| match kind {
             0 => done("d", comp_gen, synth_gen),
             1 => running("r", comp_gen, synth_gen),
-            _ => failed("f", comp_gen, synth_gen),
+            _ => canceled("f", comp_gen, synth_gen),
         })
     }
 
     proptest! {
         #![proptest_config(ProptestConfig { cases: 500, failure_persistence: None, ..ProptestConfig::default() })]
 
-        /// A failed in-flight synthesis is started again only when a generation moved since it
-        /// ran, whatever the rest of the status holds.
+        /// A canceled synthesis is superseded only when a generation moved since it ran, and
+        /// otherwise retried, whatever the rest of the status holds.
         #[test]
         fn a_failed_synthesis_is_restarted_only_after_a_change(
             comp_gen in 1i64..4, synth_gen in 1i64..4, ran_comp in 1i64..4, ran_synth in 1i64..4,
             current in prop::option::of(arb_synthesis()), previous in prop::option::of(arb_synthesis()),
         ) {
-            let st = CompositionStatus { in_flight_synthesis: Some(failed("f", ran_comp, ran_synth)), current_synthesis: current, previous_synthesis: previous, ..Default::default() };
+            let st = CompositionStatus { in_flight_synthesis: Some(canceled("f", ran_comp, ran_synth)), current_synthesis: current, previous_synthesis: previous, ..Default::default() };
             let decision = next_synthesis(&comp(comp_gen, Some(st)), Some(&synth(synth_gen)));
             if matches!(decision, Start { .. }) {
                 prop_assert!(ran_comp != comp_gen || ran_synth != synth_gen, "{:?}", decision);
+            }
+            // Nothing moved: a retry (or nothing, for a lagging synthesizer cache).
+            if ran_comp == comp_gen && ran_synth == synth_gen {
+                prop_assert!(matches!(decision, Retry { .. } | Nothing(NothingReason::SynthesizerBehind)), "{:?}", decision);
             }
         }
 

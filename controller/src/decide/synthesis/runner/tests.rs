@@ -144,7 +144,8 @@ fn tombstones_come_from_the_current_slices_read_uncached() {
 #[test]
 fn a_failed_run_writes_no_slices_and_records_the_failure() {
     let fresh = comp(Some(running("u1")), &["good-1"]);
-    for ran in [Ran::Failed { message: "exit status 3".into() }, Ran::Output { items: vec![cm("a")], results: vec![KrmResult::error("The system is down")] }] {
+    let invalid = Ran::Failed { message: "synthesizer wrote no output".into(), verdict: true };
+    for ran in [invalid, Ran::Output { items: vec![cm("a")], results: vec![KrmResult::error("The system is down")] }] {
         let steps = drive(&mut Run::default(), &fresh, ran, |_| None);
         assert_eq!(names(&steps), ["ReadComposition", "ReadSynthesizer", "ReadInputs", "Claim", "RunSynthesizer", "ReadComposition", "RecordOutcome", "Done"]);
         let current = recorded_status(&steps).current_synthesis.unwrap();
@@ -154,17 +155,31 @@ fn a_failed_run_writes_no_slices_and_records_the_failure() {
 }
 
 #[test]
+fn a_failure_that_is_no_verdict_cancels_the_synthesis_for_a_retry() {
+    let fresh = comp(Some(running("u1")), &["good-1"]);
+    let ran = Ran::Failed { message: "synthesizer exited with status 3".into(), verdict: false };
+    let steps = drive(&mut Run::default(), &fresh, ran, |_| None);
+    assert_eq!(names(&steps), ["ReadComposition", "ReadSynthesizer", "ReadInputs", "Claim", "RunSynthesizer", "ReadComposition", "RecordOutcome", "Done"]);
+    let status = recorded_status(&steps);
+    let canceled = status.in_flight_synthesis.expect("it stays in flight");
+    assert_eq!(canceled.uuid, "u1");
+    assert!(canceled.canceled.is_some() && canceled.synthesized.is_none());
+    assert_eq!(canceled.first_error(), Some("synthesizer exited with status 3"));
+    assert_eq!(status.current_synthesis, fresh.status.unwrap().current_synthesis, "the last good synthesis is untouched");
+}
+
+#[test]
 fn nothing_runs_unless_a_synthesis_is_running_and_the_synthesizer_exists() {
     let failed = Synthesis { canceled: Some(t(NOW - 1)), results: vec![KrmResult::error("x")], ..running("u1") };
     let mut deleting = comp(Some(running("u1")), &[]);
     deleting.metadata.deletion_timestamp = Some(t(NOW - 1));
     for fresh in [comp(None, &[]), comp(Some(failed), &[]), comp(Some(Synthesis { synthesized: Some(t(NOW)), ..running("u1") }), &[]), deleting] {
-        let steps = drive(&mut Run::default(), &fresh, Ran::Failed { message: "".into() }, |_| None);
+        let steps = drive(&mut Run::default(), &fresh, Ran::Failed { message: "".into(), verdict: true }, |_| None);
         assert_eq!(names(&steps), ["ReadComposition", "Done"], "{fresh:?}");
     }
-    let steps = drive(&mut Run::default(), &comp(Some(running("u1")), &[]), Ran::Failed { message: "".into() }, |s| matches!(s, Step::ReadSynthesizer(_)).then_some(Observation::Synthesizer(None)));
+    let steps = drive(&mut Run::default(), &comp(Some(running("u1")), &[]), Ran::Failed { message: "".into(), verdict: true }, |s| matches!(s, Step::ReadSynthesizer(_)).then_some(Observation::Synthesizer(None)));
     assert_eq!(names(&steps), ["ReadComposition", "ReadSynthesizer", "Done"]);
-    let steps = drive(&mut Run::default(), &comp(Some(running("u1")), &[]), Ran::Failed { message: "".into() }, |s| matches!(s, Step::ReadComposition).then_some(Observation::Composition(None)));
+    let steps = drive(&mut Run::default(), &comp(Some(running("u1")), &[]), Ran::Failed { message: "".into(), verdict: true }, |s| matches!(s, Step::ReadComposition).then_some(Observation::Composition(None)));
     assert_eq!(names(&steps), ["ReadComposition", "Done"]);
 }
 
@@ -172,14 +187,14 @@ fn nothing_runs_unless_a_synthesis_is_running_and_the_synthesizer_exists() {
 fn a_claim_held_by_another_executor_is_waited_out() {
     let held = Synthesis { claimed: Some(t(NOW - 4)), ..running("u1") };
     let watched = |s: &Step| matches!(s, Step::WatchClaim { .. }).then_some(Observation::ClaimWatched(Duration::from_secs(4)));
-    let steps = drive(&mut Run::default(), &comp(Some(held.clone()), &[]), Ran::Failed { message: "".into() }, watched);
+    let steps = drive(&mut Run::default(), &comp(Some(held.clone()), &[]), Ran::Failed { message: "".into(), verdict: true }, watched);
     assert_eq!(steps.last(), Some(&Step::ClaimHeld { retry_after: LIMIT + CLAIM_MARGIN - Duration::from_secs(4) }));
     assert!(steps.contains(&Step::WatchClaim { uuid: "u1".into(), claimed: t(NOW - 4) }));
     // Watched for the whole expiry: taken over and run.
     let expired = |s: &Step| matches!(s, Step::WatchClaim { .. }).then_some(Observation::ClaimWatched(LIMIT + CLAIM_MARGIN));
-    let steps = drive(&mut Run::default(), &comp(Some(held), &[]), Ran::Failed { message: "".into() }, expired);
+    let steps = drive(&mut Run::default(), &comp(Some(held), &[]), Ran::Failed { message: "".into(), verdict: true }, expired);
     assert!(names(&steps).contains(&"RunSynthesizer"));
-    let steps = drive(&mut Run::default(), &comp(Some(Synthesis { claimed: Some(t(NOW - 4)), ..running("u1") }), &[]), Ran::Failed { message: "".into() }, watched);
+    let steps = drive(&mut Run::default(), &comp(Some(Synthesis { claimed: Some(t(NOW - 4)), ..running("u1") }), &[]), Ran::Failed { message: "".into(), verdict: true }, watched);
     assert!(!names(&steps).contains(&"RunSynthesizer"));
 }
 
@@ -187,12 +202,12 @@ fn a_claim_held_by_another_executor_is_waited_out() {
 fn a_lost_claim_looks_again_soon_and_other_errors_fail_the_pass() {
     let fresh = comp(Some(running("u1")), &[]);
     for (failure, end) in [(Failure::Conflict, Step::ClaimLost { retry_after: Duration::from_millis(20) }), (Failure::Invalid, Step::ClaimLost { retry_after: Duration::from_millis(20) }), (Failure::Transient, Step::Fail), (Failure::Other, Step::Fail)] {
-        let steps = drive(&mut Run::default(), &fresh, Ran::Failed { message: "".into() }, |s| matches!(s, Step::Claim { .. }).then_some(Observation::Failed(failure)));
+        let steps = drive(&mut Run::default(), &fresh, Ran::Failed { message: "".into(), verdict: true }, |s| matches!(s, Step::Claim { .. }).then_some(Observation::Failed(failure)));
         assert_eq!(steps.last(), Some(&end), "{failure:?}");
         assert!(!names(&steps).contains(&"RunSynthesizer"));
     }
     // A failing read before the claim ends the pass: nothing is held.
-    let steps = drive(&mut Run::default(), &fresh, Ran::Failed { message: "".into() }, |s| matches!(s, Step::ReadInputs(_)).then_some(Observation::Failed(Failure::Conflict)));
+    let steps = drive(&mut Run::default(), &fresh, Ran::Failed { message: "".into(), verdict: true }, |s| matches!(s, Step::ReadInputs(_)).then_some(Observation::Failed(Failure::Conflict)));
     assert_eq!(names(&steps), ["ReadComposition", "ReadSynthesizer", "ReadInputs", "Fail"]);
 }
 
@@ -252,7 +267,7 @@ fn persisting_retries_conflicts_from_a_fresh_read_with_doubling_pauses_then_give
     assert_eq!(&names(&steps)[8..], ["ReadComposition", "RecordOutcome", "Retry", "ReadComposition", "RecordOutcome", "Done"]);
     assert_eq!(names(&steps).iter().filter(|n| **n == "RunSynthesizer").count(), 1);
     // Anything but a conflict or a transient error ends the pass at once.
-    let steps = drive(&mut Run::default(), &fresh, Ran::Failed { message: "x".into() }, |s| matches!(s, Step::RecordOutcome(_)).then_some(Observation::Failed(Failure::Other)));
+    let steps = drive(&mut Run::default(), &fresh, Ran::Failed { message: "x".into(), verdict: true }, |s| matches!(s, Step::RecordOutcome(_)).then_some(Observation::Failed(Failure::Other)));
     assert_eq!(steps.last(), Some(&Step::Fail));
 }
 
@@ -301,7 +316,7 @@ fn a_completion_the_fresh_status_does_not_admit_is_refused() {
     let fresh = comp(Some(running("u1")), &[]);
     let finished = comp(Some(Synthesis { canceled: Some(t(NOW)), claimed: Some(t(NOW)), ..running("u1") }), &[]);
     let mut reads = 0;
-    let steps = drive(&mut Run::default(), &fresh, Ran::Failed { message: "x".into() }, |s| {
+    let steps = drive(&mut Run::default(), &fresh, Ran::Failed { message: "x".into(), verdict: true }, |s| {
         matches!(s, Step::ReadComposition).then(|| {
             reads += 1;
             Observation::Composition(Some(if reads == 1 { fresh.clone() } else { finished.clone() }))
@@ -334,7 +349,7 @@ fn inputs_are_bound_by_key_with_the_refs_defaults() {
 #[test]
 fn the_unfenced_defect_runs_without_claiming() {
     let mut run = Run { unfenced_claim: true, ..Run::default() };
-    let steps = drive(&mut run, &comp(Some(running("u1")), &[]), Ran::Failed { message: "x".into() }, |_| None);
+    let steps = drive(&mut run, &comp(Some(running("u1")), &[]), Ran::Failed { message: "x".into(), verdict: true }, |_| None);
     assert!(!names(&steps).contains(&"Claim") && names(&steps).contains(&"RunSynthesizer"));
 }
 
@@ -361,7 +376,7 @@ proptest! {
         failed_run in any::<bool>(),
     ) {
         let fresh = comp(Some(running("u1")), &[]);
-        let ran = if failed_run { Ran::Failed { message: "x".into() } } else { Ran::Output { items: (0..items).map(|i| cm(&format!("m{i}"))).collect(), results: vec![] } };
+        let ran = if failed_run { Ran::Failed { message: "x".into(), verdict: true } } else { Ran::Output { items: (0..items).map(|i| cm(&format!("m{i}"))).collect(), results: vec![] } };
         let mut failures = failures.into_iter();
         let steps = drive(&mut Run::default(), &fresh, ran, |s| match s {
             Step::RunSynthesizer { .. } | Step::Retry(_) => None,
@@ -395,7 +410,7 @@ fn the_outcome_names_the_synthesizer_generation_that_ran() {
         s.metadata.generation = Some(3);
         s
     };
-    for ran in [Ran::Output { items: vec![cm("a")], results: vec![] }, Ran::Failed { message: "boom".into() }] {
+    for ran in [Ran::Output { items: vec![cm("a")], results: vec![] }, Ran::Failed { message: "boom".into(), verdict: true }] {
         let steps = drive(&mut Run::default(), &fresh, ran, |s| matches!(s, Step::ReadSynthesizer(_)).then(|| Observation::Synthesizer(Some((newer(), LIMIT)))));
         let current = recorded_status(&steps).current_synthesis.unwrap();
         assert_eq!((current.uuid.as_str(), current.observed_synthesizer_generation), ("u1", 3));
