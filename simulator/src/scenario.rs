@@ -78,8 +78,8 @@ pub struct SynthesizerBehaviour {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Behaviour {
-    /// Output items; strings may use `{{composition}}`, `{{namespace}}` and `{{env.NAME}}`
-    /// (the composition's `synthesisEnv`).
+    /// Output items; strings may use `{{composition}}`, `{{namespace}}`, `{{env.NAME}}` (the
+    /// composition's `synthesisEnv`) and `{{input.KEY.FIELD}}` (the bound input's `data`).
     #[serde(default)]
     pub items: Vec<Value>,
     /// An error result instead of (in addition to) the items: the synthesis fails.
@@ -257,6 +257,13 @@ impl SynthesizerBehaviour {
         ]);
         for env in &comp.spec.synthesis_env {
             vars.insert(format!("env.{}", env.name), env.value.clone());
+        }
+        // `{{input.KEY.FIELD}}`: a string in the `data` of the input bound to KEY.
+        for input in &input.inputs {
+            let key = input["metadata"]["annotations"][eno::api::annotations::INPUT_KEY_ANNOTATION].as_str().unwrap_or_default();
+            for (field, value) in input["data"].as_object().into_iter().flatten() {
+                vars.insert(format!("input.{key}.{field}"), value.as_str().unwrap_or_default().to_string());
+            }
         }
         let items = behaviour.items.iter().map(|item| template(item, &vars)).collect();
         let results = behaviour.error.iter().map(|e| KrmResult::error(e.clone())).collect();

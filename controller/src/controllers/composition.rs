@@ -10,7 +10,9 @@ use super::world::{PassError, World};
 use super::defects::Fence;
 use crate::api::{Composition, ResourceSlice, Synthesizer};
 use crate::decide::composition::{decide, release_orphaned_slice as decide_orphan, Observed, StatusInputs, Step, Why};
+use crate::decide::inputs;
 use crate::decide::step::Fresh;
+use super::inputs::Lookup;
 use crate::runtime::Action;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
@@ -19,6 +21,7 @@ pub async fn reconcile(world: &World, key: CompositionKey, now: Time) -> Result<
     let synthesizer = world.synthesizer(&comp.spec.synthesizer.name);
     let current_slices = world.current_slices(&comp);
     let owned_slices = world.slices_owned_by(&comp);
+    let inputs = observe_inputs(world, &comp, synthesizer.as_ref()).await?;
     // The uncached reads the decision asked for, once made.
     let mut fresh: Option<Option<Composition>> = None;
     let mut fresh_status: Option<(Option<Vec<ResourceSlice>>, Option<Synthesizer>)> = None;
@@ -29,6 +32,7 @@ pub async fn reconcile(world: &World, key: CompositionKey, now: Time) -> Result<
             synthesizer: synthesizer.as_ref(),
             current_slices: current_slices.as_deref(),
             owned_slices: &owned_slices,
+            inputs: &inputs,
             fresh: fresh.as_ref().map_or(Fresh::Unread, |c| Fresh::Read(c.as_ref())),
             fresh_status: fresh_status.as_ref().map(|(slices, synthesizer)| StatusInputs { slices: slices.as_deref(), synthesizer: synthesizer.as_ref() }),
             now: &now,
@@ -39,6 +43,8 @@ pub async fn reconcile(world: &World, key: CompositionKey, now: Time) -> Result<
             retry_failed_synthesis: world.defects.retry_failed_synthesis,
             #[cfg(madsim)]
             eager_retry: world.defects.eager_retry,
+            #[cfg(madsim)]
+            ignore_input_changes: world.defects.ignore_input_changes,
         };
         match decide(&observed) {
             Step::ReadFresh if fresh.is_none() => fresh = Some(world.get_fresh::<Composition>(&key.object_ref(), Fence::FreshComposition).await?),
@@ -51,6 +57,25 @@ pub async fn reconcile(world: &World, key: CompositionKey, now: Time) -> Result<
         tracing::info!(composition = %key, ?reason, %uuid, "starting synthesis");
     }
     make(world, step).await
+}
+
+/// The synthesizer's inputs for the composition, bound and found; a ref that binds nothing is
+/// a problem the status shows.
+async fn observe_inputs(world: &World, comp: &Composition, synthesizer: Option<&Synthesizer>) -> Result<inputs::Observed, PassError> {
+    let Some(synth) = synthesizer else { return Ok(inputs::Observed::default()) };
+    let bound = match inputs::bind(comp, synth) {
+        Ok(bound) => bound,
+        Err(problem) => return Ok(inputs::Observed { problems: vec![problem], ..Default::default() }),
+    };
+    let found = world.inputs.find(&*world.cluster, &bound).await?;
+    Ok(inputs::observe(&bound, |target| {
+        let at = bound.iter().position(|b| &b.target == target).expect("looked up by its own target");
+        match &found[at] {
+            Lookup::Present(obj) => inputs::Found::Present(obj),
+            Lookup::Absent => inputs::Found::Absent,
+            Lookup::KindNotServed => inputs::Found::KindNotServed,
+        }
+    }))
 }
 
 /// Makes the step's write, if it names one.

@@ -26,6 +26,7 @@
 
 mod composition;
 mod defects;
+mod inputs;
 mod keys;
 mod resources;
 mod symphony;
@@ -40,7 +41,7 @@ pub use keys::{CompositionKey, ResourceWorkKey, SymphonyKey};
 use crate::api::{Composition, ResourceSlice, Symphony, Synthesizer};
 use crate::decide::step::gvk;
 use crate::decide::symphony::owner_symphony;
-use crate::runtime::{run_controller, Cluster, Informer, ListSemantic, WorkQueue};
+use crate::runtime::{run_controller, Cluster, Gvk, Informer, ListSemantic, WorkQueue};
 use crate::synthesis::Executor;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde::de::DeserializeOwned;
@@ -126,6 +127,27 @@ fn compositions_of_synthesizer(world: &World, synth: &Synthesizer) -> Vec<Compos
     world.compositions_using(synth.metadata.name.as_deref().unwrap_or_default()).iter().map(CompositionKey::of).collect()
 }
 
+/// Every cached composition bound to the input `obj` of kind `gvk`.
+fn compositions_bound_to(world: &World, gvk: &Gvk, obj: &Value) -> Vec<CompositionKey> {
+    let (namespace, name) = (obj["metadata"]["namespace"].as_str(), obj["metadata"]["name"].as_str().unwrap_or_default());
+    world
+        .all_compositions()
+        .into_iter()
+        .filter(|comp| {
+            let Some(synth) = world.synthesizer(&comp.spec.synthesizer.name) else { return false };
+            let bound = crate::decide::inputs::bind(comp, &synth).unwrap_or_default();
+            bound.iter().any(|b| &b.target.gvk == gvk && b.target.name == name && (b.target.namespace.is_none() || b.target.namespace.as_deref() == namespace))
+        })
+        .map(|comp| CompositionKey::of(&comp))
+        .collect()
+}
+
+/// The kinds the cached synthesizers' refs name.
+fn input_kinds(world: &World) -> std::collections::BTreeSet<Gvk> {
+    let api_version = |group: &str, version: &str| if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
+    world.all_synthesizers().iter().flat_map(|s| &s.spec.refs).map(|r| Gvk::new(&api_version(&r.resource.group, &r.resource.version), &r.resource.kind)).collect()
+}
+
 /// The composition owning the slice.
 fn composition_of_slice(slice: &ResourceSlice) -> Option<CompositionKey> {
     let owner = slice.metadata.owner_references.iter().flatten().find(|o| o.kind == "Composition")?;
@@ -188,6 +210,8 @@ impl Router {
         let Some(synth) = typed::<Synthesizer>(obj) else { return };
         let Some(world) = self.world() else { return };
         compositions_of_synthesizer(&world, &synth).into_iter().for_each(|k| self.queues.compositions.add(k));
+        // A kind no synthesizer refers to any more is not watched any more.
+        world.inputs.retain(&input_kinds(&world));
     }
 
     fn slice_changed(&self, obj: &Value) {
@@ -198,6 +222,12 @@ impl Router {
         if let Some(comp) = world.composition(&key) {
             resources_of_composition(&world, &comp).into_iter().for_each(|k| self.queues.resources.add(k));
         }
+    }
+
+    /// An input changed: the compositions bound to it look again.
+    fn input_changed(&self, gvk: &Gvk, obj: &Value) {
+        let Some(world) = self.world() else { return };
+        compositions_bound_to(&world, gvk, obj).into_iter().for_each(|k| self.queues.compositions.add(k));
     }
 
     fn symphony_changed(&self, obj: &Value) {
@@ -231,6 +261,13 @@ impl Eno {
                 synthesizers: Informer::start(cluster.clone(), gvk::<Synthesizer>(), None, semantic, on(Router::synthesizer_changed)),
                 slices: Informer::start_indexed(cluster.clone(), gvk::<ResourceSlice>(), None, semantic, owner_uids, on(Router::slice_changed)),
                 symphonies: Informer::start(cluster.clone(), gvk::<Symphony>(), None, semantic, on(Router::symphony_changed)),
+                inputs: inputs::InputWatches::new({
+                    let (cluster, router) = (cluster.clone(), router.clone());
+                    move |kind: &Gvk| {
+                        let (router, watched) = (router.clone(), kind.clone());
+                        Informer::start(cluster.clone(), kind.clone(), None, semantic, move |obj: &Value| router.input_changed(&watched, obj))
+                    }
+                }),
                 cluster,
                 claims: Default::default(),
                 cancellations: Default::default(),

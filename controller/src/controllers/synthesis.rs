@@ -109,8 +109,8 @@ async fn run_synthesizer(executor: &dyn Executor, key: &CompositionKey, input: S
     }
 }
 
-/// The inputs that exist, each annotated with its key. Tracking input changes is Eno's T2
-/// behaviour.
+/// The inputs that exist, each annotated with its key (their changes are tracked by the
+/// composition controller: `decide::inputs`).
 async fn read_inputs(cluster: &dyn Cluster, inputs: &[Input]) -> Result<Vec<Value>, PassError> {
     let mut found = Vec::new();
     for input in inputs {

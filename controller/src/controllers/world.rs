@@ -32,6 +32,8 @@ pub struct World {
     pub synthesizers: Informer,
     pub slices: Informer,
     pub symphonies: Informer,
+    /// The synthesizers' inputs, one informer per kind referred to.
+    pub inputs: super::inputs::InputWatches,
     /// The synthesis claims this replica has watched, and since when.
     pub claims: Watched,
     /// The synthesis cancellations this replica has watched, and since when (apart from the
@@ -160,6 +162,10 @@ impl World {
 
     pub fn symphony(&self, key: &SymphonyKey) -> Option<Symphony> {
         self.symphonies.get(&key.namespace, &key.name).and_then(typed)
+    }
+
+    pub fn all_synthesizers(&self) -> Vec<Synthesizer> {
+        self.synthesizers.list().into_iter().filter_map(typed).collect()
     }
 
     pub fn synthesizer(&self, name: &str) -> Option<Synthesizer> {

@@ -10,16 +10,19 @@
 //!    to delete resources can't vanish first.
 //! 2. **Finalizer.** Added before anything else happens (output written before it is there
 //!    could outlive a deletion).
-//! 3. **Start a synthesis** when [`next_synthesis`] says so: the new in-flight synthesis, named
+//! 3. **Inputs.** `status.inputRevisions` follows the inputs observed ([`inputs::record`]:
+//!    forward only); a synthesis starts only while every required input is there and usable and
+//!    the inputs are in lockstep, and one starts when an input the last synthesis read changed.
+//! 4. **Start a synthesis** when [`next_synthesis`] says so: the new in-flight synthesis, named
 //!    by what it synthesizes ([`stable_uuid`]). A canceled synthesis is started again once this
 //!    replica has watched its cancellation for [`retry_delay`] (its own monotonic clock, as
 //!    claims are judged: replicas' wall clocks may disagree); until then the pass goes on and
 //!    ends with [`Step::RequeueAfter`] the time left.
-//! 4. **Unreferenced slices** (superseded, or written by a synthesis that never completed): a
+//! 5. **Unreferenced slices** (superseded, or written by a synthesis that never completed): a
 //!    slice newer than the cached composition looks unreferenced too, and deleting the current
 //!    synthesis's slice would strand its resources (found by the simulator), so this is
 //!    decided again on the composition read uncached ([`Step::ReadFresh`]).
-//! 5. **Status**: the simplified status and the current synthesis's reconciled/ready times,
+//! 6. **Status**: the simplified status and the current synthesis's reconciled/ready times,
 //!    written only when they changed (a no-op pass makes no write), and then decided again on
 //!    the slices and the synthesizer read uncached ([`Step::ReadStatusInputs`]).
 //!
@@ -29,9 +32,10 @@
 //! composition too ([`fence_resource_write`]): they are decided on the cached composition and
 //! re-checked against the composition read uncached.
 
-use super::status::{aggregate, simplified};
+use super::inputs;
+use super::status::{aggregate, simplified, DELETING, MISSING_INPUTS, MISSING_SYNTHESIZER, SYNTHESIS_BACKOFF, SYNTHESIZING};
 use super::step::{address, json, Fresh, Write};
-use super::synthesis::{begin, next_synthesis, retry_delay, stable_uuid, StartReason, SynthesisDecision};
+use super::synthesis::{begin, next_synthesis, retry_delay, stable_uuid, NothingReason, StartReason, SynthesisDecision};
 use crate::api::annotations::SYMPHONY_DELETING;
 use crate::api::{Composition, CompositionStatus, ResourceSlice, Synthesizer, CLEANUP_FINALIZER};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
@@ -47,6 +51,8 @@ pub struct Observed<'a> {
     pub current_slices: Option<&'a [ResourceSlice]>,
     /// Every cached slice the composition owns.
     pub owned_slices: &'a [ResourceSlice],
+    /// The synthesizer's inputs as bound and found (empty without a synthesizer).
+    pub inputs: &'a inputs::Observed,
     /// The composition read uncached, once [`Step::ReadFresh`] asked for it.
     pub fresh: Fresh<&'a Composition>,
     /// What the status is made of, read uncached, once [`Step::ReadStatusInputs`] asked for it.
@@ -65,6 +71,9 @@ pub struct Observed<'a> {
     /// Deliberate bug: retry a canceled synthesis without waiting out its backoff.
     #[cfg(madsim)]
     pub eager_retry: bool,
+    /// Deliberate bug: a changed input does not resynthesize.
+    #[cfg(madsim)]
+    pub ignore_input_changes: bool,
 }
 
 /// What a composition's status is made of besides the composition itself.
@@ -107,6 +116,8 @@ pub enum Why {
     /// An unreferenced slice without a finalizer is deleted.
     DeleteSlice,
     StartSynthesis { reason: StartReason, uuid: String },
+    /// `status.inputRevisions` catches up with the inputs observed.
+    RecordInputs,
     Status,
 }
 
@@ -161,7 +172,14 @@ pub fn decide(o: &Observed<'_>) -> Step {
         return write(Write::SetFinalizers { target: address(comp), resource_version: resource_version(&comp.metadata), finalizers: with }, Why::AddFinalizer);
     }
 
-    let decision = next_synthesis(comp, o.synthesizer);
+    let recorded = comp.status.as_ref().map(|s| s.input_revisions.as_slice()).unwrap_or_default();
+    let to_record = inputs::record(recorded, &o.inputs.revisions);
+    if to_record != recorded {
+        let status = CompositionStatus { input_revisions: to_record, ..comp.status.clone().unwrap_or_default() };
+        return write(Write::ReplaceStatus { target: address(comp), resource_version: resource_version(&comp.metadata), status: json(&status) }, Why::RecordInputs);
+    }
+
+    let decision = with_inputs(o, next_synthesis(comp, o.synthesizer), recorded);
     #[cfg(madsim)]
     let decision = match decision {
         SynthesisDecision::WaitForModification if o.retry_failed_synthesis => SynthesisDecision::Start { reason: StartReason::CompositionModified },
@@ -185,6 +203,31 @@ pub fn decide(o: &Observed<'_>) -> Step {
     match (tidy(o), retry_in) {
         (Step::Done, Some(after)) => Step::RequeueAfter(after),
         (step, _) => step,
+    }
+}
+
+/// The synthesis decision, with the inputs taken into account: none starts while they hold it
+/// back, and one starts when an input the in-flight (or else the current) synthesis read has
+/// changed since (superseding a running one, as Eno does).
+fn with_inputs(o: &Observed<'_>, decision: SynthesisDecision, recorded: &[crate::api::InputRevisions]) -> SynthesisDecision {
+    let Some(synth) = o.synthesizer else { return decision };
+    let comp = o.composition;
+    let held = o.inputs.blocked().is_some() || inputs::out_of_lockstep(synth, comp, recorded);
+    match decision {
+        SynthesisDecision::Start { .. } | SynthesisDecision::Retry { .. } if held => SynthesisDecision::Nothing(NothingReason::WaitingForInputs),
+        SynthesisDecision::Nothing(NothingReason::InFlight | NothingReason::UpToDate) | SynthesisDecision::WaitForModification | SynthesisDecision::Retry { .. } if !held => {
+            let status = comp.status.as_ref();
+            let ran = status.and_then(|s| s.in_flight_synthesis.as_ref()).or_else(|| status.and_then(|s| s.current_synthesis.as_ref()));
+            let changed = ran.is_some_and(|ran| inputs::changed(&ran.input_revisions, recorded));
+            #[cfg(madsim)]
+            let changed = changed && !o.ignore_input_changes;
+            if changed {
+                SynthesisDecision::Start { reason: StartReason::InputModified }
+            } else {
+                decision
+            }
+        }
+        decision => decision,
     }
 }
 
@@ -232,16 +275,20 @@ pub fn release_orphaned_slice(orphans: &[ResourceSlice], fresh: Fresh<&Compositi
 }
 
 /// The status with a new in-flight synthesis. Its uuid is derived from what it synthesizes
-/// (and the attempt), so a replayed pass names it the same.
+/// (generations, inputs, and the attempt), so a replayed pass names it the same.
 fn start(comp: &Composition, synth: &Synthesizer, reason: StartReason, now: &Time) -> Step {
     let status = comp.status.clone().unwrap_or_default();
     let attempt = status.in_flight_synthesis.as_ref().map_or(0, |s| s.attempts);
-    let uuid = stable_uuid(&[
-        comp.metadata.uid.as_deref().unwrap_or_default(),
-        &comp.metadata.generation.unwrap_or_default().to_string(),
-        &synth.metadata.generation.unwrap_or_default().to_string(),
-        &attempt.to_string(),
-    ]);
+    // The inputs it reads are part of what it synthesizes: a new input revision, a new name.
+    let inputs: Vec<String> = status.input_revisions.iter().map(|r| format!("{}={}", r.key, r.resource_version)).collect();
+    let mut parts = vec![
+        comp.metadata.uid.clone().unwrap_or_default(),
+        comp.metadata.generation.unwrap_or_default().to_string(),
+        synth.metadata.generation.unwrap_or_default().to_string(),
+        attempt.to_string(),
+    ];
+    parts.extend(inputs);
+    let uuid = stable_uuid(&parts.iter().map(String::as_str).collect::<Vec<_>>());
     let in_flight = begin(comp, synth, uuid.clone(), now.clone());
     let next = CompositionStatus { in_flight_synthesis: Some(in_flight), ..status };
     write(Write::ReplaceStatus { target: address(comp), resource_version: resource_version(&comp.metadata), status: json(&next) }, Why::StartSynthesis { reason, uuid })
@@ -303,7 +350,12 @@ fn status_from(o: &Observed<'_>, inputs: StatusInputs<'_>) -> CompositionStatus 
         current.ready = ready;
     }
     let with_times = Composition { status: Some(status.clone()), ..comp.clone() };
-    status.simplified = Some(simplified(&with_times, inputs.synthesizer.is_some(), slices));
+    let mut simple = simplified(&with_times, inputs.synthesizer.is_some(), slices);
+    // As Eno orders it: after deleting, a missing synthesizer and a synthesis in flight.
+    if let Some(why) = o.inputs.blocked().filter(|_| ![DELETING, MISSING_SYNTHESIZER, SYNTHESIZING, SYNTHESIS_BACKOFF].contains(&simple.status.as_str())) {
+        simple = crate::api::SimplifiedStatus { status: MISSING_INPUTS.to_string(), error: why };
+    }
+    status.simplified = Some(simple);
     status
 }
 

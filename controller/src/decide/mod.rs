@@ -29,6 +29,7 @@
 
 pub mod cel;
 pub mod composition;
+pub mod inputs;
 pub mod overrides;
 pub mod readiness;
 pub mod resource;

@@ -9,6 +9,8 @@ use crate::api::{Composition, ResourceSlice, SimplifiedStatus, Synthesis};
 pub const DELETING: &str = "Deleting";
 pub const MISSING_SYNTHESIZER: &str = "MissingSynthesizer";
 pub const SYNTHESIZING: &str = "Synthesizing";
+/// A required input of the synthesizer is missing or unusable: nothing is synthesized.
+pub const MISSING_INPUTS: &str = "MissingInputs";
 /// A synthesis failed in a way worth retrying (not a verdict) and waits for its retry.
 pub const SYNTHESIS_BACKOFF: &str = "SynthesisBackoff";
 pub const NOT_READY: &str = "NotReady";

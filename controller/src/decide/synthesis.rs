@@ -69,6 +69,9 @@ pub enum NothingReason {
     /// A synthesis already saw a newer synthesizer generation than the one given: that copy is
     /// a lagging cache, not a change (acting on it would re-run an old synthesis).
     SynthesizerBehind,
+    /// A required input is missing or unusable, or the inputs are out of lockstep
+    /// ([`crate::decide::inputs`]).
+    WaitingForInputs,
 }
 
 /// Why a synthesis starts, in Eno's priority order.
@@ -80,6 +83,8 @@ pub enum StartReason {
     CompositionModified,
     /// The synthesizer's generation differs from what the last synthesis ran with.
     SynthesizerModified,
+    /// An input the last (or running) synthesis read has changed since.
+    InputModified,
     /// The in-flight synthesis was canceled by a failure worth retrying, and its backoff passed.
     Retry,
 }

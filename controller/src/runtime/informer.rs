@@ -132,6 +132,11 @@ impl Informer {
         Informer { store, synced, task }
     }
 
+    /// Whether the first list has been cached.
+    pub fn is_synced(&self) -> bool {
+        self.synced.done.load(Ordering::SeqCst)
+    }
+
     /// Waits until the first list has been cached.
     pub async fn wait_synced(&self) {
         loop {

@@ -9,6 +9,7 @@ use eno::controllers::{Defects, Fence};
 pub const DEFECTS: &[(&str, &str, Invariant)] = &[
     ("retry-failed-synthesis", "failed-synthesis", Invariant::BoundedSyntheses),
     ("eager-retry", "flaky-synthesis", Invariant::RetryBackoff),
+    ("ignore-input-changes", "input-change", Invariant::Convergence),
     ("early-finalizer-removal", "deleted-mid-synthesis", Invariant::DeletionOrdering),
     ("unfenced-synthesis-claim", "deleted-mid-synthesis", Invariant::BoundedSyntheses),
     ("cached-create-check", "deleted-mid-synthesis", Invariant::DeletionOrdering),
@@ -37,6 +38,7 @@ pub fn defects_named(name: &str) -> Option<Defects> {
     match name {
         "retry-failed-synthesis" => d.retry_failed_synthesis = true,
         "eager-retry" => d.eager_retry = true,
+        "ignore-input-changes" => d.ignore_input_changes = true,
         "early-finalizer-removal" => d.early_finalizer_removal = true,
         "unfenced-synthesis-claim" => d.unfenced_synthesis_claim = true,
         "cached-create-check" => d.cached_create_check = true,

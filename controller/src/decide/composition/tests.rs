@@ -80,11 +80,12 @@ struct Pass {
     fresh: Fresh<Composition>,
     /// How long this replica has watched a canceled synthesis's cancellation.
     watched: Duration,
+    inputs: crate::decide::inputs::Observed,
 }
 
 impl Pass {
     fn new(comp: Composition, slices: Vec<ResourceSlice>) -> Self {
-        Pass { comp, synth: Some(synth(1)), slices, fresh: Fresh::Unread, watched: Duration::ZERO }
+        Pass { comp, synth: Some(synth(1)), slices, fresh: Fresh::Unread, watched: Duration::ZERO, inputs: Default::default() }
     }
 
     /// The current synthesis's slices as `World::current_slices` finds them in the cache.
@@ -120,6 +121,7 @@ impl Pass {
             synthesizer: self.synth.as_ref(),
             current_slices: current.as_deref(),
             owned_slices: &self.slices,
+            inputs: &self.inputs,
             fresh,
             fresh_status,
             now: &t(NOW),
@@ -130,6 +132,8 @@ impl Pass {
             retry_failed_synthesis: false,
             #[cfg(madsim)]
             eager_retry: false,
+            #[cfg(madsim)]
+            ignore_input_changes: false,
         })
     }
 
@@ -209,6 +213,39 @@ fn a_canceled_synthesis_is_started_again_once_its_backoff_was_watched() {
     let retry = written_status(&step).in_flight_synthesis.unwrap();
     assert_eq!(retry.attempts, 4);
     assert!(retry.uuid != "u2" && crate::decide::synthesis::is_running(&retry), "a new attempt: {retry:?}");
+}
+
+fn input(key: &str, rv: &str) -> crate::api::InputRevisions {
+    crate::api::InputRevisions { key: key.into(), resource_version: rv.into(), ..Default::default() }
+}
+
+#[test]
+fn inputs_are_recorded_then_a_change_resynthesizes_and_a_missing_one_holds_synthesis() {
+    let ran = Synthesis { input_revisions: vec![input("cfg", "7")], ..done("u1", 1, 1, &[]) };
+    let c = comp(1, Some(CompositionStatus { input_revisions: vec![input("cfg", "7")], ..current(ran).unwrap() }));
+    let seen = |rv: &str| crate::decide::inputs::Observed { revisions: vec![input("cfg", rv)], ..Default::default() };
+    // Unchanged: nothing starts.
+    let pass = Pass { inputs: seen("7"), ..Pass::new(c.clone(), vec![]) };
+    assert!(!matches!(pass.decide(), Step::Write { why: Why::StartSynthesis { .. } | Why::RecordInputs, .. }));
+    // Changed: first recorded, then resynthesized with the recorded revisions.
+    let pass = Pass { inputs: seen("9"), ..pass };
+    let step = pass.decide();
+    assert!(matches!(step, Step::Write { why: Why::RecordInputs, .. }), "{step:?}");
+    let recorded = Pass { comp: Composition { status: Some(written_status(&step)), ..c.clone() }, ..pass.clone() };
+    let step = recorded.decide();
+    assert!(matches!(step, Step::Write { why: Why::StartSynthesis { reason: StartReason::InputModified, .. }, .. }), "{step:?}");
+    assert_eq!(written_status(&step).in_flight_synthesis.unwrap().input_revisions, vec![input("cfg", "9")]);
+    // An older state (a cache that travelled back) is not recorded.
+    assert!(!matches!(Pass { inputs: seen("5"), ..pass.clone() }.decide(), Step::Write { why: Why::RecordInputs, .. }));
+    // Missing: dropped from the record, MissingInputs, and nothing starts even when modified.
+    let missing = crate::decide::inputs::Observed { missing: vec!["cfg".into()], ..Default::default() };
+    let step = Pass { inputs: missing.clone(), ..pass.clone() }.decide();
+    let status = written_status(&step);
+    assert!(status.input_revisions.is_empty());
+    let gone = Pass { comp: comp(2, Some(status)), inputs: missing, ..pass };
+    let step = gone.decide();
+    let simplified = written_status(&step).simplified.unwrap();
+    assert_eq!((simplified.status.as_str(), simplified.error.as_str()), (crate::decide::status::MISSING_INPUTS, "missing inputs: cfg"));
 }
 
 #[test]
@@ -405,6 +442,7 @@ fn the_planted_defects_change_the_decision() {
             synthesizer: Some(&synth(1)),
             current_slices: Some(&slices),
             owned_slices: &slices,
+            inputs: &Default::default(),
             fresh: Fresh::Unread,
             fresh_status: Some(StatusInputs { slices: Some(&slices), synthesizer: Some(&synth(1)) }),
             now: &t(NOW),
@@ -412,6 +450,7 @@ fn the_planted_defects_change_the_decision() {
             early_finalizer_removal: early,
             retry_failed_synthesis: retry,
             eager_retry: eager,
+            ignore_input_changes: false,
         })
     };
     let starts = |step: Step| matches!(step, Step::Write { why: Why::StartSynthesis { .. }, .. });
@@ -484,7 +523,7 @@ fn arb_pass() -> impl Strategy<Value = Pass> {
                 2 => Fresh::Read(Some(c.clone())),
                 _ => Fresh::Read(Some(comp(generation, None))),
             };
-            Pass { comp: c, synth: synth_gen.map(synth), slices: owned, fresh, watched: Duration::ZERO }
+            Pass { comp: c, synth: synth_gen.map(synth), slices: owned, fresh, watched: Duration::ZERO, inputs: Default::default() }
         })
 }
 

@@ -42,7 +42,7 @@ use super::{cancel, claim, complete_failure, complete_success, is_running, Claim
 use crate::api::{Composition, CompositionStatus, KrmResult, ResourceSlice, ResourceSliceRef, ResourceSliceSpec, Synthesis, Synthesizer, CLEANUP_FINALIZER};
 use crate::decide::slices::{pack, MAX_SLICE_BYTES};
 use crate::decide::step::{address, gvk, json, Fresh, Write};
-use crate::runtime::{Backoff, Gvk, ObjectRef};
+use crate::runtime::{Backoff, ObjectRef};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde_json::Value;
 use std::time::Duration;
@@ -434,22 +434,10 @@ impl Run {
     }
 }
 
-/// The synthesizer's bound inputs: each ref's object, named by the composition's binding for
-/// its key (or the ref itself). Refs naming no object are left out.
+/// The synthesizer's bound inputs ([`crate::decide::inputs::bind`]). A ref that binds nothing
+/// holds the composition before a synthesis starts; should one start anyway, it reads none.
 fn inputs_of(comp: &Composition, synth: &Synthesizer) -> Vec<Input> {
-    let non_empty = |s: &String| Some(s.clone()).filter(|s| !s.is_empty());
-    synth
-        .spec
-        .refs
-        .iter()
-        .filter_map(|r| {
-            let binding = comp.spec.bindings.iter().find(|b| b.key == r.key);
-            let name = binding.and_then(|b| non_empty(&b.resource.name)).or_else(|| non_empty(&r.resource.name))?;
-            let namespace = binding.and_then(|b| non_empty(&b.resource.namespace)).or_else(|| non_empty(&r.resource.namespace));
-            let api_version = if r.resource.group.is_empty() { r.resource.version.clone() } else { format!("{}/{}", r.resource.group, r.resource.version) };
-            Some(Input { key: r.key.clone(), target: ObjectRef::new(Gvk::new(&api_version, &r.resource.kind), namespace.as_deref(), &name) })
-        })
-        .collect()
+    crate::decide::inputs::bind(comp, synth).unwrap_or_default().into_iter().map(|b| Input { key: b.key, target: b.target }).collect()
 }
 
 /// The current synthesis's slices: tombstones come from them.

@@ -334,15 +334,17 @@ fn inputs_are_bound_by_key_with_the_refs_defaults() {
     s.spec.refs = vec![
         Ref { key: "cfg".into(), resource: resource("", "ConfigMap", "default-name"), ..Default::default() },
         Ref { key: "dep".into(), resource: resource("apps", "Deployment", "web"), ..Default::default() },
-        Ref { key: "unbound".into(), resource: resource("", "Secret", ""), ..Default::default() },
     ];
     assert_eq!(
         inputs_of(&c, &s),
         [
-            Input { key: "cfg".into(), target: ObjectRef::new(Gvk::new("v1", "ConfigMap"), Some("ns"), "mine") },
-            Input { key: "dep".into(), target: ObjectRef::new(Gvk::new("apps/v1", "Deployment"), None, "web") },
+            Input { key: "cfg".into(), target: ObjectRef::new(crate::runtime::Gvk::new("v1", "ConfigMap"), Some("ns"), "mine") },
+            Input { key: "dep".into(), target: ObjectRef::new(crate::runtime::Gvk::new("apps/v1", "Deployment"), None, "web") },
         ]
     );
+    // A ref that binds nothing holds the composition (`decide::inputs`); the runner reads none.
+    s.spec.refs.push(Ref { key: "unbound".into(), resource: resource("", "Secret", ""), ..Default::default() });
+    assert_eq!(inputs_of(&c, &s), []);
 }
 
 #[cfg(madsim)]
