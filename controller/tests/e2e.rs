@@ -236,3 +236,38 @@ fn readiness_checks_gate_the_composition() {
     dev.ok(&["patch", "configmap", "gated", "--type", "merge", "-p", r#"{"data":{"ready":"yes"}}"#]);
     eventually(Duration::from_secs(20), "Ready", || (status_of(&dev, "gated") == "Ready").then_some(()));
 }
+
+#[test]
+fn force_resynthesis_runs_once_more_and_a_lost_slice_heals() {
+    let dev = EnoDev::start();
+    let counter = dev.file("runs", "");
+    let kept = r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"kept","namespace":"default"},"data":{"v":"1"}}"#;
+    let list = format!(r#"{{"apiVersion":"config.kubernetes.io/v1","kind":"ResourceList","items":[{kept}]}}"#);
+    dev.apply(&format!(
+        "apiVersion: eno.azure.io/v1\nkind: Synthesizer\nmetadata:\n  name: healing\nspec:\n  image: example\n  command:\n  - /bin/bash\n  - -c\n  - |\n    echo run >> {}\n    echo '{list}'\n",
+        counter.display()
+    ));
+    dev.apply(&composition("healing", "healing"));
+    eventually(Duration::from_secs(30), "Ready", || (status_of(&dev, "healing") == "Ready").then_some(()));
+    let current = |dev: &EnoDev| dev.json(&["get", "composition", "healing", "-o", "json"])["status"]["currentSynthesis"].clone();
+    let first = current(&dev)["uuid"].as_str().unwrap().to_string();
+    assert_eq!(runs(&counter), 1);
+
+    // Forcing names the latest synthesis: it runs once more, and only once.
+    dev.ok(&["annotate", "composition", "healing", &format!("eno.azure.io/force-resynthesis={first}")]);
+    eventually(Duration::from_secs(30), "a forced run", || (runs(&counter) == 2 && status_of(&dev, "healing") == "Ready").then_some(()));
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(runs(&counter), 2, "the annotation names an older synthesis now");
+    let second = current(&dev);
+    assert_ne!(second["uuid"], first);
+
+    // The current slice is lost (finalizer removed, deleted): Eno asks for a synthesis itself.
+    let slice = second["resourceSlices"][0]["name"].as_str().unwrap().to_string();
+    dev.ok(&["patch", "resourceslice", &slice, "--type", "merge", "-p", r#"{"metadata":{"finalizers":null}}"#]);
+    dev.ok(&["delete", "resourceslice", &slice]);
+    eventually(Duration::from_secs(30), "healed", || (runs(&counter) == 3 && status_of(&dev, "healing") == "Ready").then_some(()));
+    let healed = dev.json(&["get", "composition", "healing", "-o", "json"]);
+    assert_eq!(healed["metadata"]["annotations"]["eno.azure.io/force-resynthesis"], second["uuid"]);
+    assert_ne!(healed["status"]["currentSynthesis"]["resourceSlices"][0]["name"].as_str(), Some(slice.as_str()));
+    assert!(data(&dev, "kept").is_some(), "the resource stayed");
+}

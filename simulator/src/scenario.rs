@@ -117,6 +117,9 @@ pub enum Action {
     /// Remove one of the user's finalizers, the same way.
     RemoveFinalizer(FinalizerChange),
     Delete(Address),
+    /// Lose the current synthesis's slices of composition `namespace/name`: their finalizers
+    /// removed and the slices deleted, as a careless user or a restored backup might.
+    LoseSlices(String),
 }
 
 /// Time for the passes that come due after the longest retry backoff to finish.

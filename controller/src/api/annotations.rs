@@ -24,6 +24,11 @@ pub const SYMPHONY_DELETING: &str = "eno.azure.io/symphony-deleting";
 /// `decide::symphony`).
 pub const SYMPHONY_GENERATION: &str = "eno.azure.io/symphony-generation";
 
+/// Composition annotation: set to the latest synthesis's uuid (in flight, else current), it
+/// synthesizes the composition once more; the new synthesis has a new uuid, so it fires once.
+/// Eno sets it itself when a slice of the current synthesis has gone missing.
+pub const FORCE_RESYNTHESIS: &str = "eno.azure.io/force-resynthesis";
+
 /// On every object of a synthesizer's input `ResourceList`: the synthesizer ref key it was
 /// bound to.
 pub const INPUT_KEY_ANNOTATION: &str = "eno.azure.io/input-key";

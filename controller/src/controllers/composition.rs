@@ -45,6 +45,8 @@ pub async fn reconcile(world: &World, key: CompositionKey, now: Time) -> Result<
             eager_retry: world.defects.eager_retry,
             #[cfg(madsim)]
             ignore_input_changes: world.defects.ignore_input_changes,
+            #[cfg(madsim)]
+            no_self_healing: world.defects.no_self_healing,
         };
         match decide(&observed) {
             Step::ReadFresh if fresh.is_none() => fresh = Some(world.get_fresh::<Composition>(&key.object_ref(), Fence::FreshComposition).await?),

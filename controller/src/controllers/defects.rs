@@ -1,7 +1,8 @@
 //! Deliberately wrong behaviours, compiled only into the simulation build: each flag switches on
 //! one bug the simulator's invariant checker must catch, so its tests can show the checker
 //! works. Defects in a decision are passed to it as `#[cfg(madsim)]` inputs
-//! (`retry_failed_synthesis`, `eager_retry`, `ignore_input_changes`, `early_finalizer_removal`:
+//! (`retry_failed_synthesis`, `eager_retry`, `ignore_input_changes`, `no_self_healing`,
+//! `early_finalizer_removal`:
 //! `decide::composition::Observed`;
 //! `unfenced_synthesis_claim`: `decide::synthesis::runner::Run`; `set_before_prune`: the
 //! symphony's `next_setting_before_pruning`); defects in an interpreter ask through
@@ -21,6 +22,9 @@ pub struct Defects {
     /// Ignore a change of an input the last synthesis read (breaks "convergence": the output
     /// keeps the old input's value).
     pub ignore_input_changes: bool,
+    /// Leave a composition whose current slice is gone as it is (breaks "convergence": its
+    /// resources are no longer managed and it is never Ready again).
+    pub no_self_healing: bool,
     /// Release a deleted composition's finalizer without waiting for its resources to go
     /// (breaks "deletion ordering").
     pub early_finalizer_removal: bool,

@@ -36,7 +36,7 @@ use super::inputs;
 use super::status::{aggregate, simplified, DELETING, MISSING_INPUTS, MISSING_SYNTHESIZER, SYNTHESIS_BACKOFF, SYNTHESIZING};
 use super::step::{address, json, Fresh, Write};
 use super::synthesis::{begin, next_synthesis, retry_delay, stable_uuid, NothingReason, StartReason, SynthesisDecision};
-use crate::api::annotations::SYMPHONY_DELETING;
+use crate::api::annotations::{FORCE_RESYNTHESIS, SYMPHONY_DELETING};
 use crate::api::{Composition, CompositionStatus, ResourceSlice, Synthesizer, CLEANUP_FINALIZER};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 
@@ -74,6 +74,9 @@ pub struct Observed<'a> {
     /// Deliberate bug: a changed input does not resynthesize.
     #[cfg(madsim)]
     pub ignore_input_changes: bool,
+    /// Deliberate bug: a lost slice is not healed.
+    #[cfg(madsim)]
+    pub no_self_healing: bool,
 }
 
 /// What a composition's status is made of besides the composition itself.
@@ -118,6 +121,8 @@ pub enum Why {
     StartSynthesis { reason: StartReason, uuid: String },
     /// `status.inputRevisions` catches up with the inputs observed.
     RecordInputs,
+    /// A slice of the current synthesis is gone: one more synthesis is asked for.
+    SelfHeal,
     Status,
 }
 
@@ -200,7 +205,12 @@ pub fn decide(o: &Observed<'_>) -> Step {
         }
         _ => {}
     }
-    match (tidy(o), retry_in) {
+    let requeue = match heal_missing_slice(o) {
+        Heal::Now(step) => return step,
+        Heal::Later(after) => Some(retry_in.map_or(after, |r| r.min(after))),
+        Heal::Nothing => retry_in,
+    };
+    match (tidy(o), requeue) {
         (Step::Done, Some(after)) => Step::RequeueAfter(after),
         (step, _) => step,
     }
@@ -228,6 +238,50 @@ fn with_inputs(o: &Observed<'_>, decision: SynthesisDecision, recorded: &[crate:
             }
         }
         decision => decision,
+    }
+}
+
+/// How long after a synthesis a slice of it missing from the cache is taken for gone (Eno's
+/// self-healing waits as long: a new slice may not have reached the cache yet).
+const SLICE_GRACE: i64 = 5;
+
+/// What self-healing asks for.
+enum Heal {
+    Now(Step),
+    /// Look again after this long: the synthesis is too recent to tell.
+    Later(std::time::Duration),
+    Nothing,
+}
+
+/// Self-healing: a slice of the current synthesis is gone (confirmed uncached), so its
+/// resources are no longer managed. The composition asks for one more synthesis, as Eno does,
+/// by setting `eno.azure.io/force-resynthesis` to the current synthesis's uuid. Not while a
+/// synthesis is in flight (it will write new slices) or one is already asked for, and not
+/// within [`SLICE_GRACE`] of the synthesis by this replica's clock (which may be behind the
+/// writer's: then it looks again later).
+fn heal_missing_slice(o: &Observed<'_>) -> Heal {
+    #[cfg(madsim)]
+    if o.no_self_healing {
+        return Heal::Nothing;
+    }
+    let comp = o.composition;
+    let Some(status) = comp.status.as_ref() else { return Heal::Nothing };
+    let Some(current) = status.current_synthesis.as_ref() else { return Heal::Nothing };
+    if o.current_slices.is_some() || current.resource_slices.is_empty() || status.in_flight_synthesis.is_some() || super::synthesis::forced(comp) {
+        return Heal::Nothing;
+    }
+    let Some(synthesized) = current.synthesized.as_ref() else { return Heal::Nothing };
+    let elapsed = o.now.0.as_second() - synthesized.0.as_second();
+    if elapsed < SLICE_GRACE {
+        return Heal::Later(std::time::Duration::from_secs((SLICE_GRACE - elapsed.max(0)) as u64));
+    }
+    match o.fresh_status {
+        None => Heal::Now(Step::ReadStatusInputs),
+        Some(StatusInputs { slices: None, .. }) => {
+            let patch = serde_json::json!({"metadata": {"resourceVersion": resource_version(&comp.metadata), "annotations": {FORCE_RESYNTHESIS: current.uuid}}});
+            Heal::Now(write(Write::Patch { target: address(comp), patch: crate::runtime::Patch::merge(patch) }, Why::SelfHeal))
+        }
+        Some(_) => Heal::Nothing,
     }
 }
 
@@ -288,6 +342,10 @@ fn start(comp: &Composition, synth: &Synthesizer, reason: StartReason, now: &Tim
         attempt.to_string(),
     ];
     parts.extend(inputs);
+    // A forced synthesis runs what the latest one ran: the request it answers names it apart.
+    if reason == StartReason::Forced {
+        parts.push(format!("forced={}", super::synthesis::latest_uuid(comp).unwrap_or_default()));
+    }
     let uuid = stable_uuid(&parts.iter().map(String::as_str).collect::<Vec<_>>());
     let in_flight = begin(comp, synth, uuid.clone(), now.clone());
     let next = CompositionStatus { in_flight_synthesis: Some(in_flight), ..status };

@@ -33,6 +33,7 @@ pub mod runner;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 
 use apimachinery::hash::Fnv1a;
+use crate::api::annotations::FORCE_RESYNTHESIS;
 use crate::api::{
     Composition, CompositionStatus, KrmResult, ResourceSliceRef, Synthesis, Synthesizer, CLEANUP_FINALIZER,
 };
@@ -83,6 +84,8 @@ pub enum StartReason {
     CompositionModified,
     /// The synthesizer's generation differs from what the last synthesis ran with.
     SynthesizerModified,
+    /// `eno.azure.io/force-resynthesis` names the latest synthesis.
+    Forced,
     /// An input the last (or running) synthesis read has changed since.
     InputModified,
     /// The in-flight synthesis was canceled by a failure worth retrying, and its backoff passed.
@@ -143,6 +146,9 @@ pub fn next_synthesis(comp: &Composition, synth: Option<&Synthesizer>) -> Synthe
     if seen.is_some_and(|seen| seen > synth_gen) {
         return SynthesisDecision::Nothing(NothingReason::SynthesizerBehind);
     }
+    if forced(comp) {
+        return start(StartReason::Forced);
+    }
 
     if let Some(in_flight) = status.and_then(|s| s.in_flight_synthesis.as_ref()) {
         if in_flight.canceled.is_some() {
@@ -187,6 +193,18 @@ pub fn next_synthesis(comp: &Composition, synth: Option<&Synthesizer>) -> Synthe
         }
         _ => start(StartReason::Initial),
     }
+}
+
+/// The latest synthesis's uuid: the in-flight one's, else the current one's.
+pub fn latest_uuid(comp: &Composition) -> Option<&str> {
+    let status = comp.status.as_ref()?;
+    status.in_flight_synthesis.as_ref().or(status.current_synthesis.as_ref()).map(|s| s.uuid.as_str())
+}
+
+/// Whether `eno.azure.io/force-resynthesis` asks for one more synthesis: it names the latest.
+pub fn forced(comp: &Composition) -> bool {
+    let asked = comp.metadata.annotations.as_ref().and_then(|a| a.get(FORCE_RESYNTHESIS));
+    asked.is_some_and(|uuid| !uuid.is_empty() && Some(uuid.as_str()) == latest_uuid(comp))
 }
 
 /// A completed synthesis is outdated when either generation moved; a recorded synthesizer

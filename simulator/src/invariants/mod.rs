@@ -197,6 +197,8 @@ impl Checker {
 
     fn slice_changed(&mut self, server: &ApiServer, event: &ObservedEvent) -> Found {
         match event.event_type {
+            // The user may lose a slice (a scenario's `loseSlices`); Eno must not.
+            EventType::Deleted if self.user_acting => Vec::new(),
             EventType::Deleted => self.slice_deleted(&event.key),
             // A deleting symphony's composition may have just gained the slice of a resource to keep.
             EventType::Added | EventType::Modified => self.keep_resources_of_deleting_symphonies(server),

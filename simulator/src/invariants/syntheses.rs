@@ -2,8 +2,9 @@
 //! where they happen, not inferred from status:
 //! - per composition input (composition generation, synthesizer generation, input revisions),
 //!   at most one run, plus one per run that ended in an executor error (those retry with
-//!   backoff) and one per replica crash so far (a crash may interrupt a run another replica then
-//!   takes over once the claim expires);
+//!   backoff), one per replica crash so far (a crash may interrupt a run another replica then
+//!   takes over once the claim expires) and one per request for one more synthesis
+//!   (`eno.azure.io/force-resynthesis`: the user's, or Eno's when a slice went missing);
 //! - never two runs of one synthesis at the same time (the claim fences them);
 //! - never a run of a synthesis that has finished;
 //! - never a new synthesis started for exactly the generations a failed synthesis saw (a
@@ -27,6 +28,8 @@ pub struct SynthesisRun {
     pub uuid: String,
     /// `namespace/name` of the composition.
     pub composition: String,
+    /// The composition's uid: one recreated under the same name is another composition.
+    pub composition_uid: String,
     pub composition_generation: i64,
     pub synthesizer_generation: i64,
     /// `resourceVersion`s of the bound inputs, in the synthesizer's refs order.
@@ -35,8 +38,15 @@ pub struct SynthesisRun {
 
 impl SynthesisRun {
     fn input(&self) -> (String, i64, i64, Vec<String>) {
-        (self.composition.clone(), self.composition_generation, self.synthesizer_generation, self.input_revisions.clone())
+        (format!("{}@{}", self.composition, self.composition_uid), self.composition_generation, self.synthesizer_generation, self.input_revisions.clone())
     }
+}
+
+/// Composition annotation asking for one more synthesis (of the synthesis it names).
+const FORCE_RESYNTHESIS: &str = "eno.azure.io/force-resynthesis";
+
+fn force_asked(comp: &Value) -> &str {
+    comp["metadata"]["annotations"][FORCE_RESYNTHESIS].as_str().unwrap_or_default()
 }
 
 #[derive(Default)]
@@ -72,6 +82,9 @@ pub(super) struct Runs {
     per_input: BTreeMap<(String, i64, i64, Vec<String>), InputRuns>,
     /// Replica crashes so far.
     crashes: u64,
+    /// Per composition, how many times one more synthesis was asked for (a new value of
+    /// `eno.azure.io/force-resynthesis`, by the user or by Eno's self-healing).
+    forced: BTreeMap<String, u64>,
 }
 
 impl Runs {
@@ -115,10 +128,15 @@ impl Runs {
                 self.finished.insert(reading::synthesis_uuid(s).to_string());
             }
         }
+        let asked = force_asked(comp);
+        if !asked.is_empty() && previous.is_none_or(|p| force_asked(p) != asked) {
+            *self.forced.entry(reading::name_of(comp)).or_default() += 1;
+        }
         let (Some(started), Some(failed)) = (reading::synthesis(comp, Slot::InFlight), reading::synthesis(comp, Slot::Current)) else { return Vec::new() };
         let was = previous.and_then(|p| reading::synthesis(p, Slot::InFlight)).map(reading::synthesis_uuid);
         let new = was != Some(reading::synthesis_uuid(started));
-        if new && reading::is_failed(failed) && reading::generations(started) == reading::generations(failed) {
+        let forced = asked == reading::synthesis_uuid(failed);
+        if new && !forced && reading::is_failed(failed) && reading::generations(started) == reading::generations(failed) {
             let message = format!(
                 "{}: synthesis {} started although the failed synthesis {} saw the same composition and synthesizer generations",
                 reading::name_of(comp),
@@ -147,10 +165,11 @@ impl Checker {
         *running += 1;
         let input = runs.per_input.entry(run.input()).or_default();
         input.started += 1;
-        let allowed = 1 + input.errors + runs.crashes;
+        let forced = runs.forced.get(composition).copied().unwrap_or(0);
+        let allowed = 1 + input.errors + runs.crashes + forced;
         if input.started > allowed {
             found.push(format!(
-                "{composition} ran its synthesizer {} times for composition generation {}, synthesizer generation {}, inputs {:?} (allowed {allowed}: 1, plus {} after executor errors, plus {} replica crashes)",
+                "{composition} ran its synthesizer {} times for composition generation {}, synthesizer generation {}, inputs {:?} (allowed {allowed}: 1, plus {} after executor errors, plus {} replica crashes, plus {forced} forced)",
                 input.started, run.composition_generation, run.synthesizer_generation, run.input_revisions, input.errors, runs.crashes
             ));
         }

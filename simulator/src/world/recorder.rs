@@ -173,6 +173,7 @@ impl Executor for RecordingExecutor {
         let run = SynthesisRun {
             uuid: input.uuid.clone(),
             composition: input.composition_key(),
+            composition_uid: input.composition.metadata.uid.clone().unwrap_or_default(),
             composition_generation: input.composition.metadata.generation.unwrap_or(0),
             synthesizer_generation: input.synthesizer.metadata.generation.unwrap_or(0),
             input_revisions: input.inputs.iter().map(|i| i["metadata"]["resourceVersion"].as_str().unwrap_or_default().to_string()).collect(),

@@ -99,10 +99,28 @@ async fn attempt(user: &FakeCluster, action: &Action) -> ClientResult<()> {
         Action::Patch { target, merge } => user.patch(&object_ref(target), &Patch::merge(merge.clone())).await.map(|_| ()),
         Action::AddFinalizer(change) => change_finalizer(user, change, true).await,
         Action::RemoveFinalizer(change) => change_finalizer(user, change, false).await,
-        Action::Delete(target) => match user.delete(&object_ref(target), &DeleteParams::default()).await {
-            Err(e) if e.is_not_found() => Ok(()),
-            other => other.map(|_| ()),
-        },
+        Action::Delete(target) => delete(user, &object_ref(target)).await,
+        Action::LoseSlices(key) => {
+            let (namespace, name) = key.split_once('/').unwrap_or(("default", key));
+            let Some(comp) = user.get(&ObjectRef::new(Gvk::new(eno::api::API_VERSION, "Composition"), Some(namespace), name)).await? else { return Ok(()) };
+            for slice in comp["status"]["currentSynthesis"]["resourceSlices"].as_array().into_iter().flatten().filter_map(|s| s["name"].as_str()) {
+                let r = ObjectRef::new(Gvk::new(eno::api::API_VERSION, "ResourceSlice"), Some(namespace), slice);
+                match user.patch(&r, &Patch::merge(json!({"metadata": {"finalizers": null}}))).await {
+                    Err(e) if e.is_not_found() => continue,
+                    other => other.map(|_| ())?,
+                }
+                delete(user, &r).await?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Deletes `r`; already gone counts as deleted.
+async fn delete(user: &FakeCluster, r: &ObjectRef) -> ClientResult<()> {
+    match user.delete(r, &DeleteParams::default()).await {
+        Err(e) if e.is_not_found() => Ok(()),
+        other => other.map(|_| ()),
     }
 }
 

@@ -134,6 +134,8 @@ impl Pass {
             eager_retry: false,
             #[cfg(madsim)]
             ignore_input_changes: false,
+            #[cfg(madsim)]
+            no_self_healing: false,
         })
     }
 
@@ -246,6 +248,31 @@ fn inputs_are_recorded_then_a_change_resynthesizes_and_a_missing_one_holds_synth
     let step = gone.decide();
     let simplified = written_status(&step).simplified.unwrap();
     assert_eq!((simplified.status.as_str(), simplified.error.as_str()), (crate::decide::status::MISSING_INPUTS, "missing inputs: cfg"));
+}
+
+#[test]
+fn force_resynthesis_fires_once_and_a_missing_slice_asks_for_it() {
+    use crate::api::annotations::FORCE_RESYNTHESIS;
+    let mut c = comp(1, current(done("u1", 1, 1, &["c-1"])));
+    c.metadata.annotations = Some([(FORCE_RESYNTHESIS.to_string(), "u1".to_string())].into());
+    let step = Pass::new(c.clone(), vec![slice("c-1", "u1", true, reconciled(false))]).decide();
+    assert!(matches!(step, Step::Write { why: Why::StartSynthesis { reason: StartReason::Forced, .. }, .. }), "{step:?}");
+    let started = written_status(&step).in_flight_synthesis.unwrap();
+    assert_ne!(started.uuid, "u1");
+    // Once the new synthesis is the latest, the annotation names an older one: nothing more.
+    let after = Composition { status: Some(CompositionStatus { current_synthesis: Some(Synthesis { uuid: started.uuid.clone(), ..done("u1", 1, 1, &["c-2"]) }), ..Default::default() }), ..c.clone() };
+    let step = Pass::new(after, vec![slice("c-2", &started.uuid, true, reconciled(false))]).decide();
+    assert!(!matches!(step, Step::Write { why: Why::StartSynthesis { .. }, .. }), "{step:?}");
+
+    // A slice of the current synthesis gone (also uncached), long enough after it was written.
+    let healthy = comp(1, current(done("u1", 1, 1, &["c-1"])));
+    let step = Pass::new(healthy.clone(), vec![]).decide();
+    let Step::Write { write: Write::Patch { patch, .. }, why: Why::SelfHeal } = step else { panic!("expected the annotation: {step:?}") };
+    assert_eq!(patch.body["metadata"]["annotations"][FORCE_RESYNTHESIS], "u1");
+    assert_eq!(patch.body["metadata"]["resourceVersion"], "10");
+    // Just synthesized: the cache may not have the slice yet.
+    let fresh = comp(1, current(Synthesis { synthesized: Some(t(NOW - 2)), ..done("u1", 1, 1, &["c-1"]) }));
+    assert!(!matches!(Pass::new(fresh, vec![]).decide(), Step::Write { why: Why::SelfHeal, .. }));
 }
 
 #[test]
@@ -451,6 +478,7 @@ fn the_planted_defects_change_the_decision() {
             retry_failed_synthesis: retry,
             eager_retry: eager,
             ignore_input_changes: false,
+            no_self_healing: false,
         })
     };
     let starts = |step: Step| matches!(step, Step::Write { why: Why::StartSynthesis { .. }, .. });
@@ -542,6 +570,10 @@ proptest! {
                 prop_assert_eq!(read.map(|(_, rv)| rv), Some(Some(resource_version)));
             }
             Step::Write { write: Write::Delete { uid, .. }, .. } => prop_assert!(uid.is_some()),
+            Step::Write { write: Write::Patch { target, patch }, .. } => {
+                prop_assert_eq!(target, address(&pass.comp));
+                prop_assert_eq!(patch.body["metadata"]["resourceVersion"].as_str(), pass.comp.metadata.resource_version.as_deref());
+            }
             Step::Write { write, .. } => prop_assert!(false, "unexpected write {:?}", write),
             Step::ReadFresh => prop_assert_eq!(&pass.fresh, &Fresh::Unread),
             Step::ReadStatusInputs => prop_assert!(false, "a status's inputs are asked for once"),
