@@ -8,7 +8,7 @@
 
 use crate::controllers::{Eno, Options};
 use crate::runtime::kube::KubeCluster;
-use crate::runtime::{Cluster, ListSemantic};
+use crate::runtime::Cluster;
 use crate::synthesis::executor::{MAX_OUTPUT_BYTES, MAX_STDERR_BYTES};
 use crate::synthesis::SynthesisError;
 use crate::synthesis::handback::{output_secrets, PodIdentity, WRAPPER_ENV};
@@ -29,6 +29,7 @@ pub struct DevOptions {
     pub kubeconfig: PathBuf,
     pub port: Option<u16>,
     pub authorization: Authorization,
+    pub watchdog_threshold: std::time::Duration,
 }
 
 pub use fake_apiserver::http::identity::Authorization;
@@ -71,7 +72,8 @@ pub async fn dev(opts: DevOptions) -> anyhow::Result<()> {
     client_config.root_cert = Some(vec![tls.authority_der.clone()]);
     let client = kube::Client::try_from(client_config).context("building the kube client")?;
     let cluster: Arc<dyn Cluster> = Arc::new(KubeCluster::new(client, "eno"));
-    let eno = Eno::start(cluster, Arc::new(LocalProcessExecutor::default()), Options::default()).await;
+    let options = Options { watchdog_threshold: Some(opts.watchdog_threshold), ..Options::default() };
+    let eno = Eno::start(cluster, Arc::new(LocalProcessExecutor::default()), options).await;
     write_kubeconfig(&opts.kubeconfig, &url, &tls.authority_pem, &token)?;
     tracing::info!(%url, kubeconfig = %opts.kubeconfig.display(), "API server ready");
     println!("eno dev: API server at {url}");
@@ -97,7 +99,7 @@ pub enum ExecutorChoice {
 }
 
 /// `eno run`: the controllers against a real API server until SIGINT/SIGTERM.
-pub async fn run(kubeconfig: Option<PathBuf>, synthesis_concurrency: usize, list_semantic: ListSemantic, executor: ExecutorChoice) -> anyhow::Result<()> {
+pub async fn run(kubeconfig: Option<PathBuf>, options: Options, executor: ExecutorChoice) -> anyhow::Result<()> {
     let config = match kubeconfig {
         Some(path) => {
             let file = kube::config::Kubeconfig::read_from(&path).with_context(|| format!("reading {}", path.display()))?;
@@ -112,7 +114,6 @@ pub async fn run(kubeconfig: Option<PathBuf>, synthesis_concurrency: usize, list
         ExecutorChoice::Pod(config) => Arc::new(PodExecutor::new(cluster.clone(), config)),
         ExecutorChoice::Local => Arc::new(LocalProcessExecutor::default()),
     };
-    let options = Options { synthesis_concurrency, list_semantic, ..Options::default() };
     let eno = Eno::start(cluster, executor, options).await;
     tracing::info!(%url, "eno controllers running");
     shutdown_signal().await?;

@@ -60,6 +60,9 @@ enum Command {
         /// from `kubectl create token`).
         #[arg(long, value_enum, default_value = "always-allow")]
         authorization: AuthorizationKind,
+        /// Report compositions stuck mid-transition longer than this (Go duration).
+        #[arg(long, default_value = "3m", value_parser = eno::api::duration::parse_go_duration)]
+        watchdog_threshold: std::time::Duration,
     },
     /// Run Eno's controllers against a real cluster: the kubeconfig given (or `KUBECONFIG`, or
     /// `~/.kube/config`), else the in-cluster service account.
@@ -88,6 +91,10 @@ enum Command {
         /// How fresh the informers' lists and relists must be.
         #[arg(long, value_enum, default_value = "most-recent")]
         list_semantic: ListSemanticKind,
+        /// Report compositions stuck mid-transition longer than this (Go duration), as Eno's
+        /// watchdog does: a warning each, and a count.
+        #[arg(long, default_value = "3m", value_parser = eno::api::duration::parse_go_duration)]
+        watchdog_threshold: std::time::Duration,
     },
     /// Run a synthesizer command inside a synthesis pod and hand its output back as Secrets.
     Execute {
@@ -119,12 +126,12 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match command {
-        Command::Dev { kubeconfig, port, authorization } => {
+        Command::Dev { kubeconfig, port, authorization, watchdog_threshold } => {
             let authorization = match authorization {
                 AuthorizationKind::AlwaysAllow => eno::commands::Authorization::AlwaysAllow,
                 AuthorizationKind::Rbac => eno::commands::Authorization::Rbac,
             };
-            eno::commands::dev(eno::commands::DevOptions { kubeconfig, port, authorization }).await
+            eno::commands::dev(eno::commands::DevOptions { kubeconfig, port, authorization, watchdog_threshold }).await
         }
         Command::Run {
             kubeconfig,
@@ -135,6 +142,7 @@ async fn main() -> anyhow::Result<()> {
             executor_binary,
             service_account,
             list_semantic,
+            watchdog_threshold,
         } => {
             let executor = match executor {
                 ExecutorKind::Local => eno::commands::ExecutorChoice::Local,
@@ -150,7 +158,8 @@ async fn main() -> anyhow::Result<()> {
                 ListSemanticKind::MostRecent => eno::runtime::ListSemantic::MostRecent,
                 ListSemanticKind::Any => eno::runtime::ListSemantic::Any,
             };
-            eno::commands::run(kubeconfig, synthesis_concurrency, list_semantic, executor).await
+            let options = eno::controllers::Options { synthesis_concurrency, list_semantic, watchdog_threshold: Some(watchdog_threshold), ..Default::default() };
+            eno::commands::run(kubeconfig, options, executor).await
         }
         Command::Execute { input, timeout, termination_log, command } => {
             if let Err(failure) = eno::commands::execute(eno::commands::ExecuteOptions { input, timeout, termination_log, command }).await {

@@ -66,6 +66,9 @@ pub struct Options {
     /// Added to the wall clock wherever Eno stamps or compares times (claims, conditions,
     /// intervals), in milliseconds, signed: a replica whose clock is off.
     pub clock_offset_millis: i64,
+    /// Report compositions stuck mid-transition longer than this (Eno's
+    /// `--watchdog-threshold`, 3 minutes in `eno run` and `eno dev`); `None`: no watchdog.
+    pub watchdog_threshold: Option<Duration>,
     /// Deliberate bugs for the simulator's checker tests (simulation build only).
     #[cfg(madsim)]
     pub defects: Defects,
@@ -79,6 +82,7 @@ impl Default for Options {
             backoff: (Duration::from_millis(50), Duration::from_secs(60)),
             list_semantic: ListSemantic::MostRecent,
             clock_offset_millis: 0,
+            watchdog_threshold: None,
             #[cfg(madsim)]
             defects: Defects::default(),
         }
@@ -89,6 +93,8 @@ impl Default for Options {
 pub struct Eno {
     world: Arc<World>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// Compositions the watchdog found stuck at its last look.
+    stuck: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Drop for Eno {
@@ -96,6 +102,24 @@ impl Drop for Eno {
         for t in &self.tasks {
             t.abort();
         }
+    }
+}
+
+/// Looks at every cached composition each half threshold (at least every second) and reports
+/// the ones stuck mid-transition ([`crate::decide::watchdog::stuck`]).
+async fn watchdog(world: &World, threshold: Duration, offset: i64, stuck: &std::sync::atomic::AtomicUsize) {
+    let every = (threshold / 2).max(Duration::from_secs(1));
+    loop {
+        tokio::time::sleep(every).await;
+        let at = now(offset);
+        let mut count = 0;
+        for comp in world.all_compositions() {
+            if let Some(why) = crate::decide::watchdog::stuck(&comp, &at, threshold) {
+                count += 1;
+                tracing::warn!(composition = %CompositionKey::of(&comp), %why, "composition stuck longer than the watchdog threshold");
+            }
+        }
+        stuck.store(count, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -314,7 +338,18 @@ impl Eno {
                 run_controller("resource", q, |key| resources::reconcile(&w, key, now(offset))).await;
             }));
         }
-        Eno { world, tasks }
+        let stuck = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        if let Some(threshold) = options.watchdog_threshold {
+            let (w, count) = (world.clone(), stuck.clone());
+            tasks.push(tokio::spawn(async move { watchdog(&w, threshold, offset, &count).await }));
+        }
+        Eno { world, tasks, stuck }
+    }
+
+    /// Compositions stuck mid-transition longer than the watchdog threshold, at its last look
+    /// (0 without a watchdog): the value a metric exports.
+    pub fn stuck_compositions(&self) -> usize {
+        self.stuck.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The cluster client the controllers use.

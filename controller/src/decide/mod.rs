@@ -30,6 +30,7 @@
 pub mod cel;
 pub mod composition;
 pub mod inputs;
+pub mod watchdog;
 pub mod overrides;
 pub mod readiness;
 pub mod resource;

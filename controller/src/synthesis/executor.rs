@@ -134,9 +134,14 @@ pub fn environment(input: &SynthesisInput) -> Vec<(String, String)> {
     env
 }
 
-/// The `ResourceList` written to the synthesizer's stdin: the bound inputs, in order.
+/// The `ResourceList` written to the synthesizer's stdin: the bound inputs, in order, and, as
+/// Eno writes it, a `functionConfig` ConfigMap whose `optionalRefs` names the synthesizer's
+/// optional refs (Eno's SDK tells an optional input that is absent from a missing one by it).
 pub fn input_resource_list(input: &SynthesisInput) -> ResourceList {
-    ResourceList::new(input.inputs.clone())
+    let optional: Vec<&str> = input.synthesizer.spec.refs.iter().filter(|r| r.optional).map(|r| r.key.as_str()).collect();
+    let mut list = ResourceList::new(input.inputs.clone());
+    list.function_config = Some(serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "optionalRefs": optional}));
+    list
 }
 
 #[cfg(test)]
@@ -253,6 +258,14 @@ mod tests {
         // No inputs still writes `items: []`.
         let empty = serde_json::to_value(input_resource_list(&input(&["synth"]))).unwrap();
         assert_eq!(empty["items"], json!([]));
+        assert_eq!(empty["functionConfig"], json!({"apiVersion": "v1", "kind": "ConfigMap", "optionalRefs": []}));
+        // Optional refs are named, present or not.
+        let mut optional = input(&["synth"]);
+        optional.synthesizer.spec.refs = vec![
+            crate::api::Ref { key: "needed".into(), ..Default::default() },
+            crate::api::Ref { key: "maybe".into(), optional: true, ..Default::default() },
+        ];
+        assert_eq!(serde_json::to_value(input_resource_list(&optional)).unwrap()["functionConfig"]["optionalRefs"], json!(["maybe"]));
     }
 
     #[test]
