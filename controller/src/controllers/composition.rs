@@ -47,6 +47,8 @@ pub async fn reconcile(world: &World, key: CompositionKey, now: Time) -> Result<
             ignore_input_changes: world.defects.ignore_input_changes,
             #[cfg(madsim)]
             no_self_healing: world.defects.no_self_healing,
+            #[cfg(madsim)]
+            ignore_lockstep: world.defects.ignore_lockstep,
         };
         match decide(&observed) {
             Step::ReadFresh if fresh.is_none() => fresh = Some(world.get_fresh::<Composition>(&key.object_ref(), Fence::FreshComposition).await?),

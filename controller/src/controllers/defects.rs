@@ -2,6 +2,7 @@
 //! one bug the simulator's invariant checker must catch, so its tests can show the checker
 //! works. Defects in a decision are passed to it as `#[cfg(madsim)]` inputs
 //! (`retry_failed_synthesis`, `eager_retry`, `ignore_input_changes`, `no_self_healing`,
+//! `ignore_lockstep` (also `decide::synthesis::runner::Run`),
 //! `early_finalizer_removal`:
 //! `decide::composition::Observed`;
 //! `unfenced_synthesis_claim`: `decide::synthesis::runner::Run`; `set_before_prune`: the
@@ -25,6 +26,8 @@ pub struct Defects {
     /// Leave a composition whose current slice is gone as it is (breaks "convergence": its
     /// resources are no longer managed and it is never Ready again).
     pub no_self_healing: bool,
+    /// Synthesize inputs that disagree on `eno.azure.io/revision` (breaks "input lockstep").
+    pub ignore_lockstep: bool,
     /// Release a deleted composition's finalizer without waiting for its resources to go
     /// (breaks "deletion ordering").
     pub early_finalizer_removal: bool,

@@ -24,6 +24,7 @@ pub async fn reconcile(world: &World, executor: &dyn Executor, key: CompositionK
     {
         run.unfenced_claim = world.defects.unfenced_synthesis_claim;
         run.claims_never_expire = world.defects.claims_never_expire;
+        run.ignore_lockstep = world.defects.ignore_lockstep;
     }
     // The error of the last failed step, returned if the decision ends the pass on it.
     let mut error: Option<PassError> = None;

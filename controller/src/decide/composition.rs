@@ -77,6 +77,9 @@ pub struct Observed<'a> {
     /// Deliberate bug: a lost slice is not healed.
     #[cfg(madsim)]
     pub no_self_healing: bool,
+    /// Deliberate bug: inputs out of lockstep do not hold synthesis.
+    #[cfg(madsim)]
+    pub ignore_lockstep: bool,
 }
 
 /// What a composition's status is made of besides the composition itself.
@@ -222,7 +225,10 @@ pub fn decide(o: &Observed<'_>) -> Step {
 fn with_inputs(o: &Observed<'_>, decision: SynthesisDecision, recorded: &[crate::api::InputRevisions]) -> SynthesisDecision {
     let Some(synth) = o.synthesizer else { return decision };
     let comp = o.composition;
-    let held = o.inputs.blocked().is_some() || inputs::out_of_lockstep(synth, comp, recorded);
+    let lockstep_held = inputs::out_of_lockstep(synth, comp, recorded);
+    #[cfg(madsim)]
+    let lockstep_held = lockstep_held && !o.ignore_lockstep;
+    let held = o.inputs.blocked().is_some() || lockstep_held;
     match decision {
         SynthesisDecision::Start { .. } | SynthesisDecision::Retry { .. } if held => SynthesisDecision::Nothing(NothingReason::WaitingForInputs),
         SynthesisDecision::Nothing(NothingReason::InFlight | NothingReason::UpToDate) | SynthesisDecision::WaitForModification | SynthesisDecision::Retry { .. } if !held => {

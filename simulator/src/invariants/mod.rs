@@ -37,6 +37,8 @@ pub enum Invariant {
     BoundedSyntheses,
     /// Nothing of a deleted composition or symphony outlives it once garbage collection ran.
     NoLeaks,
+    /// No synthesizer run reads inputs that disagree on `eno.azure.io/revision`.
+    InputLockstep,
     /// A synthesis canceled by a failure worth retrying is started again no sooner than its
     /// backoff: 2 s after the cancellation, doubling with each attempt, at most 5 minutes.
     RetryBackoff,
@@ -57,6 +59,7 @@ impl fmt::Display for Invariant {
             Invariant::BoundedSyntheses => "bounded syntheses",
             Invariant::NoLeaks => "no leaks",
             Invariant::RetryBackoff => "retry backoff",
+            Invariant::InputLockstep => "input lockstep",
             Invariant::Convergence => "convergence",
             Invariant::Progress => "progress",
             Invariant::NoPanic => "no panic",

@@ -10,6 +10,9 @@
 //! - never a new synthesis started for exactly the generations a failed synthesis saw (a
 //!   failure is a verdict until the composition or its synthesizer changes).
 //!
+//! Input lockstep: a run never reads inputs whose `eno.azure.io/revision` annotations
+//! disagree.
+//!
 //! Retry backoff: a synthesis canceled by a failure worth retrying (the in-flight synthesis
 //! with `canceled` set) is followed by a new attempt for the same generations no sooner than the
 //! spec's schedule after the cancellation was committed, in virtual time (so clock skew between
@@ -34,6 +37,8 @@ pub struct SynthesisRun {
     pub synthesizer_generation: i64,
     /// `resourceVersion`s of the bound inputs, in the synthesizer's refs order.
     pub input_revisions: Vec<String>,
+    /// The `eno.azure.io/revision` of each bound input that carries one.
+    pub lockstep_revisions: Vec<String>,
 }
 
 impl SynthesisRun {
@@ -175,6 +180,10 @@ impl Checker {
         }
         for message in found {
             self.report(Invariant::BoundedSyntheses, at, None, message);
+        }
+        if run.lockstep_revisions.iter().any(|r| *r != run.lockstep_revisions[0]) {
+            let message = format!("synthesis {uuid} of {composition} ran with inputs at revisions {:?}: out of lockstep", run.lockstep_revisions);
+            self.report(Invariant::InputLockstep, at, None, message);
         }
     }
 

@@ -60,7 +60,7 @@ impl Fixture {
 }
 
 fn run(uuid: &str, composition_generation: i64) -> SynthesisRun {
-    SynthesisRun { uuid: uuid.into(), composition: "default/c".into(), composition_uid: "uid-c".into(), composition_generation, synthesizer_generation: 1, input_revisions: vec![] }
+    SynthesisRun { uuid: uuid.into(), composition: "default/c".into(), composition_uid: "uid-c".into(), composition_generation, synthesizer_generation: 1, input_revisions: vec![], lockstep_revisions: vec![] }
 }
 
 fn synthesis(uuid: &str, comp_generation: i64, errors: &[&str]) -> Value {

@@ -177,6 +177,7 @@ impl Executor for RecordingExecutor {
             composition_generation: input.composition.metadata.generation.unwrap_or(0),
             synthesizer_generation: input.synthesizer.metadata.generation.unwrap_or(0),
             input_revisions: input.inputs.iter().map(|i| i["metadata"]["resourceVersion"].as_str().unwrap_or_default().to_string()).collect(),
+            lockstep_revisions: input.inputs.iter().filter_map(|i| i["metadata"]["annotations"]["eno.azure.io/revision"].as_str().map(str::to_string)).collect(),
         };
         self.recorder.lock().checker.synthesis_started(&run, self.recorder.elapsed());
         let guard = RunGuard { recorder: self.recorder.clone(), run, errored: false };

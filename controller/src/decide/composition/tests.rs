@@ -136,6 +136,8 @@ impl Pass {
             ignore_input_changes: false,
             #[cfg(madsim)]
             no_self_healing: false,
+            #[cfg(madsim)]
+            ignore_lockstep: false,
         })
     }
 
@@ -479,6 +481,7 @@ fn the_planted_defects_change_the_decision() {
             eager_retry: eager,
             ignore_input_changes: false,
             no_self_healing: false,
+            ignore_lockstep: false,
         })
     };
     let starts = |step: Step| matches!(step, Step::Write { why: Why::StartSynthesis { .. }, .. });

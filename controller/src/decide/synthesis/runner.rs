@@ -167,6 +167,9 @@ pub struct Run {
     /// recording leaves the synthesis stuck (simulation build only).
     #[cfg(madsim)]
     pub claims_never_expire: bool,
+    /// Deliberate bug: run inputs read out of lockstep (simulation build only).
+    #[cfg(madsim)]
+    pub ignore_lockstep: bool,
 }
 
 /// One try at writing the output or recording the outcome.
@@ -280,6 +283,12 @@ impl Run {
             Fresh::Read(Some((synth, run_limit))) => (synth, *run_limit),
         };
         let Some(inputs) = &self.inputs else { return Step::ReadInputs(inputs_of(comp, synth)) };
+        // As Eno's executor does: inputs read out of lockstep (one changed since the synthesis
+        // started) are not synthesized. The synthesis stays in flight; the composition
+        // controller supersedes it once the inputs it records agree again.
+        if self.out_of_lockstep(comp, synth, inputs) {
+            return Step::Done;
+        }
         let claimed = match &self.claimed {
             Some(claimed) => claimed,
             None if self.unfenced() => in_flight,
@@ -295,6 +304,16 @@ impl Run {
             }
         };
         Step::RunSynthesizer { composition: Box::new(comp.clone()), synthesizer: Box::new(synth.clone()), uuid: claimed.uuid.clone(), inputs: inputs.clone() }
+    }
+
+    fn out_of_lockstep(&self, comp: &Composition, synth: &Synthesizer, inputs: &[Value]) -> bool {
+        #[cfg(madsim)]
+        if self.ignore_lockstep {
+            return false;
+        }
+        let key = |i: &Value| i["metadata"]["annotations"][crate::api::annotations::INPUT_KEY_ANNOTATION].as_str().unwrap_or_default().to_string();
+        let read: Vec<_> = inputs.iter().filter_map(|i| crate::decide::inputs::revisions_of(&key(i), i).ok()).collect();
+        crate::decide::inputs::out_of_lockstep(synth, comp, &read)
     }
 
     /// How long a claim is honoured: the executor's run limit and a margin. The expiry is

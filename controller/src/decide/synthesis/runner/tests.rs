@@ -436,3 +436,15 @@ fn a_composition_deleted_while_its_synthesizer_ran_gets_no_slices() {
     assert!(!names(&steps).contains(&"WriteSlice"), "{:?}", names(&steps));
     assert_eq!(steps.last(), Some(&Step::Superseded { uuid: "u1".into() }));
 }
+
+#[test]
+fn inputs_read_out_of_lockstep_are_not_synthesized() {
+    let fresh = comp(Some(running("u1")), &[]);
+    let input = |key: &str, revision: &str| serde_json::json!({"metadata": {"name": key, "resourceVersion": "5", "annotations": {crate::api::annotations::INPUT_KEY_ANNOTATION: key, "eno.azure.io/revision": revision}}});
+    let read = |revisions: [&str; 2]| {
+        let inputs = vec![input("a", revisions[0]), input("b", revisions[1])];
+        drive(&mut Run::default(), &fresh, Ran::Output { items: vec![], results: vec![] }, move |s| matches!(s, Step::ReadInputs(_)).then(|| Observation::Inputs(inputs.clone())))
+    };
+    assert_eq!(names(&read(["2", "1"])), ["ReadComposition", "ReadSynthesizer", "ReadInputs", "Done"], "one input moved on since the synthesis started");
+    assert!(names(&read(["2", "2"])).contains(&"RunSynthesizer"));
+}
