@@ -38,24 +38,19 @@ fn seed_manifests_work_unchanged() {
     assert_eq!(row[4..].join(" "), "The system is down, the system is down");
 }
 
-/// A synthesizer that records each run in a file, then reports an error result.
-fn counting_failure(counter: &std::path::Path) -> String {
+/// A synthesizer `name` that records each run in `counter` (a line each), then runs `body`
+/// (bash).
+fn counting(name: &str, counter: &std::path::Path, body: &str) -> String {
+    let body: String = body.lines().map(|l| format!("    {l}\n")).collect();
     format!(
-        r#"apiVersion: eno.azure.io/v1
-kind: Synthesizer
-metadata:
-  name: counted
-spec:
-  image: example
-  command:
-  - /bin/bash
-  - -c
-  - |
-    echo run >> {}
-    echo '{{"apiVersion":"config.kubernetes.io/v1","kind":"ResourceList","results":[{{"severity":"error","message":"still broken"}}]}}'
-"#,
+        "apiVersion: eno.azure.io/v1\nkind: Synthesizer\nmetadata:\n  name: {name}\nspec:\n  image: example\n  command:\n  - /bin/bash\n  - -c\n  - |\n    echo run >> {}\n{body}",
         counter.display()
     )
+}
+
+/// A synthesizer that records each run in a file, then reports an error result.
+fn counting_failure(counter: &std::path::Path) -> String {
+    counting("counted", counter, r#"echo '{"apiVersion":"config.kubernetes.io/v1","kind":"ResourceList","results":[{"severity":"error","message":"still broken"}]}'"#)
 }
 
 const COUNTED_COMPOSITION: &str = "apiVersion: eno.azure.io/v1\nkind: Composition\nmetadata:\n  name: counted\nspec:\n  synthesizer:\n    name: counted\n";
@@ -89,23 +84,12 @@ fn failed_synthesis_is_not_retried_until_modified() {
 /// A synthesizer whose first `failures` runs exit non-zero (a crash, not a verdict); every run
 /// is recorded in `counter`.
 fn flaky(counter: &std::path::Path, failures: usize) -> String {
-    format!(
-        r#"apiVersion: eno.azure.io/v1
-kind: Synthesizer
-metadata:
-  name: flaky
-spec:
-  image: example
-  command:
-  - /bin/bash
-  - -c
-  - |
-    echo run >> {counter}
-    if [ "$(wc -l < {counter})" -le {failures} ]; then echo "connection refused" >&2; exit 7; fi
-    echo '{{"apiVersion":"config.kubernetes.io/v1","kind":"ResourceList","items":[{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"flaky-out","namespace":"default"}}}}]}}'
-"#,
-        counter = counter.display()
-    )
+    let body = format!(
+        "if [ \"$(wc -l < {})\" -le {failures} ]; then echo \"connection refused\" >&2; exit 7; fi\n{}",
+        counter.display(),
+        r#"echo '{"apiVersion":"config.kubernetes.io/v1","kind":"ResourceList","items":[{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"flaky-out","namespace":"default"}}]}'"#
+    );
+    counting("flaky", counter, &body)
 }
 
 #[test]
@@ -243,10 +227,7 @@ fn force_resynthesis_runs_once_more_and_a_lost_slice_heals() {
     let counter = dev.file("runs", "");
     let kept = r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"kept","namespace":"default"},"data":{"v":"1"}}"#;
     let list = format!(r#"{{"apiVersion":"config.kubernetes.io/v1","kind":"ResourceList","items":[{kept}]}}"#);
-    dev.apply(&format!(
-        "apiVersion: eno.azure.io/v1\nkind: Synthesizer\nmetadata:\n  name: healing\nspec:\n  image: example\n  command:\n  - /bin/bash\n  - -c\n  - |\n    echo run >> {}\n    echo '{list}'\n",
-        counter.display()
-    ));
+    dev.apply(&counting("healing", &counter, &format!("echo '{list}'")));
     dev.apply(&composition("healing", "healing"));
     eventually(Duration::from_secs(30), "Ready", || (status_of(&dev, "healing") == "Ready").then_some(()));
     let current = |dev: &EnoDev| dev.json(&["get", "composition", "healing", "-o", "json"])["status"]["currentSynthesis"].clone();
