@@ -13,7 +13,8 @@
 //! guard the decision chose), an uncached read to make before deciding again, a requeue, or
 //! nothing. The synthesis runner's steps also include running the synthesizer.
 //!
-//! - [`composition`]: finalizer, starting syntheses, slice cleanup, status, deletion;
+//! - [`composition`]: finalizer, recording inputs, starting (and retrying) syntheses,
+//!   self-healing, slice cleanup, status, deletion; [`inputs`] watches the inputs' kinds;
 //! - [`synthesis`]: claiming and running in-flight syntheses and recording their output;
 //! - [`resources`]: keeping each managed resource converged;
 //! - [`symphony`]: a symphony's compositions, one per variation, and its status.

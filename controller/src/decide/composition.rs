@@ -18,6 +18,8 @@
 //!    replica has watched its cancellation for [`retry_delay`] (its own monotonic clock, as
 //!    claims are judged: replicas' wall clocks may disagree); until then the pass goes on and
 //!    ends with [`Step::RequeueAfter`] the time left.
+//!    Self-healing: a slice of the current synthesis confirmed gone asks for one more
+//!    synthesis (`eno.azure.io/force-resynthesis`).
 //! 5. **Unreferenced slices** (superseded, or written by a synthesis that never completed): a
 //!    slice newer than the cached composition looks unreferenced too, and deleting the current
 //!    synthesis's slice would strand its resources (found by the simulator), so this is
