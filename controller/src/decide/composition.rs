@@ -39,6 +39,7 @@ use super::status::{aggregate, simplified, DELETING, MISSING_INPUTS, MISSING_SYN
 use super::step::{address, json, Fresh, Write};
 use super::synthesis::{begin, next_synthesis, retry_delay, stable_uuid, NothingReason, StartReason, SynthesisDecision};
 use crate::api::annotations::{FORCE_RESYNTHESIS, SYMPHONY_DELETING};
+use super::inputs::IGNORE_SIDE_EFFECTS;
 use crate::api::{Composition, CompositionStatus, ResourceSlice, Synthesizer, CLEANUP_FINALIZER};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 
@@ -231,12 +232,18 @@ fn with_inputs(o: &Observed<'_>, decision: SynthesisDecision, recorded: &[crate:
     #[cfg(madsim)]
     let lockstep_held = lockstep_held && !o.ignore_lockstep;
     let held = o.inputs.blocked().is_some() || lockstep_held;
+    // A synthesizer change is a side effect too (Eno's `classifyOp`).
+    let decision = match decision {
+        SynthesisDecision::Start { reason: StartReason::SynthesizerModified } if ignores_side_effects(comp) => SynthesisDecision::Nothing(NothingReason::UpToDate),
+        decision => decision,
+    };
     match decision {
         SynthesisDecision::Start { .. } | SynthesisDecision::Retry { .. } if held => SynthesisDecision::Nothing(NothingReason::WaitingForInputs),
         SynthesisDecision::Nothing(NothingReason::InFlight | NothingReason::UpToDate) | SynthesisDecision::WaitForModification | SynthesisDecision::Retry { .. } if !held => {
             let status = comp.status.as_ref();
             let ran = status.and_then(|s| s.in_flight_synthesis.as_ref()).or_else(|| status.and_then(|s| s.current_synthesis.as_ref()));
-            let changed = ran.is_some_and(|ran| inputs::changed(&ran.input_revisions, recorded));
+            let ran_with = ran.map(|ran| ran.input_revisions.as_slice()).unwrap_or_default();
+            let changed = ran.is_some() && inputs::changed(ran_with, recorded) && (!ignores_side_effects(comp) || inputs::forced_change(ran_with, recorded));
             #[cfg(madsim)]
             let changed = changed && !o.ignore_input_changes;
             if changed {
@@ -247,6 +254,13 @@ fn with_inputs(o: &Observed<'_>, decision: SynthesisDecision, recorded: &[crate:
         }
         decision => decision,
     }
+}
+
+/// `eno.azure.io/ignore-side-effects: "true"` on the composition: only its own changes (and a
+/// forced resynthesis, or an input that insists) synthesize it, not its synthesizer's or its
+/// inputs'.
+fn ignores_side_effects(comp: &Composition) -> bool {
+    comp.metadata.annotations.as_ref().and_then(|a| a.get(IGNORE_SIDE_EFFECTS)).is_some_and(|v| v == "true")
 }
 
 /// How long after a synthesis a slice of it missing from the cache is taken for gone (Eno's

@@ -172,5 +172,12 @@ pub fn changed(ran_with: &[InputRevisions], recorded: &[InputRevisions]) -> bool
     })
 }
 
+/// Whether a change among the recorded inputs insists on a new synthesis even for a composition
+/// that ignores side effects: an input that says `ignore-side-effects: "false"` moved on (or
+/// appeared).
+pub fn forced_change(ran_with: &[InputRevisions], recorded: &[InputRevisions]) -> bool {
+    recorded.iter().any(|now| now.ignore_side_effects == Some(false) && ran_with.iter().find(|r| r.key == now.key).is_none_or(|then| newer(now, then)))
+}
+
 #[cfg(test)]
 mod tests;

@@ -278,6 +278,25 @@ fn force_resynthesis_fires_once_and_a_missing_slice_asks_for_it() {
 }
 
 #[test]
+fn a_composition_that_ignores_side_effects_resynthesizes_only_for_its_own_changes() {
+    use crate::decide::inputs::IGNORE_SIDE_EFFECTS;
+    let ran = Synthesis { input_revisions: vec![input("cfg", "7")], ..done("u1", 1, 1, &[]) };
+    let mut c = comp(1, Some(CompositionStatus { input_revisions: vec![input("cfg", "9")], ..current(ran).unwrap() }));
+    c.metadata.annotations = Some([(IGNORE_SIDE_EFFECTS.to_string(), "true".to_string())].into());
+    let starts = |pass: &Pass| matches!(pass.decide(), Step::Write { why: Why::StartSynthesis { .. }, .. });
+    let seen = crate::decide::inputs::Observed { revisions: vec![input("cfg", "9")], ..Default::default() };
+    let pass = Pass { inputs: seen, ..Pass::new(c.clone(), vec![]) };
+    assert!(!starts(&pass), "an input change");
+    assert!(!starts(&Pass { synth: Some(synth(2)), ..pass.clone() }), "a synthesizer change");
+    assert!(starts(&Pass { comp: Composition { metadata: ObjectMeta { generation: Some(2), ..c.metadata.clone() }, ..c.clone() }, ..pass.clone() }), "its own change");
+    // An input that insists (ignore-side-effects: "false") still counts.
+    let insisting = crate::api::InputRevisions { ignore_side_effects: Some(false), ..input("cfg", "9") };
+    let mut forced = c.clone();
+    forced.status.as_mut().unwrap().input_revisions = vec![insisting.clone()];
+    assert!(starts(&Pass { comp: forced, inputs: crate::decide::inputs::Observed { revisions: vec![insisting], ..Default::default() }, ..pass }));
+}
+
+#[test]
 fn status_is_written_once_and_then_left_alone() {
     let c = comp(1, current(done("u1", 1, 1, &["c-1"])));
     let pass = Pass::new(c.clone(), vec![slice("c-1", "u1", true, reconciled(false))]);

@@ -105,3 +105,13 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn only_an_input_that_says_false_forces_past_ignored_side_effects() {
+    let ran = vec![rev("a", "1")];
+    let insisting = |rv: &str| InputRevisions { ignore_side_effects: Some(false), ..rev("a", rv) };
+    assert!(!forced_change(&ran, &[rev("a", "2")]));
+    assert!(forced_change(&ran, &[insisting("2")]));
+    assert!(!forced_change(&ran, &[insisting("1")]), "unchanged");
+    assert!(forced_change(&ran, &[rev("a", "1"), InputRevisions { ignore_side_effects: Some(false), ..rev("b", "1") }]));
+}
