@@ -29,6 +29,16 @@ pub const SYMPHONY_GENERATION: &str = "eno.azure.io/symphony-generation";
 /// Eno sets it itself when a slice of the current synthesis has gone missing.
 pub const FORCE_RESYNTHESIS: &str = "eno.azure.io/force-resynthesis";
 
+/// On an input: the revision it belongs to; inputs that carry one are synthesized together.
+pub const REVISION: &str = "eno.azure.io/revision";
+/// On an input: the synthesizer generation it was derived from.
+pub const SYNTHESIZER_GENERATION: &str = "eno.azure.io/synthesizer-generation";
+/// On an input: the composition generation it was derived from.
+pub const COMPOSITION_GENERATION: &str = "eno.azure.io/composition-generation";
+/// On an input: `"true"`: its changes do not resynthesize; `"false"`: they always do. On a
+/// composition, `"true"`: only its own changes synthesize it.
+pub const IGNORE_SIDE_EFFECTS: &str = "eno.azure.io/ignore-side-effects";
+
 /// On every object of a synthesizer's input `ResourceList`: the synthesizer ref key it was
 /// bound to.
 pub const INPUT_KEY_ANNOTATION: &str = "eno.azure.io/input-key";

@@ -123,6 +123,13 @@ pub struct ResourceRef {
     pub namespace: String,
 }
 
+impl ResourceRef {
+    /// `group/version`, or `version` alone for the core group.
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() { self.version.clone() } else { format!("{}/{}", self.group, self.version) }
+    }
+}
+
 /// Pod settings for synthesizers that need them (labels for policy, resources, placement).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PodOverrides {

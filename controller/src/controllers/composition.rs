@@ -12,7 +12,6 @@ use crate::api::{Composition, ResourceSlice, Synthesizer};
 use crate::decide::composition::{decide, release_orphaned_slice as decide_orphan, Observed, StatusInputs, Step, Why};
 use crate::decide::inputs;
 use crate::decide::step::Fresh;
-use super::inputs::Lookup;
 use crate::runtime::Action;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
@@ -72,14 +71,7 @@ async fn observe_inputs(world: &World, comp: &Composition, synthesizer: Option<&
         Err(problem) => return Ok(inputs::Observed { problems: vec![problem], ..Default::default() }),
     };
     let found = world.inputs.find(&*world.cluster, &bound).await?;
-    Ok(inputs::observe(&bound, |target| {
-        let at = bound.iter().position(|b| &b.target == target).expect("looked up by its own target");
-        match &found[at] {
-            Lookup::Present(obj) => inputs::Found::Present(obj),
-            Lookup::Absent => inputs::Found::Absent,
-            Lookup::KindNotServed => inputs::Found::KindNotServed,
-        }
-    }))
+    Ok(inputs::observe(bound.iter().zip(&found)))
 }
 
 /// Makes the step's write, if it names one.

@@ -2,18 +2,10 @@
 //! pass first needs the kind and stopped once no synthesizer refers to it (Eno's kind watch
 //! controllers). An input's change queues the compositions bound to it.
 
-use crate::decide::inputs::Bound;
+use crate::decide::inputs::{Bound, Found};
 use crate::runtime::{Cached, ClientError, Cluster, Gvk, Informer};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
-
-/// What a lookup found of a bound input.
-#[derive(Clone, Debug)]
-pub enum Lookup {
-    Present(Cached),
-    Absent,
-    KindNotServed,
-}
 
 type Start = Box<dyn Fn(&Gvk) -> Informer + Send + Sync>;
 
@@ -42,17 +34,17 @@ impl InputWatches {
     /// Each bound input, from its kind's cache once that has synced, otherwise read uncached.
     /// An input the cache lacks is confirmed uncached: a cache that travelled back in time may
     /// not have it yet, and a required input reported missing holds every synthesis.
-    pub async fn find(&self, cluster: &dyn Cluster, bound: &[Bound]) -> Result<Vec<Lookup>, ClientError> {
+    pub async fn find(&self, cluster: &dyn Cluster, bound: &[Bound]) -> Result<Vec<Found<Cached>>, ClientError> {
         let mut found = Vec::with_capacity(bound.len());
         for b in bound {
             let informer = self.informer(&b.target.gvk);
             let cached = informer.is_synced().then(|| informer.get(b.target.namespace.as_deref().unwrap_or(""), &b.target.name)).flatten();
             found.push(match cached {
-                Some(obj) => Lookup::Present(obj),
+                Some(obj) => Found::Present(obj),
                 None => match cluster.get(&b.target).await {
-                    Ok(Some(obj)) => Lookup::Present(Arc::new(obj)),
-                    Ok(None) => Lookup::Absent,
-                    Err(ClientError::UnknownKind(_)) => Lookup::KindNotServed,
+                    Ok(Some(obj)) => Found::Present(Arc::new(obj)),
+                    Ok(None) => Found::Absent,
+                    Err(ClientError::UnknownKind(_)) => Found::KindNotServed,
                     Err(e) => return Err(e),
                 },
             });

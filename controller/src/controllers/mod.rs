@@ -155,12 +155,15 @@ fn compositions_of_synthesizer(world: &World, synth: &Synthesizer) -> Vec<Compos
 /// Every cached composition bound to the input `obj` of kind `gvk`.
 fn compositions_bound_to(world: &World, gvk: &Gvk, obj: &Value) -> Vec<CompositionKey> {
     let (namespace, name) = (obj["metadata"]["namespace"].as_str(), obj["metadata"]["name"].as_str().unwrap_or_default());
+    // Many compositions share a synthesizer: each is decoded from the cache once.
+    let mut synthesizers: std::collections::BTreeMap<String, Option<Synthesizer>> = std::collections::BTreeMap::new();
     world
         .all_compositions()
         .into_iter()
         .filter(|comp| {
-            let Some(synth) = world.synthesizer(&comp.spec.synthesizer.name) else { return false };
-            let bound = crate::decide::inputs::bind(comp, &synth).unwrap_or_default();
+            let synth = synthesizers.entry(comp.spec.synthesizer.name.clone()).or_insert_with_key(|n| world.synthesizer(n));
+            let Some(synth) = synth else { return false };
+            let bound = crate::decide::inputs::bind(comp, synth).unwrap_or_default();
             bound.iter().any(|b| &b.target.gvk == gvk && b.target.name == name && (b.target.namespace.is_none() || b.target.namespace.as_deref() == namespace))
         })
         .map(|comp| CompositionKey::of(&comp))
@@ -169,8 +172,7 @@ fn compositions_bound_to(world: &World, gvk: &Gvk, obj: &Value) -> Vec<Compositi
 
 /// The kinds the cached synthesizers' refs name.
 fn input_kinds(world: &World) -> std::collections::BTreeSet<Gvk> {
-    let api_version = |group: &str, version: &str| if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
-    world.all_synthesizers().iter().flat_map(|s| &s.spec.refs).map(|r| Gvk::new(&api_version(&r.resource.group, &r.resource.version), &r.resource.kind)).collect()
+    world.all_synthesizers().iter().flat_map(|s| &s.spec.refs).map(|r| Gvk::new(&r.resource.api_version(), &r.resource.kind)).collect()
 }
 
 /// The composition owning the slice.

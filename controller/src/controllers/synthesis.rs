@@ -9,7 +9,8 @@ use super::world::{PassError, World};
 use super::defects::Fence;
 use crate::api::{Composition, ResourceSlice, Synthesizer};
 use crate::decide::step::Write;
-use crate::decide::synthesis::runner::{Failure, Input, Observation, Ran, Step};
+use crate::decide::inputs::Bound;
+use crate::decide::synthesis::runner::{Failure, Observation, Ran, Step};
 use crate::runtime::{Action, ClientError, Cluster, ObjectRef};
 use crate::api::annotations::INPUT_KEY_ANNOTATION;
 use crate::synthesis::{Executor, SynthesisInput};
@@ -112,7 +113,7 @@ async fn run_synthesizer(executor: &dyn Executor, key: &CompositionKey, input: S
 
 /// The inputs that exist, each annotated with its key (their changes are tracked by the
 /// composition controller: `decide::inputs`).
-async fn read_inputs(cluster: &dyn Cluster, inputs: &[Input]) -> Result<Vec<Value>, PassError> {
+async fn read_inputs(cluster: &dyn Cluster, inputs: &[Bound]) -> Result<Vec<Value>, PassError> {
     let mut found = Vec::new();
     for input in inputs {
         match cluster.get(&input.target).await {

@@ -38,8 +38,7 @@ use super::inputs;
 use super::status::{aggregate, simplified, DELETING, MISSING_INPUTS, MISSING_SYNTHESIZER, SYNTHESIS_BACKOFF, SYNTHESIZING};
 use super::step::{address, json, Fresh, Write};
 use super::synthesis::{begin, next_synthesis, retry_delay, stable_uuid, NothingReason, StartReason, SynthesisDecision};
-use crate::api::annotations::{FORCE_RESYNTHESIS, SYMPHONY_DELETING};
-use super::inputs::IGNORE_SIDE_EFFECTS;
+use crate::api::annotations::{FORCE_RESYNTHESIS, IGNORE_SIDE_EFFECTS, SYMPHONY_DELETING};
 use crate::api::{Composition, CompositionStatus, ResourceSlice, Synthesizer, CLEANUP_FINALIZER};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 

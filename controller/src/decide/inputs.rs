@@ -18,14 +18,7 @@ use crate::api::{Composition, InputRevisions, Synthesizer};
 use crate::runtime::{Gvk, ObjectRef};
 use serde_json::Value;
 
-/// On an input: the revision it belongs to; inputs that carry one are synthesized together.
-pub const REVISION: &str = "eno.azure.io/revision";
-/// On an input: the synthesizer generation it was derived from.
-pub const SYNTHESIZER_GENERATION: &str = "eno.azure.io/synthesizer-generation";
-/// On an input: the composition generation it was derived from.
-pub const COMPOSITION_GENERATION: &str = "eno.azure.io/composition-generation";
-/// On an input: `"true"`: its changes do not resynthesize; `"false"`: they always do.
-pub const IGNORE_SIDE_EFFECTS: &str = "eno.azure.io/ignore-side-effects";
+pub use crate::api::annotations::{COMPOSITION_GENERATION, IGNORE_SIDE_EFFECTS, REVISION, SYNTHESIZER_GENERATION};
 
 /// A synthesizer ref bound to the object it names.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,16 +40,15 @@ pub fn bind(comp: &Composition, synth: &Synthesizer) -> Result<Vec<Bound>, Strin
             return Err(format!("synthesizer ref {:?} is not bound: the composition has no binding for it and the ref names no object", r.key));
         };
         let namespace = binding.and_then(|b| non_empty(&b.resource.namespace)).or_else(|| non_empty(&r.resource.namespace));
-        let api_version = if r.resource.group.is_empty() { r.resource.version.clone() } else { format!("{}/{}", r.resource.group, r.resource.version) };
-        bound.push(Bound { key: r.key.clone(), target: ObjectRef::new(Gvk::new(&api_version, &r.resource.kind), namespace.as_deref(), &name), optional: r.optional });
+        bound.push(Bound { key: r.key.clone(), target: ObjectRef::new(Gvk::new(&r.resource.api_version(), &r.resource.kind), namespace.as_deref(), &name), optional: r.optional });
     }
     Ok(bound)
 }
 
-/// What a lookup found of a bound input.
+/// What a lookup found of a bound input (`T`: how the object is held).
 #[derive(Clone, Debug, PartialEq)]
-pub enum Found<'a> {
-    Present(&'a Value),
+pub enum Found<T> {
+    Present(T),
     Absent,
     /// The API server does not serve the input's kind.
     KindNotServed,
@@ -84,11 +76,11 @@ impl Observed {
     }
 }
 
-/// The inputs `found` finds for `bound`.
-pub fn observe<'a>(bound: &[Bound], found: impl Fn(&ObjectRef) -> Found<'a>) -> Observed {
+/// What was found of each bound input.
+pub fn observe<'a, T: std::ops::Deref<Target = Value> + 'a>(found: impl IntoIterator<Item = (&'a Bound, &'a Found<T>)>) -> Observed {
     let mut observed = Observed::default();
-    for b in bound {
-        match found(&b.target) {
+    for (b, found) in found {
+        match found {
             Found::Present(obj) => match revisions_of(&b.key, obj) {
                 Ok(revisions) => observed.revisions.push(revisions),
                 Err(problem) => observed.problems.push(format!("input {:?} ({}): {problem}", b.key, b.target)),

@@ -39,7 +39,11 @@ impl List {
 }
 
 fn present(object: &Frozen, api_version: &str, kind: &str) -> Value {
-    let mut value = object.to_value();
+    stamp(object.to_value(), api_version, kind)
+}
+
+/// `value` with the apiVersion and kind a client asked for (as every read answers).
+pub(super) fn stamp(mut value: Value, api_version: &str, kind: &str) -> Value {
     value["apiVersion"] = Value::String(api_version.to_string());
     value["kind"] = Value::String(kind.to_string());
     value

@@ -331,10 +331,8 @@ impl ApiServer {
     }
 
     /// The object as clients see it at the version they asked for.
-    fn present(target: &Target, mut object: Value) -> Value {
-        object["apiVersion"] = Value::String(target.resource.api_version());
-        object["kind"] = Value::String(target.resource.kind.clone());
-        object
+    fn present(target: &Target, object: Value) -> Value {
+        list::stamp(object, &target.resource.api_version(), &target.resource.kind)
     }
 
     fn not_found(target: &Target, name: &str) -> ApiError {

@@ -42,12 +42,13 @@ fn refs_are_bound_by_binding_or_by_the_ref_and_an_unbound_one_is_named() {
 fn missing_required_inputs_block_and_optional_ones_do_not() {
     let s = synth(vec![configmap_ref("a", "a", false), configmap_ref("b", "b", true), configmap_ref("c", "c", false)]);
     let bound = bind(&comp(&[]), &s).unwrap();
-    let present = cm("7", json!({}));
-    let observed = observe(&bound, |t| if t.name == "a" { Found::Present(&present) } else { Found::Absent });
+    let found: Vec<Found<Box<Value>>> = bound.iter().map(|b| if b.target.name == "a" { Found::Present(Box::new(cm("7", json!({})))) } else { Found::Absent }).collect();
+    let observed = observe(bound.iter().zip(&found));
     assert_eq!(observed.revisions, vec![rev("a", "7")]);
     assert_eq!(observed.missing, vec!["c".to_string()]);
     assert_eq!(observed.blocked().as_deref(), Some("missing inputs: c"));
-    let unknown = observe(&bound, |_| Found::KindNotServed);
+    let not_served = vec![Found::<Box<Value>>::KindNotServed; bound.len()];
+    let unknown = observe(bound.iter().zip(&not_served));
     assert_eq!(unknown.blocked().as_deref(), Some("input \"a\": the API server does not serve v1 ConfigMap"));
 }
 
@@ -58,8 +59,8 @@ fn annotations_become_revisions_and_bad_ones_are_problems() {
     let err = revisions_of("k", &cm("5", json!({REVISION: "four"}))).unwrap_err();
     assert_eq!(err, "annotation eno.azure.io/revision is \"four\", not an integer");
     let bound = bind(&comp(&[]), &synth(vec![configmap_ref("k", "x", false)])).unwrap();
-    let bad = cm("5", json!({REVISION: "four"}));
-    let observed = observe(&bound, |_| Found::Present(&bad));
+    let bad = [Found::Present(Box::new(cm("5", json!({REVISION: "four"}))))];
+    let observed = observe(bound.iter().zip(&bad));
     assert_eq!(observed.blocked().unwrap(), "input \"k\" (v1/ConfigMap x): annotation eno.azure.io/revision is \"four\", not an integer");
 }
 

@@ -40,6 +40,7 @@
 
 use super::{cancel, claim, complete_failure, complete_success, is_running, Claim, CompletionError};
 use crate::api::{Composition, CompositionStatus, KrmResult, ResourceSlice, ResourceSliceRef, ResourceSliceSpec, Synthesis, Synthesizer, CLEANUP_FINALIZER};
+use crate::decide::inputs::Bound;
 use crate::decide::slices::{pack, MAX_SLICE_BYTES};
 use crate::decide::step::{address, gvk, json, Fresh, Write};
 use crate::runtime::{Backoff, ObjectRef};
@@ -55,14 +56,6 @@ const PERSIST_ATTEMPTS: u32 = 8;
 const RETRY: Backoff = Backoff::new(Duration::from_millis(20), Duration::from_secs(2));
 /// How much longer than its executor's run limit a claim is honoured.
 const CLAIM_MARGIN: Duration = Duration::from_secs(5);
-
-/// A bound input of the synthesizer, to be read before the run.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Input {
-    /// The synthesizer's ref key it is bound to.
-    pub key: String,
-    pub target: ObjectRef,
-}
 
 /// What running the synthesizer produced.
 #[derive(Clone, Debug, PartialEq)]
@@ -95,7 +88,7 @@ pub enum Step {
     /// Read the synthesizer uncached.
     ReadSynthesizer(ObjectRef),
     /// Read the bound inputs uncached; missing ones (or kinds not served) are left out.
-    ReadInputs(Vec<Input>),
+    ReadInputs(Vec<Bound>),
     /// Say how long this executor has watched this claim of the synthesis unchanged (its own
     /// monotonic clock; zero for a claim it has not seen before).
     WatchClaim { uuid: String, claimed: Time },
@@ -455,8 +448,8 @@ impl Run {
 
 /// The synthesizer's bound inputs ([`crate::decide::inputs::bind`]). A ref that binds nothing
 /// holds the composition before a synthesis starts; should one start anyway, it reads none.
-fn inputs_of(comp: &Composition, synth: &Synthesizer) -> Vec<Input> {
-    crate::decide::inputs::bind(comp, synth).unwrap_or_default().into_iter().map(|b| Input { key: b.key, target: b.target }).collect()
+fn inputs_of(comp: &Composition, synth: &Synthesizer) -> Vec<Bound> {
+    crate::decide::inputs::bind(comp, synth).unwrap_or_default()
 }
 
 /// The current synthesis's slices: tombstones come from them.

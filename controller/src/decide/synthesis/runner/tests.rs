@@ -1,4 +1,5 @@
 use super::*;
+use crate::decide::inputs::Bound;
 use crate::api::{Binding, CompositionSpec, CompositionStatus, Ref, ResourceBinding, ResourceRef, SynthesizerRef, SynthesizerSpec};
 use proptest::prelude::*;
 use serde_json::json;
@@ -338,8 +339,8 @@ fn inputs_are_bound_by_key_with_the_refs_defaults() {
     assert_eq!(
         inputs_of(&c, &s),
         [
-            Input { key: "cfg".into(), target: ObjectRef::new(crate::runtime::Gvk::new("v1", "ConfigMap"), Some("ns"), "mine") },
-            Input { key: "dep".into(), target: ObjectRef::new(crate::runtime::Gvk::new("apps/v1", "Deployment"), None, "web") },
+            Bound { key: "cfg".into(), target: ObjectRef::new(crate::runtime::Gvk::new("v1", "ConfigMap"), Some("ns"), "mine"), optional: false },
+            Bound { key: "dep".into(), target: ObjectRef::new(crate::runtime::Gvk::new("apps/v1", "Deployment"), None, "web"), optional: false },
         ]
     );
     // A ref that binds nothing holds the composition (`decide::inputs`); the runner reads none.
