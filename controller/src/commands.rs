@@ -30,6 +30,8 @@ pub struct DevOptions {
     pub port: Option<u16>,
     pub authorization: Authorization,
     pub watchdog_threshold: std::time::Duration,
+    /// At most one deferred synthesis per this long (the slot's Lease in `default`).
+    pub rollout_cooldown: std::time::Duration,
 }
 
 pub use fake_apiserver::http::identity::Authorization;
@@ -72,7 +74,7 @@ pub async fn dev(opts: DevOptions) -> anyhow::Result<()> {
     client_config.root_cert = Some(vec![tls.authority_der.clone()]);
     let client = kube::Client::try_from(client_config).context("building the kube client")?;
     let cluster: Arc<dyn Cluster> = Arc::new(KubeCluster::new(client, "eno"));
-    let options = Options { watchdog_threshold: Some(opts.watchdog_threshold), ..Options::default() };
+    let options = Options { watchdog_threshold: Some(opts.watchdog_threshold), rollout_cooldown: opts.rollout_cooldown, ..Options::default() };
     let eno = Eno::start(cluster, Arc::new(LocalProcessExecutor::default()), options).await;
     write_kubeconfig(&opts.kubeconfig, &url, &tls.authority_pem, &token)?;
     tracing::info!(%url, kubeconfig = %opts.kubeconfig.display(), "API server ready");

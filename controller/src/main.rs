@@ -63,6 +63,10 @@ enum Command {
         /// Report compositions stuck mid-transition longer than this (Go duration).
         #[arg(long, default_value = "3m", value_parser = eno::api::duration::parse_go_duration)]
         watchdog_threshold: std::time::Duration,
+        /// Synthesizer changes and changes to `defer: true` inputs resynthesize one composition
+        /// at a time, at most one per this long (Go duration; `0s`: all at once).
+        #[arg(long, default_value = "1m", value_parser = eno::api::duration::parse_go_duration)]
+        rollout_cooldown: std::time::Duration,
     },
     /// Run Eno's controllers against a real cluster: the kubeconfig given (or `KUBECONFIG`, or
     /// `~/.kube/config`), else the in-cluster service account.
@@ -75,7 +79,8 @@ enum Command {
         /// Where synthesizers run.
         #[arg(long, value_enum, default_value = "pod")]
         executor: ExecutorKind,
-        /// Namespace of the synthesis pods and their Secrets.
+        /// Namespace of the synthesis pods, their Secrets, and the rollout slot's Lease
+        /// (`eno-rollout`).
         #[arg(long, default_value = "eno-system")]
         synthesis_namespace: String,
         /// Image holding the eno binary, copied into each synthesis pod.
@@ -95,6 +100,10 @@ enum Command {
         /// watchdog does: a warning each, and a count.
         #[arg(long, default_value = "3m", value_parser = eno::api::duration::parse_go_duration)]
         watchdog_threshold: std::time::Duration,
+        /// Synthesizer changes and changes to `defer: true` inputs resynthesize one composition
+        /// at a time, at most one per this long, across replicas (Go duration; `0s`: all at once).
+        #[arg(long, default_value = "1m", value_parser = eno::api::duration::parse_go_duration)]
+        rollout_cooldown: std::time::Duration,
     },
     /// Run a synthesizer command inside a synthesis pod and hand its output back as Secrets.
     Execute {
@@ -126,12 +135,12 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match command {
-        Command::Dev { kubeconfig, port, authorization, watchdog_threshold } => {
+        Command::Dev { kubeconfig, port, authorization, watchdog_threshold, rollout_cooldown } => {
             let authorization = match authorization {
                 AuthorizationKind::AlwaysAllow => eno::commands::Authorization::AlwaysAllow,
                 AuthorizationKind::Rbac => eno::commands::Authorization::Rbac,
             };
-            eno::commands::dev(eno::commands::DevOptions { kubeconfig, port, authorization, watchdog_threshold }).await
+            eno::commands::dev(eno::commands::DevOptions { kubeconfig, port, authorization, watchdog_threshold, rollout_cooldown }).await
         }
         Command::Run {
             kubeconfig,
@@ -143,7 +152,9 @@ async fn main() -> anyhow::Result<()> {
             service_account,
             list_semantic,
             watchdog_threshold,
+            rollout_cooldown,
         } => {
+            let rollout_namespace = synthesis_namespace.clone();
             let executor = match executor {
                 ExecutorKind::Local => eno::commands::ExecutorChoice::Local,
                 ExecutorKind::Pod => eno::commands::ExecutorChoice::Pod(eno::synthesis::PodConfig {
@@ -158,7 +169,14 @@ async fn main() -> anyhow::Result<()> {
                 ListSemanticKind::MostRecent => eno::runtime::ListSemantic::MostRecent,
                 ListSemanticKind::Any => eno::runtime::ListSemantic::Any,
             };
-            let options = eno::controllers::Options { synthesis_concurrency, list_semantic, watchdog_threshold: Some(watchdog_threshold), ..Default::default() };
+            let options = eno::controllers::Options {
+                synthesis_concurrency,
+                list_semantic,
+                watchdog_threshold: Some(watchdog_threshold),
+                rollout_cooldown,
+                rollout_namespace,
+                ..Default::default()
+            };
             eno::commands::run(kubeconfig, options, executor).await
         }
         Command::Execute { input, timeout, termination_log, command } => {

@@ -58,6 +58,10 @@ pub struct Scenario {
     /// brain throughout, whatever the fault plan). The plan's crashes hit the first.
     #[serde(default = "one_replica")]
     pub replicas: usize,
+    /// The controllers' `--rollout-cooldown` (none: no pacing); the checker judges deferred
+    /// syntheses against it.
+    #[serde(default)]
+    pub rollout_cooldown: Option<Span>,
 }
 
 fn one_replica() -> usize {

@@ -106,7 +106,8 @@ async fn simulate(scenario: Arc<Scenario>, seed: u64, plan: FaultPlan, defects: 
     if let Err(e) = install_crds(&server) {
         return failed_setup(&scenario, format!("installing CRDs: {e}"));
     }
-    let recorder = Recorder::new(Checker::new(scenario.at_most_once.iter().cloned().collect()), start);
+    let cooldown = scenario.rollout_cooldown.map_or(Duration::ZERO, |c| c.0);
+    let recorder = Recorder::new(Checker::new(scenario.at_most_once.iter().cloned().collect()).with_rollout_cooldown(cooldown), start);
     recorder.attach(&server);
     let garbage_collector = tokio::spawn(server.clone().run_garbage_collector(Duration::from_millis(500)));
 
@@ -125,7 +126,7 @@ async fn simulate(scenario: Arc<Scenario>, seed: u64, plan: FaultPlan, defects: 
     let replicas = Replicas {
         server: server.downgrade(),
         executor: recorder.executor(simulated.clone()),
-        options: Options { synthesis_concurrency: 2, reconcile_concurrency: 2, list_semantic, defects, ..Options::default() },
+        options: Options { synthesis_concurrency: 2, reconcile_concurrency: 2, list_semantic, rollout_cooldown: cooldown, defects, ..Options::default() },
         faults,
         write_crashes,
         recorder: recorder.clone(),

@@ -9,7 +9,9 @@ use super::keys::CompositionKey;
 use super::world::{PassError, World};
 use super::defects::Fence;
 use crate::api::{Composition, ResourceSlice, Synthesizer};
-use crate::decide::composition::{decide, release_orphaned_slice as decide_orphan, Observed, StatusInputs, Step, Why};
+use crate::decide::composition::{decide, release_orphaned_slice as decide_orphan, Observed, Pacing, StatusInputs, Step, Why};
+use crate::decide::rollout;
+use k8s_openapi::api::coordination::v1::Lease;
 use crate::decide::inputs;
 use crate::decide::step::Fresh;
 use crate::runtime::Action;
@@ -25,6 +27,7 @@ pub async fn reconcile(world: &World, key: CompositionKey, now: Time) -> Result<
     let mut fresh: Option<Option<Composition>> = None;
     let mut fresh_status: Option<(Option<Vec<ResourceSlice>>, Option<Synthesizer>)> = None;
     let mut cancellation_watched = None;
+    let mut rollout = None;
     let step = loop {
         let observed = Observed {
             composition: &comp,
@@ -36,6 +39,8 @@ pub async fn reconcile(world: &World, key: CompositionKey, now: Time) -> Result<
             fresh_status: fresh_status.as_ref().map(|(slices, synthesizer)| StatusInputs { slices: slices.as_deref(), synthesizer: synthesizer.as_ref() }),
             now: &now,
             cancellation_watched,
+            pacing: Pacing { cooldown: world.rollout.cooldown, lease_namespace: &world.rollout.namespace },
+            rollout: rollout.as_ref(),
             #[cfg(madsim)]
             early_finalizer_removal: world.defects.early_finalizer_removal,
             #[cfg(madsim)]
@@ -48,18 +53,49 @@ pub async fn reconcile(world: &World, key: CompositionKey, now: Time) -> Result<
             no_self_healing: world.defects.no_self_healing,
             #[cfg(madsim)]
             ignore_lockstep: world.defects.ignore_lockstep,
+            #[cfg(madsim)]
+            skip_rollout_slot: world.defects.skip_rollout_slot,
         };
         match decide(&observed) {
             Step::ReadFresh if fresh.is_none() => fresh = Some(world.get_fresh::<Composition>(&key.object_ref(), Fence::FreshComposition).await?),
             Step::ReadStatusInputs if fresh_status.is_none() => fresh_status = Some(world.status_inputs_fresh(&comp).await?),
             Step::WatchCancellation { uuid, canceled } if cancellation_watched.is_none() => cancellation_watched = Some(world.cancellations.watched(&uuid, &canceled)),
+            Step::ReadRollout { uuid } if rollout.is_none() => rollout = Some(see_rollout(world, &comp, synthesizer.as_ref(), &format!("{key}/{uuid}")).await?),
             step => break step,
         }
     };
-    if let Step::Write { why: Why::StartSynthesis { reason, uuid }, .. } = &step {
-        tracing::info!(composition = %key, ?reason, %uuid, "starting synthesis");
+    match &step {
+        Step::Write { why: Why::StartSynthesis { reason, uuid }, .. } => tracing::info!(composition = %key, ?reason, %uuid, "starting synthesis"),
+        Step::Write { why: Why::TakeRolloutSlot { uuid }, write } => {
+            tracing::info!(composition = %key, %uuid, "taking the rollout slot");
+            let taken = world.write(write).await?;
+            let version = taken.as_ref().and_then(|lease| lease["metadata"]["resourceVersion"].as_str()).unwrap_or_default();
+            world.rollout.took(&format!("{key}/{uuid}"), version.to_string());
+            // The start is this replica's to make, within the window: straight away.
+            return Ok(Action::RequeueAfter(std::time::Duration::ZERO));
+        }
+        Step::Write { why: Why::Status, .. } if rollout.as_ref().is_some_and(|r| r.halted.is_some()) => {
+            tracing::warn!(composition = %key, why = rollout.as_ref().and_then(|r| r.halted.as_deref()).unwrap_or_default(), "rollout halted");
+        }
+        _ => {}
     }
     make(world, step).await
+}
+
+/// What a deferred synthesis's admission looks at: whether the synthesizer's rollout is halted
+/// (from the cache), and the rollout slot read uncached (not read without a cooldown).
+async fn see_rollout(world: &World, comp: &Composition, synthesizer: Option<&Synthesizer>, synthesis: &str) -> Result<rollout::Seen, PassError> {
+    let halted = synthesizer.and_then(|synth| rollout::halted_by(synth, &world.compositions_using(&comp.spec.synthesizer.name)));
+    let lease = if world.rollout.cooldown.is_zero() {
+        None
+    } else {
+        let address = rollout::lease_address(&world.rollout.namespace);
+        match world.cluster.get(&address).await? {
+            Some(lease) => Some(serde_json::from_value::<Lease>(lease).map_err(|e| PassError::Invalid(format!("{address} does not decode: {e}")))?),
+            None => None,
+        }
+    };
+    Ok(rollout::Seen { halted, slot: world.rollout.observe(lease, synthesis) })
 }
 
 /// The synthesizer's inputs for the composition, bound and found; a ref that binds nothing is

@@ -2,7 +2,7 @@
 //! one bug the simulator's invariant checker must catch, so its tests can show the checker
 //! works. Defects in a decision are passed to it as `#[cfg(madsim)]` inputs
 //! (`retry_failed_synthesis`, `eager_retry`, `ignore_input_changes`, `no_self_healing`,
-//! `ignore_lockstep` (also `decide::synthesis::runner::Run`),
+//! `ignore_lockstep` (also `decide::synthesis::runner::Run`), `skip_rollout_slot`,
 //! `early_finalizer_removal`:
 //! `decide::composition::Observed`;
 //! `unfenced_synthesis_claim`: `decide::synthesis::runner::Run`; `set_before_prune`: the
@@ -28,6 +28,8 @@ pub struct Defects {
     pub no_self_healing: bool,
     /// Synthesize inputs that disagree on `eno.azure.io/revision` (breaks "input lockstep").
     pub ignore_lockstep: bool,
+    /// Start deferred syntheses without taking the rollout slot (breaks "rollout cooldown").
+    pub skip_rollout_slot: bool,
     /// Release a deleted composition's finalizer without waiting for its resources to go
     /// (breaks "deletion ordering").
     pub early_finalizer_removal: bool,

@@ -70,6 +70,12 @@ pub struct Options {
     /// Report compositions stuck mid-transition longer than this (Eno's
     /// `--watchdog-threshold`, 3 minutes in `eno run` and `eno dev`); `None`: no watchdog.
     pub watchdog_threshold: Option<Duration>,
+    /// At most one deferred synthesis (a synthesizer change, a change to a `defer: true` input)
+    /// starts per this long, across replicas (Eno's `--rollout-cooldown`: 1 minute in `eno run`
+    /// and `eno dev`); zero: no pacing.
+    pub rollout_cooldown: Duration,
+    /// The namespace of the rollout slot's Lease (`eno-rollout`).
+    pub rollout_namespace: String,
     /// Deliberate bugs for the simulator's checker tests (simulation build only).
     #[cfg(madsim)]
     pub defects: Defects,
@@ -84,6 +90,8 @@ impl Default for Options {
             list_semantic: ListSemantic::MostRecent,
             clock_offset_millis: 0,
             watchdog_threshold: None,
+            rollout_cooldown: Duration::ZERO,
+            rollout_namespace: "default".to_string(),
             #[cfg(madsim)]
             defects: Defects::default(),
         }
@@ -299,6 +307,7 @@ impl Eno {
                 claims: Default::default(),
                 cancellations: Default::default(),
                 unpersisted: Default::default(),
+                rollout: world::RolloutSlot::new(options.rollout_cooldown, &options.rollout_namespace),
                 #[cfg(madsim)]
                 defects: options.defects,
             }

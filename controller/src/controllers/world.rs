@@ -41,6 +41,8 @@ pub struct World {
     pub cancellations: Watched,
     /// Runs whose output this replica has not managed to persist yet.
     pub unpersisted: Unpersisted,
+    /// The rollout slot as this replica has watched and taken it.
+    pub rollout: RolloutSlot,
     #[cfg(madsim)]
     pub defects: super::defects::Defects,
 }
@@ -49,15 +51,20 @@ pub struct World {
 /// own monotonic clock: a claim expires once it has been watched unchanged for the expiry, and a
 /// canceled synthesis is retried once its cancellation has been watched for the backoff, so
 /// replicas whose wall clocks disagree still agree on when.
-#[derive(Default)]
-pub struct Watched {
-    seen: std::sync::Mutex<BTreeMap<String, (Time, tokio::time::Instant)>>,
+pub struct Watched<S = Time> {
+    seen: std::sync::Mutex<BTreeMap<String, (S, tokio::time::Instant)>>,
 }
 
-impl Watched {
+impl<S> Default for Watched<S> {
+    fn default() -> Self {
+        Watched { seen: Default::default() }
+    }
+}
+
+impl<S: PartialEq + Clone> Watched<S> {
     /// How long synthesis `uuid` has been watched with its claim (or cancellation) at `claimed`
     /// unchanged (zero the first time it is seen, or after it changed).
-    pub fn watched(&self, uuid: &str, claimed: &Time) -> Duration {
+    pub fn watched(&self, uuid: &str, claimed: &S) -> Duration {
         let now = tokio::time::Instant::now();
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         // A claim watched for an hour is long expired (and a retry long due); forgetting it
@@ -75,6 +82,47 @@ impl Watched {
     /// This replica is claiming `uuid` itself.
     pub fn forget(&self, uuid: &str) {
         self.seen.lock().unwrap_or_else(|p| p.into_inner()).remove(uuid);
+    }
+}
+
+/// The rollout slot ([`crate::decide::rollout`]) as this replica sees it: how long it has
+/// watched the Lease at each resourceVersion, and the take it made last (by its own clock).
+pub struct RolloutSlot {
+    /// At most one deferred synthesis per cooldown (zero: no pacing).
+    pub cooldown: Duration,
+    /// Where the Lease lives.
+    pub namespace: String,
+    watched: Watched<String>,
+    taken: std::sync::Mutex<Option<Taken>>,
+}
+
+struct Taken {
+    /// `namespace/name/uuid` of the synthesis the slot was taken for.
+    synthesis: String,
+    /// The Lease's resourceVersion that take wrote.
+    resource_version: String,
+    at: tokio::time::Instant,
+}
+
+impl RolloutSlot {
+    pub fn new(cooldown: Duration, namespace: &str) -> Self {
+        RolloutSlot { cooldown, namespace: namespace.to_string(), watched: Watched::default(), taken: Default::default() }
+    }
+
+    /// The slot as read now: how long the Lease has been watched at its version, and whether
+    /// this replica took it for `synthesis` at that version (and how long ago).
+    pub fn observe(&self, lease: Option<k8s_openapi::api::coordination::v1::Lease>, synthesis: &str) -> crate::decide::rollout::Slot {
+        let version = lease.as_ref().and_then(|l| l.metadata.resource_version.clone()).unwrap_or_default();
+        let watched = self.watched.watched(crate::decide::rollout::LEASE_NAME, &version);
+        let taken = self.taken.lock().unwrap_or_else(|p| p.into_inner());
+        let taken_for_this = taken.as_ref().filter(|t| t.synthesis == synthesis && lease.is_some() && t.resource_version == version).map(|t| t.at.elapsed());
+        crate::decide::rollout::Slot { lease, watched, taken_for_this }
+    }
+
+    /// This replica wrote the Lease at `resource_version`, taking the slot for `synthesis`.
+    pub fn took(&self, synthesis: &str, resource_version: String) {
+        let at = tokio::time::Instant::now();
+        *self.taken.lock().unwrap_or_else(|p| p.into_inner()) = Some(Taken { synthesis: synthesis.to_string(), resource_version, at });
     }
 }
 

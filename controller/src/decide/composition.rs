@@ -17,7 +17,10 @@
 //!    by what it synthesizes ([`stable_uuid`]). A canceled synthesis is started again once this
 //!    replica has watched its cancellation for [`retry_delay`] (its own monotonic clock, as
 //!    claims are judged: replicas' wall clocks may disagree); until then the pass goes on and
-//!    ends with [`Step::RequeueAfter`] the time left.
+//!    ends with [`Step::RequeueAfter`] the time left. A deferred synthesis (a synthesizer
+//!    change, or a change to a `defer: true` input) is first admitted by the rollout
+//!    ([`rollout::admit`]): the cluster-wide slot taken (one write), then the start; while the
+//!    slot is busy the pass goes on and requeues, and a halted rollout is named in the status.
 //!    Self-healing: a slice of the current synthesis confirmed gone asks for one more
 //!    synthesis (`eno.azure.io/force-resynthesis`).
 //! 5. **Unreferenced slices** (superseded, or written by a synthesis that never completed): a
@@ -34,7 +37,8 @@
 //! composition too ([`fence_resource_write`]): they are decided on the cached composition and
 //! re-checked against the composition read uncached.
 
-use super::inputs;
+use super::inputs::{self, Change};
+use super::rollout::{self, Admission};
 use super::status::{aggregate, simplified, DELETING, MISSING_INPUTS, MISSING_SYNTHESIZER, SYNTHESIS_BACKOFF, SYNTHESIZING};
 use super::step::{address, json, Fresh, Write};
 use super::synthesis::{begin, next_synthesis, retry_delay, stable_uuid, NothingReason, StartReason, SynthesisDecision};
@@ -63,6 +67,10 @@ pub struct Observed<'a> {
     /// How long this replica has watched the in-flight synthesis's cancellation unchanged, once
     /// [`Step::WatchCancellation`] asked.
     pub cancellation_watched: Option<std::time::Duration>,
+    /// How deferred syntheses are paced.
+    pub pacing: Pacing<'a>,
+    /// What the pass saw of the rollout, once [`Step::ReadRollout`] asked.
+    pub rollout: Option<&'a rollout::Seen>,
     /// Deliberate bug: release a deleted composition's finalizer without waiting for its
     /// resources (simulation build only; see `controllers::defects`).
     #[cfg(madsim)]
@@ -82,6 +90,18 @@ pub struct Observed<'a> {
     /// Deliberate bug: inputs out of lockstep do not hold synthesis.
     #[cfg(madsim)]
     pub ignore_lockstep: bool,
+    /// Deliberate bug: deferred syntheses start without the rollout slot.
+    #[cfg(madsim)]
+    pub skip_rollout_slot: bool,
+}
+
+/// How deferred syntheses are paced ([`rollout`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Pacing<'a> {
+    /// At most one deferred synthesis starts per cooldown (zero: no pacing).
+    pub cooldown: std::time::Duration,
+    /// Where the rollout slot's Lease lives.
+    pub lease_namespace: &'a str,
 }
 
 /// What a composition's status is made of besides the composition itself.
@@ -106,6 +126,9 @@ pub enum Step {
     /// Say how long this replica has watched the cancellation `canceled` of synthesis `uuid`
     /// unchanged, then decide again with it.
     WatchCancellation { uuid: String, canceled: Time },
+    /// Look at the rollout for deferred synthesis `uuid` ([`rollout::Seen`]: whether it is
+    /// halted, and the slot read uncached), then decide again with it.
+    ReadRollout { uuid: String },
     /// Nothing to do now; look again after this long (a canceled synthesis's retry comes due).
     RequeueAfter(std::time::Duration),
     /// Nothing to do.
@@ -124,6 +147,8 @@ pub enum Why {
     /// An unreferenced slice without a finalizer is deleted.
     DeleteSlice,
     StartSynthesis { reason: StartReason, uuid: String },
+    /// The rollout slot is taken for deferred synthesis `uuid`, which starts next.
+    TakeRolloutSlot { uuid: String },
     /// `status.inputRevisions` catches up with the inputs observed.
     RecordInputs,
     /// A slice of the current synthesis is gone: one more synthesis is asked for.
@@ -167,7 +192,7 @@ pub fn decide(o: &Observed<'_>) -> Step {
         #[cfg(madsim)]
         let leave_resources = leave_resources || o.early_finalizer_removal;
         if !leave_resources && !resources_settled(o) {
-            return status_if_changed(o);
+            return status_if_changed(o, None);
         }
         if let Some(slice) = o.owned_slices.iter().find(|s| holds_cleanup(&s.metadata)) {
             return release_slice(slice);
@@ -196,15 +221,34 @@ pub fn decide(o: &Observed<'_>) -> Step {
         decision => decision,
     };
     let mut retry_in = None;
+    let mut halted = None;
     match (decision, o.synthesizer, comp.status.as_ref().and_then(|s| s.in_flight_synthesis.as_ref())) {
-        (SynthesisDecision::Start { reason }, Some(synth), _) => return start(comp, synth, reason, o.now),
+        (SynthesisDecision::Start { reason }, Some(synth), _) if reason.deferred() => {
+            let uuid = synthesis_uuid(comp, synth, reason);
+            let cooldown = o.pacing.cooldown;
+            #[cfg(madsim)]
+            let cooldown = if o.skip_rollout_slot { std::time::Duration::ZERO } else { cooldown };
+            match rollout::admit(cooldown, o.rollout, &holder(comp), o.pacing.lease_namespace, o.now) {
+                Admission::Start => return start(comp, synth, reason, uuid, o.now),
+                Admission::Read => return Step::ReadRollout { uuid },
+                Admission::Take(slot) => return write(slot, Why::TakeRolloutSlot { uuid }),
+                Admission::Wait(after) => retry_in = Some(after),
+                Admission::Halted(why) => {
+                    // Lifted by a new synthesizer generation, or by the broken composition
+                    // recovering, which queues only that composition: look again now and then.
+                    retry_in = Some(HALT_RECHECK);
+                    halted = Some(why);
+                }
+            }
+        }
+        (SynthesisDecision::Start { reason }, Some(synth), _) => return start(comp, synth, reason, synthesis_uuid(comp, synth, reason), o.now),
         (SynthesisDecision::Retry { attempts }, Some(synth), Some(canceled)) => {
             let delay = retry_delay(attempts, &canceled.uuid);
             #[cfg(madsim)]
             let delay = if o.eager_retry { std::time::Duration::ZERO } else { delay };
             match o.cancellation_watched {
                 None => return Step::WatchCancellation { uuid: canceled.uuid.clone(), canceled: canceled.canceled.clone().unwrap_or_else(|| o.now.clone()) },
-                Some(watched) if watched >= delay => return start(comp, synth, StartReason::Retry, o.now),
+                Some(watched) if watched >= delay => return start(comp, synth, StartReason::Retry, synthesis_uuid(comp, synth, StartReason::Retry), o.now),
                 Some(watched) => retry_in = Some(delay - watched),
             }
         }
@@ -215,7 +259,7 @@ pub fn decide(o: &Observed<'_>) -> Step {
         Heal::Later(after) => Some(retry_in.map_or(after, |r| r.min(after))),
         Heal::Nothing => retry_in,
     };
-    match (tidy(o), requeue) {
+    match (tidy(o, halted.as_deref()), requeue) {
         (Step::Done, Some(after)) => Step::RequeueAfter(after),
         (step, _) => step,
     }
@@ -242,13 +286,15 @@ fn with_inputs(o: &Observed<'_>, decision: SynthesisDecision, recorded: &[crate:
             let status = comp.status.as_ref();
             let ran = status.and_then(|s| s.in_flight_synthesis.as_ref()).or_else(|| status.and_then(|s| s.current_synthesis.as_ref()));
             let ran_with = ran.map(|ran| ran.input_revisions.as_slice()).unwrap_or_default();
-            let changed = ran.is_some() && inputs::changed(ran_with, recorded) && (!ignores_side_effects(comp) || inputs::forced_change(ran_with, recorded));
+            let change = ran.and_then(|_| inputs::changed(synth, ran_with, recorded)).filter(|_| !ignores_side_effects(comp) || inputs::forced_change(ran_with, recorded));
             #[cfg(madsim)]
-            let changed = changed && !o.ignore_input_changes;
-            if changed {
-                SynthesisDecision::Start { reason: StartReason::InputModified }
-            } else {
-                decision
+            let change = change.filter(|_| !o.ignore_input_changes);
+            match change {
+                Some(Change::Immediate) => SynthesisDecision::Start { reason: StartReason::InputModified },
+                // A deferred change does not supersede a running synthesis (as Eno's): frequent
+                // changes would otherwise keep any synthesis from finishing.
+                Some(Change::Deferred) if decision != SynthesisDecision::Nothing(NothingReason::InFlight) => SynthesisDecision::Start { reason: StartReason::DeferredInputModified },
+                _ => decision,
             }
         }
         decision => decision,
@@ -265,6 +311,9 @@ fn ignores_side_effects(comp: &Composition) -> bool {
 /// How long after a synthesis a slice of it missing from the cache is taken for gone (Eno's
 /// self-healing waits as long: a new slice may not have reached the cache yet).
 const SLICE_GRACE: i64 = 5;
+
+/// How often a composition whose rollout is halted looks again.
+const HALT_RECHECK: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// What self-healing asks for.
 enum Heal {
@@ -306,8 +355,8 @@ fn heal_missing_slice(o: &Observed<'_>) -> Heal {
     }
 }
 
-/// Unreferenced slices, then the status.
-fn tidy(o: &Observed<'_>) -> Step {
+/// Unreferenced slices, then the status (`halted`: why a deferred synthesis cannot start).
+fn tidy(o: &Observed<'_>, halted: Option<&str>) -> Step {
     let comp = o.composition;
     if let Some(stale) = o.owned_slices.iter().find(|s| unreferenced(comp, s)) {
         let fresh = match o.fresh {
@@ -324,7 +373,7 @@ fn tidy(o: &Observed<'_>) -> Step {
         return write(Write::Delete { target: address(stale), uid: stale.metadata.uid.clone(), resource_version: None }, Why::DeleteSlice);
     }
 
-    status_if_changed(o)
+    status_if_changed(o, halted)
 }
 
 /// A composition missing from the cache may still have slices holding the cleanup finalizer:
@@ -349,9 +398,14 @@ pub fn release_orphaned_slice(orphans: &[ResourceSlice], fresh: Fresh<&Compositi
     }
 }
 
-/// The status with a new in-flight synthesis. Its uuid is derived from what it synthesizes
-/// (generations, inputs, and the attempt), so a replayed pass names it the same.
-fn start(comp: &Composition, synth: &Synthesizer, reason: StartReason, now: &Time) -> Step {
+/// Where a deferred synthesis of `comp` is admitted from: its `namespace/name`.
+fn holder(comp: &Composition) -> String {
+    format!("{}/{}", comp.metadata.namespace.as_deref().unwrap_or_default(), comp.metadata.name.as_deref().unwrap_or_default())
+}
+
+/// A new synthesis's uuid, derived from what it synthesizes (generations, inputs, and the
+/// attempt), so a replayed pass names it the same.
+fn synthesis_uuid(comp: &Composition, synth: &Synthesizer, reason: StartReason) -> String {
     let status = comp.status.clone().unwrap_or_default();
     let attempt = status.in_flight_synthesis.as_ref().map_or(0, |s| s.attempts);
     // The inputs it reads are part of what it synthesizes: a new input revision, a new name.
@@ -367,8 +421,13 @@ fn start(comp: &Composition, synth: &Synthesizer, reason: StartReason, now: &Tim
     if reason == StartReason::Forced {
         parts.push(format!("forced={}", super::synthesis::latest_uuid(comp).unwrap_or_default()));
     }
-    let uuid = stable_uuid(&parts.iter().map(String::as_str).collect::<Vec<_>>());
-    let in_flight = begin(comp, synth, uuid.clone(), now.clone());
+    stable_uuid(&parts.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+/// The status with a new in-flight synthesis named `uuid`.
+fn start(comp: &Composition, synth: &Synthesizer, reason: StartReason, uuid: String, now: &Time) -> Step {
+    let status = comp.status.clone().unwrap_or_default();
+    let in_flight = begin(comp, synth, uuid.clone(), reason, now.clone());
     let next = CompositionStatus { in_flight_synthesis: Some(in_flight), ..status };
     write(Write::ReplaceStatus { target: address(comp), resource_version: resource_version(&comp.metadata), status: json(&next) }, Why::StartSynthesis { reason, uuid })
 }
@@ -403,22 +462,22 @@ fn unreferenced(comp: &Composition, slice: &ResourceSlice) -> bool {
 /// A change is decided again on its inputs read uncached: two replicas whose caches of the
 /// slices or the synthesizer disagree would otherwise rewrite each other's status for as long
 /// as they disagree (found by the simulator: thousands of writes within a second).
-fn status_if_changed(o: &Observed<'_>) -> Step {
+fn status_if_changed(o: &Observed<'_>, halted: Option<&str>) -> Step {
     let comp = o.composition;
     let cached = StatusInputs { slices: o.current_slices, synthesizer: o.synthesizer };
-    if Some(&status_from(o, cached)) == comp.status.as_ref() {
+    if Some(&status_from(o, cached, halted)) == comp.status.as_ref() {
         return Step::Done;
     }
     let Some(fresh) = o.fresh_status else { return Step::ReadStatusInputs };
-    let status = status_from(o, fresh);
+    let status = status_from(o, fresh, halted);
     if Some(&status) == comp.status.as_ref() {
         return Step::Done;
     }
     write(Write::ReplaceStatus { target: address(comp), resource_version: resource_version(&comp.metadata), status: json(&status) }, Why::Status)
 }
 
-/// The composition's status as `inputs` make it.
-fn status_from(o: &Observed<'_>, inputs: StatusInputs<'_>) -> CompositionStatus {
+/// The composition's status as `inputs` make it; a halted rollout is named as its error.
+fn status_from(o: &Observed<'_>, inputs: StatusInputs<'_>, halted: Option<&str>) -> CompositionStatus {
     let comp = o.composition;
     let mut status = comp.status.clone().unwrap_or_default();
     let deleting = comp.metadata.deletion_timestamp.is_some();
@@ -433,6 +492,9 @@ fn status_from(o: &Observed<'_>, inputs: StatusInputs<'_>) -> CompositionStatus 
     // As Eno orders it: after deleting, a missing synthesizer and a synthesis in flight.
     if let Some(why) = o.inputs.blocked().filter(|_| ![DELETING, MISSING_SYNTHESIZER, SYNTHESIZING, SYNTHESIS_BACKOFF].contains(&simple.status.as_str())) {
         simple = crate::api::SimplifiedStatus { status: MISSING_INPUTS.to_string(), error: why };
+    }
+    if let Some(why) = halted.filter(|_| simple.error.is_empty()) {
+        simple.error = why.to_string();
     }
     status.simplified = Some(simple);
     status

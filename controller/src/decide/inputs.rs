@@ -12,7 +12,8 @@
 //! - [`out_of_lockstep`]: inputs carrying `eno.azure.io/revision` are synthesized only once
 //!   they agree, and inputs derived from a synthesizer or composition generation only once that
 //!   generation is reached.
-//! - [`changed`]: whether the recorded revisions differ from those a synthesis ran with.
+//! - [`changed`]: whether the recorded revisions differ from those a synthesis ran with, and
+//!   whether only deferred inputs did.
 
 use crate::api::{Composition, InputRevisions, Synthesizer};
 use crate::runtime::{Gvk, ObjectRef};
@@ -154,13 +155,29 @@ pub fn out_of_lockstep(synth: &Synthesizer, comp: &Composition, revisions: &[Inp
     })
 }
 
+/// A change among the inputs that asks for a new synthesis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// An input whose ref has `defer: true` changed, and no other: the synthesis waits for the
+    /// rollout cooldown ([`crate::decide::rollout`]) and does not supersede a running one.
+    Deferred,
+    /// Some other input changed: synthesize now.
+    Immediate,
+}
+
 /// Whether the recorded inputs differ from those a synthesis ran with, in a way that asks for
 /// a new synthesis (Eno's input change count): an input that moved on, unless it says
-/// `ignore-side-effects: "true"`; a new input only if it says `"false"`.
-pub fn changed(ran_with: &[InputRevisions], recorded: &[InputRevisions]) -> bool {
-    recorded.iter().any(|now| match ran_with.iter().find(|r| r.key == now.key) {
+/// `ignore-side-effects: "true"`; a new input only if it says `"false"`. Deferred when every
+/// such input's ref (in `synth`) says `defer: true`.
+pub fn changed(synth: &Synthesizer, ran_with: &[InputRevisions], recorded: &[InputRevisions]) -> Option<Change> {
+    let deferred = |key: &str| synth.spec.refs.iter().any(|r| r.key == key && r.defer);
+    let moved = recorded.iter().filter(|now| match ran_with.iter().find(|r| r.key == now.key) {
         Some(then) => newer(now, then) && now.ignore_side_effects != Some(true),
         None => now.ignore_side_effects == Some(false),
+    });
+    moved.fold(None, |change, now| match (change, deferred(&now.key)) {
+        (Some(Change::Immediate), _) | (_, false) => Some(Change::Immediate),
+        (_, true) => Some(Change::Deferred),
     })
 }
 

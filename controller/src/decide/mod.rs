@@ -22,6 +22,8 @@
 //!   synthesis runner's steps ([`synthesis::runner`]: claim, run, write slices, record);
 //! - [`slices`]: packing a synthesis's output (and tombstones) into ResourceSlices;
 //! - [`resource`]: the action for one managed resource (create, three-way patch, delete, ...);
+//! - [`rollout`]: the cooldown pacing deferred syntheses across replicas, and halting a
+//!   rollout the new synthesizer version broke;
 //! - [`status`]: the composition's simplified status and the aggregation of slice states;
 //! - [`symphony`]: the symphony's next write, fenced so an annotation is on at most one
 //!   composition;
@@ -34,6 +36,7 @@ pub mod watchdog;
 pub mod overrides;
 pub mod readiness;
 pub mod resource;
+pub mod rollout;
 pub mod slices;
 pub mod status;
 pub mod step;

@@ -88,8 +88,19 @@ pub enum StartReason {
     Forced,
     /// An input the last (or running) synthesis read has changed since.
     InputModified,
+    /// An input whose ref has `defer: true` changed (and no other): rolled out with the cooldown.
+    DeferredInputModified,
     /// The in-flight synthesis was canceled by a failure worth retrying, and its backoff passed.
     Retry,
+}
+
+impl StartReason {
+    /// Whether a synthesis started for this reason is part of a rollout: paced by the
+    /// cluster-wide cooldown ([`crate::decide::rollout`]) and marked `deferred`, as Eno's
+    /// synthesizer and deferred-input changes are.
+    pub fn deferred(self) -> bool {
+        matches!(self, StartReason::SynthesizerModified | StartReason::DeferredInputModified)
+    }
 }
 
 /// A completion that does not belong to the composition's in-flight synthesis: a stale or
@@ -243,8 +254,9 @@ pub fn retry_delay(attempts: i64, uuid: &str) -> std::time::Duration {
 
 /// The new `inFlightSynthesis` for a start: fresh UUID, the generations it runs with, the inputs
 /// it will read. `attempts` counts consecutive runs for the same generations (so a restarted run
-/// shows it was retried) and resets to 1 when anything changed.
-pub fn begin(comp: &Composition, synth: &Synthesizer, uuid: String, now: Time) -> Synthesis {
+/// shows it was retried) and resets to 1 when anything changed. Only a rollout's start is
+/// `deferred` (a retry is not paced, as in Eno).
+pub fn begin(comp: &Composition, synth: &Synthesizer, uuid: String, reason: StartReason, now: Time) -> Synthesis {
     let comp_gen = generation(&comp.metadata);
     let synth_gen = generation(&synth.metadata);
     let status = comp.status.as_ref();
@@ -263,6 +275,7 @@ pub fn begin(comp: &Composition, synth: &Synthesizer, uuid: String, now: Time) -
         observed_synthesizer_generation: synth_gen,
         initialized: Some(now),
         attempts,
+        deferred: reason.deferred(),
         input_revisions: status.map(|s| s.input_revisions.clone()).unwrap_or_default(),
         ..Synthesis::default()
     }

@@ -5,12 +5,14 @@
 //! controller's decision code.
 //!
 //! One module per invariant family, each an `impl Checker` block over the shared state:
-//! `annotations` (at-most-once), `syntheses` (bounded syntheses, retry backoff), `deletion` (deletion ordering,
-//! symphony deletion, no leaks) and `loss` (no loss).
+//! `annotations` (at-most-once), `syntheses` (bounded syntheses, retry backoff), `rollout`
+//! (rollout cooldown), `deletion` (deletion ordering, symphony deletion, no leaks) and `loss`
+//! (no loss).
 
 mod annotations;
 mod deletion;
 mod loss;
+mod rollout;
 mod syntheses;
 
 pub use syntheses::SynthesisRun;
@@ -42,6 +44,8 @@ pub enum Invariant {
     /// A synthesis canceled by a failure worth retrying is started again no sooner than its
     /// backoff: 2 s after the cancellation, doubling with each attempt, at most 5 minutes.
     RetryBackoff,
+    /// Deferred syntheses (a rollout's) start at least the cooldown apart, across replicas.
+    RolloutCooldown,
     Convergence,
     /// No livelock: replicas do not answer each other's writes in a storm (at one instant,
     /// one would stop virtual time from ever reaching the deadline).
@@ -60,6 +64,7 @@ impl fmt::Display for Invariant {
             Invariant::NoLeaks => "no leaks",
             Invariant::RetryBackoff => "retry backoff",
             Invariant::InputLockstep => "input lockstep",
+            Invariant::RolloutCooldown => "rollout cooldown",
             Invariant::Convergence => "convergence",
             Invariant::Progress => "progress",
             Invariant::NoPanic => "no panic",
@@ -98,6 +103,7 @@ pub struct Checker {
     manifests: BTreeMap<ObjectKey, (String, Arc<[Value]>)>,
     annotations: annotations::Holders,
     syntheses: syntheses::Runs,
+    rollout: rollout::Pacing,
     deletion: deletion::Deletions,
     /// Set while the scenario's user writes: their edits and deletions are not Eno's doing.
     pub user_acting: bool,
@@ -130,10 +136,17 @@ impl Checker {
             manifests: BTreeMap::new(),
             annotations: annotations::Holders::new(at_most_once),
             syntheses: syntheses::Runs::default(),
+            rollout: rollout::Pacing::default(),
             deletion: deletion::Deletions::default(),
             user_acting: false,
             violations: Vec::new(),
         }
+    }
+
+    /// Judges deferred syntheses against this rollout cooldown (zero: not judged).
+    pub fn with_rollout_cooldown(mut self, cooldown: Duration) -> Self {
+        self.rollout.cooldown = cooldown;
+        self
     }
 
     /// Starts from what the server already holds.
@@ -191,6 +204,7 @@ impl Checker {
             EventType::Added | EventType::Modified => {
                 found.extend(self.syntheses.composition_changed(&event.object, previous));
                 found.extend(self.syntheses.retry_kept_backoff(&event.object, at));
+                found.extend(self.rollout.composition_changed(&event.object, previous, at));
                 found.extend(self.failed_synthesis_kept_slices(&event.object, previous));
                 found.extend(self.keep_resources_of_deleting_symphonies(server));
             }

@@ -81,11 +81,14 @@ struct Pass {
     /// How long this replica has watched a canceled synthesis's cancellation.
     watched: Duration,
     inputs: crate::decide::inputs::Observed,
+    /// The rollout cooldown, and the rollout as seen once asked for (`None`: the step asks).
+    cooldown: Duration,
+    rollout: Option<crate::decide::rollout::Seen>,
 }
 
 impl Pass {
     fn new(comp: Composition, slices: Vec<ResourceSlice>) -> Self {
-        Pass { comp, synth: Some(synth(1)), slices, fresh: Fresh::Unread, watched: Duration::ZERO, inputs: Default::default() }
+        Pass { comp, synth: Some(synth(1)), slices, fresh: Fresh::Unread, watched: Duration::ZERO, inputs: Default::default(), cooldown: Duration::ZERO, rollout: None }
     }
 
     /// The current synthesis's slices as `World::current_slices` finds them in the cache.
@@ -126,6 +129,8 @@ impl Pass {
             fresh_status,
             now: &t(NOW),
             cancellation_watched,
+            pacing: Pacing { cooldown: self.cooldown, lease_namespace: "eno" },
+            rollout: self.rollout.as_ref(),
             #[cfg(madsim)]
             early_finalizer_removal: false,
             #[cfg(madsim)]
@@ -138,6 +143,8 @@ impl Pass {
             no_self_healing: false,
             #[cfg(madsim)]
             ignore_lockstep: false,
+            #[cfg(madsim)]
+            skip_rollout_slot: false,
         })
     }
 
@@ -217,6 +224,51 @@ fn a_canceled_synthesis_is_started_again_once_its_backoff_was_watched() {
     let retry = written_status(&step).in_flight_synthesis.unwrap();
     assert_eq!(retry.attempts, 4);
     assert!(retry.uuid != "u2" && crate::decide::synthesis::is_running(&retry), "a new attempt: {retry:?}");
+}
+
+#[test]
+fn a_synthesizer_change_takes_the_rollout_slot_then_starts_a_deferred_synthesis() {
+    use crate::decide::rollout::{spacing, Seen, Slot};
+    let cooldown = Duration::from_secs(60);
+    let changed = Pass { synth: Some(synth(2)), cooldown, ..Pass::new(comp(1, current(done("u1", 1, 1, &[]))), vec![]) };
+    // It looks at the rollout first.
+    assert!(matches!(changed.decide(), Step::ReadRollout { .. }), "{:?}", changed.decide());
+    let seen = |lease: Option<k8s_openapi::api::coordination::v1::Lease>, watched: Duration, taken: Option<Duration>| Seen { halted: None, slot: Slot { lease, watched, taken_for_this: taken } };
+    // Nobody holds the slot: it is created for this composition.
+    let step = Pass { rollout: Some(seen(None, Duration::ZERO, None)), ..changed.clone() }.decide();
+    let Step::Write { write: Write::Create { object }, why: Why::TakeRolloutSlot { .. } } = &step else { panic!("expected a take, got {step:?}") };
+    assert_eq!(object["spec"]["holderIdentity"], "default/c");
+    // Held and watched for less than the spacing: the pass goes on and looks again later.
+    let lease: k8s_openapi::api::coordination::v1::Lease = serde_json::from_value(json!({"metadata": {"name": "eno-rollout", "namespace": "eno", "resourceVersion": "3"}})).unwrap();
+    let busy = Pass { rollout: Some(seen(Some(lease.clone()), Duration::from_secs(4), None)), ..changed.clone() };
+    let settled = Pass { comp: Composition { status: Some(written_status(&busy.decide())), ..busy.comp.clone() }, ..busy };
+    assert_eq!(settled.decide(), Step::RequeueAfter(spacing(cooldown) - Duration::from_secs(4)));
+    // Taken by this replica a moment ago: the synthesis starts, marked deferred.
+    let step = Pass { rollout: Some(seen(Some(lease), Duration::ZERO, Some(Duration::from_millis(10)))), ..changed.clone() }.decide();
+    assert!(matches!(step, Step::Write { why: Why::StartSynthesis { reason: StartReason::SynthesizerModified, .. }, .. }), "{step:?}");
+    assert!(written_status(&step).in_flight_synthesis.unwrap().deferred);
+    // A composition change is not deferred: it starts without the slot.
+    let step = Pass { comp: comp(2, current(done("u1", 1, 1, &[]))), ..changed.clone() }.decide();
+    assert!(matches!(step, Step::Write { why: Why::StartSynthesis { reason: StartReason::CompositionModified, .. }, .. }), "{step:?}");
+    assert!(!written_status(&step).in_flight_synthesis.unwrap().deferred);
+    // A halted rollout starts nothing and says why.
+    let halted = Seen { halted: Some("rollout of synthesizer s generation 2 halted: it failed on composition default/x".into()), ..seen(None, Duration::ZERO, None) };
+    let step = Pass { rollout: Some(halted), ..changed }.decide();
+    assert!(written_status(&step).simplified.unwrap().error.contains("halted"), "{step:?}");
+}
+
+#[test]
+fn a_deferred_input_change_waits_for_a_running_synthesis_and_then_for_the_slot() {
+    let mut synthesizer = synth(1);
+    synthesizer.spec.refs = vec![crate::api::Ref { key: "cfg".into(), defer: true, ..Default::default() }];
+    let ran = Synthesis { input_revisions: vec![input("cfg", "7")], ..done("u1", 1, 1, &[]) };
+    let status = CompositionStatus { input_revisions: vec![input("cfg", "9")], ..current(ran).unwrap() };
+    let observed = crate::decide::inputs::Observed { revisions: vec![input("cfg", "9")], ..Default::default() };
+    let idle = Pass { synth: Some(synthesizer), inputs: observed, cooldown: Duration::from_secs(60), ..Pass::new(comp(1, Some(status.clone())), vec![]) };
+    assert!(matches!(idle.decide(), Step::ReadRollout { .. }), "{:?}", idle.decide());
+    let running = Synthesis { synthesized: None, input_revisions: vec![input("cfg", "7")], ..done("u2", 1, 1, &[]) };
+    let busy = Pass { comp: comp(1, Some(CompositionStatus { in_flight_synthesis: Some(running), ..status })), ..idle };
+    assert!(!matches!(busy.decide(), Step::ReadRollout { .. } | Step::Write { why: Why::StartSynthesis { .. }, .. }), "{:?}", busy.decide());
 }
 
 fn input(key: &str, rv: &str) -> crate::api::InputRevisions {
@@ -495,12 +547,15 @@ fn the_planted_defects_change_the_decision() {
             fresh_status: Some(StatusInputs { slices: Some(&slices), synthesizer: Some(&synth(1)) }),
             now: &t(NOW),
             cancellation_watched: Some(Duration::ZERO),
+            pacing: Pacing { cooldown: Duration::ZERO, lease_namespace: "eno" },
+            rollout: None,
             early_finalizer_removal: early,
             retry_failed_synthesis: retry,
             eager_retry: eager,
             ignore_input_changes: false,
             no_self_healing: false,
             ignore_lockstep: false,
+            skip_rollout_slot: false,
         })
     };
     let starts = |step: Step| matches!(step, Step::Write { why: Why::StartSynthesis { .. }, .. });
@@ -573,7 +628,7 @@ fn arb_pass() -> impl Strategy<Value = Pass> {
                 2 => Fresh::Read(Some(c.clone())),
                 _ => Fresh::Read(Some(comp(generation, None))),
             };
-            Pass { comp: c, synth: synth_gen.map(synth), slices: owned, fresh, watched: Duration::ZERO, inputs: Default::default() }
+            Pass { comp: c, synth: synth_gen.map(synth), slices: owned, fresh, watched: Duration::ZERO, inputs: Default::default(), cooldown: Duration::ZERO, rollout: None }
         })
 }
 
@@ -600,6 +655,7 @@ proptest! {
             Step::ReadFresh => prop_assert_eq!(&pass.fresh, &Fresh::Unread),
             Step::ReadStatusInputs => prop_assert!(false, "a status's inputs are asked for once"),
             Step::WatchCancellation { .. } => prop_assert!(false, "a cancellation is watched once"),
+            Step::ReadRollout { .. } => prop_assert!(pass.rollout.is_none(), "the rollout is looked at once"),
             Step::Done | Step::RequeueAfter(_) => {}
         }
     }

@@ -85,12 +85,23 @@ fn lockstep_needs_agreeing_revisions_and_current_generations() {
 
 #[test]
 fn changes_count_unless_they_ignore_side_effects() {
+    let s = synth(vec![configmap_ref("a", "a", false), configmap_ref("b", "b", false)]);
     let ran = vec![rev("a", "1")];
-    assert!(!changed(&ran, &[rev("a", "1")]));
-    assert!(changed(&ran, &[rev("a", "2")]));
-    assert!(!changed(&ran, &[InputRevisions { ignore_side_effects: Some(true), ..rev("a", "2") }]));
-    assert!(!changed(&ran, &[rev("a", "1"), rev("b", "1")]), "a new input alone does not resynthesize");
-    assert!(changed(&ran, &[rev("a", "1"), InputRevisions { ignore_side_effects: Some(false), ..rev("b", "1") }]));
+    assert_eq!(changed(&s, &ran, &[rev("a", "1")]), None);
+    assert_eq!(changed(&s, &ran, &[rev("a", "2")]), Some(Change::Immediate));
+    assert_eq!(changed(&s, &ran, &[InputRevisions { ignore_side_effects: Some(true), ..rev("a", "2") }]), None);
+    assert_eq!(changed(&s, &ran, &[rev("a", "1"), rev("b", "1")]), None, "a new input alone does not resynthesize");
+    assert_eq!(changed(&s, &ran, &[rev("a", "1"), InputRevisions { ignore_side_effects: Some(false), ..rev("b", "1") }]), Some(Change::Immediate));
+}
+
+#[test]
+fn a_change_is_deferred_only_when_every_changed_ref_defers() {
+    let deferred = Ref { defer: true, ..configmap_ref("a", "a", false) };
+    let s = synth(vec![deferred, configmap_ref("b", "b", false)]);
+    let ran = vec![rev("a", "1"), rev("b", "1")];
+    assert_eq!(changed(&s, &ran, &[rev("a", "2"), rev("b", "1")]), Some(Change::Deferred));
+    assert_eq!(changed(&s, &ran, &[rev("a", "2"), rev("b", "2")]), Some(Change::Immediate));
+    assert_eq!(changed(&s, &ran, &[rev("a", "1"), rev("b", "2")]), Some(Change::Immediate));
 }
 
 proptest! {

@@ -205,7 +205,7 @@ fn written_but_unswapped_in_flight_is_judged_like_a_current_one() {
 #[test]
 fn begin_records_generations_and_counts_attempts() {
     let now = t("2024-02-01T00:00:00Z");
-    let fresh = begin(&comp(4, None), &synth(2), "u1".into(), now.clone());
+    let fresh = begin(&comp(4, None), &synth(2), "u1".into(), StartReason::Initial, now.clone());
     assert_eq!(
         fresh,
         Synthesis {
@@ -222,11 +222,12 @@ fn begin_records_generations_and_counts_attempts() {
         &comp(4, status(Some(Synthesis { attempts: 2, ..running("u1", 4, 2) }), None)),
         &synth(2),
         "u2".into(),
+        StartReason::Retry,
         now.clone(),
     );
     assert_eq!((again.uuid.as_str(), again.attempts), ("u2", 3));
     // Anything changed: back to 1.
-    let changed = begin(&comp(5, status(Some(canceled("u1", 4, 2)), None)), &synth(2), "u3".into(), now);
+    let changed = begin(&comp(5, status(Some(canceled("u1", 4, 2)), None)), &synth(2), "u3".into(), StartReason::Initial, now);
     assert_eq!(changed.attempts, 1);
 }
 
@@ -261,7 +262,7 @@ fn begin_snapshots_input_revisions() {
         resource_version: "7".into(),
         ..Default::default()
     });
-    let s = begin(&comp(1, Some(st)), &synth(1), "u".into(), t("2024-01-01T00:00:00Z"));
+    let s = begin(&comp(1, Some(st)), &synth(1), "u".into(), StartReason::Initial, t("2024-01-01T00:00:00Z"));
     assert_eq!(s.input_revisions[0].resource_version, "7");
 }
 
@@ -368,7 +369,7 @@ fn retry_after_modification_starts_fresh_and_success_clears_the_failure() {
     let st = status(Some(canceled("b", 2, 1)), Some(done("a", 1, 1)));
     let c = comp(3, st);
     assert_eq!(next_synthesis(&c, Some(&synth(1))), start(StartReason::CompositionModified));
-    let s = begin(&c, &synth(1), "c".into(), t("2024-01-03T00:00:00Z"));
+    let s = begin(&c, &synth(1), "c".into(), StartReason::Initial, t("2024-01-03T00:00:00Z"));
     assert_eq!(s.attempts, 1);
     let mut status = c.status.clone().unwrap();
     status.in_flight_synthesis = Some(s);
@@ -429,7 +430,7 @@ mod properties {
         #[test]
         fn begin_counts_attempts_from_one(comp_gen in 1i64..4, synth_gen in 0i64..4, in_flight in prop::option::of(arb_synthesis())) {
             let c = comp(comp_gen, Some(CompositionStatus { in_flight_synthesis: in_flight, ..Default::default() }));
-            let s = begin(&c, &synth(synth_gen), "u".into(), t("2024-01-01T00:00:00Z"));
+            let s = begin(&c, &synth(synth_gen), "u".into(), StartReason::Initial, t("2024-01-01T00:00:00Z"));
             prop_assert!(s.attempts >= 1);
             prop_assert_eq!((s.observed_composition_generation, s.observed_synthesizer_generation), (comp_gen, synth_gen));
             prop_assert!(is_running(&s));
