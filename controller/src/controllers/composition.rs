@@ -10,7 +10,8 @@ use super::world::{PassError, World};
 use super::defects::Fence;
 use crate::api::{Composition, ResourceSlice, Synthesizer};
 use crate::decide::composition::{decide, release_orphaned_slice as decide_orphan, Observed, Pacing, StatusInputs, Step, Why};
-use crate::decide::rollout;
+use crate::decide::{dependencies, rollout};
+use std::collections::BTreeMap;
 use k8s_openapi::api::coordination::v1::Lease;
 use crate::decide::inputs;
 use crate::decide::step::Fresh;
@@ -23,6 +24,7 @@ pub async fn reconcile(world: &World, key: CompositionKey, now: Time) -> Result<
     let current_slices = world.current_slices(&comp);
     let owned_slices = world.slices_owned_by(&comp);
     let inputs = observe_inputs(world, &comp, synthesizer.as_ref()).await?;
+    let dependencies = dependency_hold(world, &key, &comp);
     // The uncached reads the decision asked for, once made.
     let mut fresh: Option<Option<Composition>> = None;
     let mut fresh_status: Option<(Option<Vec<ResourceSlice>>, Option<Synthesizer>)> = None;
@@ -41,6 +43,7 @@ pub async fn reconcile(world: &World, key: CompositionKey, now: Time) -> Result<
             cancellation_watched,
             pacing: Pacing { cooldown: world.rollout.cooldown, lease_namespace: &world.rollout.namespace },
             rollout: rollout.as_ref(),
+            dependencies: dependencies.as_ref(),
             #[cfg(madsim)]
             early_finalizer_removal: world.defects.early_finalizer_removal,
             #[cfg(madsim)]
@@ -55,6 +58,8 @@ pub async fn reconcile(world: &World, key: CompositionKey, now: Time) -> Result<
             ignore_lockstep: world.defects.ignore_lockstep,
             #[cfg(madsim)]
             skip_rollout_slot: world.defects.skip_rollout_slot,
+            #[cfg(madsim)]
+            ignore_dependencies: world.defects.ignore_dependencies,
         };
         match decide(&observed) {
             Step::ReadFresh if fresh.is_none() => fresh = Some(world.get_fresh::<Composition>(&key.object_ref(), Fence::FreshComposition).await?),
@@ -80,6 +85,31 @@ pub async fn reconcile(world: &World, key: CompositionKey, now: Time) -> Result<
         _ => {}
     }
     make(world, step).await
+}
+
+/// What holds the composition back, from the cache: its dependencies (the compositions they
+/// lead to, cycles included) while it is live, the compositions depending on it while it is
+/// deleting.
+fn dependency_hold(world: &World, key: &CompositionKey, comp: &Composition) -> Option<dependencies::Hold> {
+    if comp.metadata.deletion_timestamp.is_some() {
+        return dependencies::hold(comp, &|_| None, &world.dependents_of(key));
+    }
+    if comp.spec.depends_on.is_empty() {
+        return None;
+    }
+    // The part of the graph this composition reaches.
+    let mut reached: BTreeMap<String, Composition> = BTreeMap::new();
+    let mut next = dependencies::dependencies_of(comp);
+    while let Some(at) = next.pop() {
+        if reached.contains_key(&at) {
+            continue;
+        }
+        let Some((namespace, name)) = at.split_once('/') else { continue };
+        let Some(found) = world.composition(&CompositionKey { namespace: namespace.to_string(), name: name.to_string() }) else { continue };
+        next.extend(dependencies::dependencies_of(&found));
+        reached.insert(at, found);
+    }
+    dependencies::hold(comp, &|k: &str| reached.get(k), &[])
 }
 
 /// What a deferred synthesis's admission looks at: whether the synthesizer's rollout is halted

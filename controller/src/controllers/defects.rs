@@ -2,7 +2,7 @@
 //! one bug the simulator's invariant checker must catch, so its tests can show the checker
 //! works. Defects in a decision are passed to it as `#[cfg(madsim)]` inputs
 //! (`retry_failed_synthesis`, `eager_retry`, `ignore_input_changes`, `no_self_healing`,
-//! `ignore_lockstep` (also `decide::synthesis::runner::Run`), `skip_rollout_slot`,
+//! `ignore_lockstep` (also `decide::synthesis::runner::Run`), `skip_rollout_slot`, `ignore_dependencies`,
 //! `early_finalizer_removal`:
 //! `decide::composition::Observed`;
 //! `unfenced_synthesis_claim`: `decide::synthesis::runner::Run`; `set_before_prune`: the
@@ -30,6 +30,11 @@ pub struct Defects {
     pub ignore_lockstep: bool,
     /// Start deferred syntheses without taking the rollout slot (breaks "rollout cooldown").
     pub skip_rollout_slot: bool,
+    /// Synthesize a composition before its dependencies are ready (breaks "dependency order").
+    pub ignore_dependencies: bool,
+    /// Delete a composition's resources while compositions depending on it remain (breaks
+    /// "dependency order").
+    pub ignore_dependents: bool,
     /// Release a deleted composition's finalizer without waiting for its resources to go
     /// (breaks "deletion ordering").
     pub early_finalizer_removal: bool,

@@ -140,9 +140,20 @@ fn now(offset_millis: i64) -> Time {
 }
 
 /// Index of the composition informer: the synthesizer a composition uses.
-fn synthesizer_name(comp: &Value) -> Vec<String> {
-    comp["spec"]["synthesizer"]["name"].as_str().map(str::to_string).into_iter().collect()
+/// Index of the composition informer: its synthesizer's name, and `dependsOn:NAMESPACE/NAME`
+/// for each composition it depends on (no synthesizer name holds a colon).
+fn composition_index(comp: &Value) -> Vec<String> {
+    let synthesizer = comp["spec"]["synthesizer"]["name"].as_str().map(str::to_string);
+    let own = comp["metadata"]["namespace"].as_str().unwrap_or_default();
+    let dependencies = comp["spec"]["dependsOn"].as_array().into_iter().flatten().map(|d| {
+        let namespace = d["namespace"].as_str().filter(|n| !n.is_empty()).unwrap_or(own);
+        format!("{DEPENDS_ON_INDEX}{namespace}/{}", d["name"].as_str().unwrap_or_default())
+    });
+    synthesizer.into_iter().chain(dependencies).collect()
 }
+
+/// The composition index's prefix for the compositions one depends on.
+pub(crate) const DEPENDS_ON_INDEX: &str = "dependsOn:";
 
 /// Index of the slice informer: the uids of a slice's owners.
 fn owner_uids(slice: &Value) -> Vec<String> {
@@ -235,9 +246,24 @@ impl Router {
         }
         let key = CompositionKey::of(&comp);
         self.queues.compositions.add(key.clone());
-        self.queues.syntheses.add(key);
-        if let Some(world) = self.world() {
-            resources_of_composition(&world, &comp).into_iter().for_each(|k| self.queues.resources.add(k));
+        self.queues.syntheses.add(key.clone());
+        let Some(world) = self.world() else { return };
+        if world.composition(&key).is_none() {
+            world.without_dependents.lock().unwrap_or_else(|p| p.into_inner()).remove(comp.metadata.uid.as_deref().unwrap_or_default());
+        }
+        resources_of_composition(&world, &comp).into_iter().for_each(|k| self.queues.resources.add(k));
+        // Its readiness may let the compositions depending on it synthesize; its going may let
+        // the ones it depends on finish their deletion.
+        for dependent in world.dependents_of(&key) {
+            self.queues.compositions.add(CompositionKey::of(&dependent));
+        }
+        for dependency in crate::decide::dependencies::dependencies_of(&comp) {
+            let Some((namespace, name)) = dependency.split_once('/') else { continue };
+            let dependency = CompositionKey { namespace: namespace.to_string(), name: name.to_string() };
+            if let Some(found) = world.composition(&dependency) {
+                resources_of_composition(&world, &found).into_iter().for_each(|k| self.queues.resources.add(k));
+            }
+            self.queues.compositions.add(dependency);
         }
     }
 
@@ -292,7 +318,7 @@ impl Eno {
             };
             let semantic = options.list_semantic;
             World {
-                compositions: Informer::start_indexed(cluster.clone(), gvk::<Composition>(), None, semantic, synthesizer_name, on(Router::composition_changed)),
+                compositions: Informer::start_indexed(cluster.clone(), gvk::<Composition>(), None, semantic, composition_index, on(Router::composition_changed)),
                 synthesizers: Informer::start(cluster.clone(), gvk::<Synthesizer>(), None, semantic, on(Router::synthesizer_changed)),
                 slices: Informer::start_indexed(cluster.clone(), gvk::<ResourceSlice>(), None, semantic, owner_uids, on(Router::slice_changed)),
                 symphonies: Informer::start(cluster.clone(), gvk::<Symphony>(), None, semantic, on(Router::symphony_changed)),
@@ -308,6 +334,7 @@ impl Eno {
                 cancellations: Default::default(),
                 unpersisted: Default::default(),
                 rollout: world::RolloutSlot::new(options.rollout_cooldown, &options.rollout_namespace),
+                without_dependents: Default::default(),
                 #[cfg(madsim)]
                 defects: options.defects,
             }

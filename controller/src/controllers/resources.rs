@@ -24,6 +24,9 @@ const AFTER_WRITE: Duration = Duration::from_millis(10);
 /// How soon to look again when the cache is behind the API server (the informer's event for the
 /// newer composition normally queues the resource sooner).
 const CACHE_BEHIND: Duration = Duration::from_secs(1);
+/// How soon to look again when compositions depending on a deleting one remain (their going
+/// queues it sooner).
+const DEPENDENTS_REMAIN: Duration = Duration::from_secs(5);
 
 pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result<Action, PassError> {
     let Some(comp) = world.composition(&key.composition) else { return Ok(Action::Done) };
@@ -82,6 +85,11 @@ pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result
         // `decide_pass` settles every action that is not a write.
         ResourceAction::Nothing | ResourceAction::Orphan | ResourceAction::AlreadyGone => return Ok(Action::Done),
     };
+    // Deletion runs in reverse dependency order: nothing of a composition goes while a
+    // composition depending on it remains.
+    if fence == ResourceWrite::Delete && ctx.composition_deleting && !ctx.symphony_deleting && !defect!(world, ignore_dependents) && !world.dependents_gone(&key.composition, &comp).await? {
+        return Ok(Action::RequeueAfter(DEPENDENTS_REMAIN));
+    }
     let fresh = if fence == ResourceWrite::Create && defect!(world, cached_create_check) { Some(comp.clone()) } else { world.get_fresh::<Composition>(&key.composition.object_ref(), Fence::FreshCompositionForResources).await? };
     match fence_resource_write(fence, &comp, fresh.as_ref()) {
         Fenced::Write => {}

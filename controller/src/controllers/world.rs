@@ -43,6 +43,8 @@ pub struct World {
     pub unpersisted: Unpersisted,
     /// The rollout slot as this replica has watched and taken it.
     pub rollout: RolloutSlot,
+    /// Deleting compositions (by uid) confirmed, on a fresh list, to have no dependents left.
+    pub without_dependents: std::sync::Mutex<std::collections::BTreeSet<String>>,
     #[cfg(madsim)]
     pub defects: super::defects::Defects,
 }
@@ -242,6 +244,33 @@ impl World {
             .filter_map(typed::<ResourceSlice>)
             .filter(|s| owned(s) && held(s))
             .collect()
+    }
+
+    /// Every cached composition that names `namespace/name` in its `dependsOn` (the composition
+    /// informer's index).
+    pub fn dependents_of(&self, key: &CompositionKey) -> Vec<Composition> {
+        self.compositions.indexed(&format!("{}{key}", super::DEPENDS_ON_INDEX)).into_iter().filter_map(typed).collect()
+    }
+
+    /// Whether no composition depending on deleting composition `comp` remains: none in the
+    /// cache, and (once per composition, on this replica) none in a fresh list of every
+    /// composition, since a cache that missed an event could lack one. Once confirmed, a new
+    /// dependent of a deleting composition no longer holds it.
+    pub async fn dependents_gone(&self, key: &CompositionKey, comp: &Composition) -> Result<bool, PassError> {
+        if crate::decide::dependencies::waiting_on_dependents(comp, &self.dependents_of(key)).is_some() {
+            return Ok(false);
+        }
+        let uid = comp.metadata.uid.clone().unwrap_or_default();
+        if self.without_dependents.lock().unwrap_or_else(|p| p.into_inner()).contains(&uid) {
+            return Ok(true);
+        }
+        let listed = self.cluster.list(&crate::decide::step::gvk::<Composition>(), None, &crate::runtime::ListParams::default()).await?;
+        let all: Vec<Composition> = listed.items.into_iter().filter_map(|c| serde_json::from_value(c).ok()).collect();
+        if crate::decide::dependencies::waiting_on_dependents(comp, &all).is_some() {
+            return Ok(false);
+        }
+        self.without_dependents.lock().unwrap_or_else(|p| p.into_inner()).insert(uid);
+        Ok(true)
     }
 
     /// Every cached composition using this synthesizer (the composition informer's index).

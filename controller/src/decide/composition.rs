@@ -39,6 +39,7 @@
 
 use super::inputs::{self, Change};
 use super::rollout::{self, Admission};
+use super::dependencies;
 use super::status::{aggregate, simplified, DELETING, MISSING_INPUTS, MISSING_SYNTHESIZER, SYNTHESIS_BACKOFF, SYNTHESIZING};
 use super::step::{address, json, Fresh, Write};
 use super::synthesis::{begin, next_synthesis, retry_delay, stable_uuid, NothingReason, StartReason, SynthesisDecision};
@@ -71,6 +72,9 @@ pub struct Observed<'a> {
     pub pacing: Pacing<'a>,
     /// What the pass saw of the rollout, once [`Step::ReadRollout`] asked.
     pub rollout: Option<&'a rollout::Seen>,
+    /// What holds the composition back (from the cache): its dependencies (live), or the
+    /// compositions depending on it (deleting); `None`: nothing.
+    pub dependencies: Option<&'a dependencies::Hold>,
     /// Deliberate bug: release a deleted composition's finalizer without waiting for its
     /// resources (simulation build only; see `controllers::defects`).
     #[cfg(madsim)]
@@ -93,6 +97,9 @@ pub struct Observed<'a> {
     /// Deliberate bug: deferred syntheses start without the rollout slot.
     #[cfg(madsim)]
     pub skip_rollout_slot: bool,
+    /// Deliberate bug: a composition synthesizes before its dependencies are ready.
+    #[cfg(madsim)]
+    pub ignore_dependencies: bool,
 }
 
 /// How deferred syntheses are paced ([`rollout`]).
@@ -188,9 +195,15 @@ pub fn decide(o: &Observed<'_>) -> Step {
         if !held {
             return Step::Done;
         }
-        let leave_resources = comp.metadata.labels.as_ref().and_then(|l| l.get(SYMPHONY_DELETING)).is_some_and(|v| v == "true");
+        let symphony_deleting = comp.metadata.labels.as_ref().and_then(|l| l.get(SYMPHONY_DELETING)).is_some_and(|v| v == "true");
+        // Deletion runs in reverse dependency order (a deleting symphony short-circuits it).
+        if o.dependencies.is_some() && !symphony_deleting {
+            return status_if_changed(o, None);
+        }
         #[cfg(madsim)]
-        let leave_resources = leave_resources || o.early_finalizer_removal;
+        let leave_resources = symphony_deleting || o.early_finalizer_removal;
+        #[cfg(not(madsim))]
+        let leave_resources = symphony_deleting;
         if !leave_resources && !resources_settled(o) {
             return status_if_changed(o, None);
         }
@@ -214,7 +227,7 @@ pub fn decide(o: &Observed<'_>) -> Step {
         return write(Write::ReplaceStatus { target: address(comp), resource_version: resource_version(&comp.metadata), status: json(&status) }, Why::RecordInputs);
     }
 
-    let decision = with_inputs(o, next_synthesis(comp, o.synthesizer), recorded);
+    let decision = with_dependencies(o, with_inputs(o, next_synthesis(comp, o.synthesizer), recorded));
     #[cfg(madsim)]
     let decision = match decision {
         SynthesisDecision::WaitForModification if o.retry_failed_synthesis => SynthesisDecision::Start { reason: StartReason::CompositionModified },
@@ -297,6 +310,19 @@ fn with_inputs(o: &Observed<'_>, decision: SynthesisDecision, recorded: &[crate:
                 _ => decision,
             }
         }
+        decision => decision,
+    }
+}
+
+/// The synthesis decision with the dependencies taken into account: none starts (nor retries)
+/// while a dependency is missing or not ready, or the composition is on a dependency cycle.
+fn with_dependencies(o: &Observed<'_>, decision: SynthesisDecision) -> SynthesisDecision {
+    #[cfg(madsim)]
+    if o.ignore_dependencies {
+        return decision;
+    }
+    match decision {
+        SynthesisDecision::Start { .. } | SynthesisDecision::Retry { .. } if o.dependencies.is_some() => SynthesisDecision::Nothing(NothingReason::WaitingForDependencies),
         decision => decision,
     }
 }
@@ -492,6 +518,16 @@ fn status_from(o: &Observed<'_>, inputs: StatusInputs<'_>, halted: Option<&str>)
     // As Eno orders it: after deleting, a missing synthesizer and a synthesis in flight.
     if let Some(why) = o.inputs.blocked().filter(|_| ![DELETING, MISSING_SYNTHESIZER, SYNTHESIZING, SYNTHESIS_BACKOFF].contains(&simple.status.as_str())) {
         simple = crate::api::SimplifiedStatus { status: MISSING_INPUTS.to_string(), error: why };
+    }
+    status.dependency_status = o.dependencies.map(|hold| hold.status.clone());
+    if let Some(hold) = o.dependencies {
+        // As Eno: a composition never synthesized shows what it waits on as its state.
+        if status.current_synthesis.is_none() && status.in_flight_synthesis.is_none() && !deleting && simple.status != MISSING_SYNTHESIZER {
+            simple.status = dependencies::WAITING_ON_DEPENDENCIES.to_string();
+        }
+        if simple.error.is_empty() {
+            simple.error = hold.message.clone();
+        }
     }
     if let Some(why) = halted.filter(|_| simple.error.is_empty()) {
         simple.error = why.to_string();

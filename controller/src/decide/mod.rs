@@ -18,6 +18,8 @@
 //!
 //! - [`composition`]: the composition controller's next step (finalizer, starting syntheses,
 //!   slice cleanup, status, deletion);
+//! - [`dependencies`]: composition `dependsOn`: what holds a synthesis (or a deletion) back,
+//!   cycles, and the topological order;
 //! - [`synthesis`]: which synthesis to start, how a finished one changes the status, and the
 //!   synthesis runner's steps ([`synthesis::runner`]: claim, run, write slices, record);
 //! - [`slices`]: packing a synthesis's output (and tombstones) into ResourceSlices;
@@ -31,6 +33,7 @@
 
 pub mod cel;
 pub mod composition;
+pub mod dependencies;
 pub mod inputs;
 pub mod watchdog;
 pub mod overrides;

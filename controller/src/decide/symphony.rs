@@ -360,11 +360,15 @@ fn prune(symphony: &Symphony, owned: &[Composition], generation: i64) -> Option<
 }
 
 /// Phase 2, run only once every live composition is pruned and stamped at this generation:
-/// create missing compositions, then bring specs and labels/annotations up to date. With
+/// create missing compositions (dependencies first), then bring specs and labels/annotations up to date. With
 /// `exclusive`, an annotation key set on one variation only is not added while another
 /// composition still holds it.
 fn set(symphony: &Symphony, owned: &[Composition], exclusive: bool) -> Option<Next> {
-    for variation in &symphony.spec.variations {
+    // Created dependencies first, as Eno's topological sort does; a variation on (or behind) a
+    // dependsOn cycle is not created at all.
+    let variations = &symphony.spec.variations;
+    let (order, _cyclic) = crate::decide::dependencies::topological(variations, |v| v.synthesizer.name.clone(), |v| v.depends_on.iter().map(|d| d.synthesizer.clone()).collect());
+    for variation in order.into_iter().map(|i| &variations[i]) {
         let synth = &variation.synthesizer.name;
         let name = composition_name(symphony, synth);
         // A composition of a removed-then-restored variation may still be cleaning up under

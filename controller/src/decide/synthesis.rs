@@ -73,6 +73,9 @@ pub enum NothingReason {
     /// A required input is missing or unusable, or the inputs are out of lockstep
     /// ([`crate::decide::inputs`]).
     WaitingForInputs,
+    /// A composition it depends on is missing or not ready, or it is on a dependency cycle
+    /// ([`crate::decide::dependencies`]).
+    WaitingForDependencies,
 }
 
 /// Why a synthesis starts, in Eno's priority order.

@@ -6,11 +6,12 @@
 //!
 //! One module per invariant family, each an `impl Checker` block over the shared state:
 //! `annotations` (at-most-once), `syntheses` (bounded syntheses, retry backoff), `rollout`
-//! (rollout cooldown), `deletion` (deletion ordering, symphony deletion, no leaks) and `loss`
+//! (rollout cooldown), `dependencies` (dependency order), `deletion` (deletion ordering, symphony deletion, no leaks) and `loss`
 //! (no loss).
 
 mod annotations;
 mod deletion;
+mod dependencies;
 mod loss;
 mod rollout;
 mod syntheses;
@@ -46,6 +47,9 @@ pub enum Invariant {
     RetryBackoff,
     /// Deferred syntheses (a rollout's) start at least the cooldown apart, across replicas.
     RolloutCooldown,
+    /// A composition synthesizes only once its dependencies are ready, and its resources are
+    /// deleted only once no composition depending on it remains.
+    DependencyOrder,
     Convergence,
     /// No livelock: replicas do not answer each other's writes in a storm (at one instant,
     /// one would stop virtual time from ever reaching the deadline).
@@ -65,6 +69,7 @@ impl fmt::Display for Invariant {
             Invariant::RetryBackoff => "retry backoff",
             Invariant::InputLockstep => "input lockstep",
             Invariant::RolloutCooldown => "rollout cooldown",
+            Invariant::DependencyOrder => "dependency order",
             Invariant::Convergence => "convergence",
             Invariant::Progress => "progress",
             Invariant::NoPanic => "no panic",
@@ -205,6 +210,7 @@ impl Checker {
                 found.extend(self.syntheses.composition_changed(&event.object, previous));
                 found.extend(self.syntheses.retry_kept_backoff(&event.object, at));
                 found.extend(self.rollout.composition_changed(&event.object, previous, at));
+                found.extend(self.started_after_dependencies(&event.object, previous));
                 found.extend(self.failed_synthesis_kept_slices(&event.object, previous));
                 found.extend(self.keep_resources_of_deleting_symphonies(server));
             }
@@ -229,6 +235,7 @@ impl Checker {
         }
         if event.event_type == EventType::Deleted {
             found.extend(self.resource_deleted(server, &event.key));
+            found.extend(self.deleted_after_dependents(server, &event.key));
         }
         found.extend(self.last_good_resource_changed(server, event, previous));
         found

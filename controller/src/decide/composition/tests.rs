@@ -84,11 +84,13 @@ struct Pass {
     /// The rollout cooldown, and the rollout as seen once asked for (`None`: the step asks).
     cooldown: Duration,
     rollout: Option<crate::decide::rollout::Seen>,
+    /// What holds the composition back (its dependencies, or its dependents while deleting).
+    dependencies: Option<crate::decide::dependencies::Hold>,
 }
 
 impl Pass {
     fn new(comp: Composition, slices: Vec<ResourceSlice>) -> Self {
-        Pass { comp, synth: Some(synth(1)), slices, fresh: Fresh::Unread, watched: Duration::ZERO, inputs: Default::default(), cooldown: Duration::ZERO, rollout: None }
+        Pass { comp, synth: Some(synth(1)), slices, fresh: Fresh::Unread, watched: Duration::ZERO, inputs: Default::default(), cooldown: Duration::ZERO, rollout: None, dependencies: None }
     }
 
     /// The current synthesis's slices as `World::current_slices` finds them in the cache.
@@ -131,6 +133,7 @@ impl Pass {
             cancellation_watched,
             pacing: Pacing { cooldown: self.cooldown, lease_namespace: "eno" },
             rollout: self.rollout.as_ref(),
+            dependencies: self.dependencies.as_ref(),
             #[cfg(madsim)]
             early_finalizer_removal: false,
             #[cfg(madsim)]
@@ -145,6 +148,8 @@ impl Pass {
             ignore_lockstep: false,
             #[cfg(madsim)]
             skip_rollout_slot: false,
+            #[cfg(madsim)]
+            ignore_dependencies: false,
         })
     }
 
@@ -269,6 +274,37 @@ fn a_deferred_input_change_waits_for_a_running_synthesis_and_then_for_the_slot()
     let running = Synthesis { synthesized: None, input_revisions: vec![input("cfg", "7")], ..done("u2", 1, 1, &[]) };
     let busy = Pass { comp: comp(1, Some(CompositionStatus { in_flight_synthesis: Some(running), ..status })), ..idle };
     assert!(!matches!(busy.decide(), Step::ReadRollout { .. } | Step::Write { why: Why::StartSynthesis { .. }, .. }), "{:?}", busy.decide());
+}
+
+#[test]
+fn dependencies_hold_synthesis_and_dependents_hold_deletion() {
+    use crate::decide::dependencies::{Hold, DEPENDENCY_NOT_READY, WAITING_ON_DEPENDENCIES, WAITING_ON_DEPENDENTS};
+    let blocker = crate::api::BlockedBy { name: "db".into(), namespace: "default".into(), reason: DEPENDENCY_NOT_READY.into() };
+    let waiting = Hold {
+        status: crate::api::DependencyStatus { blocked: true, reason: WAITING_ON_DEPENDENCIES.into(), blocked_by: vec![blocker] },
+        message: "WaitingOnDependencies: default/db (DependencyNotReady)".into(),
+    };
+    // Never synthesized: nothing starts, and the state says what it waits on.
+    let step = Pass { dependencies: Some(waiting.clone()), ..Pass::new(comp(1, None), vec![]) }.decide();
+    let status = written_status(&step);
+    assert_eq!(status.dependency_status.as_ref(), Some(&waiting.status));
+    let simplified = status.simplified.unwrap();
+    assert_eq!((simplified.status.as_str(), simplified.error.as_str()), (WAITING_ON_DEPENDENCIES, waiting.message.as_str()));
+    // Synthesized before: a change does not resynthesize while held; released, it does.
+    let changed = Pass { dependencies: Some(waiting), ..Pass::new(comp(2, current(done("u1", 1, 1, &[]))), vec![]) };
+    assert!(!matches!(changed.decide(), Step::Write { why: Why::StartSynthesis { .. }, .. }), "{:?}", changed.decide());
+    let released = Pass { dependencies: None, ..changed };
+    assert!(matches!(released.decide(), Step::Write { why: Why::StartSynthesis { .. }, .. }), "{:?}", released.decide());
+    // Deleting with a dependent left: the finalizer stays, and the status says why.
+    let dependent = Hold {
+        status: crate::api::DependencyStatus { blocked: true, reason: WAITING_ON_DEPENDENTS.into(), blocked_by: vec![] },
+        message: "WaitingOnDependents: default/app (DependentNotDeleted)".into(),
+    };
+    let going = Pass { dependencies: Some(dependent.clone()), ..Pass::new(deleting(comp(1, current(done("u1", 1, 1, &[])))), vec![]) };
+    let status = written_status(&going.decide());
+    assert_eq!(status.dependency_status, Some(dependent.status));
+    let settled = Pass { comp: Composition { status: Some(status), ..going.comp.clone() }, ..going };
+    assert_eq!(settled.decide(), Step::Done, "the finalizer is kept while a dependent remains");
 }
 
 fn input(key: &str, rv: &str) -> crate::api::InputRevisions {
@@ -549,6 +585,7 @@ fn the_planted_defects_change_the_decision() {
             cancellation_watched: Some(Duration::ZERO),
             pacing: Pacing { cooldown: Duration::ZERO, lease_namespace: "eno" },
             rollout: None,
+            dependencies: None,
             early_finalizer_removal: early,
             retry_failed_synthesis: retry,
             eager_retry: eager,
@@ -556,6 +593,7 @@ fn the_planted_defects_change_the_decision() {
             no_self_healing: false,
             ignore_lockstep: false,
             skip_rollout_slot: false,
+            ignore_dependencies: false,
         })
     };
     let starts = |step: Step| matches!(step, Step::Write { why: Why::StartSynthesis { .. }, .. });
@@ -628,7 +666,7 @@ fn arb_pass() -> impl Strategy<Value = Pass> {
                 2 => Fresh::Read(Some(c.clone())),
                 _ => Fresh::Read(Some(comp(generation, None))),
             };
-            Pass { comp: c, synth: synth_gen.map(synth), slices: owned, fresh, watched: Duration::ZERO, inputs: Default::default(), cooldown: Duration::ZERO, rollout: None }
+            Pass { comp: c, synth: synth_gen.map(synth), slices: owned, fresh, watched: Duration::ZERO, inputs: Default::default(), cooldown: Duration::ZERO, rollout: None, dependencies: None }
         })
 }
 

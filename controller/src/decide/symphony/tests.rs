@@ -72,6 +72,22 @@ fn creation_is_deterministic_owned_and_carries_no_annotations_yet() {
 }
 
 #[test]
+fn compositions_are_created_dependencies_first_and_never_for_a_cycle() {
+    use crate::api::VariationDependency;
+    let depends = |synth: &str, on: &[&str]| Variation { depends_on: on.iter().map(|d| VariationDependency { synthesizer: d.to_string() }).collect(), ..variation(synth, &[]) };
+    let sym = symphony(1, vec![depends("web", &["db"]), depends("db", &[]), depends("x", &["y"]), depends("y", &["x"])]);
+    let mut made: Vec<Composition> = Vec::new();
+    while let Some(Next::Create(comp)) = next(&sym, &made) {
+        let mut comp = *comp;
+        comp.metadata.annotations = Some(map(&[(SYMPHONY_GENERATION, "1")]));
+        made.push(comp);
+    }
+    let synthesizers: Vec<&str> = made.iter().map(|c| c.spec.synthesizer.name.as_str()).collect();
+    assert_eq!(synthesizers, ["db", "web"]);
+    assert_eq!(made[1].spec.depends_on, [CompositionRef { name: composition_name(&sym, "db"), namespace: "default".into() }]);
+}
+
+#[test]
 fn variation_values_win_over_symphony_level_ones() {
     let binding = |key: &str, name: &str| Binding { key: key.into(), resource: ResourceBinding { name: name.into(), namespace: "default".into() } };
     let env = |name: &str, value: &str| EnvVar { name: name.into(), value: value.into() };
