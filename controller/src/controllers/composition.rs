@@ -6,12 +6,11 @@
 //! gone.
 
 use super::keys::CompositionKey;
-use super::world::{PassError, World};
+use super::world::{FreshStatusInputs, PassError, World};
 use super::defects::Fence;
-use crate::api::{Composition, ResourceSlice, Synthesizer};
+use crate::api::{Composition, Synthesizer};
 use crate::decide::composition::{decide, release_orphaned_slice as decide_orphan, Observed, Pacing, StatusInputs, Step, Why};
 use crate::decide::{dependencies, rollout};
-use std::collections::BTreeMap;
 use k8s_openapi::api::coordination::v1::Lease;
 use crate::decide::inputs;
 use crate::decide::step::Fresh;
@@ -27,7 +26,7 @@ pub async fn reconcile(world: &World, key: CompositionKey, now: Time) -> Result<
     let dependencies = dependency_hold(world, &key, &comp);
     // The uncached reads the decision asked for, once made.
     let mut fresh: Option<Option<Composition>> = None;
-    let mut fresh_status: Option<(Option<Vec<ResourceSlice>>, Option<Synthesizer>)> = None;
+    let mut fresh_status: Option<FreshStatusInputs> = None;
     let mut cancellation_watched = None;
     let mut rollout = None;
     let step = loop {
@@ -38,7 +37,7 @@ pub async fn reconcile(world: &World, key: CompositionKey, now: Time) -> Result<
             owned_slices: &owned_slices,
             inputs: &inputs,
             fresh: fresh.as_ref().map_or(Fresh::Unread, |c| Fresh::Read(c.as_ref())),
-            fresh_status: fresh_status.as_ref().map(|(slices, synthesizer)| StatusInputs { slices: slices.as_deref(), synthesizer: synthesizer.as_ref() }),
+            fresh_status: fresh_status.as_ref().map(|f| StatusInputs { slices: f.slices.as_deref(), synthesizer: f.synthesizer.as_ref(), halted: f.halted.as_deref(), dependencies: f.dependencies.as_ref() }),
             now: &now,
             cancellation_watched,
             pacing: Pacing { cooldown: world.rollout.cooldown, lease_namespace: &world.rollout.namespace },
@@ -63,7 +62,10 @@ pub async fn reconcile(world: &World, key: CompositionKey, now: Time) -> Result<
         };
         match decide(&observed) {
             Step::ReadFresh if fresh.is_none() => fresh = Some(world.get_fresh::<Composition>(&key.object_ref(), Fence::FreshComposition).await?),
-            Step::ReadStatusInputs if fresh_status.is_none() => fresh_status = Some(world.status_inputs_fresh(&comp).await?),
+            Step::ReadStatusInputs if fresh_status.is_none() => {
+                let held = dependencies.is_some() || comp.status.as_ref().is_some_and(|s| s.dependency_status.is_some());
+                fresh_status = Some(world.status_inputs_fresh(&comp, rollout.is_some() || held).await?);
+            }
             Step::WatchCancellation { uuid, canceled } if cancellation_watched.is_none() => cancellation_watched = Some(world.cancellations.watched(&uuid, &canceled)),
             Step::ReadRollout { uuid } if rollout.is_none() => rollout = Some(see_rollout(world, &comp, synthesizer.as_ref(), &format!("{key}/{uuid}")).await?),
             step => break step,
@@ -97,18 +99,7 @@ fn dependency_hold(world: &World, key: &CompositionKey, comp: &Composition) -> O
     if comp.spec.depends_on.is_empty() {
         return None;
     }
-    // The part of the graph this composition reaches.
-    let mut reached: BTreeMap<String, Composition> = BTreeMap::new();
-    let mut next = dependencies::dependencies_of(comp);
-    while let Some(at) = next.pop() {
-        if reached.contains_key(&at) {
-            continue;
-        }
-        let Some((namespace, name)) = at.split_once('/') else { continue };
-        let Some(found) = world.composition(&CompositionKey { namespace: namespace.to_string(), name: name.to_string() }) else { continue };
-        next.extend(dependencies::dependencies_of(&found));
-        reached.insert(at, found);
-    }
+    let reached = dependencies::reach(comp, |at| at.split_once('/').and_then(|(namespace, name)| world.composition(&CompositionKey { namespace: namespace.to_string(), name: name.to_string() })));
     dependencies::hold(comp, &|k: &str| reached.get(k), &[])
 }
 

@@ -286,21 +286,42 @@ impl World {
     }
 
     /// What the composition's status is made of, read uncached: the current synthesis's slices
-    /// (`None` if one is missing) and the synthesizer.
-    pub async fn status_inputs_fresh(&self, comp: &Composition) -> Result<(Option<Vec<ResourceSlice>>, Option<Synthesizer>), PassError> {
+    /// (`None` if one is missing) and the synthesizer; with `recompute_holds`, also the halt of
+    /// the synthesizer's rollout and what holds the composition back by its dependencies, from
+    /// one uncached list of every composition.
+    pub async fn status_inputs_fresh(&self, comp: &Composition, recompute_holds: bool) -> Result<FreshStatusInputs, PassError> {
         let synthesizer_ref = ObjectRef::new(crate::decide::step::gvk::<Synthesizer>(), None, &comp.spec.synthesizer.name);
         let synthesizer = self.get_fresh::<Synthesizer>(&synthesizer_ref, Fence::FreshStatusInputs).await?;
-        let Some(current) = comp.status.as_ref().and_then(|s| s.current_synthesis.as_ref()) else { return Ok((Some(Vec::new()), synthesizer)) };
+        let (halted, dependencies) = if recompute_holds { self.holds_fresh(comp, synthesizer.as_ref()).await? } else { (None, None) };
+        let mut fresh = FreshStatusInputs { slices: Some(Vec::new()), synthesizer, halted, dependencies };
+        let Some(current) = comp.status.as_ref().and_then(|s| s.current_synthesis.as_ref()) else { return Ok(fresh) };
         let namespace = comp.metadata.namespace.as_deref();
         let mut slices = Vec::new();
         for r in &current.resource_slices {
             let address = ObjectRef::new(crate::decide::step::gvk::<ResourceSlice>(), namespace, &r.name);
             match self.get_fresh::<ResourceSlice>(&address, Fence::FreshStatusInputs).await? {
                 Some(slice) => slices.push(slice),
-                None => return Ok((None, synthesizer)),
+                None => {
+                    fresh.slices = None;
+                    return Ok(fresh);
+                }
             }
         }
-        Ok((Some(slices), synthesizer))
+        fresh.slices = Some(slices);
+        Ok(fresh)
+    }
+
+    /// The halt of `synthesizer`'s rollout and what holds `comp` back by its dependencies (or,
+    /// deleting, its dependents), from an uncached list of every composition.
+    async fn holds_fresh(&self, comp: &Composition, synthesizer: Option<&Synthesizer>) -> Result<(Option<String>, Option<crate::decide::dependencies::Hold>), PassError> {
+        use crate::decide::dependencies;
+        let listed = self.cluster.list(&crate::decide::step::gvk::<Composition>(), None, &crate::runtime::ListParams::default()).await?;
+        let all: Vec<Composition> = listed.items.into_iter().filter_map(|c| serde_json::from_value(c).ok()).collect();
+        let using: Vec<Composition> = all.iter().filter(|c| c.spec.synthesizer.name == comp.spec.synthesizer.name).cloned().collect();
+        let halted = synthesizer.and_then(|synth| crate::decide::rollout::halted_by(synth, &using));
+        let by_key: BTreeMap<String, &Composition> = all.iter().map(|c| (dependencies::key_of(c), c)).collect();
+        let hold = dependencies::hold(comp, &|k: &str| by_key.get(k).copied(), &all);
+        Ok((halted, hold))
     }
 
     /// Where a resource sits in the current or previous synthesis's slices.
@@ -333,6 +354,17 @@ impl World {
         keys.dedup();
         keys
     }
+}
+
+/// What a composition's status is made of, read uncached ([`World::status_inputs_fresh`]).
+pub struct FreshStatusInputs {
+    /// The current synthesis's slices (`None`: one is missing).
+    pub slices: Option<Vec<ResourceSlice>>,
+    pub synthesizer: Option<Synthesizer>,
+    /// Why the synthesizer's rollout is halted (recomputed only when asked).
+    pub halted: Option<String>,
+    /// What holds the composition back (recomputed only when asked).
+    pub dependencies: Option<crate::decide::dependencies::Hold>,
 }
 
 /// Errors a pass can end with: API trouble (retried with backoff) or a broken object.

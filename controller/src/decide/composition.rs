@@ -62,7 +62,9 @@ pub struct Observed<'a> {
     pub inputs: &'a inputs::Observed,
     /// The composition read uncached, once [`Step::ReadFresh`] asked for it.
     pub fresh: Fresh<&'a Composition>,
-    /// What the status is made of, read uncached, once [`Step::ReadStatusInputs`] asked for it.
+    /// What the status is made of, read uncached, once [`Step::ReadStatusInputs`] asked for it
+    /// (the halt and the dependencies recomputed from uncached reads when the pass looked at the
+    /// rollout, or something holds the composition back in the cache or in its status).
     pub fresh_status: Option<StatusInputs<'a>>,
     pub now: &'a Time,
     /// How long this replica has watched the in-flight synthesis's cancellation unchanged, once
@@ -118,6 +120,10 @@ pub struct StatusInputs<'a> {
     pub slices: Option<&'a [ResourceSlice]>,
     /// The synthesizer (`None`: missing).
     pub synthesizer: Option<&'a Synthesizer>,
+    /// Why the synthesizer's rollout is halted, for a composition waiting on it.
+    pub halted: Option<&'a str>,
+    /// What holds the composition back ([`Observed::dependencies`]).
+    pub dependencies: Option<&'a dependencies::Hold>,
 }
 
 /// The next step of a pass.
@@ -381,7 +387,8 @@ fn heal_missing_slice(o: &Observed<'_>) -> Heal {
     }
 }
 
-/// Unreferenced slices, then the status (`halted`: why a deferred synthesis cannot start).
+/// Unreferenced slices, then the status (`halted`: why a deferred synthesis cannot start, as
+/// the cache shows it).
 fn tidy(o: &Observed<'_>, halted: Option<&str>) -> Step {
     let comp = o.composition;
     if let Some(stale) = o.owned_slices.iter().find(|s| unreferenced(comp, s)) {
@@ -486,24 +493,28 @@ fn unreferenced(comp: &Composition, slice: &ResourceSlice) -> bool {
 
 /// The simplified status and the current synthesis's reconciled/ready times, if they changed.
 /// A change is decided again on its inputs read uncached: two replicas whose caches of the
-/// slices or the synthesizer disagree would otherwise rewrite each other's status for as long
-/// as they disagree (found by the simulator: thousands of writes within a second).
+/// slices, the synthesizer, the other compositions of the synthesizer (a halted rollout) or the
+/// dependencies disagree would otherwise rewrite each other's status for as long as they
+/// disagree (found by the simulator: thousands of writes within a second).
 fn status_if_changed(o: &Observed<'_>, halted: Option<&str>) -> Step {
     let comp = o.composition;
-    let cached = StatusInputs { slices: o.current_slices, synthesizer: o.synthesizer };
-    if Some(&status_from(o, cached, halted)) == comp.status.as_ref() {
+    let cached = StatusInputs { slices: o.current_slices, synthesizer: o.synthesizer, halted, dependencies: o.dependencies };
+    if Some(&status_from(o, cached)) == comp.status.as_ref() {
         return Step::Done;
     }
     let Some(fresh) = o.fresh_status else { return Step::ReadStatusInputs };
-    let status = status_from(o, fresh, halted);
+    // Only a pass that looked at the rollout can name a halt (the fresh read recomputes it then).
+    let fresh = StatusInputs { halted: fresh.halted.filter(|_| o.rollout.is_some()), ..fresh };
+    let status = status_from(o, fresh);
     if Some(&status) == comp.status.as_ref() {
         return Step::Done;
     }
     write(Write::ReplaceStatus { target: address(comp), resource_version: resource_version(&comp.metadata), status: json(&status) }, Why::Status)
 }
 
-/// The composition's status as `inputs` make it; a halted rollout is named as its error.
-fn status_from(o: &Observed<'_>, inputs: StatusInputs<'_>, halted: Option<&str>) -> CompositionStatus {
+/// The composition's status as `inputs` make it; what holds it back (a dependency, a halted
+/// rollout) is named as its error.
+fn status_from(o: &Observed<'_>, inputs: StatusInputs<'_>) -> CompositionStatus {
     let comp = o.composition;
     let mut status = comp.status.clone().unwrap_or_default();
     let deleting = comp.metadata.deletion_timestamp.is_some();
@@ -519,8 +530,8 @@ fn status_from(o: &Observed<'_>, inputs: StatusInputs<'_>, halted: Option<&str>)
     if let Some(why) = o.inputs.blocked().filter(|_| ![DELETING, MISSING_SYNTHESIZER, SYNTHESIZING, SYNTHESIS_BACKOFF].contains(&simple.status.as_str())) {
         simple = crate::api::SimplifiedStatus { status: MISSING_INPUTS.to_string(), error: why };
     }
-    status.dependency_status = o.dependencies.map(|hold| hold.status.clone());
-    if let Some(hold) = o.dependencies {
+    status.dependency_status = inputs.dependencies.map(|hold| hold.status.clone());
+    if let Some(hold) = inputs.dependencies {
         // As Eno: a composition never synthesized shows what it waits on as its state.
         if status.current_synthesis.is_none() && status.in_flight_synthesis.is_none() && !deleting && simple.status != MISSING_SYNTHESIZER {
             simple.status = dependencies::WAITING_ON_DEPENDENCIES.to_string();
@@ -529,7 +540,7 @@ fn status_from(o: &Observed<'_>, inputs: StatusInputs<'_>, halted: Option<&str>)
             simple.error = hold.message.clone();
         }
     }
-    if let Some(why) = halted.filter(|_| simple.error.is_empty()) {
+    if let Some(why) = inputs.halted.filter(|_| simple.error.is_empty()) {
         simple.error = why.to_string();
     }
     status.simplified = Some(simple);

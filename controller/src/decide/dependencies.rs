@@ -73,6 +73,22 @@ pub fn is_ready(comp: &Composition) -> bool {
     comp.status.as_ref().and_then(|s| s.current_synthesis.as_ref()).is_some_and(|s| s.ready.is_some())
 }
 
+/// The compositions `comp`'s dependencies lead to, transitively, as `lookup` finds them
+/// (`namespace/name` → composition); the ones it does not find are left out.
+pub fn reach(comp: &Composition, mut lookup: impl FnMut(&str) -> Option<Composition>) -> BTreeMap<String, Composition> {
+    let mut reached = BTreeMap::new();
+    let mut next = dependencies_of(comp);
+    while let Some(at) = next.pop() {
+        if reached.contains_key(&at) {
+            continue;
+        }
+        let Some(found) = lookup(&at) else { continue };
+        next.extend(dependencies_of(&found));
+        reached.insert(at, found);
+    }
+    reached
+}
+
 /// The dependency cycle `comp` is on or depends on, as the compositions along it (first
 /// repeated at the end), looked up with `find` (`namespace/name` → composition).
 pub fn cycle<'a>(comp: &'a Composition, find: &impl Fn(&str) -> Option<&'a Composition>) -> Option<Vec<String>> {

@@ -104,7 +104,7 @@ impl Pass {
     /// to date).
     fn decide(&self) -> Step {
         let current = self.current_slices();
-        let inputs = StatusInputs { slices: current.as_deref(), synthesizer: self.synth.as_ref() };
+        let inputs = StatusInputs { slices: current.as_deref(), synthesizer: self.synth.as_ref(), halted: self.rollout.as_ref().and_then(|r| r.halted.as_deref()), dependencies: self.dependencies.as_ref() };
         let (mut status, mut watched) = (None, None);
         loop {
             match self.decide_with(status, watched) {
@@ -258,8 +258,16 @@ fn a_synthesizer_change_takes_the_rollout_slot_then_starts_a_deferred_synthesis(
     assert!(!written_status(&step).in_flight_synthesis.unwrap().deferred);
     // A halted rollout starts nothing and says why.
     let halted = Seen { halted: Some("rollout of synthesizer s generation 2 halted: it failed on composition default/x".into()), ..seen(None, Duration::ZERO, None) };
-    let step = Pass { rollout: Some(halted), ..changed }.decide();
-    assert!(written_status(&step).simplified.unwrap().error.contains("halted"), "{step:?}");
+    let stopped = Pass { rollout: Some(halted), ..changed };
+    let step = stopped.decide();
+    let said = written_status(&step);
+    assert!(said.simplified.as_ref().unwrap().error.contains("halted"), "{step:?}");
+    // A replica whose cache still shows the halt, while uncached reads no longer do, does not
+    // put the message back (two replicas would otherwise rewrite each other's status).
+    let cleared = Composition { status: Some(CompositionStatus { simplified: Some(crate::api::SimplifiedStatus { status: "Ready".into(), error: String::new() }), ..said }), ..stopped.comp.clone() };
+    let stale = Pass { comp: cleared, ..stopped };
+    let fresh = StatusInputs { slices: Some(&[]), synthesizer: stale.synth.as_ref(), halted: None, dependencies: None };
+    assert_eq!(stale.decide_with(Some(fresh), None), Step::RequeueAfter(Duration::from_secs(30)), "no write; it looks again later");
 }
 
 #[test]
@@ -407,23 +415,23 @@ fn a_status_change_is_decided_on_its_inputs_read_uncached() {
     let pass = Pass::new(c.clone(), vec![stale.clone()]);
     assert_eq!(pass.decide_with(None, None), Step::ReadStatusInputs);
     // They are reconciled: the status says so, not what the lagging cache said.
-    let read = |slices: &[ResourceSlice]| pass.decide_with(Some(StatusInputs { slices: Some(slices), synthesizer: Some(&s) }), None);
+    let read = |slices: &[ResourceSlice]| pass.decide_with(Some(StatusInputs { slices: Some(slices), synthesizer: Some(&s), halted: None, dependencies: None }), None);
     let status = written_status(&read(std::slice::from_ref(&fresh)));
     assert_eq!(status.current_synthesis.unwrap().reconciled, Some(t(NOW)));
     // Another replica already wrote the status the fresh inputs make: nothing to write, even
     // though this replica's cache disagrees (the two would otherwise rewrite each other).
     let settled = written_status(&Pass::new(c.clone(), vec![fresh.clone()]).decide());
     let behind = Pass::new(Composition { status: Some(settled.clone()), ..c.clone() }, vec![stale]);
-    assert_eq!(behind.decide_with(Some(StatusInputs { slices: Some(std::slice::from_ref(&fresh)), synthesizer: Some(&s) }), None), Step::Done);
+    assert_eq!(behind.decide_with(Some(StatusInputs { slices: Some(std::slice::from_ref(&fresh)), synthesizer: Some(&s), halted: None, dependencies: None }), None), Step::Done);
     // The same for the synthesizer: a cache that lost it does not make the status say it is
     // missing while it exists.
     let lost_synth = Pass { synth: None, ..Pass::new(Composition { status: Some(settled), ..c.clone() }, vec![fresh.clone()]) };
     assert_eq!(lost_synth.decide_with(None, None), Step::ReadStatusInputs);
-    assert_eq!(lost_synth.decide_with(Some(StatusInputs { slices: Some(std::slice::from_ref(&fresh)), synthesizer: Some(&s) }), None), Step::Done);
-    let gone = written_status(&lost_synth.decide_with(Some(StatusInputs { slices: Some(std::slice::from_ref(&fresh)), synthesizer: None }), None));
+    assert_eq!(lost_synth.decide_with(Some(StatusInputs { slices: Some(std::slice::from_ref(&fresh)), synthesizer: Some(&s), halted: None, dependencies: None }), None), Step::Done);
+    let gone = written_status(&lost_synth.decide_with(Some(StatusInputs { slices: Some(std::slice::from_ref(&fresh)), synthesizer: None, halted: None, dependencies: None }), None));
     assert_eq!(gone.simplified.unwrap().status, MISSING_SYNTHESIZER);
     // A slice gone from the server counts as missing, as it does in the cache.
-    let missing = written_status(&pass.decide_with(Some(StatusInputs { slices: None, synthesizer: Some(&s) }), None));
+    let missing = written_status(&pass.decide_with(Some(StatusInputs { slices: None, synthesizer: Some(&s), halted: None, dependencies: None }), None));
     assert_eq!(missing.current_synthesis.unwrap().reconciled, None);
 }
 
@@ -580,7 +588,7 @@ fn the_planted_defects_change_the_decision() {
             owned_slices: &slices,
             inputs: &Default::default(),
             fresh: Fresh::Unread,
-            fresh_status: Some(StatusInputs { slices: Some(&slices), synthesizer: Some(&synth(1)) }),
+            fresh_status: Some(StatusInputs { slices: Some(&slices), synthesizer: Some(&synth(1)), halted: None, dependencies: None }),
             now: &t(NOW),
             cancellation_watched: Some(Duration::ZERO),
             pacing: Pacing { cooldown: Duration::ZERO, lease_namespace: "eno" },
