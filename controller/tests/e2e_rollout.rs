@@ -60,15 +60,21 @@ fn watch_compositions(dev: &EnoDev) -> (std::process::Child, mpsc::Receiver<(Ins
     (child, rx)
 }
 
-#[test]
-fn a_new_synthesizer_version_rolls_out_one_composition_per_cooldown() {
+/// `eno dev` with a 2 s cooldown, and `count` compositions named `<prefix><n>`, all at v1.
+fn compositions_at_v1(prefix: &str, count: usize) -> (EnoDev, Vec<String>) {
     let dev = EnoDev::start_with(&["--rollout-cooldown", "2s"]);
     dev.apply(&synthesizer("v1"));
-    let names: Vec<String> = (0..20).map(|i| format!("c{i:02}")).collect();
+    let names: Vec<String> = (0..count).map(|i| format!("{prefix}{i:02}")).collect();
     for name in &names {
         dev.apply(&composition(name));
     }
     eventually(Duration::from_secs(60), "every composition at v1", || all_at(&dev, &names, "v1").then_some(()));
+    (dev, names)
+}
+
+#[test]
+fn a_new_synthesizer_version_rolls_out_one_composition_per_cooldown() {
+    let (dev, names) = compositions_at_v1("c", 20);
 
     let (mut watch, events) = watch_compositions(&dev);
     std::thread::sleep(Duration::from_secs(1));
@@ -100,13 +106,7 @@ fn a_new_synthesizer_version_rolls_out_one_composition_per_cooldown() {
 
 #[test]
 fn a_failing_version_stops_the_rollout_at_the_first_composition_it_broke() {
-    let dev = EnoDev::start_with(&["--rollout-cooldown", "2s"]);
-    dev.apply(&synthesizer("v1"));
-    let names: Vec<String> = (0..4).map(|i| format!("h{i}")).collect();
-    for name in &names {
-        dev.apply(&composition(name));
-    }
-    eventually(Duration::from_secs(60), "every composition at v1", || all_at(&dev, &names, "v1").then_some(()));
+    let (dev, names) = compositions_at_v1("h", 4);
 
     dev.apply(&synthesizer("fail"));
     let error = |name: &str| dev.json(&["get", "composition", name, "-o", "json"])["status"]["simplified"]["error"].as_str().unwrap_or_default().to_string();

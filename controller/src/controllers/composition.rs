@@ -99,7 +99,7 @@ fn dependency_hold(world: &World, key: &CompositionKey, comp: &Composition) -> O
     if comp.spec.depends_on.is_empty() {
         return None;
     }
-    let reached = dependencies::reach(comp, |at| at.split_once('/').and_then(|(namespace, name)| world.composition(&CompositionKey { namespace: namespace.to_string(), name: name.to_string() })));
+    let reached = dependencies::reach(comp, |at| CompositionKey::parse(at).and_then(|k| world.composition(&k)));
     dependencies::hold(comp, &|k: &str| reached.get(k), &[])
 }
 

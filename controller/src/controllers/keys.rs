@@ -21,6 +21,12 @@ impl CompositionKey {
     pub fn object_ref(&self) -> ObjectRef {
         ObjectRef::new(gvk::<Composition>(), Some(&self.namespace), &self.name)
     }
+
+    /// The key written `namespace/name` (as [`crate::decide::dependencies`] names compositions).
+    pub fn parse(path: &str) -> Option<Self> {
+        let (namespace, name) = path.split_once('/')?;
+        Some(CompositionKey { namespace: namespace.to_string(), name: name.to_string() })
+    }
 }
 
 impl std::fmt::Display for CompositionKey {

@@ -145,10 +145,8 @@ fn now(offset_millis: i64) -> Time {
 fn composition_index(comp: &Value) -> Vec<String> {
     let synthesizer = comp["spec"]["synthesizer"]["name"].as_str().map(str::to_string);
     let own = comp["metadata"]["namespace"].as_str().unwrap_or_default();
-    let dependencies = comp["spec"]["dependsOn"].as_array().into_iter().flatten().map(|d| {
-        let namespace = d["namespace"].as_str().filter(|n| !n.is_empty()).unwrap_or(own);
-        format!("{DEPENDS_ON_INDEX}{namespace}/{}", d["name"].as_str().unwrap_or_default())
-    });
+    let depends_on: Vec<crate::api::CompositionRef> = typed(&comp["spec"]["dependsOn"]).unwrap_or_default();
+    let dependencies = depends_on.iter().map(|d| format!("{DEPENDS_ON_INDEX}{}", crate::decide::dependencies::key(d, own)));
     synthesizer.into_iter().chain(dependencies).collect()
 }
 
@@ -257,9 +255,7 @@ impl Router {
         for dependent in world.dependents_of(&key) {
             self.queues.compositions.add(CompositionKey::of(&dependent));
         }
-        for dependency in crate::decide::dependencies::dependencies_of(&comp) {
-            let Some((namespace, name)) = dependency.split_once('/') else { continue };
-            let dependency = CompositionKey { namespace: namespace.to_string(), name: name.to_string() };
+        for dependency in crate::decide::dependencies::dependencies_of(&comp).iter().filter_map(|d| CompositionKey::parse(d)) {
             if let Some(found) = world.composition(&dependency) {
                 resources_of_composition(&world, &found).into_iter().for_each(|k| self.queues.resources.add(k));
             }

@@ -247,7 +247,7 @@ pub fn decide(o: &Observed<'_>) -> Step {
             let cooldown = o.pacing.cooldown;
             #[cfg(madsim)]
             let cooldown = if o.skip_rollout_slot { std::time::Duration::ZERO } else { cooldown };
-            match rollout::admit(cooldown, o.rollout, &holder(comp), o.pacing.lease_namespace, o.now) {
+            match rollout::admit(cooldown, o.rollout, &dependencies::key_of(comp), o.pacing.lease_namespace, o.now) {
                 Admission::Start => return start(comp, synth, reason, uuid, o.now),
                 Admission::Read => return Step::ReadRollout { uuid },
                 Admission::Take(slot) => return write(slot, Why::TakeRolloutSlot { uuid }),
@@ -429,11 +429,6 @@ pub fn release_orphaned_slice(orphans: &[ResourceSlice], fresh: Fresh<&Compositi
         Some(orphan) => release_slice(orphan),
         None => Step::Done,
     }
-}
-
-/// Where a deferred synthesis of `comp` is admitted from: its `namespace/name`.
-fn holder(comp: &Composition) -> String {
-    format!("{}/{}", comp.metadata.namespace.as_deref().unwrap_or_default(), comp.metadata.name.as_deref().unwrap_or_default())
 }
 
 /// A new synthesis's uuid, derived from what it synthesizes (generations, inputs, and the

@@ -63,7 +63,8 @@ pub fn dependencies_of(comp: &Composition) -> Vec<String> {
     comp.spec.depends_on.iter().map(|d| key(d, own)).collect()
 }
 
-fn key(dep: &CompositionRef, own_namespace: &str) -> String {
+/// `namespace/name` of the composition `dep` names from a composition in `own_namespace`.
+pub fn key(dep: &CompositionRef, own_namespace: &str) -> String {
     let namespace = if dep.namespace.is_empty() { own_namespace } else { &dep.namespace };
     format!("{namespace}/{}", dep.name)
 }
