@@ -103,18 +103,15 @@ fn dependency_hold(world: &World, key: &CompositionKey, comp: &Composition) -> O
     dependencies::hold(comp, &|k: &str| reached.get(k), &[])
 }
 
-/// What a deferred synthesis's admission looks at: whether the synthesizer's rollout is halted
-/// (from the cache), and the rollout slot read uncached (not read without a cooldown).
+/// What a deferred synthesis's admission looks at (with a cooldown: without one it asks for
+/// nothing): whether the synthesizer's rollout is halted (from the cache), and the rollout slot
+/// read uncached.
 async fn see_rollout(world: &World, comp: &Composition, synthesizer: Option<&Synthesizer>, synthesis: &str) -> Result<rollout::Seen, PassError> {
     let halted = synthesizer.and_then(|synth| rollout::halted_by(synth, &world.compositions_using(&comp.spec.synthesizer.name)));
-    let lease = if world.rollout.cooldown.is_zero() {
-        None
-    } else {
-        let address = rollout::lease_address(&world.rollout.namespace);
-        match world.cluster.get(&address).await? {
-            Some(lease) => Some(serde_json::from_value::<Lease>(lease).map_err(|e| PassError::Invalid(format!("{address} does not decode: {e}")))?),
-            None => None,
-        }
+    let address = rollout::lease_address(&world.rollout.namespace);
+    let lease = match world.cluster.get(&address).await? {
+        Some(lease) => Some(serde_json::from_value::<Lease>(lease).map_err(|e| PassError::Invalid(format!("{address} does not decode: {e}")))?),
+        None => None,
     };
     Ok(rollout::Seen { halted, slot: world.rollout.observe(lease, synthesis) })
 }

@@ -95,11 +95,16 @@ pub enum Admission {
 /// Whether a deferred synthesis for `holder` (the composition's `namespace/name`) may start,
 /// with the slot in `lease_namespace`.
 pub fn admit(cooldown: Duration, seen: Option<&Seen>, holder: &str, lease_namespace: &str, now: &Time) -> Admission {
+    // Without a cooldown everything rolls out at once: nothing is paced, and nothing waits
+    // to see whether the first composition breaks.
+    if cooldown.is_zero() {
+        return Admission::Start;
+    }
     let Some(Seen { halted, slot }) = seen else { return Admission::Read };
     if let Some(why) = halted {
         return Admission::Halted(why.clone());
     }
-    if cooldown.is_zero() || slot.taken_for_this.is_some_and(|elapsed| elapsed < window(cooldown)) {
+    if slot.taken_for_this.is_some_and(|elapsed| elapsed < window(cooldown)) {
         return Admission::Start;
     }
     let wait = spacing(cooldown);

@@ -27,10 +27,11 @@ fn spacing_is_the_cooldown_plus_a_window_and_a_margin() {
 }
 
 #[test]
-fn no_cooldown_starts_at_once_and_a_halt_stops_even_that() {
-    assert_eq!(admit(Duration::ZERO, slot(None, 0, None).as_ref(), "ns/c", "eno", &now()), Admission::Start);
+fn without_a_cooldown_everything_starts_at_once_and_a_halt_needs_one() {
+    assert_eq!(admit(Duration::ZERO, None, "ns/c", "eno", &now()), Admission::Start, "nothing to look at");
     let halted = Seen { halted: Some("halted".into()), ..slot(None, 0, None).unwrap() };
-    assert_eq!(admit(Duration::ZERO, Some(&halted), "ns/c", "eno", &now()), Admission::Halted("halted".into()));
+    assert_eq!(admit(Duration::ZERO, Some(&halted), "ns/c", "eno", &now()), Admission::Start);
+    assert_eq!(admit(COOLDOWN, Some(&halted), "ns/c", "eno", &now()), Admission::Halted("halted".into()));
 }
 
 #[test]
