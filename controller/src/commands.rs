@@ -7,6 +7,7 @@
 //! that is up, so `kubectl --kubeconfig PATH apply -f ...` works at once.
 
 use crate::controllers::{Eno, Options};
+use crate::ops::Ops;
 use crate::runtime::kube::KubeCluster;
 use crate::runtime::Cluster;
 use crate::synthesis::executor::{MAX_OUTPUT_BYTES, MAX_STDERR_BYTES};
@@ -32,6 +33,8 @@ pub struct DevOptions {
     pub watchdog_threshold: std::time::Duration,
     /// At most one deferred synthesis per this long (the slot's Lease in `default`).
     pub rollout_cooldown: std::time::Duration,
+    /// Serve `/metrics`, `/healthz` and `/readyz` here.
+    pub ops_address: Option<std::net::SocketAddr>,
 }
 
 pub use fake_apiserver::http::identity::Authorization;
@@ -75,7 +78,14 @@ pub async fn dev(opts: DevOptions) -> anyhow::Result<()> {
     let client = kube::Client::try_from(client_config).context("building the kube client")?;
     let cluster: Arc<dyn Cluster> = Arc::new(KubeCluster::new(client, "eno"));
     let options = Options { watchdog_threshold: Some(opts.watchdog_threshold), rollout_cooldown: opts.rollout_cooldown, ..Options::default() };
+    let ops = match opts.ops_address {
+        Some(address) => Some(start_ops(address, &options).await?),
+        None => None,
+    };
     let eno = Eno::start(cluster, Arc::new(LocalProcessExecutor::default()), options).await;
+    if let Some((ops, _)) = &ops {
+        ops.ready.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     write_kubeconfig(&opts.kubeconfig, &url, &tls.authority_pem, &token)?;
     tracing::info!(%url, kubeconfig = %opts.kubeconfig.display(), "API server ready");
     println!("eno dev: API server at {url}");
@@ -85,6 +95,9 @@ pub async fn dev(opts: DevOptions) -> anyhow::Result<()> {
     shutdown_signal().await?;
     tracing::info!("shutting down");
     drop(eno);
+    if let Some((_, task)) = ops {
+        task.abort();
+    }
     let _ = stop_tx.send(());
     gc.abort();
     http.await.context("HTTP server task")?.context("HTTP server")?;
@@ -100,8 +113,22 @@ pub enum ExecutorChoice {
     Local,
 }
 
-/// `eno run`: the controllers against a real API server until SIGINT/SIGTERM.
-pub async fn run(kubeconfig: Option<PathBuf>, options: Options, executor: ExecutorChoice) -> anyhow::Result<()> {
+/// Serves `/metrics`, `/healthz` and `/readyz` on `address` ([`crate::ops`]), reporting
+/// `options`' metrics; not ready until [`Ops::ready`] is set.
+async fn start_ops(address: std::net::SocketAddr, options: &Options) -> anyhow::Result<(Ops, tokio::task::JoinHandle<()>)> {
+    let listener = tokio::net::TcpListener::bind(address).await.with_context(|| format!("binding the ops endpoint to {address}"))?;
+    tracing::info!(address = %listener.local_addr()?, "serving /metrics, /healthz and /readyz");
+    let ops = Ops { metrics: options.metrics.clone(), ..Ops::default() };
+    Ok((ops.clone(), tokio::spawn(crate::ops::serve(listener, ops))))
+}
+
+/// `eno run`: the controllers against a real API server until SIGINT/SIGTERM, with the ops
+/// endpoint on `ops_address` when given.
+pub async fn run(kubeconfig: Option<PathBuf>, options: Options, executor: ExecutorChoice, ops_address: Option<std::net::SocketAddr>) -> anyhow::Result<()> {
+    let ops = match ops_address {
+        Some(address) => Some(start_ops(address, &options).await?),
+        None => None,
+    };
     let config = match kubeconfig {
         Some(path) => {
             let file = kube::config::Kubeconfig::read_from(&path).with_context(|| format!("reading {}", path.display()))?;
@@ -118,8 +145,14 @@ pub async fn run(kubeconfig: Option<PathBuf>, options: Options, executor: Execut
     };
     let eno = Eno::start(cluster, executor, options).await;
     tracing::info!(%url, "eno controllers running");
+    if let Some((ops, _)) = &ops {
+        ops.ready.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     shutdown_signal().await?;
     drop(eno);
+    if let Some((_, task)) = ops {
+        task.abort();
+    }
     Ok(())
 }
 

@@ -31,5 +31,7 @@ pub mod api;
 pub mod commands;
 pub mod controllers;
 pub mod decide;
+#[cfg(not(madsim))]
+pub mod ops;
 pub mod runtime;
 pub mod synthesis;

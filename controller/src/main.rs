@@ -67,6 +67,10 @@ enum Command {
         /// at a time, at most one per this long (Go duration; `0s`: all at once).
         #[arg(long, default_value = "1m", value_parser = eno::api::duration::parse_go_duration)]
         rollout_cooldown: std::time::Duration,
+        /// Serve the controllers' /metrics, /healthz and /readyz on this address (not served
+        /// when omitted).
+        #[arg(long)]
+        ops_address: Option<std::net::SocketAddr>,
     },
     /// Run Eno's controllers against a real cluster: the kubeconfig given (or `KUBECONFIG`, or
     /// `~/.kube/config`), else the in-cluster service account.
@@ -83,9 +87,10 @@ enum Command {
         /// (`eno-rollout`).
         #[arg(long, default_value = "eno-system")]
         synthesis_namespace: String,
-        /// Image holding the eno binary, copied into each synthesis pod.
-        #[arg(long, default_value = "ghcr.io/azure/eno:latest")]
-        executor_image: String,
+        /// Image holding this eno binary, copied into each synthesis pod: the controller's own
+        /// image (the chart sets ENO_EXECUTOR_IMAGE to it). Needed with `--executor pod`.
+        #[arg(long, env = "ENO_EXECUTOR_IMAGE")]
+        executor_image: Option<String>,
         /// Path of the eno binary inside --executor-image.
         #[arg(long, default_value = "/eno")]
         executor_binary: String,
@@ -104,6 +109,9 @@ enum Command {
         /// at a time, at most one per this long, across replicas (Go duration; `0s`: all at once).
         #[arg(long, default_value = "1m", value_parser = eno::api::duration::parse_go_duration)]
         rollout_cooldown: std::time::Duration,
+        /// Serve /metrics, /healthz and /readyz on this address; `none` to serve nothing.
+        #[arg(long, default_value = "0.0.0.0:8080", value_parser = parse_ops_address)]
+        ops_address: OpsAddress,
     },
     /// Run a synthesizer command inside a synthesis pod and hand its output back as Secrets.
     Execute {
@@ -135,12 +143,12 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match command {
-        Command::Dev { kubeconfig, port, authorization, watchdog_threshold, rollout_cooldown } => {
+        Command::Dev { kubeconfig, port, authorization, watchdog_threshold, rollout_cooldown, ops_address } => {
             let authorization = match authorization {
                 AuthorizationKind::AlwaysAllow => eno::commands::Authorization::AlwaysAllow,
                 AuthorizationKind::Rbac => eno::commands::Authorization::Rbac,
             };
-            eno::commands::dev(eno::commands::DevOptions { kubeconfig, port, authorization, watchdog_threshold, rollout_cooldown }).await
+            eno::commands::dev(eno::commands::DevOptions { kubeconfig, port, authorization, watchdog_threshold, rollout_cooldown, ops_address }).await
         }
         Command::Run {
             kubeconfig,
@@ -153,13 +161,16 @@ async fn main() -> anyhow::Result<()> {
             list_semantic,
             watchdog_threshold,
             rollout_cooldown,
+            ops_address,
         } => {
             let rollout_namespace = synthesis_namespace.clone();
             let executor = match executor {
                 ExecutorKind::Local => eno::commands::ExecutorChoice::Local,
                 ExecutorKind::Pod => eno::commands::ExecutorChoice::Pod(eno::synthesis::PodConfig {
                     namespace: synthesis_namespace,
-                    executor_image,
+                    executor_image: executor_image.ok_or_else(|| {
+                        anyhow::anyhow!("--executor pod needs the image holding this eno binary: --executor-image, or ENO_EXECUTOR_IMAGE (the chart sets it to the controller's own image)")
+                    })?,
                     executor_binary,
                     service_account,
                     ..Default::default()
@@ -177,7 +188,7 @@ async fn main() -> anyhow::Result<()> {
                 rollout_namespace,
                 ..Default::default()
             };
-            eno::commands::run(kubeconfig, options, executor).await
+            eno::commands::run(kubeconfig, options, executor, ops_address.0).await
         }
         Command::Execute { input, timeout, termination_log, command } => {
             if let Err(failure) = eno::commands::execute(eno::commands::ExecuteOptions { input, timeout, termination_log, command }).await {
@@ -188,6 +199,19 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::InstallExecutor { dest } => eno::commands::install_executor(&dest),
+    }
+}
+
+/// Where `eno run` serves its ops endpoint (`none`: nowhere).
+#[cfg(not(madsim))]
+#[derive(Clone, Copy, Debug)]
+struct OpsAddress(Option<std::net::SocketAddr>);
+
+#[cfg(not(madsim))]
+fn parse_ops_address(text: &str) -> Result<OpsAddress, String> {
+    match text {
+        "none" => Ok(OpsAddress(None)),
+        address => address.parse().map(|a| OpsAddress(Some(a))).map_err(|e| format!("{address:?} is not an address like 0.0.0.0:8080 (or none): {e}")),
     }
 }
 

@@ -42,7 +42,7 @@ pub use keys::{CompositionKey, ResourceWorkKey, SymphonyKey};
 use crate::api::{Composition, ResourceSlice, Symphony, Synthesizer};
 use crate::decide::step::gvk;
 use crate::decide::symphony::owner_symphony;
-use crate::runtime::{run_controller, Cluster, Gvk, Informer, ListSemantic, WorkQueue};
+use crate::runtime::{run_controller, Cluster, Gvk, Informer, ListSemantic, Metrics, WorkQueue};
 use crate::synthesis::Executor;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde::de::DeserializeOwned;
@@ -76,6 +76,9 @@ pub struct Options {
     pub rollout_cooldown: Duration,
     /// The namespace of the rollout slot's Lease (`eno-rollout`).
     pub rollout_namespace: String,
+    /// Where the controllers count and time their work (a fresh set by default; `eno run`
+    /// passes the one it serves on `/metrics`).
+    pub metrics: Arc<Metrics>,
     /// Deliberate bugs for the simulator's checker tests (simulation build only).
     #[cfg(madsim)]
     pub defects: Defects,
@@ -92,6 +95,7 @@ impl Default for Options {
             watchdog_threshold: None,
             rollout_cooldown: Duration::ZERO,
             rollout_namespace: "default".to_string(),
+            metrics: Arc::default(),
             #[cfg(madsim)]
             defects: Defects::default(),
         }
@@ -102,8 +106,6 @@ impl Default for Options {
 pub struct Eno {
     world: Arc<World>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
-    /// Compositions the watchdog found stuck at its last look.
-    stuck: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Drop for Eno {
@@ -116,19 +118,19 @@ impl Drop for Eno {
 
 /// Looks at every cached composition each half threshold (at least every second) and reports
 /// the ones stuck mid-transition ([`crate::decide::watchdog::stuck`]).
-async fn watchdog(world: &World, threshold: Duration, offset: i64, stuck: &std::sync::atomic::AtomicUsize) {
+async fn watchdog(world: &World, threshold: Duration, offset: i64) {
     let every = (threshold / 2).max(Duration::from_secs(1));
     loop {
         tokio::time::sleep(every).await;
         let at = now(offset);
-        let mut count = 0;
+        let mut count: i64 = 0;
         for comp in world.all_compositions() {
             if let Some(why) = crate::decide::watchdog::stuck(&comp, &at, threshold) {
                 count += 1;
                 tracing::warn!(composition = %CompositionKey::of(&comp), %why, "composition stuck longer than the watchdog threshold");
             }
         }
-        stuck.store(count, std::sync::atomic::Ordering::Relaxed);
+        world.metrics.compositions_stuck.set(count);
     }
 }
 
@@ -298,11 +300,12 @@ impl Eno {
     /// Starts the informers and controllers and waits for the caches to fill.
     pub async fn start(cluster: Arc<dyn Cluster>, executor: Arc<dyn Executor>, options: Options) -> Eno {
         let (base, max) = options.backoff;
+        let metrics = options.metrics.clone();
         let queues = Queues {
-            compositions: Arc::new(WorkQueue::new(base, max)),
-            syntheses: Arc::new(WorkQueue::new(base, max)),
-            resources: Arc::new(WorkQueue::new(base, max)),
-            symphonies: Arc::new(WorkQueue::new(base, max)),
+            compositions: Arc::new(WorkQueue::new(base, max).with_metrics(metrics.queue("composition"))),
+            syntheses: Arc::new(WorkQueue::new(base, max).with_metrics(metrics.queue("synthesis"))),
+            resources: Arc::new(WorkQueue::new(base, max).with_metrics(metrics.queue("resource"))),
+            symphonies: Arc::new(WorkQueue::new(base, max).with_metrics(metrics.queue("symphony"))),
         };
         // The informers' routes read the caches the informers fill: the world is built
         // knowing its own (weak) address, which resolves once it exists.
@@ -331,6 +334,7 @@ impl Eno {
                 unpersisted: Default::default(),
                 rollout: world::RolloutSlot::new(options.rollout_cooldown, &options.rollout_namespace),
                 without_dependents: Default::default(),
+                metrics: metrics.clone(),
                 #[cfg(madsim)]
                 defects: options.defects,
             }
@@ -352,39 +356,43 @@ impl Eno {
         {
             let (w, q) = (world.clone(), queues.symphonies.clone());
             tasks.push(tokio::spawn(async move {
-                run_controller("symphony", q, |key| symphony::reconcile(&w, key)).await;
+                run_controller("symphony", q, w.metrics.clone(), |key| symphony::reconcile(&w, key)).await;
             }));
         }
         {
             let (w, q) = (world.clone(), queues.compositions.clone());
             tasks.push(tokio::spawn(async move {
-                run_controller("composition", q, |key| composition::reconcile(&w, key, now(offset))).await;
+                run_controller("composition", q, w.metrics.clone(), |key| composition::reconcile(&w, key, now(offset))).await;
             }));
         }
         for _ in 0..options.synthesis_concurrency.max(1) {
             let (w, q, e) = (world.clone(), queues.syntheses.clone(), executor.clone());
             tasks.push(tokio::spawn(async move {
-                run_controller("synthesis", q, |key| synthesis::reconcile(&w, &*e, key, move || now(offset))).await;
+                run_controller("synthesis", q, w.metrics.clone(), |key| synthesis::reconcile(&w, &*e, key, move || now(offset))).await;
             }));
         }
         for _ in 0..options.reconcile_concurrency.max(1) {
             let (w, q) = (world.clone(), queues.resources.clone());
             tasks.push(tokio::spawn(async move {
-                run_controller("resource", q, |key| resources::reconcile(&w, key, now(offset))).await;
+                run_controller("resource", q, w.metrics.clone(), |key| resources::reconcile(&w, key, now(offset))).await;
             }));
         }
-        let stuck = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         if let Some(threshold) = options.watchdog_threshold {
-            let (w, count) = (world.clone(), stuck.clone());
-            tasks.push(tokio::spawn(async move { watchdog(&w, threshold, offset, &count).await }));
+            let w = world.clone();
+            tasks.push(tokio::spawn(async move { watchdog(&w, threshold, offset).await }));
         }
-        Eno { world, tasks, stuck }
+        Eno { world, tasks }
     }
 
     /// Compositions stuck mid-transition longer than the watchdog threshold, at its last look
-    /// (0 without a watchdog): the value a metric exports.
+    /// (0 without a watchdog): `eno_compositions_stuck`.
     pub fn stuck_compositions(&self) -> usize {
-        self.stuck.load(std::sync::atomic::Ordering::Relaxed)
+        usize::try_from(self.world.metrics.compositions_stuck.get()).unwrap_or(0)
+    }
+
+    /// This Eno's metrics (also the ones given in [`Options::metrics`]).
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.world.metrics
     }
 
     /// The cluster client the controllers use.

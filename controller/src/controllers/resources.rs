@@ -97,7 +97,10 @@ pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result
         Fenced::CacheBehind => return Ok(Action::RequeueAfter(CACHE_BEHIND)),
     }
     match world.write(&write).await {
-        Ok(_) => Ok(Action::RequeueAfter(AFTER_WRITE)),
+        Ok(_) => {
+            world.metrics.resources_reconciled.inc();
+            Ok(Action::RequeueAfter(AFTER_WRITE))
+        }
         // Someone changed it under us: decide again from fresh state.
         Err(e) if e.is_conflict() || e.is_not_found() => Ok(Action::RequeueAfter(AFTER_WRITE)),
         Err(e) if e.is_transient() => Err(e.into()),

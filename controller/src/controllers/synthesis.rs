@@ -11,6 +11,7 @@ use crate::api::{Composition, ResourceSlice, Synthesizer};
 use crate::decide::step::Write;
 use crate::decide::inputs::Bound;
 use crate::decide::synthesis::runner::{Failure, Observation, Ran, Step};
+use crate::runtime::metrics::SynthesisOutcome;
 use crate::runtime::{Action, ClientError, Cluster, ObjectRef};
 use crate::api::annotations::INPUT_KEY_ANNOTATION;
 use crate::synthesis::{Executor, SynthesisInput};
@@ -52,7 +53,7 @@ pub async fn reconcile(world: &World, executor: &dyn Executor, key: CompositionK
             }
             Step::RunSynthesizer { composition, synthesizer, uuid, inputs } => {
                 let input = SynthesisInput::new(*composition, *synthesizer, uuid, inputs);
-                Ok(Observation::Ran(run_synthesizer(executor, &key, input).await))
+                Ok(Observation::Ran(run_synthesizer(world, executor, &key, input).await))
             }
             Step::ReadCurrentSlices(refs) => read_slices(world, &refs).await.map(Observation::CurrentSlices),
             Step::WriteSlice(write) => create_slice(world, &write).await.map(Observation::SliceCreated),
@@ -95,20 +96,29 @@ fn failure(e: &PassError) -> Failure {
     }
 }
 
-async fn run_synthesizer(executor: &dyn Executor, key: &CompositionKey, input: SynthesisInput) -> Ran {
+/// Runs the synthesizer, counting the run in `eno_synthesis_runs_total` by how it ended.
+async fn run_synthesizer(world: &World, executor: &dyn Executor, key: &CompositionKey, input: SynthesisInput) -> Ran {
     let uuid = input.uuid.clone();
-    match executor.synthesize(input).await {
+    let started = tokio::time::Instant::now();
+    let (ran, outcome) = match executor.synthesize(input).await {
         Err(e) => {
             tracing::warn!(composition = %key, %uuid, error = %e, "synthesis failed");
-            Ran::Failed { message: e.to_string(), verdict: e.is_verdict() }
+            let outcome = if e.is_verdict() { SynthesisOutcome::Failed } else { SynthesisOutcome::Retried };
+            (Ran::Failed { message: e.to_string(), verdict: e.is_verdict() }, outcome)
         }
         Ok(output) => {
-            if let Some(error) = output.failed() {
-                tracing::warn!(composition = %key, %uuid, error, "synthesizer reported an error");
-            }
-            Ran::Output { items: output.items, results: output.results }
+            let outcome = match output.failed() {
+                Some(error) => {
+                    tracing::warn!(composition = %key, %uuid, error, "synthesizer reported an error");
+                    SynthesisOutcome::Failed
+                }
+                None => SynthesisOutcome::Succeeded,
+            };
+            (Ran::Output { items: output.items, results: output.results }, outcome)
         }
-    }
+    };
+    world.metrics.synthesized(outcome, started.elapsed());
+    ran
 }
 
 /// The inputs that exist, each annotated with its key (their changes are tracked by the

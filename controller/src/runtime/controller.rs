@@ -1,5 +1,6 @@
 //! The controller loop: pop a key, reconcile it, act on the outcome.
 
+use super::metrics::{Metrics, ReconcileResult};
 use super::queue::WorkQueue;
 use std::future::Future;
 use std::sync::Arc;
@@ -15,8 +16,9 @@ pub enum Action {
 }
 
 /// Runs `reconcile` for each queued key, one at a time (deterministic order), until the queue
-/// shuts down. Errors are logged and retried with per-key exponential backoff.
-pub async fn run_controller<K, F, Fut, E>(name: &'static str, queue: Arc<WorkQueue<K>>, reconcile: F)
+/// shuts down. Errors are logged and retried with per-key exponential backoff. Each pass is
+/// counted and timed in `metrics` under the controller's `name`.
+pub async fn run_controller<K, F, Fut, E>(name: &'static str, queue: Arc<WorkQueue<K>>, metrics: Arc<Metrics>, reconcile: F)
 where
     K: Ord + Clone + std::fmt::Debug,
     F: Fn(K) -> Fut,
@@ -24,17 +26,24 @@ where
     E: std::fmt::Display,
 {
     while let Some(key) = queue.next().await {
-        match reconcile(key.clone()).await {
-            Ok(Action::Done) => queue.forget(&key),
+        let started = tokio::time::Instant::now();
+        let result = match reconcile(key.clone()).await {
+            Ok(Action::Done) => {
+                queue.forget(&key);
+                ReconcileResult::Success
+            }
             Ok(Action::RequeueAfter(after)) => {
                 queue.forget(&key);
                 queue.add_after(key.clone(), after);
+                ReconcileResult::RequeueAfter
             }
             Err(e) => {
                 tracing::warn!(controller = name, key = ?key, error = %e, "reconcile failed; backing off");
                 queue.add_with_backoff(key.clone());
+                ReconcileResult::Error
             }
-        }
+        };
+        metrics.reconciled(name, result, started.elapsed());
         queue.done(&key);
     }
 }

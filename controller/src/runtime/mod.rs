@@ -2,7 +2,7 @@
 //!
 //! Reconcilers see a [`Cluster`] (the API verbs and the errors a real server returns), an
 //! [`Informer`] cache fed by the backend's watcher (possibly stale, by design) and a
-//! [`WorkQueue`]. Time and tasks go through `tokio`, which is madsim's simulated runtime in the
+//! [`WorkQueue`], counted in [`metrics::Metrics`]. Time and tasks go through `tokio`, which is madsim's simulated runtime in the
 //! simulation build.
 //! Backends: [`fake::FakeCluster`] (the in-process fake API server, both builds) and
 //! `kube::KubeCluster` (kube-rs, real builds only).
@@ -14,6 +14,7 @@ pub mod fake;
 mod informer;
 #[cfg(not(madsim))]
 pub mod kube;
+pub mod metrics;
 mod queue;
 mod watcher;
 
@@ -21,5 +22,6 @@ pub use backoff::Backoff;
 pub use client::{drop_managed_fields, CacheEvent, ClientError, ClientResult, Cluster, DeleteParams, Gvk, ListParams, ListSemantic, ObjectList, ObjectRef, Patch, PatchKind, Propagation, WatchEvent};
 pub use controller::{run_controller, Action};
 pub use informer::{Cached, Informer};
+pub use metrics::Metrics;
 pub use queue::WorkQueue;
 pub use watcher::list_watch;

@@ -3,6 +3,7 @@
 //! failures back off exponentially per key. Deterministic: ready keys pop in FIFO order,
 //! delayed ones by (deadline, key).
 
+use super::metrics::QueueMetrics;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -14,6 +15,7 @@ pub struct WorkQueue<K> {
     wake: Notify,
     base_backoff: Duration,
     max_backoff: Duration,
+    metrics: QueueMetrics,
 }
 
 struct State<K> {
@@ -24,7 +26,21 @@ struct State<K> {
     dirty: BTreeSet<K>,
     delayed: BTreeMap<K, Instant>,
     failures: BTreeMap<K, u32>,
+    /// When each ready key became ready, and when each key being processed was taken.
+    since: BTreeMap<K, Instant>,
     shut_down: bool,
+}
+
+impl<K: Ord + Clone> State<K> {
+    /// Makes `key` ready, unless it already is.
+    fn enqueue(&mut self, key: K, metrics: &QueueMetrics) {
+        if self.queued.insert(key.clone()) {
+            self.since.insert(key.clone(), Instant::now());
+            self.ready.push_back(key);
+            metrics.adds.inc();
+            metrics.depth.set(self.ready.len() as i64);
+        }
+    }
 }
 
 impl<K: Ord + Clone> WorkQueue<K> {
@@ -37,12 +53,20 @@ impl<K: Ord + Clone> WorkQueue<K> {
                 dirty: BTreeSet::new(),
                 delayed: BTreeMap::new(),
                 failures: BTreeMap::new(),
+                since: BTreeMap::new(),
                 shut_down: false,
             }),
             wake: Notify::new(),
             base_backoff,
             max_backoff,
+            metrics: QueueMetrics::default(),
         }
+    }
+
+    /// Reports into these metrics (`workqueue_*` of one queue name).
+    pub fn with_metrics(mut self, metrics: QueueMetrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State<K>> {
@@ -55,8 +79,8 @@ impl<K: Ord + Clone> WorkQueue<K> {
         s.delayed.remove(&key);
         if s.processing.contains(&key) {
             s.dirty.insert(key);
-        } else if s.queued.insert(key.clone()) {
-            s.ready.push_back(key);
+        } else {
+            s.enqueue(key, &self.metrics);
         }
         drop(s);
         self.wake.notify_one();
@@ -83,6 +107,7 @@ impl<K: Ord + Clone> WorkQueue<K> {
     /// Queue after this key's next backoff step.
     pub fn add_with_backoff(&self, key: K) {
         let delay = {
+            self.metrics.retries.inc();
             let mut s = self.lock();
             let n = s.failures.entry(key.clone()).or_insert(0);
             *n += 1;
@@ -112,13 +137,17 @@ impl<K: Ord + Clone> WorkQueue<K> {
                     s.delayed.remove(&k);
                     if s.processing.contains(&k) {
                         s.dirty.insert(k);
-                    } else if s.queued.insert(k.clone()) {
-                        s.ready.push_back(k);
+                    } else {
+                        s.enqueue(k, &self.metrics);
                     }
                 }
                 if let Some(k) = s.ready.pop_front() {
                     s.queued.remove(&k);
                     s.processing.insert(k.clone());
+                    if let Some(since) = s.since.insert(k.clone(), now) {
+                        self.metrics.queue_duration.observe(now.duration_since(since).as_secs_f64());
+                    }
+                    self.metrics.depth.set(s.ready.len() as i64);
                     return Some(k);
                 }
                 s.delayed.values().min().copied()
@@ -141,8 +170,11 @@ impl<K: Ord + Clone> WorkQueue<K> {
     pub fn done(&self, key: &K) {
         let mut s = self.lock();
         s.processing.remove(key);
-        if s.dirty.remove(key) && s.queued.insert(key.clone()) {
-            s.ready.push_back(key.clone());
+        if let Some(taken) = s.since.remove(key) {
+            self.metrics.work_duration.observe(taken.elapsed().as_secs_f64());
+        }
+        if s.dirty.remove(key) {
+            s.enqueue(key.clone(), &self.metrics);
             drop(s);
             self.wake.notify_one();
         }
