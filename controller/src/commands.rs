@@ -35,6 +35,9 @@ pub struct DevOptions {
     pub rollout_cooldown: std::time::Duration,
     /// Serve `/metrics`, `/healthz` and `/readyz` here.
     pub ops_address: Option<std::net::SocketAddr>,
+    /// Run Eno's controllers in this process (off: the API server alone, for controllers run
+    /// elsewhere, e.g. `eno run` with a ServiceAccount's token).
+    pub controllers: bool,
 }
 
 pub use fake_apiserver::http::identity::Authorization;
@@ -82,7 +85,10 @@ pub async fn dev(opts: DevOptions) -> anyhow::Result<()> {
         Some(address) => Some(start_ops(address, &options).await?),
         None => None,
     };
-    let eno = Eno::start(cluster, Arc::new(LocalProcessExecutor::default()), options).await;
+    let eno = match opts.controllers {
+        true => Some(Eno::start(cluster, Arc::new(LocalProcessExecutor::default()), options).await),
+        false => None,
+    };
     if let Some((ops, _)) = &ops {
         ops.ready.store(true, std::sync::atomic::Ordering::Relaxed);
     }

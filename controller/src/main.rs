@@ -71,6 +71,10 @@ enum Command {
         /// when omitted).
         #[arg(long)]
         ops_address: Option<std::net::SocketAddr>,
+        /// Serve the API server alone, without Eno's controllers (to run them elsewhere, e.g.
+        /// `eno run --executor local` with a ServiceAccount's token).
+        #[arg(long)]
+        no_controllers: bool,
     },
     /// Run Eno's controllers against a real cluster: the kubeconfig given (or `KUBECONFIG`, or
     /// `~/.kube/config`), else the in-cluster service account.
@@ -143,12 +147,12 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match command {
-        Command::Dev { kubeconfig, port, authorization, watchdog_threshold, rollout_cooldown, ops_address } => {
+        Command::Dev { kubeconfig, port, authorization, watchdog_threshold, rollout_cooldown, ops_address, no_controllers } => {
             let authorization = match authorization {
                 AuthorizationKind::AlwaysAllow => eno::commands::Authorization::AlwaysAllow,
                 AuthorizationKind::Rbac => eno::commands::Authorization::Rbac,
             };
-            eno::commands::dev(eno::commands::DevOptions { kubeconfig, port, authorization, watchdog_threshold, rollout_cooldown, ops_address }).await
+            eno::commands::dev(eno::commands::DevOptions { kubeconfig, port, authorization, watchdog_threshold, rollout_cooldown, ops_address, controllers: !no_controllers }).await
         }
         Command::Run {
             kubeconfig,

@@ -14,7 +14,7 @@ use crate::decide::cel::composition_view;
 use crate::decide::composition::{fence_resource_write, Fenced, ResourceWrite};
 use crate::decide::resource::{decide_pass, prepare, Observed, Pass, PatchType, ResourceAction, ResourceContext, Settled};
 use crate::decide::step::{address, Write};
-use crate::runtime::{Action, ClientError, ObjectRef, Patch};
+use crate::runtime::{Action, ObjectRef, Patch};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use std::time::Duration;
 use apimachinery::hash::fnv1a64;
@@ -42,9 +42,10 @@ pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result
 
     let live = match world.cluster.get(&target).await {
         Ok(live) => live,
-        // No such kind (e.g. a CRD not installed yet): report and retry with backoff.
-        Err(e @ ClientError::UnknownKind(_)) => return record(world, &entry, Err(e.to_string())).await,
-        Err(e) => return Err(e.into()),
+        Err(e) if e.is_transient() => return Err(e.into()),
+        // No such kind (a CRD not installed yet), or a refusal (403: not granted to Eno): shown
+        // on the resource, retried with backoff.
+        Err(e) => return record(world, &entry, Err(e.to_string())).await,
     };
     let composition = composition_view(&comp);
     let recorded = entry.slice.status.as_ref().and_then(|s| s.resources.get(entry.index));

@@ -1,0 +1,208 @@
+//! What an operator deploys: the image's Dockerfile, the Helm chart (lint, schema, what it
+//! renders, the plain manifests kept in sync with it) and, end to end, the chart installed by
+//! the real helm into `eno dev --authorization rbac` with the controller then running as the
+//! chart's ServiceAccount: least privilege that is still enough.
+
+#![cfg(not(madsim))]
+
+mod support;
+
+use std::io::Read;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+use support::{eventually, repo_path, synthesizer, EnoDev};
+
+/// The real helm, for commands that need no server; its homes in a temp dir.
+fn helm(args: &[&str]) -> Output {
+    let home = tempfile::tempdir().expect("temp dir");
+    Command::new("helm")
+        .args(args)
+        .env("HELM_CACHE_HOME", home.path().join("cache"))
+        .env("HELM_CONFIG_HOME", home.path().join("config"))
+        .env("HELM_DATA_HOME", home.path().join("data"))
+        .output()
+        .expect("helm runs")
+}
+
+fn chart() -> String {
+    repo_path("deploy/chart").display().to_string()
+}
+
+/// How `deploy/manifests/eno.yaml` is rendered (its header says so too).
+const RENDER: &[&str] = &["template", "eno", "CHART", "--namespace", "eno-system", "--set", "createNamespace=true", "--include-crds"];
+
+fn render(extra: &[&str]) -> Output {
+    let chart = chart();
+    let mut args: Vec<&str> = RENDER.iter().map(|a| if *a == "CHART" { chart.as_str() } else { a }).collect();
+    args.extend_from_slice(extra);
+    helm(&args)
+}
+
+fn documents(yaml: &str) -> Vec<serde_json::Value> {
+    serde_saphyr::from_multiple::<serde_json::Value>(yaml).expect("the chart renders YAML").into_iter().filter(|d| !d.is_null()).collect()
+}
+
+#[test]
+fn the_chart_lints_clean_and_its_schema_rejects_bad_values() {
+    let lint = helm(&["lint", "--strict", &chart()]);
+    assert!(lint.status.success(), "helm lint --strict:\n{}{}", String::from_utf8_lossy(&lint.stdout), String::from_utf8_lossy(&lint.stderr));
+    for (bad, why) in [
+        ("replicas=0", "replicas"),
+        ("controller.rolloutCooldown=soon", "rolloutCooldown"),
+        ("controller.listSemantic=stale", "listSemantic"),
+        ("synthesisNamespace=Not_A_Name", "synthesisNamespace"),
+        ("managedResources.rules[0].resources=null", "resources"),
+        ("surprise=1", "surprise"),
+    ] {
+        let out = render(&["--set", bad]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && stderr.contains(why), "{bad} was accepted (or the error does not name {why}):\n{stderr}");
+    }
+}
+
+#[test]
+fn the_plain_manifests_are_the_chart_rendered() {
+    let out = render(&[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rendered = String::from_utf8(out.stdout).expect("UTF-8");
+    let committed = std::fs::read_to_string(repo_path("deploy/manifests/eno.yaml")).expect("deploy/manifests/eno.yaml");
+    let body: String = committed.lines().skip_while(|l| l.starts_with('#')).map(|l| format!("{l}\n")).collect();
+    assert!(body == rendered, "deploy/manifests/eno.yaml is out of date: render it again with `helm {}`", RENDER.join(" ").replace("CHART", "deploy/chart"));
+    // The chart's CRDs are Eno's, generated from the Rust types.
+    for crd in std::fs::read_dir(repo_path("deploy/crds")).expect("deploy/crds") {
+        let path = crd.expect("entry").path();
+        let name = path.file_name().expect("a file name");
+        let copy = repo_path("deploy/chart/crds").join(name);
+        assert_eq!(std::fs::read_to_string(&path).ok(), std::fs::read_to_string(&copy).ok(), "{} differs from {}", copy.display(), path.display());
+    }
+}
+
+#[test]
+fn the_controller_runs_locked_down_with_probes_and_a_disruption_budget() {
+    let out = render(&[]);
+    let docs = documents(&String::from_utf8_lossy(&out.stdout));
+    let find = |kind: &str| docs.iter().find(|d| d["kind"] == kind).unwrap_or_else(|| panic!("no {kind} rendered"));
+    let deployment = find("Deployment");
+    assert_eq!(deployment["spec"]["replicas"], 2);
+    let pod = &deployment["spec"]["template"]["spec"];
+    assert_eq!(pod["serviceAccountName"], "eno-controller");
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    assert_eq!(pod["securityContext"]["seccompProfile"]["type"], "RuntimeDefault");
+    let container = &pod["containers"][0];
+    assert_eq!(container["securityContext"]["allowPrivilegeEscalation"], false);
+    assert_eq!(container["securityContext"]["readOnlyRootFilesystem"], true);
+    assert_eq!(container["securityContext"]["capabilities"]["drop"], serde_json::json!(["ALL"]));
+    assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/healthz");
+    assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz");
+    assert!(container["resources"]["requests"]["cpu"].is_string() && container["resources"]["requests"]["memory"].is_string());
+    let args: Vec<&str> = container["args"].as_array().expect("args").iter().filter_map(|a| a.as_str()).collect();
+    assert!(args.contains(&"--ops-address=0.0.0.0:8080") && args.contains(&"--service-account=eno-synthesizer"), "{args:?}");
+    // Synthesis pods get the controller's own image.
+    let image = container["image"].as_str().expect("image");
+    let env = container["env"].as_array().expect("env");
+    assert!(env.iter().any(|e| e["name"] == "ENO_EXECUTOR_IMAGE" && e["value"] == image), "{env:?}");
+    assert_eq!(find("PodDisruptionBudget")["spec"]["minAvailable"], 1);
+    // Least privilege: no wildcard unless asked for.
+    let clusterrole = find("ClusterRole");
+    assert!(!clusterrole.to_string().contains(r#""*""#), "{clusterrole}");
+    let wide = documents(&String::from_utf8_lossy(&render(&["--set", "managedResources.clusterWide=true"]).stdout));
+    let wide_role = wide.iter().find(|d| d["kind"] == "ClusterRole").expect("ClusterRole");
+    assert!(wide_role["rules"].as_array().expect("rules").iter().any(|r| r["resources"] == serde_json::json!(["*"])));
+}
+
+#[test]
+fn the_dockerfile_builds_a_static_eno_onto_a_non_root_base() {
+    let dockerfile = std::fs::read_to_string(repo_path("deploy/Dockerfile")).expect("deploy/Dockerfile");
+    let instructions: Vec<&str> = dockerfile.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
+    let stages: Vec<&&str> = instructions.iter().filter(|l| l.starts_with("FROM ")).collect();
+    assert_eq!(stages.len(), 2, "a build stage and the final one: {stages:?}");
+    assert!(stages[1].contains("distroless/static") || stages[1].contains("scratch"), "the final base has no libc or shell: {}", stages[1]);
+    let final_stage: Vec<&&str> = instructions.iter().skip_while(|l| *l != stages[1]).collect();
+    assert!(final_stage.iter().any(|l| l.starts_with("USER ") && !l.contains("root") && !l.starts_with("USER 0")), "a non-root user");
+    assert!(final_stage.iter().any(|l| **l == r#"ENTRYPOINT ["/eno"]"#));
+    // The binary is built by the script CI runs (`.ci/run` checks it is static and runs).
+    assert!(instructions.iter().any(|l| l.starts_with("RUN deploy/build-static.sh ")));
+    let script = std::fs::read_to_string(repo_path("deploy/build-static.sh")).expect("deploy/build-static.sh");
+    assert!(script.contains("+crt-static") && script.contains("--locked"), "{script}");
+    // Where the init container finds it in the image is `eno run`'s default.
+    let help = Command::new(env!("CARGO_BIN_EXE_eno")).args(["run", "--help"]).output().expect("eno runs");
+    assert!(String::from_utf8_lossy(&help.stdout).contains("[default: /eno]"));
+}
+
+/// `eno run` as the chart's controller ServiceAccount against `dev`: a kubeconfig with the
+/// token `kubectl create token` hands out.
+fn run_as_chart_controller(dev: &EnoDev) -> (std::process::Child, tempfile::NamedTempFile) {
+    let token = dev.ok(&["create", "token", "eno-controller", "-n", "eno-system"]).trim().to_string();
+    let mut config: serde_json::Value = dev.json(&["config", "view", "--raw"]);
+    config["users"][0]["user"] = serde_json::json!({"token": token});
+    let kubeconfig = dev.file("controller.kubeconfig", &serde_json::to_string(&config).expect("JSON"));
+    let log = tempfile::NamedTempFile::new().expect("log file");
+    let child = Command::new(env!("CARGO_BIN_EXE_eno"))
+        .args(["run", "--executor", "local", "--synthesis-namespace", "eno-system", "--ops-address", "none", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(log.reopen().expect("log"))
+        .spawn()
+        .expect("eno run starts");
+    (child, log)
+}
+
+fn log_of(log: &tempfile::NamedTempFile) -> String {
+    let mut text = String::new();
+    let _ = log.reopen().and_then(|mut f| f.read_to_string(&mut text));
+    text
+}
+
+fn simplified(dev: &EnoDev, name: &str) -> (String, String) {
+    let c = dev.json(&["get", "composition", name]);
+    let s = &c["status"]["simplified"];
+    (s["status"].as_str().unwrap_or_default().to_string(), s["error"].as_str().unwrap_or_default().to_string())
+}
+
+fn composition(name: &str, synthesizer: &str) -> String {
+    format!("apiVersion: eno.azure.io/v1\nkind: Composition\nmetadata:\n  name: {name}\n  namespace: default\nspec:\n  synthesizer:\n    name: {synthesizer}\n")
+}
+
+#[test]
+fn the_chart_installs_and_its_controller_identity_is_enough_and_no_more() {
+    let dev = EnoDev::start_with(&["--authorization", "rbac", "--no-controllers"]);
+    dev.helm_ok(&["install", "eno", &chart(), "--namespace", "eno-system", "--create-namespace"]);
+    for (kind, name, namespace) in [
+        ("deployment", "eno-controller", "eno-system"),
+        ("poddisruptionbudget", "eno-controller", "eno-system"),
+        ("serviceaccount", "eno-controller", "eno-system"),
+        ("serviceaccount", "eno-synthesizer", "eno-system"),
+        ("role", "eno-controller", "eno-system"),
+        ("role", "eno-synthesizer", "eno-system"),
+        ("rolebinding", "eno-controller", "eno-system"),
+        ("rolebinding", "eno-synthesizer", "eno-system"),
+    ] {
+        dev.ok(&["get", kind, name, "-n", namespace]);
+    }
+    dev.ok(&["get", "clusterrole", "eno-controller"]);
+    dev.ok(&["get", "clusterrolebinding", "eno-controller"]);
+    dev.ok(&["get", "crd", "compositions.eno.azure.io"]);
+
+    let (mut controller, log) = run_as_chart_controller(&dev);
+    // A ConfigMap (granted by the chart's default rules): synthesized, created, Ready; then a new
+    // synthesizer version rolls out through the rollout slot's Lease in the synthesis namespace.
+    dev.apply(&synthesizer("granted", &[r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"granted-out","namespace":"default"},"data":{"v":"1"}}"#]));
+    dev.apply(&composition("granted", "granted"));
+    eventually(Duration::from_secs(30), "granted ready", || (simplified(&dev, "granted").0 == "Ready").then_some(()));
+    dev.apply(&synthesizer("granted", &[r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"granted-out","namespace":"default"},"data":{"v":"2"}}"#]));
+    eventually(Duration::from_secs(30), "v2", || (dev.json(&["get", "configmap", "granted-out"])["data"]["v"] == "2").then_some(()));
+    dev.ok(&["get", "lease", "eno-rollout", "-n", "eno-system"]);
+    let so_far = log_of(&log);
+    assert!(!so_far.to_lowercase().contains("forbidden"), "the chart's identity was refused something:\n{so_far}");
+
+    // A Secret is not granted: that resource shows Forbidden, nothing else is disturbed.
+    dev.apply(&synthesizer("ungranted", &[r#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"ungranted-out","namespace":"default"}}"#]));
+    dev.apply(&composition("ungranted", "ungranted"));
+    let (status, error) = eventually(Duration::from_secs(30), "the refusal shown", || Some(simplified(&dev, "ungranted")).filter(|(_, e)| e.contains("forbidden")));
+    assert_eq!(status, "Reconciling", "{error}");
+    assert!(error.contains("secrets"), "{error}");
+    assert_eq!(simplified(&dev, "granted").0, "Ready");
+    let _ = controller.kill();
+    let _ = controller.wait();
+}

@@ -1,0 +1,21 @@
+{{/* The namespace of synthesis pods, their Secrets and the rollout slot. */}}
+{{- define "eno.synthesisNamespace" -}}
+{{- default .Release.Namespace .Values.synthesisNamespace -}}
+{{- end -}}
+
+{{/* The image, tag defaulting to the chart's appVersion. */}}
+{{- define "eno.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+
+{{- define "eno.labels" -}}
+app.kubernetes.io/name: eno
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+{{- end -}}
+
+{{- define "eno.selector" -}}
+app.kubernetes.io/name: eno
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: controller
+{{- end -}}
