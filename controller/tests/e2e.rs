@@ -164,10 +164,18 @@ fn removed_outputs_are_deleted_and_deleting_the_composition_deletes_its_resource
 
 #[test]
 fn eno_run_explains_a_bad_kubeconfig() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_eno")).args(["run", "--kubeconfig", "/nonexistent/kubeconfig"]).output().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_eno")).args(["run", "--executor", "local", "--kubeconfig", "/nonexistent/kubeconfig"]).output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("reading /nonexistent/kubeconfig"), "{err}");
+}
+
+#[test]
+fn eno_run_asks_for_the_executor_image_instead_of_pulling_someone_elses() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_eno")).args(["run", "--kubeconfig", "/nonexistent/kubeconfig"]).env_remove("ENO_EXECUTOR_IMAGE").output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--executor-image") && err.contains("ENO_EXECUTOR_IMAGE"), "{err}");
 }
 
 /// The seeds' resource migration: two compositions synthesize the same ConfigMap, each with
