@@ -11,6 +11,17 @@ use std::path::PathBuf;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How log lines are written to stderr: `text` for people, `json` (one object per line)
+    /// for log pipelines.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    log_format: LogFormat,
+}
+
+#[cfg(not(madsim))]
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[cfg(not(madsim))]
@@ -81,15 +92,15 @@ enum Command {
     Run {
         #[arg(long)]
         kubeconfig: Option<PathBuf>,
-        /// Syntheses that may run at once.
-        #[arg(long, default_value_t = 10)]
+        /// Syntheses that may run at once (Eno: --concurrency-limit).
+        #[arg(long, alias = "concurrency-limit", default_value_t = 10)]
         synthesis_concurrency: usize,
         /// Where synthesizers run.
         #[arg(long, value_enum, default_value = "pod")]
         executor: ExecutorKind,
         /// Namespace of the synthesis pods, their Secrets, and the rollout slot's Lease
         /// (`eno-rollout`).
-        #[arg(long, default_value = "eno-system")]
+        #[arg(long, alias = "synthesizer-pod-namespace", default_value = "eno-system")]
         synthesis_namespace: String,
         /// Image holding this eno binary, copied into each synthesis pod: the controller's own
         /// image (the chart sets ENO_EXECUTOR_IMAGE to it). Needed with `--executor pod`.
@@ -99,9 +110,22 @@ enum Command {
         #[arg(long, default_value = "/eno")]
         executor_binary: String,
         /// Service account of the synthesis pods; it must be allowed to create Secrets in
-        /// --synthesis-namespace.
-        #[arg(long)]
+        /// --synthesis-namespace (Eno: --synthesizer-pod-service-account).
+        #[arg(long, alias = "synthesizer-pod-service-account")]
         service_account: Option<String>,
+        /// Labels for every synthesis pod: comma-separated key=value pairs (a synthesizer's
+        /// podOverrides win).
+        #[arg(long, default_value = "", value_parser = eno::synthesis::pod::parse_pairs)]
+        synthesizer_pod_labels: std::collections::BTreeMap<String, String>,
+        /// Annotations for every synthesis pod: comma-separated key=value pairs.
+        #[arg(long, default_value = "", value_parser = eno::synthesis::pod::parse_pairs)]
+        synthesizer_pod_annotations: std::collections::BTreeMap<String, String>,
+        /// A NoSchedule taint synthesis pods tolerate: key=value, or key alone for any value.
+        #[arg(long, value_parser = eno::synthesis::pod::parse_toleration)]
+        taint_toleration: Option<k8s_openapi::api::core::v1::Toleration>,
+        /// Nodes synthesis pods must run on: label key=value, or key alone for any value.
+        #[arg(long, value_parser = eno::synthesis::pod::parse_node_affinity)]
+        node_affinity: Option<k8s_openapi::api::core::v1::NodeAffinity>,
         /// How fresh the informers' lists and relists must be.
         #[arg(long, value_enum, default_value = "most-recent")]
         list_semantic: ListSemanticKind,
@@ -139,13 +163,16 @@ enum Command {
 #[cfg(not(madsim))]
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let command = Cli::parse().command;
+    let Cli { command, log_format } = Cli::parse();
     // In a synthesis pod the container log is the synthesizer's: only problems of our own.
     let default_level = if matches!(command, Command::Execute { .. } | Command::InstallExecutor { .. }) { "warn" } else { "info" };
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_level.into()))
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
     match command {
         Command::Dev { kubeconfig, port, authorization, watchdog_threshold, rollout_cooldown, ops_address, no_controllers } => {
             let authorization = match authorization {
@@ -162,6 +189,10 @@ async fn main() -> anyhow::Result<()> {
             executor_image,
             executor_binary,
             service_account,
+            synthesizer_pod_labels,
+            synthesizer_pod_annotations,
+            taint_toleration,
+            node_affinity,
             list_semantic,
             watchdog_threshold,
             rollout_cooldown,
@@ -177,6 +208,10 @@ async fn main() -> anyhow::Result<()> {
                     })?,
                     executor_binary,
                     service_account,
+                    labels: synthesizer_pod_labels,
+                    annotations: synthesizer_pod_annotations,
+                    tolerations: taint_toleration.into_iter().collect(),
+                    node_affinity,
                     ..Default::default()
                 }),
             };

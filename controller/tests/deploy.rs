@@ -102,6 +102,12 @@ fn the_controller_runs_locked_down_with_probes_and_a_disruption_budget() {
     let env = container["env"].as_array().expect("env");
     assert!(env.iter().any(|e| e["name"] == "ENO_EXECUTOR_IMAGE" && e["value"] == image), "{env:?}");
     assert_eq!(find("PodDisruptionBudget")["spec"]["minAvailable"], 1);
+    // Synthesis pods' placement and metadata become Eno's flags.
+    let placed = documents(&String::from_utf8_lossy(&render(&["--set", "synthesisPods.labels.team=a", "--set", "synthesisPods.taintToleration=pool=synth", "--set", "synthesisPods.nodeAffinity=gpu"]).stdout));
+    let placed_args = placed.iter().find(|d| d["kind"] == "Deployment").expect("Deployment")["spec"]["template"]["spec"]["containers"][0]["args"].to_string();
+    for flag in ["--synthesizer-pod-labels=team=a,", "--taint-toleration=pool=synth", "--node-affinity=gpu"] {
+        assert!(placed_args.contains(flag), "{flag} not in {placed_args}");
+    }
     // Least privilege: no wildcard unless asked for.
     let clusterrole = find("ClusterRole");
     assert!(!clusterrole.to_string().contains(r#""*""#), "{clusterrole}");

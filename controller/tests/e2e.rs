@@ -171,6 +171,43 @@ fn eno_run_explains_a_bad_kubeconfig() {
 }
 
 #[test]
+fn eno_run_takes_enos_controller_flags_and_explains_bad_ones() {
+    let help = std::process::Command::new(env!("CARGO_BIN_EXE_eno")).args(["run", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    for flag in ["--synthesizer-pod-labels", "--synthesizer-pod-annotations", "--taint-toleration", "--node-affinity", "--rollout-cooldown", "--watchdog-threshold", "--log-format"] {
+        assert!(help.contains(flag), "eno run --help does not mention {flag}:\n{help}");
+    }
+    // Eno's spellings are accepted as they are.
+    let eno_spelled = ["--concurrency-limit", "4", "--synthesizer-pod-namespace", "synth", "--synthesizer-pod-service-account", "sa", "--taint-toleration", "pool=synth", "--node-affinity", "gpu"];
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_eno")).args(["run", "--executor", "local", "--kubeconfig", "/nonexistent/kubeconfig"]).args(eno_spelled).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("reading /nonexistent/kubeconfig"), "the flags parse, then the kubeconfig is what fails: {err}");
+    for (flag, value, says) in [("--taint-toleration", "=x", "the key is empty"), ("--synthesizer-pod-labels", "team", "key=value")] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_eno")).args(["run", flag, value]).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(says), "{flag} {value}: {err}");
+    }
+}
+
+#[test]
+fn logs_can_be_json_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut dev = std::process::Command::new(env!("CARGO_BIN_EXE_eno"))
+        .args(["dev", "--log-format", "json", "--kubeconfig"])
+        .arg(dir.path().join("kubeconfig"))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = dev.stderr.take().unwrap();
+    let first = std::io::BufRead::lines(std::io::BufReader::new(stderr)).map_while(Result::ok).find(|l| l.contains("API server ready"));
+    let _ = dev.kill();
+    let _ = dev.wait();
+    let line: serde_json::Value = serde_json::from_str(&first.expect("a log line")).expect("a JSON object per line");
+    assert_eq!(line["fields"]["message"], "API server ready");
+    assert_eq!(line["level"], "INFO");
+}
+
+#[test]
 fn eno_run_asks_for_the_executor_image_instead_of_pulling_someone_elses() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_eno")).args(["run", "--kubeconfig", "/nonexistent/kubeconfig"]).env_remove("ENO_EXECUTOR_IMAGE").output().unwrap();
     assert!(!out.status.success());

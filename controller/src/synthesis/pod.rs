@@ -23,7 +23,7 @@ pub const VERDICT_EXIT_CODE: i32 = 3;
 use k8s_openapi::api::core::v1::{
     Affinity, Capabilities, Container, EmptyDirVolumeSource, EnvVar, EnvVarSource, ObjectFieldSelector, Pod, PodAffinityTerm, PodAntiAffinity,
     PodSecurityContext, PodSpec, SeccompProfile, Secret, SecretVolumeSource, SecurityContext, Toleration,
-    NodeAffinity, Volume, VolumeMount, WeightedPodAffinityTerm,
+    NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, Volume, VolumeMount, WeightedPodAffinityTerm,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::ByteString;
@@ -306,6 +306,54 @@ fn runtime_default_seccomp() -> SeccompProfile {
     SeccompProfile { type_: "RuntimeDefault".to_owned(), localhost_profile: None }
 }
 
+/// Eno's `--taint-toleration`: `key=value` tolerates a NoSchedule taint with that value, `key`
+/// alone one with any value.
+pub fn parse_toleration(spec: &str) -> Result<Toleration, String> {
+    let (key, value) = split_key(spec, "--taint-toleration")?;
+    Ok(Toleration {
+        key: Some(key),
+        operator: Some(if value.is_some() { "Equal" } else { "Exists" }.to_owned()),
+        value,
+        effect: Some("NoSchedule".to_owned()),
+        ..Default::default()
+    })
+}
+
+/// Eno's `--node-affinity`: `key=value` requires nodes labelled so, `key` alone nodes with that
+/// label.
+pub fn parse_node_affinity(spec: &str) -> Result<NodeAffinity, String> {
+    let (key, value) = split_key(spec, "--node-affinity")?;
+    let requirement = NodeSelectorRequirement { key, operator: if value.is_some() { "In" } else { "Exists" }.to_owned(), values: value.map(|v| vec![v]) };
+    Ok(NodeAffinity {
+        required_during_scheduling_ignored_during_execution: Some(NodeSelector { node_selector_terms: vec![NodeSelectorTerm { match_expressions: Some(vec![requirement]), ..Default::default() }] }),
+        ..Default::default()
+    })
+}
+
+/// Eno's `--synthesizer-pod-labels` and `--synthesizer-pod-annotations`: comma-separated
+/// `key=value` pairs (empty: none).
+pub fn parse_pairs(spec: &str) -> Result<BTreeMap<String, String>, String> {
+    spec.split(',')
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| match pair.split_once('=') {
+            Some((key, value)) if !key.trim().is_empty() => Ok((key.trim().to_owned(), value.trim().to_owned())),
+            _ => Err(format!("{pair:?} is not key=value")),
+        })
+        .collect()
+}
+
+fn split_key(spec: &str, flag: &str) -> Result<(String, Option<String>), String> {
+    let (key, value) = match spec.split_once('=') {
+        Some((key, value)) => (key, Some(value.to_owned())),
+        None => (spec, None),
+    };
+    if key.trim().is_empty() {
+        return Err(format!("{flag} {spec:?}: the key is empty (key=value, or key alone)"));
+    }
+    Ok((key.trim().to_owned(), value))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,6 +371,22 @@ mod tests {
             input_secret: "synthesis-8a4f7c1e-5b2d-4e3a-9c6f-0d1e2f3a4b5c".to_owned(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn enos_placement_and_metadata_flags_parse_as_enos() {
+        let by_value = parse_toleration("pool=synth").unwrap();
+        assert_eq!((by_value.key.as_deref(), by_value.operator.as_deref(), by_value.value.as_deref(), by_value.effect.as_deref()), (Some("pool"), Some("Equal"), Some("synth"), Some("NoSchedule")));
+        let by_presence = parse_toleration("dedicated").unwrap();
+        assert_eq!((by_presence.operator.as_deref(), by_presence.value), (Some("Exists"), None));
+        assert!(parse_toleration("=x").unwrap_err().contains("--taint-toleration"));
+        assert_eq!(parse_node_affinity("agentpool=synth").unwrap(), node_affinity("agentpool", "synth"));
+        let exists = parse_node_affinity("gpu").unwrap();
+        let term = &exists.required_during_scheduling_ignored_during_execution.unwrap().node_selector_terms[0];
+        assert_eq!(term.match_expressions.as_ref().unwrap()[0].operator, "Exists");
+        assert_eq!(parse_pairs("team=a, cost-center=42,").unwrap(), BTreeMap::from([("team".into(), "a".into()), ("cost-center".into(), "42".into())]));
+        assert_eq!(parse_pairs("").unwrap(), BTreeMap::new());
+        assert!(parse_pairs("team").unwrap_err().contains("key=value"));
     }
 
     fn node_affinity(key: &str, value: &str) -> NodeAffinity {
