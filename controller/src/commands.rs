@@ -130,7 +130,8 @@ async fn start_ops(address: std::net::SocketAddr, options: &Options) -> anyhow::
 
 /// `eno run`: the controllers against a real API server until SIGINT/SIGTERM, with the ops
 /// endpoint on `ops_address` when given.
-pub async fn run(kubeconfig: Option<PathBuf>, options: Options, executor: ExecutorChoice, ops_address: Option<std::net::SocketAddr>) -> anyhow::Result<()> {
+/// Requests to the API server are limited to `qps` a second, `burst` at once (`rate_limit`).
+pub async fn run(kubeconfig: Option<PathBuf>, options: Options, executor: ExecutorChoice, ops_address: Option<std::net::SocketAddr>, rate_limit: (f64, u32)) -> anyhow::Result<()> {
     let ops = match ops_address {
         Some(address) => Some(start_ops(address, &options).await?),
         None => None,
@@ -144,7 +145,8 @@ pub async fn run(kubeconfig: Option<PathBuf>, options: Options, executor: Execut
     };
     let url = config.cluster_url.clone();
     let client = kube::Client::try_from(config).context("building the kube client")?;
-    let cluster: Arc<dyn Cluster> = Arc::new(KubeCluster::new(client, "eno"));
+    let (qps, burst) = rate_limit;
+    let cluster: Arc<dyn Cluster> = Arc::new(KubeCluster::new(client, "eno").with_rate_limit(qps, burst));
     let executor: Arc<dyn Executor> = match executor {
         ExecutorChoice::Pod(config) => Arc::new(PodExecutor::new(cluster.clone(), config)),
         ExecutorChoice::Local => Arc::new(LocalProcessExecutor::default()),

@@ -137,6 +137,13 @@ enum Command {
         /// at a time, at most one per this long, across replicas (Go duration; `0s`: all at once).
         #[arg(long, default_value = "1m", value_parser = eno::api::duration::parse_go_duration)]
         rollout_cooldown: std::time::Duration,
+        /// Requests a second to the API server, on average (client-side rate limit, as Eno's
+        /// `--qps`; 0: unlimited).
+        #[arg(long, default_value_t = 20.0)]
+        qps: f64,
+        /// Requests the rate limit lets through at once after a quiet spell (Eno's `--burst`).
+        #[arg(long, default_value_t = 50)]
+        burst: u32,
         /// Serve /metrics, /healthz and /readyz on this address; `none` to serve nothing.
         #[arg(long, default_value = "0.0.0.0:8080", value_parser = parse_ops_address)]
         ops_address: OpsAddress,
@@ -196,6 +203,8 @@ async fn main() -> anyhow::Result<()> {
             list_semantic,
             watchdog_threshold,
             rollout_cooldown,
+            qps,
+            burst,
             ops_address,
         } => {
             let rollout_namespace = synthesis_namespace.clone();
@@ -227,7 +236,7 @@ async fn main() -> anyhow::Result<()> {
                 rollout_namespace,
                 ..Default::default()
             };
-            eno::commands::run(kubeconfig, options, executor, ops_address.0).await
+            eno::commands::run(kubeconfig, options, executor, ops_address.0, (qps, burst)).await
         }
         Command::Execute { input, timeout, termination_log, command } => {
             if let Err(failure) = eno::commands::execute(eno::commands::ExecuteOptions { input, timeout, termination_log, command }).await {

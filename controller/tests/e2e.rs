@@ -174,7 +174,7 @@ fn eno_run_explains_a_bad_kubeconfig() {
 fn eno_run_takes_enos_controller_flags_and_explains_bad_ones() {
     let help = std::process::Command::new(env!("CARGO_BIN_EXE_eno")).args(["run", "--help"]).output().unwrap();
     let help = String::from_utf8_lossy(&help.stdout);
-    for flag in ["--synthesizer-pod-labels", "--synthesizer-pod-annotations", "--taint-toleration", "--node-affinity", "--rollout-cooldown", "--watchdog-threshold", "--log-format"] {
+    for flag in ["--synthesizer-pod-labels", "--synthesizer-pod-annotations", "--taint-toleration", "--node-affinity", "--rollout-cooldown", "--watchdog-threshold", "--qps", "--burst", "--log-format"] {
         assert!(help.contains(flag), "eno run --help does not mention {flag}:\n{help}");
     }
     // Eno's spellings are accepted as they are.

@@ -3,6 +3,7 @@
 
 use super::client::*;
 use super::backoff::Backoff;
+use super::rate_limit::TokenBucket;
 use super::client::CacheEvent;
 use futures::future::{BoxFuture, FutureExt};
 use futures::stream::{BoxStream, StreamExt};
@@ -19,14 +20,28 @@ pub struct KubeCluster {
     client: Client,
     field_manager: String,
     resources: Arc<Mutex<BTreeMap<Gvk, (ApiResource, ApiCapabilities)>>>,
+    /// Client-side rate limit on every request this backend makes (none: unlimited).
+    limit: Option<Arc<TokenBucket>>,
 }
 
 impl KubeCluster {
     pub fn new(client: Client, field_manager: &str) -> Self {
-        KubeCluster { client, field_manager: field_manager.to_string(), resources: Arc::default() }
+        KubeCluster { client, field_manager: field_manager.to_string(), resources: Arc::default(), limit: None }
     }
 
+    /// At most `qps` requests a second on average, `burst` at once (`qps` 0: unlimited), as
+    /// client-go's `--qps` and `--burst`.
+    pub fn with_rate_limit(mut self, qps: f64, burst: u32) -> Self {
+        self.limit = (qps > 0.0).then(|| Arc::new(TokenBucket::new(qps, burst)));
+        self
+    }
+
+    /// The API for a kind; every verb starts here, so this is where a request waits for its
+    /// token.
     async fn api(&self, gvk: &Gvk, namespace: Option<&str>) -> ClientResult<Api<DynamicObject>> {
+        if let Some(limit) = &self.limit {
+            limit.acquire().await;
+        }
         let cached = self.resources.lock().unwrap_or_else(|p| p.into_inner()).get(gvk).cloned();
         let (resource, caps) = match cached {
             Some(found) => found,

@@ -16,6 +16,8 @@ mod informer;
 pub mod kube;
 pub mod metrics;
 mod queue;
+#[cfg(not(madsim))]
+mod rate_limit;
 mod watcher;
 
 pub use backoff::Backoff;
