@@ -192,13 +192,24 @@ fn the_chart_installs_and_its_controller_identity_is_enough_and_no_more() {
 
     let (mut controller, log) = run_as_chart_controller(&dev);
     // A ConfigMap (granted by the chart's default rules): synthesized, created, Ready; then a new
-    // synthesizer version rolls out through the rollout slot's Lease in the synthesis namespace.
+    // synthesizer version rolls out through the rollout slot's Lease in the synthesis namespace;
+    // then a symphony comes and goes.
     dev.apply(&synthesizer("granted", &[r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"granted-out","namespace":"default"},"data":{"v":"1"}}"#]));
     dev.apply(&composition("granted", "granted"));
     eventually(Duration::from_secs(30), "granted ready", || (simplified(&dev, "granted").0 == "Ready").then_some(()));
     dev.apply(&synthesizer("granted", &[r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"granted-out","namespace":"default"},"data":{"v":"2"}}"#]));
     eventually(Duration::from_secs(30), "v2", || (dev.json(&["get", "configmap", "granted-out"])["data"]["v"] == "2").then_some(()));
     dev.ok(&["get", "lease", "eno-rollout", "-n", "eno-system"]);
+    // A symphony: its composition created, synthesized and Ready; then deleted, all of it.
+    dev.apply(&synthesizer("band", &[r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"band-out","namespace":"default"}}"#]));
+    dev.apply("apiVersion: eno.azure.io/v1\nkind: Symphony\nmetadata:\n  name: band\n  namespace: default\nspec:\n  variations:\n  - synthesizer:\n      name: band\n");
+    let of_band = |dev: &EnoDev| {
+        let list = dev.json(&["get", "compositions", "-n", "default"]);
+        list["items"].as_array().into_iter().flatten().find(|c| c["spec"]["synthesizer"]["name"] == "band").cloned()
+    };
+    eventually(Duration::from_secs(30), "the symphony's composition ready", || of_band(&dev).filter(|c| c["status"]["simplified"]["status"] == "Ready"));
+    dev.ok(&["delete", "symphony", "band", "--timeout=30s"]);
+    eventually(Duration::from_secs(30), "the symphony's composition gone", || of_band(&dev).is_none().then_some(()));
     let so_far = log_of(&log);
     assert!(!so_far.to_lowercase().contains("forbidden"), "the chart's identity was refused something:\n{so_far}");
 
