@@ -67,7 +67,7 @@ pub async fn reconcile(world: &World, key: CompositionKey, now: Time) -> Result<
                 fresh_status = Some(world.status_inputs_fresh(&comp, rollout.is_some() || held).await?);
             }
             Step::WatchCancellation { uuid, canceled } if cancellation_watched.is_none() => cancellation_watched = Some(world.cancellations.watched(&uuid, &canceled)),
-            Step::ReadRollout { uuid } if rollout.is_none() => rollout = Some(see_rollout(world, &comp, synthesizer.as_ref(), &format!("{key}/{uuid}")).await?),
+            Step::ReadRollout { uuid } if rollout.is_none() => rollout = Some(see_rollout(world, &comp, synthesizer.as_ref(), &slot_holder(&key, &uuid)).await?),
             step => break step,
         }
     };
@@ -77,7 +77,7 @@ pub async fn reconcile(world: &World, key: CompositionKey, now: Time) -> Result<
             tracing::info!(composition = %key, %uuid, "taking the rollout slot");
             let taken = world.write(write).await?;
             let version = taken.as_ref().and_then(|lease| lease["metadata"]["resourceVersion"].as_str()).unwrap_or_default();
-            world.rollout.took(&format!("{key}/{uuid}"), version.to_string());
+            world.rollout.took(&slot_holder(&key, uuid), version.to_string());
             // The start is this replica's to make, within the window: straight away.
             return Ok(Action::RequeueAfter(std::time::Duration::ZERO));
         }
@@ -87,6 +87,12 @@ pub async fn reconcile(world: &World, key: CompositionKey, now: Time) -> Result<
         _ => {}
     }
     make(world, step).await
+}
+
+/// What this replica calls the deferred synthesis `uuid` of `key` when it takes the rollout
+/// slot for it (`namespace/name/uuid`).
+fn slot_holder(key: &CompositionKey, uuid: &str) -> String {
+    format!("{key}/{uuid}")
 }
 
 /// What holds the composition back, from the cache: its dependencies (the compositions they
@@ -108,11 +114,7 @@ fn dependency_hold(world: &World, key: &CompositionKey, comp: &Composition) -> O
 /// read uncached.
 async fn see_rollout(world: &World, comp: &Composition, synthesizer: Option<&Synthesizer>, synthesis: &str) -> Result<rollout::Seen, PassError> {
     let halted = synthesizer.and_then(|synth| rollout::halted_by(synth, &world.compositions_using(&comp.spec.synthesizer.name)));
-    let address = rollout::lease_address(&world.rollout.namespace);
-    let lease = match world.cluster.get(&address).await? {
-        Some(lease) => Some(serde_json::from_value::<Lease>(lease).map_err(|e| PassError::Invalid(format!("{address} does not decode: {e}")))?),
-        None => None,
-    };
+    let lease = world.get_uncached::<Lease>(&rollout::lease_address(&world.rollout.namespace)).await?;
     Ok(rollout::Seen { halted, slot: world.rollout.observe(lease, synthesis) })
 }
 

@@ -152,6 +152,13 @@ impl Unpersisted {
 
 const FORGET_CLAIMS_AFTER: Duration = Duration::from_secs(3600);
 
+/// An object read from the API server, without its managed fields, as `T`.
+fn decode<T: DeserializeOwned>(r: &ObjectRef, raw: Option<Value>) -> Result<Option<T>, PassError> {
+    let Some(mut raw) = raw else { return Ok(None) };
+    drop_managed_fields(&mut raw);
+    serde_json::from_value(raw).map(Some).map_err(|e| PassError::Invalid(format!("{r} does not decode: {e}")))
+}
+
 fn typed<T: DeserializeOwned>(v: Cached) -> Option<T> {
     match T::deserialize(&*v) {
         Ok(t) => Some(t),
@@ -167,9 +174,20 @@ impl World {
     /// drive), decoded as `T`. `fence` names the read for the simulator's defects.
     pub async fn get_fresh<T: DeserializeOwned>(&self, r: &ObjectRef, fence: Fence) -> Result<Option<T>, PassError> {
         let raw = if self.unfenced(fence) { self.cached(r) } else { self.cluster.get(r).await? };
-        let Some(mut raw) = raw else { return Ok(None) };
-        drop_managed_fields(&mut raw);
-        serde_json::from_value(raw).map(Some).map_err(|e| PassError::Invalid(format!("{r} does not decode: {e}")))
+        decode(r, raw)
+    }
+
+    /// An object of a kind no informer caches (the rollout slot's Lease), read from the API
+    /// server and decoded as `T`.
+    pub async fn get_uncached<T: DeserializeOwned>(&self, r: &ObjectRef) -> Result<Option<T>, PassError> {
+        decode(r, self.cluster.get(r).await?)
+    }
+
+    /// Every composition, listed from the API server (not the cache) and decoded; one that
+    /// does not decode is left out, as the informer leaves it out.
+    pub async fn compositions_fresh(&self) -> Result<Vec<Composition>, PassError> {
+        let listed = self.cluster.list(&crate::decide::step::gvk::<Composition>(), None, &crate::runtime::ListParams::default()).await?;
+        Ok(listed.items.into_iter().filter_map(|c| serde_json::from_value(c).ok()).collect())
     }
 
     /// Makes `write` with its fence (see [`super::writes::execute`]).
@@ -266,9 +284,7 @@ impl World {
         if self.without_dependents.lock().unwrap_or_else(|p| p.into_inner()).contains(&uid) {
             return Ok(true);
         }
-        let listed = self.cluster.list(&crate::decide::step::gvk::<Composition>(), None, &crate::runtime::ListParams::default()).await?;
-        let all: Vec<Composition> = listed.items.into_iter().filter_map(|c| serde_json::from_value(c).ok()).collect();
-        if crate::decide::dependencies::waiting_on_dependents(comp, &all).is_some() {
+        if crate::decide::dependencies::waiting_on_dependents(comp, &self.compositions_fresh().await?).is_some() {
             return Ok(false);
         }
         self.without_dependents.lock().unwrap_or_else(|p| p.into_inner()).insert(uid);
@@ -317,8 +333,7 @@ impl World {
     /// deleting, its dependents), from an uncached list of every composition.
     async fn holds_fresh(&self, comp: &Composition, synthesizer: Option<&Synthesizer>) -> Result<(Option<String>, Option<crate::decide::dependencies::Hold>), PassError> {
         use crate::decide::dependencies;
-        let listed = self.cluster.list(&crate::decide::step::gvk::<Composition>(), None, &crate::runtime::ListParams::default()).await?;
-        let all: Vec<Composition> = listed.items.into_iter().filter_map(|c| serde_json::from_value(c).ok()).collect();
+        let all = self.compositions_fresh().await?;
         let using: Vec<Composition> = all.iter().filter(|c| c.spec.synthesizer.name == comp.spec.synthesizer.name).cloned().collect();
         let halted = synthesizer.and_then(|synth| crate::decide::rollout::halted_by(synth, &using));
         let by_key: BTreeMap<String, &Composition> = all.iter().map(|c| (dependencies::key_of(c), c)).collect();

@@ -38,15 +38,18 @@ pub struct Hold {
 /// live, its dependencies ([`waiting_on`]); while it is deleting, `dependents` (the compositions
 /// naming it in their `dependsOn`; [`waiting_on_dependents`]).
 pub fn hold<'a>(comp: &'a Composition, find: &impl Fn(&str) -> Option<&'a Composition>, dependents: &[Composition]) -> Option<Hold> {
-    let status = if comp.metadata.deletion_timestamp.is_none() {
-        waiting_on(comp, find)?
+    let (status, cycle) = if comp.metadata.deletion_timestamp.is_none() {
+        match cycle(comp, find) {
+            // On or behind a cycle: never synthesized, whatever the dependencies' state.
+            Some(cycle) => (DependencyStatus { blocked: true, reason: CIRCULAR_DEPENDENCY.to_string(), blocked_by: Vec::new() }, Some(cycle)),
+            None => (waiting_on(comp, find)?, None),
+        }
     } else if symphony_deleting(comp) {
         // A deleting symphony leaves its compositions' resources in place: nothing to order.
         return None;
     } else {
-        waiting_on_dependents(comp, dependents)?
+        (waiting_on_dependents(comp, dependents)?, None)
     };
-    let cycle = (status.reason == CIRCULAR_DEPENDENCY).then(|| cycle(comp, find)).flatten();
     let message = describe(&status, cycle.as_deref());
     Some(Hold { status, message })
 }
@@ -117,14 +120,11 @@ pub fn cycle<'a>(comp: &'a Composition, find: &impl Fn(&str) -> Option<&'a Compo
     walk(comp, &mut Vec::new(), &mut BTreeSet::new(), find)
 }
 
-/// What holds a live composition's synthesis back: a cycle, else the dependencies that are
-/// missing or not ready (`None`: nothing; also for a composition with no `dependsOn`).
+/// The dependencies holding a live composition's synthesis back: the ones missing or not ready
+/// (`None`: none; also for a composition with no `dependsOn`). A cycle is [`hold`]'s to find.
 pub fn waiting_on<'a>(comp: &'a Composition, find: &impl Fn(&str) -> Option<&'a Composition>) -> Option<DependencyStatus> {
     if comp.spec.depends_on.is_empty() {
         return None;
-    }
-    if cycle(comp, find).is_some() {
-        return Some(DependencyStatus { blocked: true, reason: CIRCULAR_DEPENDENCY.to_string(), blocked_by: Vec::new() });
     }
     let own = comp.metadata.namespace.as_deref().unwrap_or_default();
     let blocked_by: Vec<BlockedBy> = comp
@@ -167,14 +167,11 @@ fn symphony_deleting(comp: &Composition) -> bool {
 
 /// The status's words for a hold: the cycle, or each blocker and why.
 pub fn describe(status: &DependencyStatus, cycle: Option<&[String]>) -> String {
-    match (status.reason.as_str(), cycle) {
-        (CIRCULAR_DEPENDENCY, Some(cycle)) => format!("circular dependency: {}", cycle.join(" -> ")),
-        (CIRCULAR_DEPENDENCY, None) => "circular dependency".to_string(),
-        (reason, _) => {
-            let each: Vec<String> = status.blocked_by.iter().map(|b| format!("{}/{} ({})", b.namespace, b.name, b.reason)).collect();
-            format!("{reason}: {}", each.join(", "))
-        }
+    if let Some(cycle) = cycle {
+        return format!("circular dependency: {}", cycle.join(" -> "));
     }
+    let each: Vec<String> = status.blocked_by.iter().map(|b| format!("{}/{} ({})", b.namespace, b.name, b.reason)).collect();
+    format!("{}: {}", status.reason, each.join(", "))
 }
 
 /// Indexes of `items` with dependencies first (Kahn's algorithm; among items ready at once, the

@@ -28,7 +28,7 @@
 //! synthesis at that generation ([`halted_by`]); the waiting compositions' status says which
 //! composition stopped it. A new synthesizer generation starts a new rollout.
 
-use super::step::{address, json, Write};
+use super::step::{gvk, json, Write};
 use super::synthesis::is_failed;
 use crate::api::{Composition, Synthesis, Synthesizer};
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
@@ -138,8 +138,7 @@ fn take(read: Option<&Lease>, holder: &str, namespace: &str, cooldown: Duration,
 
 /// The Lease's address, for the uncached read.
 pub fn lease_address(namespace: &str) -> crate::runtime::ObjectRef {
-    let probe = Lease { metadata: ObjectMeta { name: Some(LEASE_NAME.into()), namespace: Some(namespace.into()), ..ObjectMeta::default() }, spec: None };
-    address(&probe)
+    crate::runtime::ObjectRef::new(gvk::<Lease>(), Some(namespace), LEASE_NAME)
 }
 
 /// The composition whose latest synthesis, at `synth`'s current generation, failed, if any (first
