@@ -100,7 +100,9 @@ pub async fn dev(opts: DevOptions) -> anyhow::Result<()> {
     println!("  kubectl get compositions");
     shutdown_signal().await?;
     tracing::info!("shutting down");
-    drop(eno);
+    if let Some(eno) = eno {
+        eno.shutdown().await;
+    }
     if let Some((_, task)) = ops {
         task.abort();
     }
@@ -147,17 +149,22 @@ pub async fn run(kubeconfig: Option<PathBuf>, options: Options, executor: Execut
     let client = kube::Client::try_from(config).context("building the kube client")?;
     let (qps, burst) = rate_limit;
     let cluster: Arc<dyn Cluster> = Arc::new(KubeCluster::new(client, "eno").with_rate_limit(qps, burst));
-    let executor: Arc<dyn Executor> = match executor {
-        ExecutorChoice::Pod(config) => Arc::new(PodExecutor::new(cluster.clone(), config)),
-        ExecutorChoice::Local => Arc::new(LocalProcessExecutor::default()),
+    // The pod executor writes with the controllers' client: under leader election, only while
+    // this replica leads.
+    let executor = move |cluster: Arc<dyn Cluster>| -> Arc<dyn Executor> {
+        match executor {
+            ExecutorChoice::Pod(config) => Arc::new(PodExecutor::new(cluster, config)),
+            ExecutorChoice::Local => Arc::new(LocalProcessExecutor::default()),
+        }
     };
-    let eno = Eno::start(cluster, executor, options).await;
+    let eno = Eno::start_with(cluster, executor, options).await;
     tracing::info!(%url, "eno controllers running");
     if let Some((ops, _)) = &ops {
         ops.ready.store(true, std::sync::atomic::Ordering::Relaxed);
     }
     shutdown_signal().await?;
-    drop(eno);
+    // A leader lets go of its Lease on the way out, so a standby takes over at once.
+    eno.shutdown().await;
     if let Some((_, task)) = ops {
         task.abort();
     }

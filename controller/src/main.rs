@@ -147,6 +147,8 @@ enum Command {
         /// Serve /metrics, /healthz and /readyz on this address; `none` to serve nothing.
         #[arg(long, default_value = "0.0.0.0:8080", value_parser = parse_ops_address)]
         ops_address: OpsAddress,
+        #[command(flatten)]
+        leader_election: LeaderElectionArgs,
     },
     /// Run a synthesizer command inside a synthesis pod and hand its output back as Secrets.
     Execute {
@@ -165,6 +167,57 @@ enum Command {
     },
     /// Copy this binary to DEST, executable (the synthesis pod's init container).
     InstallExecutor { dest: PathBuf },
+}
+
+/// Eno's leader election flags (`internal/manager/options.go`), with its defaults.
+#[cfg(not(madsim))]
+#[derive(clap::Args)]
+struct LeaderElectionArgs {
+    /// Run the controllers only while holding a Lease, so of several replicas one works and
+    /// the others stand by with warm caches (the chart turns it on).
+    #[arg(long)]
+    leader_election: bool,
+    /// Namespace of the leader election Lease (default: POD_NAMESPACE, else
+    /// --synthesis-namespace).
+    #[arg(long, env = "POD_NAMESPACE")]
+    leader_election_namespace: Option<String>,
+    /// Name of the leader election Lease.
+    #[arg(long, default_value = "eno-controller")]
+    leader_election_id: String,
+    /// How long a standby waits, from when it saw the Lease last renewed, before taking it over
+    /// (Go duration, whole seconds).
+    #[arg(long, default_value = "35s", value_parser = eno::api::duration::parse_go_duration)]
+    leader_election_lease_duration: std::time::Duration,
+    /// How long the leader keeps working without a successful renewal (Go duration; shorter
+    /// than the lease duration, so it stops before anyone else can start).
+    #[arg(long, default_value = "30s", value_parser = eno::api::duration::parse_go_duration)]
+    leader_election_lease_renew_deadline: std::time::Duration,
+    /// How often the leader renews the Lease and standbys look at it (Go duration).
+    #[arg(long, default_value = "4s", value_parser = eno::api::duration::parse_go_duration)]
+    leader_election_lease_retry: std::time::Duration,
+}
+
+#[cfg(not(madsim))]
+impl LeaderElectionArgs {
+    /// The election, if turned on: this process's identity is its host (the pod's name) and a
+    /// random suffix, so a restarted container is a new candidate.
+    fn config(self, synthesis_namespace: &str) -> anyhow::Result<Option<eno::runtime::leader_election::ElectionConfig>> {
+        if !self.leader_election {
+            return Ok(None);
+        }
+        let host = std::env::var("POD_NAME").or_else(|_| std::env::var("HOSTNAME")).ok().filter(|h| !h.is_empty()).or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_string())).unwrap_or_else(|| "eno".into());
+        let suffix: String = fake_apiserver::http::identity::random_token().chars().take(10).collect();
+        let config = eno::runtime::leader_election::ElectionConfig {
+            namespace: self.leader_election_namespace.filter(|n| !n.is_empty()).unwrap_or_else(|| synthesis_namespace.to_string()),
+            name: self.leader_election_id,
+            identity: format!("{host}_{suffix}"),
+            lease_duration: self.leader_election_lease_duration,
+            renew_deadline: self.leader_election_lease_renew_deadline,
+            retry_period: self.leader_election_lease_retry,
+        };
+        config.validate()?;
+        Ok(Some(config))
+    }
 }
 
 #[cfg(not(madsim))]
@@ -206,8 +259,10 @@ async fn main() -> anyhow::Result<()> {
             qps,
             burst,
             ops_address,
+            leader_election,
         } => {
             let rollout_namespace = synthesis_namespace.clone();
+            let leader_election = leader_election.config(&synthesis_namespace)?;
             let executor = match executor {
                 ExecutorKind::Local => eno::commands::ExecutorChoice::Local,
                 ExecutorKind::Pod => eno::commands::ExecutorChoice::Pod(eno::synthesis::PodConfig {
@@ -234,6 +289,7 @@ async fn main() -> anyhow::Result<()> {
                 watchdog_threshold: Some(watchdog_threshold),
                 rollout_cooldown,
                 rollout_namespace,
+                leader_election,
                 ..Default::default()
             };
             eno::commands::run(kubeconfig, options, executor, ops_address.0, (qps, burst)).await

@@ -52,6 +52,13 @@ pub struct Defects {
     /// recording leaves the synthesis running for good (breaks "convergence"; a step that is
     /// not safe to crash halfway through).
     pub claims_never_expire: bool,
+    /// Let a replica that does not hold the leader election Lease write (breaks "single
+    /// leader": followers work alongside the leader).
+    pub followers_write: bool,
+    /// Let a leader that cannot renew its Lease keep writing until it sees another holder,
+    /// instead of stopping at its renew deadline (breaks "single leader" once a partition
+    /// heals).
+    pub ignore_renew_deadline: bool,
     /// Remove one concurrency fence: the guard one kind of write carries, or one uncached
     /// read a decision needs. Each must break some invariant in some scenario, or the fence
     /// is not needed (or not tested).

@@ -42,6 +42,7 @@ pub use keys::{CompositionKey, ResourceWorkKey, SymphonyKey};
 use crate::api::{Composition, ResourceSlice, Symphony, Synthesizer};
 use crate::decide::step::gvk;
 use crate::decide::symphony::owner_symphony;
+use crate::runtime::leader_election::{ElectionConfig, Elector, LeaderOnly, Leadership};
 use crate::runtime::{run_controller, Cluster, Gvk, Informer, ListSemantic, Metrics, WorkQueue};
 use crate::synthesis::Executor;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -79,6 +80,10 @@ pub struct Options {
     /// Where the controllers count and time their work (a fresh set by default; `eno run`
     /// passes the one it serves on `/metrics`).
     pub metrics: Arc<Metrics>,
+    /// Campaign for this Lease and work only while holding it
+    /// ([`crate::runtime::leader_election`]); `None`: every replica works (the fenced writes
+    /// keep that safe, at the cost of doing everything twice).
+    pub leader_election: Option<ElectionConfig>,
     /// Deliberate bugs for the simulator's checker tests (simulation build only).
     #[cfg(madsim)]
     pub defects: Defects,
@@ -96,6 +101,7 @@ impl Default for Options {
             rollout_cooldown: Duration::ZERO,
             rollout_namespace: "default".to_string(),
             metrics: Arc::default(),
+            leader_election: None,
             #[cfg(madsim)]
             defects: Defects::default(),
         }
@@ -106,6 +112,9 @@ impl Default for Options {
 pub struct Eno {
     world: Arc<World>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// This replica's campaign, when there is an election.
+    elector: Option<Arc<Elector>>,
+    leadership: Arc<Leadership>,
 }
 
 impl Drop for Eno {
@@ -299,6 +308,39 @@ impl Router {
 impl Eno {
     /// Starts the informers and controllers and waits for the caches to fill.
     pub async fn start(cluster: Arc<dyn Cluster>, executor: Arc<dyn Executor>, options: Options) -> Eno {
+        Eno::start_with(cluster, |_| executor, options).await
+    }
+
+    /// [`Eno::start`], with an executor made from the client the controllers write with (which,
+    /// under leader election, refuses writes while this replica follows): an executor that
+    /// writes (synthesis pods) must use that one.
+    pub async fn start_with(cluster: Arc<dyn Cluster>, executor: impl FnOnce(Arc<dyn Cluster>) -> Arc<dyn Executor>, options: Options) -> Eno {
+        let (leadership, elector) = match &options.leader_election {
+            None => (Leadership::unelected(), None),
+            Some(config) => {
+                let leadership = Leadership::elected();
+                #[allow(unused_mut)]
+                let mut elector = Elector::new(cluster.clone(), config.clone(), leadership.clone(), options.metrics.clone(), options.clock_offset_millis);
+                #[cfg(madsim)]
+                {
+                    elector.ignore_renew_deadline = options.defects.ignore_renew_deadline;
+                }
+                (leadership, Some(Arc::new(elector)))
+            }
+        };
+        let cluster: Arc<dyn Cluster> = match leadership.is_elected() {
+            false => cluster,
+            true => {
+                #[allow(unused_mut)]
+                let mut gated = LeaderOnly::new(cluster, leadership.clone());
+                #[cfg(madsim)]
+                {
+                    gated.open = options.defects.followers_write;
+                }
+                Arc::new(gated)
+            }
+        };
+        let executor = executor(cluster.clone());
         let (base, max) = options.backoff;
         let metrics = options.metrics.clone();
         let queues = Queues {
@@ -353,35 +395,56 @@ impl Eno {
 
         let offset = options.clock_offset_millis;
         let mut tasks = Vec::new();
+        if let Some(elector) = &elector {
+            let elector = elector.clone();
+            tasks.push(tokio::spawn(async move { elector.run().await }));
+        }
         {
-            let (w, q) = (world.clone(), queues.symphonies.clone());
+            let (w, q, l) = (world.clone(), queues.symphonies.clone(), leadership.clone());
             tasks.push(tokio::spawn(async move {
-                run_controller("symphony", q, w.metrics.clone(), |key| symphony::reconcile(&w, key)).await;
+                run_controller("symphony", q, w.metrics.clone(), &l, |key| symphony::reconcile(&w, key)).await;
             }));
         }
         {
-            let (w, q) = (world.clone(), queues.compositions.clone());
+            let (w, q, l) = (world.clone(), queues.compositions.clone(), leadership.clone());
             tasks.push(tokio::spawn(async move {
-                run_controller("composition", q, w.metrics.clone(), |key| composition::reconcile(&w, key, now(offset))).await;
+                run_controller("composition", q, w.metrics.clone(), &l, |key| composition::reconcile(&w, key, now(offset))).await;
             }));
         }
         for _ in 0..options.synthesis_concurrency.max(1) {
-            let (w, q, e) = (world.clone(), queues.syntheses.clone(), executor.clone());
+            let (w, q, e, l) = (world.clone(), queues.syntheses.clone(), executor.clone(), leadership.clone());
             tasks.push(tokio::spawn(async move {
-                run_controller("synthesis", q, w.metrics.clone(), |key| synthesis::reconcile(&w, &*e, key, move || now(offset))).await;
+                run_controller("synthesis", q, w.metrics.clone(), &l, |key| synthesis::reconcile(&w, &*e, key, move || now(offset))).await;
             }));
         }
         for _ in 0..options.reconcile_concurrency.max(1) {
-            let (w, q) = (world.clone(), queues.resources.clone());
+            let (w, q, l) = (world.clone(), queues.resources.clone(), leadership.clone());
             tasks.push(tokio::spawn(async move {
-                run_controller("resource", q, w.metrics.clone(), |key| resources::reconcile(&w, key, now(offset))).await;
+                run_controller("resource", q, w.metrics.clone(), &l, |key| resources::reconcile(&w, key, now(offset))).await;
             }));
         }
         if let Some(threshold) = options.watchdog_threshold {
             let w = world.clone();
             tasks.push(tokio::spawn(async move { watchdog(&w, threshold, offset).await }));
         }
-        Eno { world, tasks }
+        Eno { world, tasks, elector, leadership }
+    }
+
+    /// Stops the controllers, then releases the leader election Lease if this replica holds it,
+    /// so another replica takes over at once (SIGTERM).
+    pub async fn shutdown(self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        if let Some(elector) = &self.elector {
+            elector.release().await;
+        }
+    }
+
+    /// Whether this replica's controllers are working: it holds the Lease (or there is no
+    /// election).
+    pub fn is_leading(&self) -> bool {
+        self.leadership.is_leading()
     }
 
     /// Compositions stuck mid-transition longer than the watchdog threshold, at its last look

@@ -97,6 +97,9 @@ pub enum ClientError {
     UnknownKind(String),
     #[error("unexpected response: {0}")]
     Decode(String),
+    /// Refused without asking the server: this replica does not hold the leader election Lease.
+    #[error("not the leader: this replica does not write until it holds the leader election Lease")]
+    NotLeader,
 }
 
 impl ClientError {

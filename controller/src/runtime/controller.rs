@@ -1,5 +1,6 @@
 //! The controller loop: pop a key, reconcile it, act on the outcome.
 
+use super::leader_election::Leadership;
 use super::metrics::{Metrics, ReconcileResult};
 use super::queue::WorkQueue;
 use std::future::Future;
@@ -17,15 +18,18 @@ pub enum Action {
 
 /// Runs `reconcile` for each queued key, one at a time (deterministic order), until the queue
 /// shuts down. Errors are logged and retried with per-key exponential backoff. Each pass is
-/// counted and timed in `metrics` under the controller's `name`.
-pub async fn run_controller<K, F, Fut, E>(name: &'static str, queue: Arc<WorkQueue<K>>, metrics: Arc<Metrics>, reconcile: F)
+/// counted and timed in `metrics` under the controller's `name`. Keys wait in the queue while
+/// this replica does not lead.
+pub async fn run_controller<K, F, Fut, E>(name: &'static str, queue: Arc<WorkQueue<K>>, metrics: Arc<Metrics>, leadership: &Leadership, reconcile: F)
 where
     K: Ord + Clone + std::fmt::Debug,
     F: Fn(K) -> Fut,
     Fut: Future<Output = Result<Action, E>>,
     E: std::fmt::Display,
 {
-    while let Some(key) = queue.next().await {
+    loop {
+        leadership.wait_leading().await;
+        let Some(key) = queue.next().await else { break };
         let started = tokio::time::Instant::now();
         let result = match reconcile(key.clone()).await {
             Ok(Action::Done) => {

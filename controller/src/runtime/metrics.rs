@@ -9,7 +9,9 @@
 //! - `eno_synthesis_runs_total{result}` (`succeeded`, `failed`: a verdict, `retried`: a
 //!   failure that is retried with backoff), `eno_synthesis_duration_seconds`,
 //!   `eno_resources_reconciled_total` (writes that changed a managed resource),
-//!   `eno_compositions_stuck` (past the watchdog threshold at its last look).
+//!   `eno_compositions_stuck` (past the watchdog threshold at its last look);
+//! - `leader_election_master_status{name}` (1 while this replica holds the Lease `name`, 0
+//!   while it follows; only with leader election).
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -32,6 +34,12 @@ pub struct ResultLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct QueueLabel {
+    pub name: String,
+}
+
+/// controller-runtime names the Lease in `leader_election_master_status` by `name`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LeaseLabel {
     pub name: String,
 }
 
@@ -64,6 +72,7 @@ pub struct Metrics {
     pub resources_reconciled: Counter,
     /// Compositions past the watchdog threshold at its last look.
     pub compositions_stuck: Gauge,
+    leader: Family<LeaseLabel, Gauge>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -88,6 +97,7 @@ impl Default for Metrics {
             synthesis_duration: latency(),
             resources_reconciled: Counter::default(),
             compositions_stuck: Gauge::default(),
+            leader: Family::default(),
             registry: Registry::default(),
         };
         // prometheus-client adds `_total` to counters.
@@ -103,6 +113,7 @@ impl Default for Metrics {
         registry.register("eno_synthesis_duration_seconds", "Time a synthesizer run took", metrics.synthesis_duration.clone());
         registry.register("eno_resources_reconciled", "Writes that changed a managed resource", metrics.resources_reconciled.clone());
         registry.register("eno_compositions_stuck", "Compositions stuck mid-transition past the watchdog threshold", metrics.compositions_stuck.clone());
+        registry.register("leader_election_master_status", "1 while this replica is the leader of the Lease `name`, 0 while it is a follower", metrics.leader.clone());
         Metrics { registry, ..metrics }
     }
 }
@@ -126,6 +137,11 @@ pub enum SynthesisOutcome {
 }
 
 impl Metrics {
+    /// Whether this replica leads the election of Lease `lease`.
+    pub fn leading(&self, lease: &str, leading: bool) {
+        self.leader.get_or_create(&LeaseLabel { name: lease.to_string() }).set(i64::from(leading));
+    }
+
     /// The metrics in Prometheus' text exposition format.
     pub fn encode(&self) -> String {
         let mut out = String::new();

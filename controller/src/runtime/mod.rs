@@ -12,6 +12,7 @@ mod client;
 mod controller;
 pub mod fake;
 mod informer;
+pub mod leader_election;
 #[cfg(not(madsim))]
 pub mod kube;
 pub mod metrics;
