@@ -7,9 +7,9 @@
 
 mod support;
 
-use std::io::Read;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Duration;
+use support::controller::{chart_controller_kubeconfig, Controller};
 use support::{eventually, repo_path, synthesizer, EnoDev};
 
 /// The real helm, for commands that need no server; its homes in a temp dir.
@@ -50,6 +50,7 @@ fn the_chart_lints_clean_and_its_schema_rejects_bad_values() {
         ("replicas=0", "replicas"),
         ("controller.rolloutCooldown=soon", "rolloutCooldown"),
         ("controller.listSemantic=stale", "listSemantic"),
+        ("leaderElection.leaseDuration=long", "leaseDuration"),
         ("synthesisNamespace=Not_A_Name", "synthesisNamespace"),
         ("managedResources.rules[0].resources=null", "resources"),
         ("surprise=1", "surprise"),
@@ -135,31 +136,6 @@ fn the_dockerfile_builds_a_static_eno_onto_a_non_root_base() {
     assert!(String::from_utf8_lossy(&help.stdout).contains("[default: /eno]"));
 }
 
-/// `eno run` as the chart's controller ServiceAccount against `dev`: a kubeconfig with the
-/// token `kubectl create token` hands out.
-fn run_as_chart_controller(dev: &EnoDev) -> (std::process::Child, tempfile::NamedTempFile) {
-    let token = dev.ok(&["create", "token", "eno-controller", "-n", "eno-system"]).trim().to_string();
-    let mut config: serde_json::Value = dev.json(&["config", "view", "--raw"]);
-    config["users"][0]["user"] = serde_json::json!({"token": token});
-    let kubeconfig = dev.file("controller.kubeconfig", &serde_json::to_string(&config).expect("JSON"));
-    let log = tempfile::NamedTempFile::new().expect("log file");
-    let child = Command::new(env!("CARGO_BIN_EXE_eno"))
-        .args(["run", "--executor", "local", "--synthesis-namespace", "eno-system", "--ops-address", "none", "--kubeconfig"])
-        .arg(&kubeconfig)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(log.reopen().expect("log"))
-        .spawn()
-        .expect("eno run starts");
-    (child, log)
-}
-
-fn log_of(log: &tempfile::NamedTempFile) -> String {
-    let mut text = String::new();
-    let _ = log.reopen().and_then(|mut f| f.read_to_string(&mut text));
-    text
-}
-
 fn simplified(dev: &EnoDev, name: &str) -> (String, String) {
     let c = dev.json(&["get", "composition", name]);
     let s = &c["status"]["simplified"];
@@ -190,7 +166,7 @@ fn the_chart_installs_and_its_controller_identity_is_enough_and_no_more() {
     dev.ok(&["get", "clusterrolebinding", "eno-controller"]);
     dev.ok(&["get", "crd", "compositions.eno.azure.io"]);
 
-    let (mut controller, log) = run_as_chart_controller(&dev);
+    let controller = Controller::start(&chart_controller_kubeconfig(&dev), &["--ops-address", "none"]);
     // A ConfigMap (granted by the chart's default rules): synthesized, created, Ready; then a new
     // synthesizer version rolls out through the rollout slot's Lease in the synthesis namespace;
     // then a symphony comes and goes.
@@ -210,7 +186,7 @@ fn the_chart_installs_and_its_controller_identity_is_enough_and_no_more() {
     eventually(Duration::from_secs(30), "the symphony's composition ready", || of_band(&dev).filter(|c| c["status"]["simplified"]["status"] == "Ready"));
     dev.ok(&["delete", "symphony", "band", "--timeout=30s"]);
     eventually(Duration::from_secs(30), "the symphony's composition gone", || of_band(&dev).is_none().then_some(()));
-    let so_far = log_of(&log);
+    let so_far = controller.log();
     assert!(!so_far.to_lowercase().contains("forbidden"), "the chart's identity was refused something:\n{so_far}");
 
     // A Secret is not granted: that resource shows Forbidden, nothing else is disturbed.
@@ -220,6 +196,4 @@ fn the_chart_installs_and_its_controller_identity_is_enough_and_no_more() {
     assert_eq!(status, "Reconciling", "{error}");
     assert!(error.contains("secrets"), "{error}");
     assert_eq!(simplified(&dev, "granted").0, "Ready");
-    let _ = controller.kill();
-    let _ = controller.wait();
 }

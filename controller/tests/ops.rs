@@ -5,43 +5,13 @@
 
 mod support;
 
-use std::io::{Read, Write};
 use std::time::Duration;
+use support::controller::{get, sample, scrape};
 use support::{eventually, synthesizer, EnoDev};
-
-/// `GET path` over plain HTTP/1.0: the status code and the body.
-fn get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").as_bytes()).ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let (head, body) = response.split_once("\r\n\r\n")?;
-    let status = head.split(' ').nth(1)?.parse().ok()?;
-    Some((status, body.to_string()))
-}
 
 /// A free local port (taken, then given back).
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
-}
-
-/// The value of the sample `name` whose labels include `labels`.
-fn sample(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    scrape
-        .samples
-        .iter()
-        .find(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
-        .map(|s| match s.value {
-            prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Gauge(v) | prometheus_parse::Value::Untyped(v) => v,
-            _ => f64::NAN,
-        })
-}
-
-fn scrape(port: u16) -> prometheus_parse::Scrape {
-    let (status, body) = get(port, "/metrics").expect("/metrics answers");
-    assert_eq!(status, 200);
-    let lines = body.lines().map(|l| Ok(l.to_string()));
-    prometheus_parse::Scrape::parse(lines).expect("/metrics parses as the Prometheus text format")
 }
 
 fn composition(name: &str) -> String {

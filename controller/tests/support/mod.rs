@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod controller;
 pub mod kubelet;
 
 use std::io::{BufRead, BufReader, Write};
