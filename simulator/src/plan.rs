@@ -87,6 +87,15 @@ pub enum Fault {
         #[serde(with = "millis")]
         max: Duration,
     },
+    /// Replica `replica` cannot reach the API server from `at` for `duration`: its requests
+    /// fail (connection refused) and its watches end, while the others carry on.
+    Partition {
+        replica: usize,
+        #[serde(with = "millis")]
+        at: Duration,
+        #[serde(with = "millis")]
+        duration: Duration,
+    },
 }
 
 /// `Duration` as whole milliseconds.
@@ -120,6 +129,7 @@ impl fmt::Display for Fault {
             Fault::SecondReplica { at } => write!(f, "second replica (split brain) from {at:?}"),
             Fault::ClockSkew { replica, offset_millis } => write!(f, "clock of replica {replica} off by {offset_millis}ms"),
             Fault::Latency { max } => write!(f, "request latency up to {max:?}"),
+            Fault::Partition { replica, at, duration } => write!(f, "replica {replica} partitioned from the API server at {at:?} for {duration:?}"),
         }
     }
 }
@@ -173,6 +183,13 @@ impl Fault {
             Fault::SecondReplica { at } => time(*at).map(|at| Fault::SecondReplica { at }).to_vec(),
             Fault::ClockSkew { replica, offset_millis } => vec![Fault::ClockSkew { replica: *replica, offset_millis: offset_millis / 2 }],
             Fault::Latency { max } => time(*max).map(|max| Fault::Latency { max: max.max(Duration::from_millis(1)) }).to_vec(),
+            Fault::Partition { replica, at, duration } => [
+                time(*duration).map(|duration| Fault::Partition { replica: *replica, at: *at, duration }),
+                time(*at).map(|at| Fault::Partition { replica: *replica, at, duration: *duration }),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
         };
         // Some knobs bottom out (a lag of 1 stays 1), and a rate or skew of 0 is no fault.
         out.retain(|f| f != self && !f.is_noop());
@@ -192,6 +209,7 @@ impl Fault {
         match self {
             Fault::DroppedWatchEvents { rate } | Fault::Errors { rate, .. } | Fault::TimeoutsAfterCommit { rate } => *rate <= 0.0,
             Fault::ClockSkew { offset_millis, .. } => *offset_millis == 0,
+            Fault::Partition { duration, .. } => duration.is_zero(),
             Fault::TimeTravel { .. }
             | Fault::DelayedWatchEvents { .. }
             | Fault::DuplicateDelivery { .. }
@@ -232,6 +250,8 @@ pub struct ReplicaFaults {
     pub clock_offsets_millis: [i64; 2],
     /// (nth committed write of replica 0, down time) of each crash after a write.
     pub crashes_after_writes: Vec<(u64, Duration)>,
+    /// (replica, from, for how long) of each partition from the API server, from the run's start.
+    pub partitions: Vec<(usize, Duration, Duration)>,
 }
 
 impl FaultPlan {
@@ -301,6 +321,10 @@ impl FaultPlan {
             let offset_millis = if rng.chance(0.5) { magnitude } else { -magnitude };
             faults.push(Fault::ClockSkew { replica: rng.below(2) as usize, offset_millis });
         }
+        if coin(&mut rng, 0.3) {
+            // Long enough, often, for another replica to take a partitioned leader's Lease.
+            faults.push(Fault::Partition { replica: rng.below(2) as usize, at: at(&mut rng), duration: Duration::from_millis(500 + rng.below(20_000)) });
+        }
         FaultPlan { faults }
     }
 
@@ -325,7 +349,8 @@ impl FaultPlan {
                 | Fault::CrashAfterWrite { .. }
                 | Fault::SecondReplica { .. }
                 | Fault::ClockSkew { .. }
-                | Fault::Latency { .. } => {}
+                | Fault::Latency { .. }
+                | Fault::Partition { .. } => {}
             }
         }
         f
@@ -344,6 +369,7 @@ impl FaultPlan {
                     }
                 }
                 Fault::CrashAfterWrite { nth, down } => r.crashes_after_writes.push((*nth, *down)),
+                Fault::Partition { replica, at, duration } => r.partitions.push((*replica, *at, *duration)),
                 Fault::DelayedWatchEvents { .. }
                 | Fault::DroppedWatchEvents { .. }
                 | Fault::DuplicateDelivery { .. }
@@ -378,7 +404,8 @@ impl FaultPlan {
             | Fault::CrashAfterWrite { .. }
             | Fault::SecondReplica { .. }
             | Fault::ClockSkew { .. }
-            | Fault::Latency { .. } => false,
+            | Fault::Latency { .. }
+            | Fault::Partition { .. } => false,
         })
     }
 
@@ -396,7 +423,8 @@ impl FaultPlan {
             | Fault::Compactions { .. }
             | Fault::PausedGc
             | Fault::ClockSkew { .. }
-            | Fault::Latency { .. } => false,
+            | Fault::Latency { .. }
+            | Fault::Partition { .. } => false,
         };
         self.faults.iter().filter(starts_a_replica).count()
     }

@@ -62,6 +62,19 @@ pub struct Scenario {
     /// syntheses against it.
     #[serde(default)]
     pub rollout_cooldown: Option<Span>,
+    /// Leader election among the replicas (none: every replica works, fenced); the checker
+    /// then judges that only the Lease's holder writes and that failover is bounded.
+    #[serde(default)]
+    pub leader_election: Option<LeaderElection>,
+}
+
+/// The replicas' election timings (`eno run --leader-election-lease-duration`, ...).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LeaderElection {
+    pub lease_duration: Span,
+    pub renew_deadline: Span,
+    pub retry_period: Span,
 }
 
 fn one_replica() -> usize {

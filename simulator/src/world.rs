@@ -24,12 +24,15 @@ mod user;
 pub use check::{check_plan, check_seed, Failure};
 pub use defects::{defect_names, defects_named, DEFECTS, FENCES};
 
+use crate::invariants::leader::Election;
 use crate::invariants::{Checker, Invariant, Violation};
 use crate::plan::{FaultPlan, ReplicaFaults};
 use crate::scenario::Scenario;
 use crate::trace::Trace;
 use eno::controllers::{Defects, Eno, Options};
 use eno::runtime::fake::{install_crds, FakeCluster};
+use eno::runtime::leader_election::decide::JITTER_FACTOR;
+use eno::runtime::leader_election::ElectionConfig;
 use eno::runtime::{Cluster, ListSemantic};
 use eno::synthesis::{Executor, SimulatedExecutor};
 use fake_apiserver::clock::SystemClock;
@@ -107,7 +110,26 @@ async fn simulate(scenario: Arc<Scenario>, seed: u64, plan: FaultPlan, defects: 
         return failed_setup(&scenario, format!("installing CRDs: {e}"));
     }
     let cooldown = scenario.rollout_cooldown.map_or(Duration::ZERO, |c| c.0);
-    let recorder = Recorder::new(Checker::new(scenario.at_most_once.iter().cloned().collect()).with_rollout_cooldown(cooldown), start);
+    let mut checker = Checker::new(scenario.at_most_once.iter().cloned().collect()).with_rollout_cooldown(cooldown);
+    let election = scenario.leader_election.as_ref().map(|e| ElectionConfig {
+        namespace: "default".into(),
+        name: "eno-controller".into(),
+        // Each replica's incarnation names itself (`Replicas::start`).
+        identity: "eno".into(),
+        lease_duration: e.lease_duration.0,
+        renew_deadline: e.renew_deadline.0,
+        retry_period: e.retry_period.0,
+    });
+    if let Some(config) = &election {
+        if let Err(e) = config.validate() {
+            return failed_setup(&scenario, format!("leaderElection: {e}"));
+        }
+        // Up to a lease duration from the standby's last look, and a jittered look on either side.
+        let failover_bound = config.lease_duration + config.retry_period.mul_f64(2.0 * (1.0 + JITTER_FACTOR)) + Duration::from_secs(1);
+        let judge_failover = !plan.faults.iter().any(|f| matches!(f, crate::plan::Fault::Errors { .. }));
+        checker = checker.with_leader_election(Election { namespace: config.namespace.clone(), name: config.name.clone(), failover_bound, judge_failover });
+    }
+    let recorder = Recorder::new(checker, start);
     recorder.attach(&server);
     let garbage_collector = tokio::spawn(server.clone().run_garbage_collector(Duration::from_millis(500)));
 
@@ -126,8 +148,11 @@ async fn simulate(scenario: Arc<Scenario>, seed: u64, plan: FaultPlan, defects: 
     let replicas = Replicas {
         server: server.downgrade(),
         executor: recorder.executor(simulated.clone()),
-        options: Options { synthesis_concurrency: 2, reconcile_concurrency: 2, list_semantic, rollout_cooldown: cooldown, defects, ..Options::default() },
+        options: Options { synthesis_concurrency: 2, reconcile_concurrency: 2, list_semantic, rollout_cooldown: cooldown, leader_election: election, defects, ..Options::default() },
         faults,
+        start,
+        until,
+        incarnations: Arc::default(),
         write_crashes,
         recorder: recorder.clone(),
         permanent: scenario.replicas,
@@ -204,6 +229,12 @@ struct Replicas {
     /// Replicas the scenario runs throughout (indices `0..permanent`); the plan's second
     /// replica comes after them.
     permanent: usize,
+    /// When the run started and when faults stop (partitions are timed from the one and end
+    /// by the other).
+    start: Instant,
+    until: Instant,
+    /// Replica starts so far: each incarnation campaigns under an identity of its own.
+    incarnations: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Replicas {
@@ -214,6 +245,8 @@ impl Replicas {
         let clock_offset_millis = self.faults.clock_offsets_millis.get(index).copied().unwrap_or_default();
         let options = Options { clock_offset_millis, ..self.options.clone() };
         let write_crashes = self.write_crashes.clone().filter(|_| index == 0);
+        let partitions: Vec<(Instant, Instant)> = self.faults.partitions.iter().filter(|(r, ..)| *r == index).map(|(_, at, d)| (self.start + *at, (self.start + *at + *d).min(self.until))).collect();
+        let incarnations = self.incarnations.clone();
         // The runtime's handle is looked up, not kept: a task still holding it at the end would
         // keep the whole runtime (and so the world) alive.
         let node = madsim::runtime::Handle::current()
@@ -224,12 +257,23 @@ impl Replicas {
                 if let Some(crashes) = write_crashes.clone() {
                     cluster = cluster.with_on_commit(move || crashes.committed());
                 }
+                if !partitions.is_empty() {
+                    let partitions = partitions.clone();
+                    cluster = cluster.with_reachable(move || {
+                        let now = Instant::now();
+                        !partitions.iter().any(|(from, to)| (*from..*to).contains(&now))
+                    });
+                }
                 let cluster: Arc<dyn Cluster> = Arc::new(match max_latency.as_millis() as u64 {
                     0 => cluster,
                     // madsim's RNG, drawn in the order madsim runs the requests: seeded.
                     max => cluster.with_latency(move || Duration::from_millis(madsim::rand::random::<u64>() % (max + 1))),
                 });
-                let (executor, options) = (executor.clone(), options.clone());
+                let (executor, mut options) = (executor.clone(), options.clone());
+                if let Some(election) = &mut options.leader_election {
+                    let incarnation = incarnations.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    election.identity = format!("eno-{index}_{incarnation}");
+                }
                 async move {
                     let _eno = Eno::start(cluster, executor, options).await;
                     std::future::pending::<()>().await;

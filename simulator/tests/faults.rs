@@ -38,6 +38,7 @@ fn one_of_each() -> Vec<Fault> {
         Fault::SecondReplica { at: ms(300) },
         Fault::ClockSkew { replica: 0, offset_millis: 20_000 },
         Fault::Latency { max: ms(20) },
+        Fault::Partition { replica: 0, at: ms(200), duration: ms(2000) },
     ]
 }
 

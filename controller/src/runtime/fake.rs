@@ -17,6 +17,9 @@ pub type Latency = Arc<dyn Fn() -> Duration + Send + Sync>;
 /// Told of each write the client committed; answering `true` loses the response.
 pub type OnCommit = Arc<dyn Fn() -> bool + Send + Sync>;
 
+/// Whether the client can reach the server now (`false`: a network partition).
+pub type Reachable = Arc<dyn Fn() -> bool + Send + Sync>;
+
 /// One client of the fake API server; its writes are recorded under `field_manager`.
 #[derive(Clone)]
 pub struct FakeCluster {
@@ -25,11 +28,12 @@ pub struct FakeCluster {
     bookmark_interval: Duration,
     latency: Option<Latency>,
     on_commit: Option<OnCommit>,
+    reachable: Option<Reachable>,
 }
 
 impl FakeCluster {
     pub fn new(server: SharedApiServer, field_manager: &str) -> Self {
-        FakeCluster { server, field_manager: field_manager.to_string(), bookmark_interval: Duration::from_secs(5), latency: None, on_commit: None }
+        FakeCluster { server, field_manager: field_manager.to_string(), bookmark_interval: Duration::from_secs(5), latency: None, on_commit: None, reachable: None }
     }
 
     /// Calls `on_commit` after each request that committed a write. When it answers `true` the
@@ -50,11 +54,22 @@ impl FakeCluster {
         self
     }
 
+    /// Cuts the client off from the server whenever `reachable()` says so (a network
+    /// partition): its requests fail without reaching the server, and its open watches end at
+    /// their next event.
+    pub fn with_reachable(mut self, reachable: impl Fn() -> bool + Send + Sync + 'static) -> Self {
+        self.reachable = Some(Arc::new(reachable));
+        self
+    }
+
     /// Serves `request` against the server, after the request's latency if there is one.
     fn call<T: Send + 'static>(&self, request: impl FnOnce(&mut server::ApiServer) -> ClientResult<T> + Send + 'static) -> BoxFuture<'static, ClientResult<T>> {
-        let (server, on_commit) = (self.server.clone(), self.on_commit.clone());
+        let (server, on_commit, reachable) = (self.server.clone(), self.on_commit.clone(), self.reachable.clone());
         // `None`: the response is lost.
         let serve = move || {
+            if reachable.is_some_and(|r| !r()) {
+                return Some(Err(ClientError::Transport("connection refused: the API server cannot be reached".into())));
+            }
             let (result, committed) = server.serve(|s| {
                 let before = s.revision();
                 let result = request(s);
@@ -156,12 +171,13 @@ impl Cluster for FakeCluster {
             let opts = ListOptions { resource_version: Some(resource_version), allow_watch_bookmarks: true, ..Default::default() };
             s.watch(&t, &opts).map_err(api_error)
         });
-        let (interval, server) = (self.bookmark_interval, self.server.clone());
+        let (interval, server, reachable) = (self.bookmark_interval, self.server.clone(), self.reachable.clone());
         opened
             .map_ok(move |w| {
                 let stream = server.stream(w, interval);
                 futures::stream::unfold(stream, |mut stream| async move { stream.next_batch().await.map(|batch| (batch, stream)) })
                     .flat_map(|batch| futures::stream::iter(batch.into_iter().map(convert_event)))
+                    .take_while(move |_| futures::future::ready(reachable.as_ref().is_none_or(|r| r())))
                     .boxed()
             })
             .boxed()

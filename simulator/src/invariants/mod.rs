@@ -12,6 +12,7 @@
 mod annotations;
 mod deletion;
 mod dependencies;
+pub mod leader;
 mod loss;
 mod rollout;
 mod syntheses;
@@ -50,6 +51,9 @@ pub enum Invariant {
     /// A composition synthesizes only once its dependencies are ready, and its resources are
     /// deleted only once no composition depending on it remains.
     DependencyOrder,
+    /// With leader election: one holder per term, only the holder's replica writes, and a lost
+    /// leader is replaced within a bound.
+    SingleLeader,
     Convergence,
     /// No livelock: replicas do not answer each other's writes in a storm (at one instant,
     /// one would stop virtual time from ever reaching the deadline).
@@ -70,6 +74,7 @@ impl fmt::Display for Invariant {
             Invariant::InputLockstep => "input lockstep",
             Invariant::RolloutCooldown => "rollout cooldown",
             Invariant::DependencyOrder => "dependency order",
+            Invariant::SingleLeader => "single leader",
             Invariant::Convergence => "convergence",
             Invariant::Progress => "progress",
             Invariant::NoPanic => "no panic",
@@ -110,6 +115,7 @@ pub struct Checker {
     syntheses: syntheses::Runs,
     rollout: rollout::Pacing,
     deletion: deletion::Deletions,
+    leader: leader::Terms,
     /// Set while the scenario's user writes: their edits and deletions are not Eno's doing.
     pub user_acting: bool,
     violations: Vec<Violation>,
@@ -143,6 +149,7 @@ impl Checker {
             syntheses: syntheses::Runs::default(),
             rollout: rollout::Pacing::default(),
             deletion: deletion::Deletions::default(),
+            leader: leader::Terms::default(),
             user_acting: false,
             violations: Vec::new(),
         }
@@ -152,6 +159,25 @@ impl Checker {
     pub fn with_rollout_cooldown(mut self, cooldown: Duration) -> Self {
         self.rollout.cooldown = cooldown;
         self
+    }
+
+    /// Judges the replicas' leader election (see [`leader`]).
+    pub fn with_leader_election(mut self, election: leader::Election) -> Self {
+        self.leader = leader::Terms::new(Some(election));
+        self
+    }
+
+    /// Judges who made a committed write: `actor` is a replica (`eno-N`), the user or the API
+    /// server.
+    pub fn written_by(&mut self, event: &ObservedEvent, actor: &str, at: Duration) {
+        let found = self.leader.committed(event, actor, at);
+        self.report_all(found, at, Some(event.revision));
+    }
+
+    /// Replica `name` came up or became reachable (`available`), or went down or was cut off.
+    pub fn replica_available(&mut self, name: &str, available: bool, at: Duration) {
+        let found = self.leader.replica_available(name, available, at);
+        self.report_all(found, at, None);
     }
 
     /// Starts from what the server already holds.
@@ -244,7 +270,8 @@ impl Checker {
     /// Checks that need the run to be over: called at the deadline, once faults have long
     /// stopped and garbage collection has had time to run.
     pub fn finish(&mut self, at: Duration) {
-        let found = self.leaks();
+        let mut found = self.leaks();
+        found.extend(self.leader.failover_overdue(at));
         self.report_all(found, at, None);
     }
 

@@ -35,6 +35,9 @@ pub const DEFECTS: &[(&str, &str, Invariant)] = &[
     ("cached-status-inputs", "foreign-finalizers", Invariant::Progress),
     // A blind PUT of a composition from a stale list drops the finalizer Eno added meanwhile.
     ("unfenced-replace", "symphony-migration", Invariant::NoLoss),
+    // Leader election: standbys write too; a partitioned leader writes on after its deadline.
+    ("followers-write", "leader-election", Invariant::SingleLeader),
+    ("ignore-renew-deadline", "leader-election", Invariant::SingleLeader),
 ];
 
 /// The controller defects switched on by `name` (see [`DEFECTS`]).
@@ -54,6 +57,8 @@ pub fn defects_named(name: &str) -> Option<Defects> {
         "cached-create-check" => d.cached_create_check = true,
         "set-before-prune" => d.set_before_prune = true,
         "claims-never-expire" => d.claims_never_expire = true,
+        "followers-write" => d.followers_write = true,
+        "ignore-renew-deadline" => d.ignore_renew_deadline = true,
         _ => d.unfenced = Some(FENCES.iter().find(|(n, _)| *n == name)?.1),
     }
     Some(d)

@@ -75,6 +75,20 @@ pub(super) fn drive(plan: &FaultPlan, start: Instant, until: Instant, server: &S
             }
             // Built into the replicas (`FaultPlan::replica_faults`).
             Fault::Latency { .. } | Fault::ClockSkew { .. } => {}
+            // Built into the replica's client (`FaultPlan::replica_faults`); noted here.
+            Fault::Partition { replica, at, duration } => {
+                let recorder = recorder.clone();
+                tokio::spawn(async move {
+                    let name = format!("eno-{replica}");
+                    tokio::time::sleep_until(start + at).await;
+                    if Instant::now() >= until {
+                        return;
+                    }
+                    recorder.partitioned(&name, true);
+                    tokio::time::sleep_until((start + at + duration).min(until)).await;
+                    recorder.partitioned(&name, false);
+                });
+            }
             // Counted by replica 0's client (`WriteCrashes`); `crash_after_writes` kills.
             Fault::CrashAfterWrite { .. } => {}
             // The lag is in `plan.server_faults()` and the replicas list with the `Any`

@@ -108,6 +108,7 @@ impl Recorder {
             let actor = g.actor().to_string();
             g.trace.record(event, at, &actor, s.faults().watch_lag);
             g.checker.observe(s, event, at);
+            g.checker.written_by(event, &actor, at);
         });
     }
 
@@ -125,9 +126,21 @@ impl Recorder {
         g.checker.replica_crashed();
     }
 
-    /// Names the writes made on `node` after the replica `name`.
+    /// Names the writes made on `node` after the replica `name` (up from now).
     pub fn replica(&self, node: NodeId, name: &str) {
-        self.lock().replicas.insert(node, name.to_string());
+        let at = self.elapsed();
+        let mut g = self.lock();
+        g.replicas.insert(node, name.to_string());
+        g.checker.replica_available(name, true, at);
+    }
+
+    /// Replica `name` is cut off from the API server (`partitioned`), or reaches it again.
+    pub fn partitioned(&self, name: &str, partitioned: bool) {
+        let at = self.elapsed();
+        let mut g = self.lock();
+        let text = if partitioned { format!("partition: {name} cut off from the API server") } else { format!("partition of {name} healed") };
+        g.trace.note(at, &text);
+        g.checker.replica_available(name, !partitioned, at);
     }
 
     /// Every replica's node.
@@ -141,6 +154,7 @@ impl Recorder {
         let mut g = self.lock();
         let Some(name) = g.replicas.get(&node).cloned() else { return };
         if running { g.trace.up(&name, at) } else { g.trace.down(&name, at) }
+        g.checker.replica_available(&name, running, at);
     }
 
     /// `inner`, telling the checker about every synthesis before running it.

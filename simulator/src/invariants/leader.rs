@@ -1,0 +1,129 @@
+//! Single leader: with leader election on, read from the raw committed Lease and the writer of
+//! every commit (the replica whose node made it).
+//!
+//! - A term is a Lease commit's (`spec.holderIdentity`, `spec.leaseTransitions`). Terms never
+//!   go back, and no term has two holders.
+//! - Every other write a replica makes is committed while the Lease names that replica (its
+//!   identities are `eno-N_<incarnation>`): a follower never writes, and a deposed leader has
+//!   stopped before its successor's term begins.
+//! - Failover is bounded: once the holder's replica is killed or cut off from the API server,
+//!   some replica commits the Lease within the bound, counted from when one could (a replica
+//!   up and reachable). Judged only without injected request errors, which may legitimately
+//!   fail any number of attempts in a row.
+
+use super::{describe, Found, Invariant};
+use fake_apiserver::shared::ObservedEvent;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// The election the scenario runs.
+#[derive(Debug, Clone)]
+pub struct Election {
+    pub namespace: String,
+    pub name: String,
+    /// Longest acceptable time from the holder's loss to the next Lease commit.
+    pub failover_bound: Duration,
+    /// Whether the failover bound is judged (not under injected request errors).
+    pub judge_failover: bool,
+}
+
+#[derive(Default)]
+pub(super) struct Terms {
+    election: Option<Election>,
+    /// (holder identity, transitions) of the last Lease commit.
+    current: Option<(String, i64)>,
+    /// Since when the current holder's replica has been down or cut off.
+    holder_lost_at: Option<Duration>,
+    /// Each replica (`eno-N`) that is up and reachable, and since when.
+    available: BTreeMap<String, Duration>,
+}
+
+/// The replica (`eno-N`) of an identity `eno-N_<incarnation>`.
+fn replica_of(identity: &str) -> &str {
+    identity.split('_').next().unwrap_or_default()
+}
+
+impl Terms {
+    pub fn new(election: Option<Election>) -> Self {
+        Terms { election, ..Terms::default() }
+    }
+
+    fn is_lease(&self, event: &ObservedEvent) -> bool {
+        let Some(e) = &self.election else { return false };
+        event.key.resource.group == "coordination.k8s.io" && event.key.resource.plural == "leases" && event.key.namespace == e.namespace && event.key.name == e.name
+    }
+
+    /// A commit by `actor` (a replica `eno-N`, the user, or the API server).
+    pub fn committed(&mut self, event: &ObservedEvent, actor: &str, at: Duration) -> Found {
+        if self.election.is_none() {
+            return Vec::new();
+        }
+        let mut found = self.failover_overdue(at);
+        if self.is_lease(event) {
+            found.extend(self.lease_changed(&event.object));
+        } else if actor.starts_with("eno-") {
+            let holder = self.current.as_ref().map(|(h, t)| (replica_of(h), *t));
+            if holder.is_none_or(|(replica, _)| replica != actor) {
+                let led_by = match &self.current {
+                    Some((h, t)) if !h.is_empty() => format!("{h} held the Lease (term {t})"),
+                    _ => "nobody held the Lease".to_string(),
+                };
+                found.push((Invariant::SingleLeader, format!("{actor} wrote {} while {led_by}", describe(&event.key))));
+            }
+        }
+        found
+    }
+
+    fn lease_changed(&mut self, lease: &Value) -> Found {
+        let holder = lease["spec"]["holderIdentity"].as_str().unwrap_or_default().to_string();
+        let transitions = lease["spec"]["leaseTransitions"].as_i64().unwrap_or(0);
+        let mut found = Vec::new();
+        if let Some((before, before_term)) = &self.current {
+            if transitions < *before_term {
+                found.push((Invariant::SingleLeader, format!("the Lease went back from term {before_term} to term {transitions}")));
+            } else if transitions == *before_term && !before.is_empty() && !holder.is_empty() && *before != holder {
+                found.push((Invariant::SingleLeader, format!("two leaders in term {transitions}: {before} and {holder}")));
+            }
+        }
+        if !holder.is_empty() {
+            self.holder_lost_at = None;
+        }
+        self.current = Some((holder, transitions));
+        found
+    }
+
+    /// Replica `name` went down or became unreachable (`available`: came back).
+    pub fn replica_available(&mut self, name: &str, available: bool, at: Duration) -> Found {
+        if self.election.is_none() {
+            return Vec::new();
+        }
+        let found = self.failover_overdue(at);
+        if available {
+            self.available.insert(name.to_string(), at);
+        } else {
+            self.available.remove(name);
+            let holds = self.current.as_ref().is_some_and(|(h, _)| replica_of(h) == name);
+            if holds && self.holder_lost_at.is_none() {
+                self.holder_lost_at = Some(at);
+            }
+        }
+        found
+    }
+
+    /// Checked at every commit and at the end: a lost leader replaced within the bound.
+    pub fn failover_overdue(&mut self, at: Duration) -> Found {
+        let Some(e) = self.election.as_ref().filter(|e| e.judge_failover) else { return Vec::new() };
+        let Some(lost) = self.holder_lost_at else { return Vec::new() };
+        // From when a replica that could take over was there (up and reachable).
+        let Some(candidate_since) = self.available.values().min().copied() else { return Vec::new() };
+        let from = lost.max(candidate_since);
+        if at.saturating_sub(from) <= e.failover_bound {
+            return Vec::new();
+        }
+        let holder = self.current.as_ref().map(|(h, _)| h.clone()).unwrap_or_default();
+        // Reported once.
+        self.holder_lost_at = None;
+        vec![(Invariant::SingleLeader, format!("no leader for {:.3}s after {holder} was lost (bound {:?})", at.saturating_sub(from).as_secs_f64(), e.failover_bound))]
+    }
+}
