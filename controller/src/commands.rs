@@ -151,8 +151,9 @@ pub async fn run(kubeconfig: Option<PathBuf>, options: Options, executor: Execut
         ExecutorChoice::Pod(config) => Arc::new(PodExecutor::new(cluster.clone(), config)),
         ExecutorChoice::Local => Arc::new(LocalProcessExecutor::default()),
     };
+    let shard = (options.shard.namespace().unwrap_or("*").to_string(), options.shard.label_selector().unwrap_or_default());
     let eno = Eno::start(cluster, executor, options).await;
-    tracing::info!(%url, "eno controllers running");
+    tracing::info!(%url, composition_namespace = %shard.0, composition_label_selector = %shard.1, "eno controllers running");
     if let Some((ops, _)) = &ops {
         ops.ready.store(true, std::sync::atomic::Ordering::Relaxed);
     }

@@ -147,6 +147,21 @@ enum Command {
         /// Serve /metrics, /healthz and /readyz on this address; `none` to serve nothing.
         #[arg(long, default_value = "0.0.0.0:8080", value_parser = parse_ops_address)]
         ops_address: OpsAddress,
+        /// Shard: handle only compositions (their slices and resources) and symphonies in this
+        /// namespace; empty: every namespace. Eno's `--composition-namespace`.
+        #[arg(long, default_value = "")]
+        composition_namespace: String,
+        /// Shard: handle only compositions (and symphonies) whose labels match this label
+        /// selector (`key=value,key2 in (a,b),!key3`); empty: all. A composition whose labels
+        /// stop matching is left as it is. Eno's `--composition-label-selector`.
+        #[arg(long, default_value = "")]
+        composition_label_selector: String,
+        /// Shard: reconcile only the resources for which this CEL expression over `self` (the
+        /// resource as synthesized) and `composition` (its metadata) is true, e.g.
+        /// `self.kind == 'ConfigMap'`; one it fails on is skipped and counted. Empty: all.
+        /// Eno's `--resource-filter`.
+        #[arg(long, default_value = "")]
+        resource_filter: String,
     },
     /// Run a synthesizer command inside a synthesis pod and hand its output back as Secrets.
     Execute {
@@ -206,7 +221,11 @@ async fn main() -> anyhow::Result<()> {
             qps,
             burst,
             ops_address,
+            composition_namespace,
+            composition_label_selector,
+            resource_filter,
         } => {
+            let shard = eno::decide::shard::Shard::new(&composition_namespace, &composition_label_selector, &resource_filter)?;
             let rollout_namespace = synthesis_namespace.clone();
             let executor = match executor {
                 ExecutorKind::Local => eno::commands::ExecutorChoice::Local,
@@ -234,6 +253,7 @@ async fn main() -> anyhow::Result<()> {
                 watchdog_threshold: Some(watchdog_threshold),
                 rollout_cooldown,
                 rollout_namespace,
+                shard,
                 ..Default::default()
             };
             eno::commands::run(kubeconfig, options, executor, ops_address.0, (qps, burst)).await

@@ -40,9 +40,10 @@ pub use defects::{Defects, Fence};
 pub use keys::{CompositionKey, ResourceWorkKey, SymphonyKey};
 
 use crate::api::{Composition, ResourceSlice, Symphony, Synthesizer};
+use crate::decide::shard::Shard;
 use crate::decide::step::gvk;
 use crate::decide::symphony::owner_symphony;
-use crate::runtime::{run_controller, Cluster, Gvk, Informer, ListSemantic, Metrics, WorkQueue};
+use crate::runtime::{run_controller, Cluster, Gvk, Informer, ListParams, ListSemantic, Metrics, WorkQueue};
 use crate::synthesis::Executor;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde::de::DeserializeOwned;
@@ -76,6 +77,10 @@ pub struct Options {
     pub rollout_cooldown: Duration,
     /// The namespace of the rollout slot's Lease (`eno-rollout`).
     pub rollout_namespace: String,
+    /// Which compositions, symphonies and resources this controller handles (Eno's
+    /// `--composition-namespace`, `--composition-label-selector`, `--resource-filter`;
+    /// everything by default).
+    pub shard: Shard,
     /// Where the controllers count and time their work (a fresh set by default; `eno run`
     /// passes the one it serves on `/metrics`).
     pub metrics: Arc<Metrics>,
@@ -95,6 +100,7 @@ impl Default for Options {
             watchdog_threshold: None,
             rollout_cooldown: Duration::ZERO,
             rollout_namespace: "default".to_string(),
+            shard: Shard::default(),
             metrics: Arc::default(),
             #[cfg(madsim)]
             defects: Defects::default(),
@@ -315,17 +321,22 @@ impl Eno {
                 let router = router.clone();
                 move |obj: &Value| changed(&router, obj)
             };
-            let semantic = options.list_semantic;
+            // The shard's compositions (and their slices, and its symphonies) are all this
+            // replica lists and watches; synthesizers (cluster-scoped) and inputs (bound from
+            // anywhere) are watched everywhere.
+            let all = ListParams { semantic: options.list_semantic, ..ListParams::default() };
+            let selected = ListParams { label_selector: options.shard.label_selector(), ..all.clone() };
+            let namespace = options.shard.namespace().map(str::to_string);
             World {
-                compositions: Informer::start_indexed(cluster.clone(), gvk::<Composition>(), None, semantic, composition_index, on(Router::composition_changed)),
-                synthesizers: Informer::start(cluster.clone(), gvk::<Synthesizer>(), None, semantic, on(Router::synthesizer_changed)),
-                slices: Informer::start_indexed(cluster.clone(), gvk::<ResourceSlice>(), None, semantic, owner_uids, on(Router::slice_changed)),
-                symphonies: Informer::start(cluster.clone(), gvk::<Symphony>(), None, semantic, on(Router::symphony_changed)),
+                compositions: Informer::start_indexed(cluster.clone(), gvk::<Composition>(), namespace.clone(), selected.clone(), composition_index, on(Router::composition_changed)),
+                synthesizers: Informer::start(cluster.clone(), gvk::<Synthesizer>(), None, all.clone(), on(Router::synthesizer_changed)),
+                slices: Informer::start_indexed(cluster.clone(), gvk::<ResourceSlice>(), namespace.clone(), all.clone(), owner_uids, on(Router::slice_changed)),
+                symphonies: Informer::start(cluster.clone(), gvk::<Symphony>(), namespace, selected, on(Router::symphony_changed)),
                 inputs: inputs::InputWatches::new({
                     let (cluster, router) = (cluster.clone(), router.clone());
                     move |kind: &Gvk| {
                         let (router, watched) = (router.clone(), kind.clone());
-                        Informer::start(cluster.clone(), kind.clone(), None, semantic, move |obj: &Value| router.input_changed(&watched, obj))
+                        Informer::start(cluster.clone(), kind.clone(), None, all.clone(), move |obj: &Value| router.input_changed(&watched, obj))
                     }
                 }),
                 cluster,
@@ -334,6 +345,7 @@ impl Eno {
                 unpersisted: Default::default(),
                 rollout: world::RolloutSlot::new(options.rollout_cooldown, &options.rollout_namespace),
                 without_dependents: Default::default(),
+                shard: options.shard.clone(),
                 metrics: metrics.clone(),
                 #[cfg(madsim)]
                 defects: options.defects,

@@ -45,6 +45,8 @@ pub struct World {
     pub rollout: RolloutSlot,
     /// Deleting compositions (by uid) confirmed, on a fresh list, to have no dependents left.
     pub without_dependents: std::sync::Mutex<std::collections::BTreeSet<String>>,
+    /// Which compositions and resources are this replica's ([`crate::decide::shard`]).
+    pub shard: crate::decide::shard::Shard,
     /// Where the controllers count and time their work.
     pub metrics: Arc<crate::runtime::Metrics>,
     #[cfg(madsim)]
