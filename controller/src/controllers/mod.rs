@@ -43,7 +43,7 @@ use crate::api::{Composition, ResourceSlice, Symphony, Synthesizer};
 use crate::decide::shard::Shard;
 use crate::decide::step::gvk;
 use crate::decide::symphony::owner_symphony;
-use crate::runtime::{run_controller, Cluster, Gvk, Informer, ListParams, ListSemantic, Metrics, WorkQueue};
+use crate::runtime::{run_controller, Cluster, Gvk, Informer, ListParams, ListSemantic, Metrics, TokenBucket, WorkQueue};
 use crate::synthesis::Executor;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde::de::DeserializeOwned;
@@ -77,6 +77,16 @@ pub struct Options {
     pub rollout_cooldown: Duration,
     /// The namespace of the rollout slot's Lease (`eno-rollout`).
     pub rollout_namespace: String,
+    /// A lost slice of the current synthesis is healed (one more synthesis is asked for) only
+    /// once the synthesis is this old (Eno's `--self-healing-grace-period`; its 5 minutes are
+    /// `eno run`'s default, 5 seconds here and in `eno dev`, so a lost slice heals within
+    /// seconds in the simulator and while trying things out).
+    pub self_healing_grace: Duration,
+    /// Writes a second recording input changes in compositions' `status.inputRevisions`, at
+    /// most `input_qps` at once after a quiet spell (Eno's `--input-qps`, 10 in `eno run`; its
+    /// input controllers write these); a pass refused its token looks again once one is there.
+    /// 0: unlimited.
+    pub input_qps: f64,
     /// Which compositions, symphonies and resources this controller handles (Eno's
     /// `--composition-namespace`, `--composition-label-selector`, `--resource-filter`;
     /// everything by default).
@@ -100,6 +110,8 @@ impl Default for Options {
             watchdog_threshold: None,
             rollout_cooldown: Duration::ZERO,
             rollout_namespace: "default".to_string(),
+            self_healing_grace: Duration::from_secs(5),
+            input_qps: 0.0,
             shard: Shard::default(),
             metrics: Arc::default(),
             #[cfg(madsim)]
@@ -346,6 +358,8 @@ impl Eno {
                 rollout: world::RolloutSlot::new(options.rollout_cooldown, &options.rollout_namespace),
                 without_dependents: Default::default(),
                 shard: options.shard.clone(),
+                self_healing_grace: options.self_healing_grace,
+                input_writes: (options.input_qps > 0.0).then(|| TokenBucket::new(options.input_qps, options.input_qps.ceil() as u32)),
                 metrics: metrics.clone(),
                 #[cfg(madsim)]
                 defects: options.defects,

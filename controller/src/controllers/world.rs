@@ -47,6 +47,10 @@ pub struct World {
     pub without_dependents: std::sync::Mutex<std::collections::BTreeSet<String>>,
     /// Which compositions and resources are this replica's ([`crate::decide::shard`]).
     pub shard: crate::decide::shard::Shard,
+    /// How old a synthesis must be before a lost slice of it is healed.
+    pub self_healing_grace: Duration,
+    /// The rate limit on recording input changes (`None`: unlimited).
+    pub input_writes: Option<crate::runtime::TokenBucket>,
     /// Where the controllers count and time their work.
     pub metrics: Arc<crate::runtime::Metrics>,
     #[cfg(madsim)]

@@ -27,8 +27,8 @@ use crate::api::Composition;
 /// A flag that does not parse: `eno run` refuses to start.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ShardError {
-    #[error("invalid composition label selector {selector:?}: {source}")]
-    Selector { selector: String, source: SelectorError },
+    #[error("invalid composition label selector {selector:?}: {reason}")]
+    Selector { selector: String, reason: SelectorError },
     #[error("invalid resource filter: {0}")]
     Filter(CelError),
 }
@@ -54,7 +54,7 @@ impl Shard {
     /// From the flags as Eno takes them: `""` means every namespace, every composition, every
     /// resource. The selector is Kubernetes' label selector syntax; the filter must compile.
     pub fn new(namespace: &str, label_selector: &str, resource_filter: &str) -> Result<Shard, ShardError> {
-        let selector = LabelSelector::parse(label_selector).map_err(|source| ShardError::Selector { selector: label_selector.to_owned(), source })?;
+        let selector = LabelSelector::parse(label_selector).map_err(|reason| ShardError::Selector { selector: label_selector.to_owned(), reason })?;
         let resource_filter = match resource_filter.trim() {
             "" => None,
             filter => {
