@@ -33,6 +33,8 @@ pub struct DevOptions {
     pub watchdog_threshold: std::time::Duration,
     /// At most one deferred synthesis per this long (the slot's Lease in `default`).
     pub rollout_cooldown: std::time::Duration,
+    /// A lost slice of a synthesis at least this old is healed.
+    pub self_healing_grace: std::time::Duration,
     /// Serve `/metrics`, `/healthz` and `/readyz` here.
     pub ops_address: Option<std::net::SocketAddr>,
     /// Run Eno's controllers in this process (off: the API server alone, for controllers run
@@ -80,7 +82,12 @@ pub async fn dev(opts: DevOptions) -> anyhow::Result<()> {
     client_config.root_cert = Some(vec![tls.authority_der.clone()]);
     let client = kube::Client::try_from(client_config).context("building the kube client")?;
     let cluster: Arc<dyn Cluster> = Arc::new(KubeCluster::new(client, "eno"));
-    let options = Options { watchdog_threshold: Some(opts.watchdog_threshold), rollout_cooldown: opts.rollout_cooldown, ..Options::default() };
+    let options = Options {
+        watchdog_threshold: Some(opts.watchdog_threshold),
+        rollout_cooldown: opts.rollout_cooldown,
+        self_healing_grace: opts.self_healing_grace,
+        ..Options::default()
+    };
     let ops = match opts.ops_address {
         Some(address) => Some(start_ops(address, &options).await?),
         None => None,
@@ -157,8 +164,9 @@ pub async fn run(kubeconfig: Option<PathBuf>, options: Options, executor: Execut
             ExecutorChoice::Local => Arc::new(LocalProcessExecutor::default()),
         }
     };
+    let shard = (options.shard.namespace().unwrap_or("*").to_string(), options.shard.label_selector().unwrap_or_default());
     let eno = Eno::start_with(cluster, executor, options).await;
-    tracing::info!(%url, "eno controllers running");
+    tracing::info!(%url, composition_namespace = %shard.0, composition_label_selector = %shard.1, "eno controllers running");
     if let Some((ops, _)) = &ops {
         ops.ready.store(true, std::sync::atomic::Ordering::Relaxed);
     }

@@ -86,6 +86,10 @@ enum Command {
         /// `eno run --executor local` with a ServiceAccount's token).
         #[arg(long)]
         no_controllers: bool,
+        /// A lost slice of a synthesis at least this old is healed by resynthesizing (Go
+        /// duration; shorter than `eno run`'s default, to see it happen).
+        #[arg(long, default_value = "5s", value_parser = eno::api::duration::parse_go_duration)]
+        self_healing_grace_period: std::time::Duration,
     },
     /// Run Eno's controllers against a real cluster: the kubeconfig given (or `KUBECONFIG`, or
     /// `~/.kube/config`), else the in-cluster service account.
@@ -144,11 +148,43 @@ enum Command {
         /// Requests the rate limit lets through at once after a quiet spell (Eno's `--burst`).
         #[arg(long, default_value_t = 50)]
         burst: u32,
+        /// Longest a synthesis pod may run (Go duration; Eno's max TTL for synthesizer pods): a
+        /// synthesizer's podTimeout only shortens it.
+        #[arg(long, default_value = "30s", value_parser = eno::api::duration::parse_go_duration)]
+        pod_timeout: std::time::Duration,
+        /// A synthesis pod scheduled onto a node whose kubelet has not started its containers
+        /// within this long is given up (deleted; the synthesis is retried), so a partitioned node
+        /// does not hold a synthesis up (Go duration).
+        #[arg(long, default_value = "3s", value_parser = eno::api::duration::parse_go_duration)]
+        container_creation_ttl: std::time::Duration,
+        /// A lost slice of the current synthesis is healed (one more synthesis is asked for)
+        /// only once the synthesis is at least this old (Go duration).
+        #[arg(long, default_value = "5m", value_parser = eno::api::duration::parse_go_duration)]
+        self_healing_grace_period: std::time::Duration,
+        /// Writes a second recording input changes in compositions' status.inputRevisions, as
+        /// Eno's input controllers' limit (0: unlimited).
+        #[arg(long, default_value_t = 10.0)]
+        input_qps: f64,
         /// Serve /metrics, /healthz and /readyz on this address; `none` to serve nothing.
         #[arg(long, default_value = "0.0.0.0:8080", value_parser = parse_ops_address)]
         ops_address: OpsAddress,
         #[command(flatten)]
         leader_election: LeaderElectionArgs,
+        /// Shard: handle only compositions (their slices and resources) and symphonies in this
+        /// namespace; empty: every namespace. Eno's `--composition-namespace`.
+        #[arg(long, default_value = "")]
+        composition_namespace: String,
+        /// Shard: handle only compositions (and symphonies) whose labels match this label
+        /// selector (`key=value,key2 in (a,b),!key3`); empty: all. A composition whose labels
+        /// stop matching is left as it is. Eno's `--composition-label-selector`.
+        #[arg(long, default_value = "")]
+        composition_label_selector: String,
+        /// Shard: reconcile only the resources for which this CEL expression over `self` (the
+        /// resource as synthesized) and `composition` (its metadata) is true, e.g.
+        /// `self.kind == 'ConfigMap'`; one it fails on is skipped and counted. Empty: all.
+        /// Eno's `--resource-filter`.
+        #[arg(long, default_value = "")]
+        resource_filter: String,
     },
     /// Run a synthesizer command inside a synthesis pod and hand its output back as Secrets.
     Execute {
@@ -234,12 +270,22 @@ async fn main() -> anyhow::Result<()> {
         LogFormat::Json => logs.json().init(),
     }
     match command {
-        Command::Dev { kubeconfig, port, authorization, watchdog_threshold, rollout_cooldown, ops_address, no_controllers } => {
+        Command::Dev { kubeconfig, port, authorization, watchdog_threshold, rollout_cooldown, ops_address, no_controllers, self_healing_grace_period } => {
             let authorization = match authorization {
                 AuthorizationKind::AlwaysAllow => eno::commands::Authorization::AlwaysAllow,
                 AuthorizationKind::Rbac => eno::commands::Authorization::Rbac,
             };
-            eno::commands::dev(eno::commands::DevOptions { kubeconfig, port, authorization, watchdog_threshold, rollout_cooldown, ops_address, controllers: !no_controllers }).await
+            eno::commands::dev(eno::commands::DevOptions {
+                kubeconfig,
+                port,
+                authorization,
+                watchdog_threshold,
+                rollout_cooldown,
+                self_healing_grace: self_healing_grace_period,
+                ops_address,
+                controllers: !no_controllers,
+            })
+            .await
         }
         Command::Run {
             kubeconfig,
@@ -258,9 +304,17 @@ async fn main() -> anyhow::Result<()> {
             rollout_cooldown,
             qps,
             burst,
+            pod_timeout,
+            container_creation_ttl,
+            self_healing_grace_period,
+            input_qps,
             ops_address,
             leader_election,
+            composition_namespace,
+            composition_label_selector,
+            resource_filter,
         } => {
+            let shard = eno::decide::shard::Shard::new(&composition_namespace, &composition_label_selector, &resource_filter)?;
             let rollout_namespace = synthesis_namespace.clone();
             let leader_election = leader_election.config(&synthesis_namespace)?;
             let executor = match executor {
@@ -276,6 +330,8 @@ async fn main() -> anyhow::Result<()> {
                     annotations: synthesizer_pod_annotations,
                     tolerations: taint_toleration.into_iter().collect(),
                     node_affinity,
+                    pod_timeout: Some(pod_timeout),
+                    container_creation_ttl: Some(container_creation_ttl),
                     ..Default::default()
                 }),
             };
@@ -290,6 +346,9 @@ async fn main() -> anyhow::Result<()> {
                 rollout_cooldown,
                 rollout_namespace,
                 leader_election,
+                self_healing_grace: self_healing_grace_period,
+                input_qps,
+                shard,
                 ..Default::default()
             };
             eno::commands::run(kubeconfig, options, executor, ops_address.0, (qps, burst)).await

@@ -53,6 +53,11 @@ fn the_chart_lints_clean_and_its_schema_rejects_bad_values() {
         ("leaderElection.leaseDuration=long", "leaseDuration"),
         ("synthesisNamespace=Not_A_Name", "synthesisNamespace"),
         ("managedResources.rules[0].resources=null", "resources"),
+        ("controller.podTimeout=soon", "podTimeout"),
+        ("controller.inputQPS=-1", "inputQPS"),
+        ("shards[0].name=Not_A_Name", "name"),
+        ("shards[0].compositionNamespace=x", "name"),
+        ("controller.compositionNamespace=Not_A_Namespace", "compositionNamespace"),
         ("surprise=1", "surprise"),
     ] {
         let out = render(&["--set", bad]);
@@ -109,12 +114,56 @@ fn the_controller_runs_locked_down_with_probes_and_a_disruption_budget() {
     for flag in ["--synthesizer-pod-labels=team=a,", "--taint-toleration=pool=synth", "--node-affinity=gpu"] {
         assert!(placed_args.contains(flag), "{flag} not in {placed_args}");
     }
+    // Eno's pod lifecycle, self-healing and input flags, as the values say.
+    for flag in ["--pod-timeout=30s", "--container-creation-ttl=3s", "--self-healing-grace-period=5m", "--input-qps=10"] {
+        assert!(args.contains(&flag), "{flag} not in {args:?}");
+    }
     // Least privilege: no wildcard unless asked for.
     let clusterrole = find("ClusterRole");
     assert!(!clusterrole.to_string().contains(r#""*""#), "{clusterrole}");
     let wide = documents(&String::from_utf8_lossy(&render(&["--set", "managedResources.clusterWide=true"]).stdout));
     let wide_role = wide.iter().find(|d| d["kind"] == "ClusterRole").expect("ClusterRole");
     assert!(wide_role["rules"].as_array().expect("rules").iter().any(|r| r["resources"] == serde_json::json!(["*"])));
+}
+
+/// `shards`: one more Deployment (and PodDisruptionBudget) per shard, with that shard's
+/// selection as eno run's sharding flags; the main controller keeps its own selection. Each
+/// Deployment selects only its own pods.
+#[test]
+fn each_shard_is_a_deployment_of_its_own() {
+    let out = render(&[
+        "--set",
+        "controller.compositionLabelSelector=!eno-shard",
+        "--set",
+        "shards[0].name=team-a,shards[0].compositionNamespace=team-a",
+        "--set",
+        "shards[1].name=big,shards[1].compositionLabelSelector=eno-shard=big",
+        "--set-string",
+        "shards[1].resourceFilter=self.kind != 'Secret'",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let docs = documents(&String::from_utf8_lossy(&out.stdout));
+    let deployments: std::collections::BTreeMap<String, &serde_json::Value> =
+        docs.iter().filter(|d| d["kind"] == "Deployment").map(|d| (d["metadata"]["name"].as_str().unwrap_or_default().to_string(), d)).collect();
+    assert_eq!(deployments.keys().collect::<Vec<_>>(), ["eno-controller", "eno-controller-big", "eno-controller-team-a"]);
+    let sharding = |name: &str| -> Vec<String> {
+        let args = &deployments[name]["spec"]["template"]["spec"]["containers"][0]["args"];
+        args.as_array().expect("args").iter().filter_map(|a| a.as_str()).filter(|a| a.starts_with("--composition-") || a.starts_with("--resource-filter")).map(str::to_string).collect()
+    };
+    assert_eq!(sharding("eno-controller"), ["--composition-label-selector=!eno-shard"]);
+    assert_eq!(sharding("eno-controller-team-a"), ["--composition-namespace=team-a"]);
+    assert_eq!(sharding("eno-controller-big"), ["--composition-label-selector=eno-shard=big", "--resource-filter=self.kind != 'Secret'"]);
+    for (name, deployment) in &deployments {
+        let selector = &deployment["spec"]["selector"]["matchLabels"];
+        let component = name.trim_start_matches("eno-");
+        assert_eq!(selector["app.kubernetes.io/component"], component, "{name} selects {selector}");
+        assert_eq!(deployment["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"], component);
+        let budget = docs.iter().find(|d| d["kind"] == "PodDisruptionBudget" && d["metadata"]["name"] == name.as_str()).unwrap_or_else(|| panic!("no budget for {name}"));
+        assert_eq!(&budget["spec"]["selector"]["matchLabels"], selector);
+    }
+    // Without shards, the main controller alone handles everything.
+    let plain = documents(&String::from_utf8_lossy(&render(&[]).stdout));
+    assert_eq!(plain.iter().filter(|d| d["kind"] == "Deployment").count(), 1);
 }
 
 #[test]

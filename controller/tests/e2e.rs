@@ -174,7 +174,7 @@ fn eno_run_explains_a_bad_kubeconfig() {
 fn eno_run_takes_enos_controller_flags_and_explains_bad_ones() {
     let help = std::process::Command::new(env!("CARGO_BIN_EXE_eno")).args(["run", "--help"]).output().unwrap();
     let help = String::from_utf8_lossy(&help.stdout);
-    for flag in ["--synthesizer-pod-labels", "--synthesizer-pod-annotations", "--taint-toleration", "--node-affinity", "--rollout-cooldown", "--watchdog-threshold", "--qps", "--burst", "--log-format"] {
+    for flag in ["--synthesizer-pod-labels", "--synthesizer-pod-annotations", "--taint-toleration", "--node-affinity", "--rollout-cooldown", "--watchdog-threshold", "--qps", "--burst", "--log-format", "--pod-timeout", "--container-creation-ttl", "--self-healing-grace-period", "--input-qps", "--composition-namespace", "--composition-label-selector", "--resource-filter"] {
         assert!(help.contains(flag), "eno run --help does not mention {flag}:\n{help}");
     }
     // Eno's spellings are accepted as they are.
@@ -182,7 +182,14 @@ fn eno_run_takes_enos_controller_flags_and_explains_bad_ones() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_eno")).args(["run", "--executor", "local", "--kubeconfig", "/nonexistent/kubeconfig"]).args(eno_spelled).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("reading /nonexistent/kubeconfig"), "the flags parse, then the kubeconfig is what fails: {err}");
-    for (flag, value, says) in [("--taint-toleration", "=x", "the key is empty"), ("--synthesizer-pod-labels", "team", "key=value")] {
+    for (flag, value, says) in [
+        ("--taint-toleration", "=x", "the key is empty"),
+        ("--synthesizer-pod-labels", "team", "key=value"),
+        ("--pod-timeout", "soon", "--pod-timeout"),
+        ("--input-qps", "lots", "--input-qps"),
+        ("--composition-label-selector", "tier in (web", "invalid composition label selector"),
+        ("--resource-filter", "self.kind ==", "invalid resource filter"),
+    ] {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_eno")).args(["run", flag, value]).output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success() && err.contains(says), "{flag} {value}: {err}");

@@ -11,7 +11,7 @@ use std::time::Duration;
 use eno::api::{Composition, CompositionSpec, Synthesizer, SynthesizerRef, SynthesizerSpec};
 use eno::controllers::{Eno, Options};
 use eno::runtime::fake::{install_crds, FakeCluster};
-use eno::runtime::{Cluster, Gvk, ListParams, ObjectRef};
+use eno::runtime::{Cluster, Gvk, ListParams, ObjectRef, Patch};
 use eno::synthesis::{synthesis_input_secret, synthesis_pod, Executor, PodConfig, PodExecutor, SynthesisInput};
 use fake_apiserver::clock::SystemClock;
 use fake_apiserver::server::{ApiServer, Config};
@@ -148,6 +148,54 @@ async fn pod_that_never_finishes_fails_on_pod_timeout() {
     assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
     assert_eq!(setup.kubelet.runs()[0].phase, "Failed");
     assert_cleaned_up(&setup).await;
+}
+
+/// `--pod-timeout` caps the synthesizer's own `podTimeout`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_installations_pod_timeout_caps_the_synthesizers() {
+    let mut setup = setup().await;
+    setup.executor = PodExecutor::new(setup.cluster.clone(), PodConfig { pod_timeout: Some(Duration::from_secs(2)), ..config() });
+    setup.executor.poll_interval = Duration::from_millis(50);
+    setup.executor.grace = Duration::from_secs(2);
+    let started = std::time::Instant::now();
+    let error = setup.executor.synthesize(input(bash("sleep 30", "1m", "2m"))).await.unwrap_err();
+    assert_eq!(error.to_string(), "synthesis pod exceeded podTimeout (2s)");
+    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+    assert_cleaned_up(&setup).await;
+}
+
+/// `--container-creation-ttl`: a pod scheduled onto a node whose kubelet never starts its
+/// containers is given up after the TTL (and deleted), not after the pod timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_the_kubelet_never_starts_is_given_up_after_the_container_creation_ttl() {
+    let server = SharedApiServer::new(ApiServer::new(Config::default(), Arc::new(SystemClock)));
+    install_crds(&server).unwrap();
+    let cluster: Arc<dyn Cluster> = Arc::new(FakeCluster::new(server.clone(), "eno"));
+    cluster.create(&json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})).await.unwrap();
+    // No kubelet: the scheduler places the pod, and nothing more happens to it.
+    let scheduler = {
+        let cluster = cluster.clone();
+        tokio::spawn(async move {
+            loop {
+                for name in names(&*cluster, "Pod").await {
+                    let scheduled = json!({"status": {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "True", "lastTransitionTime": k8s_openapi::jiff::Timestamp::now().to_string()}]}});
+                    let pod = ObjectRef::new(Gvk::new("v1", "Pod"), Some(NAMESPACE), &name);
+                    let _ = cluster.patch(&pod, &Patch::merge(scheduled).on_status()).await;
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    };
+    let mut executor = PodExecutor::new(cluster.clone(), PodConfig { container_creation_ttl: Some(Duration::from_secs(1)), ..config() });
+    executor.poll_interval = Duration::from_millis(50);
+    let started = std::time::Instant::now();
+    let error = executor.synthesize(input(bash("true", "10s", "2m"))).await.unwrap_err();
+    assert!(error.to_string().contains("the kubelet did not start synthesis pod") && error.to_string().contains("within 1s of scheduling it"), "{error}");
+    assert!(!error.is_verdict(), "retried, as any failure that is not the synthesizer's");
+    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+    scheduler.await.unwrap();
+    assert_eq!(names(&*cluster, "Pod").await, Vec::<String>::new(), "the pod is deleted");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -70,7 +70,7 @@ async fn verbs(cluster: Arc<dyn Cluster>) {
 async fn informer_survives_expiry(cluster: Arc<dyn Cluster>, server: SharedApiServer, semantic: ListSemantic) {
     let changes = Arc::new(AtomicUsize::new(0));
     let seen = changes.clone();
-    let informer = Informer::start(cluster.clone(), Gvk::new("v1", "ConfigMap"), Some("default".into()), semantic, move |_| {
+    let informer = Informer::start(cluster.clone(), Gvk::new("v1", "ConfigMap"), Some("default".into()), ListParams { semantic, ..ListParams::default() }, move |_| {
         seen.fetch_add(1, Ordering::SeqCst);
     });
     informer.wait_synced().await;
@@ -130,4 +130,37 @@ async fn kube_backend_informer_with_any_semantic_relists_after_expiry() {
     let server = new_server();
     let (cluster, _stop) = over_http(server.clone()).await;
     informer_survives_expiry(cluster, server, ListSemantic::Any).await;
+}
+
+/// A label-selected informer (a shard's `--composition-label-selector`) caches only the objects
+/// the selector matches: one whose labels stop matching leaves the cache, one that starts
+/// matching joins it.
+async fn informer_follows_its_label_selector(cluster: Arc<dyn Cluster>) {
+    let cm = |name: &str, shard: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "default", "labels": {"shard": shard}}});
+    cluster.create(&cm("mine", "a")).await.unwrap();
+    cluster.create(&cm("theirs", "b")).await.unwrap();
+    let params = ListParams { label_selector: Some("shard=a".into()), ..ListParams::default() };
+    let informer = Informer::start(cluster.clone(), Gvk::new("v1", "ConfigMap"), Some("default".into()), params, |_| {});
+    informer.wait_synced().await;
+    let names = |informer: &Informer| informer.list().iter().map(|o| o["metadata"]["name"].as_str().unwrap_or_default().to_string()).collect::<Vec<_>>();
+    assert_eq!(names(&informer), ["mine"]);
+    let relabel = |shard: &str| Patch::merge(json!({"metadata": {"labels": {"shard": shard}}}));
+    cluster.patch(&cm_ref("mine"), &relabel("b")).await.unwrap();
+    cluster.patch(&cm_ref("theirs"), &relabel("a")).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while names(&informer) != ["theirs"] {
+        assert!(tokio::time::Instant::now() < deadline, "the cache did not follow the labels: {:?}", names(&informer));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn fake_backend_informer_follows_its_label_selector() {
+    informer_follows_its_label_selector(Arc::new(FakeCluster::new(new_server(), "eno"))).await;
+}
+
+#[tokio::test]
+async fn kube_backend_informer_follows_its_label_selector() {
+    let (cluster, _stop) = over_http(new_server()).await;
+    informer_follows_its_label_selector(cluster).await;
 }

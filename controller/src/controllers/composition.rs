@@ -41,6 +41,7 @@ pub async fn reconcile(world: &World, key: CompositionKey, now: Time) -> Result<
             now: &now,
             cancellation_watched,
             pacing: Pacing { cooldown: world.rollout.cooldown, lease_namespace: &world.rollout.namespace },
+            self_healing_grace: world.self_healing_grace,
             rollout: rollout.as_ref(),
             dependencies: dependencies.as_ref(),
             #[cfg(madsim)]
@@ -130,13 +131,19 @@ async fn observe_inputs(world: &World, comp: &Composition, synthesizer: Option<&
     Ok(inputs::observe(bound.iter().zip(&found)))
 }
 
-/// Makes the step's write, if it names one.
+/// Makes the step's write, if it names one (recording input changes only with a token of
+/// the input rate limit: without one, it looks again once one is there).
 async fn make(world: &World, step: Step) -> Result<Action, PassError> {
     let (write, why) = match step {
         Step::Write { write, why } => (write, why),
         Step::RequeueAfter(after) => return Ok(Action::RequeueAfter(after)),
         _ => return Ok(Action::Done),
     };
+    if let (Why::RecordInputs, Some(limit)) = (&why, &world.input_writes) {
+        if let Err(wait) = limit.try_acquire() {
+            return Ok(Action::RequeueAfter(wait));
+        }
+    }
     match world.write(&write).await {
         Err(e) if e.is_not_found() && why.done_if_gone() => Ok(Action::Done),
         Err(e) => Err(e.into()),

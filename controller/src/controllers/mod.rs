@@ -40,10 +40,11 @@ pub use defects::{Defects, Fence};
 pub use keys::{CompositionKey, ResourceWorkKey, SymphonyKey};
 
 use crate::api::{Composition, ResourceSlice, Symphony, Synthesizer};
+use crate::decide::shard::Shard;
 use crate::decide::step::gvk;
 use crate::decide::symphony::owner_symphony;
 use crate::runtime::leader_election::{ElectionConfig, Elector, LeaderOnly, Leadership};
-use crate::runtime::{run_controller, Cluster, Gvk, Informer, ListSemantic, Metrics, WorkQueue};
+use crate::runtime::{run_controller, Cluster, Gvk, Informer, ListParams, ListSemantic, Metrics, TokenBucket, WorkQueue};
 use crate::synthesis::Executor;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde::de::DeserializeOwned;
@@ -77,6 +78,20 @@ pub struct Options {
     pub rollout_cooldown: Duration,
     /// The namespace of the rollout slot's Lease (`eno-rollout`).
     pub rollout_namespace: String,
+    /// A lost slice of the current synthesis is healed (one more synthesis is asked for) only
+    /// once the synthesis is this old (Eno's `--self-healing-grace-period`; its 5 minutes are
+    /// `eno run`'s default, 5 seconds here and in `eno dev`, so a lost slice heals within
+    /// seconds in the simulator and while trying things out).
+    pub self_healing_grace: Duration,
+    /// Writes a second recording input changes in compositions' `status.inputRevisions`, at
+    /// most `input_qps` at once after a quiet spell (Eno's `--input-qps`, 10 in `eno run`; its
+    /// input controllers write these); a pass refused its token looks again once one is there.
+    /// 0: unlimited.
+    pub input_qps: f64,
+    /// Which compositions, symphonies and resources this controller handles (Eno's
+    /// `--composition-namespace`, `--composition-label-selector`, `--resource-filter`;
+    /// everything by default).
+    pub shard: Shard,
     /// Where the controllers count and time their work (a fresh set by default; `eno run`
     /// passes the one it serves on `/metrics`).
     pub metrics: Arc<Metrics>,
@@ -100,6 +115,9 @@ impl Default for Options {
             watchdog_threshold: None,
             rollout_cooldown: Duration::ZERO,
             rollout_namespace: "default".to_string(),
+            self_healing_grace: Duration::from_secs(5),
+            input_qps: 0.0,
+            shard: Shard::default(),
             metrics: Arc::default(),
             leader_election: None,
             #[cfg(madsim)]
@@ -357,17 +375,22 @@ impl Eno {
                 let router = router.clone();
                 move |obj: &Value| changed(&router, obj)
             };
-            let semantic = options.list_semantic;
+            // The shard's compositions (and their slices, and its symphonies) are all this
+            // replica lists and watches; synthesizers (cluster-scoped) and inputs (bound from
+            // anywhere) are watched everywhere.
+            let all = ListParams { semantic: options.list_semantic, ..ListParams::default() };
+            let selected = ListParams { label_selector: options.shard.label_selector(), ..all.clone() };
+            let namespace = options.shard.namespace().map(str::to_string);
             World {
-                compositions: Informer::start_indexed(cluster.clone(), gvk::<Composition>(), None, semantic, composition_index, on(Router::composition_changed)),
-                synthesizers: Informer::start(cluster.clone(), gvk::<Synthesizer>(), None, semantic, on(Router::synthesizer_changed)),
-                slices: Informer::start_indexed(cluster.clone(), gvk::<ResourceSlice>(), None, semantic, owner_uids, on(Router::slice_changed)),
-                symphonies: Informer::start(cluster.clone(), gvk::<Symphony>(), None, semantic, on(Router::symphony_changed)),
+                compositions: Informer::start_indexed(cluster.clone(), gvk::<Composition>(), namespace.clone(), selected.clone(), composition_index, on(Router::composition_changed)),
+                synthesizers: Informer::start(cluster.clone(), gvk::<Synthesizer>(), None, all.clone(), on(Router::synthesizer_changed)),
+                slices: Informer::start_indexed(cluster.clone(), gvk::<ResourceSlice>(), namespace.clone(), all.clone(), owner_uids, on(Router::slice_changed)),
+                symphonies: Informer::start(cluster.clone(), gvk::<Symphony>(), namespace, selected, on(Router::symphony_changed)),
                 inputs: inputs::InputWatches::new({
                     let (cluster, router) = (cluster.clone(), router.clone());
                     move |kind: &Gvk| {
                         let (router, watched) = (router.clone(), kind.clone());
-                        Informer::start(cluster.clone(), kind.clone(), None, semantic, move |obj: &Value| router.input_changed(&watched, obj))
+                        Informer::start(cluster.clone(), kind.clone(), None, all.clone(), move |obj: &Value| router.input_changed(&watched, obj))
                     }
                 }),
                 cluster,
@@ -376,6 +399,9 @@ impl Eno {
                 unpersisted: Default::default(),
                 rollout: world::RolloutSlot::new(options.rollout_cooldown, &options.rollout_namespace),
                 without_dependents: Default::default(),
+                shard: options.shard.clone(),
+                self_healing_grace: options.self_healing_grace,
+                input_writes: (options.input_qps > 0.0).then(|| TokenBucket::new(options.input_qps, options.input_qps.ceil() as u32)),
                 metrics: metrics.clone(),
                 #[cfg(madsim)]
                 defects: options.defects,

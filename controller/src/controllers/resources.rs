@@ -31,6 +31,17 @@ const DEPENDENTS_REMAIN: Duration = Duration::from_secs(5);
 pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result<Action, PassError> {
     let Some(comp) = world.composition(&key.composition) else { return Ok(Action::Done) };
     let Some(entry) = world.find(&comp, &key.resource, false) else { return Ok(Action::Done) };
+    let composition = composition_view(&comp);
+    match world.shard.owns_resource(&entry.manifest, &composition) {
+        Ok(true) => {}
+        // Another shard's (`--resource-filter`): not touched, nothing recorded.
+        Ok(false) => return Ok(Action::Done),
+        Err(e) => {
+            world.metrics.resource_filter_errors.inc();
+            tracing::warn!(resource = %key.resource, composition = %key.composition, error = %e, "the resource filter failed on the resource; skipping it");
+            return Ok(Action::Done);
+        }
+    }
     let previous = world.find(&comp, &key.resource, true);
     let ctx = ResourceContext::for_composition(&comp);
     let desired = (!entry.deleted).then_some(&entry.manifest);
@@ -47,7 +58,6 @@ pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result
         // on the resource, retried with backoff.
         Err(e) => return record(world, &entry, Err(e.to_string())).await,
     };
-    let composition = composition_view(&comp);
     let recorded = entry.slice.status.as_ref().and_then(|s| s.resources.get(entry.index));
     let observed = Observed {
         desired,

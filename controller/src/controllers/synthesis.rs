@@ -32,7 +32,12 @@ pub async fn reconcile(world: &World, executor: &dyn Executor, key: CompositionK
     let mut error: Option<PassError> = None;
     loop {
         let found = match run.next(&now()) {
-            Step::ReadComposition => world.get_fresh::<Composition>(&comp_ref, Fence::FreshRunnerReads).await.map(Observation::Composition),
+            // A composition that is no longer this shard's (its labels stopped matching) is
+            // left alone, as if it were gone.
+            Step::ReadComposition => {
+                let fresh = world.get_fresh::<Composition>(&comp_ref, Fence::FreshRunnerReads).await;
+                fresh.map(|c| Observation::Composition(c.filter(|c| world.shard.owns_composition(c))))
+            }
             Step::ReadSynthesizer(r) => world.get_fresh::<Synthesizer>(&r, Fence::FreshRunnerReads).await.map(|s| Observation::Synthesizer(s.map(|s| {
                 let limit = executor.run_limit(&s);
                 (s, limit)

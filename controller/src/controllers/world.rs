@@ -45,6 +45,12 @@ pub struct World {
     pub rollout: RolloutSlot,
     /// Deleting compositions (by uid) confirmed, on a fresh list, to have no dependents left.
     pub without_dependents: std::sync::Mutex<std::collections::BTreeSet<String>>,
+    /// Which compositions and resources are this replica's ([`crate::decide::shard`]).
+    pub shard: crate::decide::shard::Shard,
+    /// How old a synthesis must be before a lost slice of it is healed.
+    pub self_healing_grace: Duration,
+    /// The rate limit on recording input changes (`None`: unlimited).
+    pub input_writes: Option<crate::runtime::TokenBucket>,
     /// Where the controllers count and time their work.
     pub metrics: Arc<crate::runtime::Metrics>,
     #[cfg(madsim)]

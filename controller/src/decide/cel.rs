@@ -1,4 +1,4 @@
-//! CEL evaluation for readiness checks and override conditions.
+//! CEL evaluation for readiness checks, override conditions and a shard's resource filter.
 //!
 //! Expressions see two variables, as in Eno: `self`, the live object (`{}` when it does not
 //! exist, so `has(self.status)` is simply false), and `composition`, the owning composition's
@@ -56,6 +56,14 @@ fn compiled(expression: &str) -> Rc<Result<Program, String>> {
         cache.insert(expression.to_owned(), program.clone());
         program
     })
+}
+
+/// Whether `expression` compiles (e.g. a filter given on the command line, checked at start).
+pub fn check(expression: &str) -> Result<(), CelError> {
+    match compiled(expression).as_ref() {
+        Ok(_) => Ok(()),
+        Err(message) => Err(CelError::Compile { expression: expression.to_owned(), message: message.clone() }),
+    }
 }
 
 /// The variables an expression is evaluated with.

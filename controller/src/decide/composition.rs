@@ -72,6 +72,9 @@ pub struct Observed<'a> {
     pub cancellation_watched: Option<std::time::Duration>,
     /// How deferred syntheses are paced.
     pub pacing: Pacing<'a>,
+    /// How old the current synthesis must be before a slice of it missing from the cache is
+    /// taken for gone and healed (Eno's `--self-healing-grace-period`).
+    pub self_healing_grace: std::time::Duration,
     /// What the pass saw of the rollout, once [`Step::ReadRollout`] asked.
     pub rollout: Option<&'a rollout::Seen>,
     /// What holds the composition back (from the cache): its dependencies (live), or the
@@ -340,10 +343,6 @@ fn ignores_side_effects(comp: &Composition) -> bool {
     comp.metadata.annotations.as_ref().and_then(|a| a.get(IGNORE_SIDE_EFFECTS)).is_some_and(|v| v == "true")
 }
 
-/// How long after a synthesis a slice of it missing from the cache is taken for gone (Eno's
-/// self-healing waits as long: a new slice may not have reached the cache yet).
-const SLICE_GRACE: i64 = 5;
-
 /// How often a composition whose rollout is halted looks again.
 const HALT_RECHECK: std::time::Duration = std::time::Duration::from_secs(30);
 
@@ -359,8 +358,9 @@ enum Heal {
 /// resources are no longer managed. The composition asks for one more synthesis, as Eno does,
 /// by setting `eno.azure.io/force-resynthesis` to the current synthesis's uuid. Not while a
 /// synthesis is in flight (it will write new slices) or one is already asked for, and not
-/// within [`SLICE_GRACE`] of the synthesis by this replica's clock (which may be behind the
-/// writer's: then it looks again later).
+/// within [`Observed::self_healing_grace`] of the synthesis by this replica's clock (a new
+/// slice may not have reached the cache yet; the clock may be behind the writer's): then it
+/// looks again once the grace is over.
 fn heal_missing_slice(o: &Observed<'_>) -> Heal {
     #[cfg(madsim)]
     if o.no_self_healing {
@@ -373,9 +373,9 @@ fn heal_missing_slice(o: &Observed<'_>) -> Heal {
         return Heal::Nothing;
     }
     let Some(synthesized) = current.synthesized.as_ref() else { return Heal::Nothing };
-    let elapsed = o.now.0.as_second() - synthesized.0.as_second();
-    if elapsed < SLICE_GRACE {
-        return Heal::Later(std::time::Duration::from_secs((SLICE_GRACE - elapsed.max(0)) as u64));
+    let elapsed = std::time::Duration::from_secs(u64::try_from(o.now.0.as_second() - synthesized.0.as_second()).unwrap_or(0));
+    if elapsed < o.self_healing_grace {
+        return Heal::Later(o.self_healing_grace - elapsed);
     }
     match o.fresh_status {
         None => Heal::Now(Step::ReadStatusInputs),

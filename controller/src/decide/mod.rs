@@ -26,6 +26,8 @@
 //! - [`resource`]: the action for one managed resource (create, three-way patch, delete, ...);
 //! - [`rollout`]: the cooldown pacing deferred syntheses across replicas, and halting a
 //!   rollout the new synthesizer version broke;
+//! - [`shard`]: which compositions and resources this controller handles (Eno's sharding
+//!   flags);
 //! - [`status`]: the composition's simplified status and the aggregation of slice states;
 //! - [`symphony`]: the symphony's next write, fenced so an annotation is on at most one
 //!   composition;
@@ -40,6 +42,7 @@ pub mod overrides;
 pub mod readiness;
 pub mod resource;
 pub mod rollout;
+pub mod shard;
 pub mod slices;
 pub mod status;
 pub mod step;

@@ -218,16 +218,17 @@ pub trait Cluster: Send + Sync + 'static {
     /// `Ok(None)` when the object does not exist.
     fn get(&self, r: &ObjectRef) -> BoxFuture<'static, ClientResult<Option<Value>>>;
     fn list(&self, gvk: &Gvk, namespace: Option<&str>, params: &ListParams) -> BoxFuture<'static, ClientResult<ObjectList>>;
-    /// Events after `resource_version`, with bookmarks.
-    fn watch(&self, gvk: &Gvk, namespace: Option<&str>, resource_version: &str) -> BoxFuture<'static, ClientResult<BoxStream<'static, WatchEvent>>>;
+    /// Events after `resource_version`, with bookmarks, of the objects `params`' selectors
+    /// match (an object that stops matching is `Deleted`; its semantic is for lists only).
+    fn watch(&self, gvk: &Gvk, namespace: Option<&str>, params: &ListParams, resource_version: &str) -> BoxFuture<'static, ClientResult<BoxStream<'static, WatchEvent>>>;
     fn create(&self, object: &Value) -> BoxFuture<'static, ClientResult<Value>>;
     /// PUT of the object (or of its status with `status`), guarded by its resourceVersion.
     fn replace(&self, object: &Value, status: bool) -> BoxFuture<'static, ClientResult<Value>>;
     fn patch(&self, r: &ObjectRef, patch: &Patch) -> BoxFuture<'static, ClientResult<Value>>;
     /// `Ok(Some(obj))` while finalizers hold it, `Ok(None)` once it is gone.
     fn delete(&self, r: &ObjectRef, params: &DeleteParams) -> BoxFuture<'static, ClientResult<Option<Value>>>;
-    /// What an informer caches `gvk` from: its list (with `semantic`), then its changes,
-    /// relisting whenever the watch expires or fails. The stream never ends; dropping it stops
-    /// watching.
-    fn watcher(&self, gvk: &Gvk, namespace: Option<&str>, semantic: ListSemantic) -> BoxStream<'static, CacheEvent>;
+    /// What an informer caches `gvk` from: its list (with `params`' semantic and selectors),
+    /// then its changes, relisting whenever the watch expires or fails. The stream never ends;
+    /// dropping it stops watching.
+    fn watcher(&self, gvk: &Gvk, namespace: Option<&str>, params: &ListParams) -> BoxStream<'static, CacheEvent>;
 }

@@ -164,11 +164,17 @@ impl Cluster for FakeCluster {
         })
     }
 
-    fn watch(&self, gvk: &Gvk, namespace: Option<&str>, resource_version: &str) -> BoxFuture<'static, ClientResult<BoxStream<'static, WatchEvent>>> {
-        let (gvk, namespace, resource_version) = (gvk.clone(), namespace.map(str::to_string), resource_version.to_string());
+    fn watch(&self, gvk: &Gvk, namespace: Option<&str>, params: &ListParams, resource_version: &str) -> BoxFuture<'static, ClientResult<BoxStream<'static, WatchEvent>>> {
+        let (gvk, namespace, params, resource_version) = (gvk.clone(), namespace.map(str::to_string), params.clone(), resource_version.to_string());
         let opened = self.call(move |s| {
             let t = target(s, &gvk, namespace.as_deref(), None)?;
-            let opts = ListOptions { resource_version: Some(resource_version), allow_watch_bookmarks: true, ..Default::default() };
+            let opts = ListOptions {
+                resource_version: Some(resource_version),
+                allow_watch_bookmarks: true,
+                label_selector: params.label_selector,
+                field_selector: params.field_selector,
+                ..Default::default()
+            };
             s.watch(&t, &opts).map_err(api_error)
         });
         let (interval, server, reachable) = (self.bookmark_interval, self.server.clone(), self.reachable.clone());
@@ -239,8 +245,8 @@ impl Cluster for FakeCluster {
         })
     }
 
-    fn watcher(&self, gvk: &Gvk, namespace: Option<&str>, semantic: ListSemantic) -> BoxStream<'static, CacheEvent> {
-        super::watcher::list_watch(Arc::new(self.clone()), gvk.clone(), namespace.map(str::to_string), semantic)
+    fn watcher(&self, gvk: &Gvk, namespace: Option<&str>, params: &ListParams) -> BoxStream<'static, CacheEvent> {
+        super::watcher::list_watch(Arc::new(self.clone()), gvk.clone(), namespace.map(str::to_string), params.clone())
     }
 }
 

@@ -7,7 +7,7 @@
 //! `TransformStripManagedFields`): no decision reads them from a cache, and they are often the
 //! largest part of an object.
 
-use super::client::{Cluster, Gvk, ListSemantic};
+use super::client::{Cluster, Gvk, ListParams};
 use super::client::CacheEvent;
 use futures::stream::{BoxStream, StreamExt};
 use serde_json::Value;
@@ -98,11 +98,12 @@ fn key_of(obj: &Value) -> CacheKey {
 }
 
 impl Informer {
-    /// Starts caching `gvk` (in `namespace`, or everywhere), listing with `semantic`.
-    /// `on_change` sees every object that was added, changed or removed (its last state), e.g.
-    /// to enqueue work.
-    pub fn start(cluster: Arc<dyn Cluster>, gvk: Gvk, namespace: Option<String>, semantic: ListSemantic, on_change: impl Fn(&Value) + Send + Sync + 'static) -> Informer {
-        Self::start_with(cluster, gvk, namespace, semantic, None, on_change)
+    /// Starts caching `gvk` (in `namespace`, or everywhere; the objects `params`' selectors
+    /// match), listing with `params`' semantic. `on_change` sees every object that was added,
+    /// changed or removed (its last state; an object that stops matching the selectors is
+    /// removed), e.g. to enqueue work.
+    pub fn start(cluster: Arc<dyn Cluster>, gvk: Gvk, namespace: Option<String>, params: ListParams, on_change: impl Fn(&Value) + Send + Sync + 'static) -> Informer {
+        Self::start_with(cluster, gvk, namespace, params, None, on_change)
     }
 
     /// Like [`Informer::start`], with objects also filed under `index`'s values for
@@ -111,24 +112,24 @@ impl Informer {
         cluster: Arc<dyn Cluster>,
         gvk: Gvk,
         namespace: Option<String>,
-        semantic: ListSemantic,
+        params: ListParams,
         index: impl Fn(&Value) -> Vec<String> + Send + Sync + 'static,
         on_change: impl Fn(&Value) + Send + Sync + 'static,
     ) -> Informer {
-        Self::start_with(cluster, gvk, namespace, semantic, Some(Arc::new(index)), on_change)
+        Self::start_with(cluster, gvk, namespace, params, Some(Arc::new(index)), on_change)
     }
 
     fn start_with(
         cluster: Arc<dyn Cluster>,
         gvk: Gvk,
         namespace: Option<String>,
-        semantic: ListSemantic,
+        params: ListParams,
         index: Option<IndexFn>,
         on_change: impl Fn(&Value) + Send + Sync + 'static,
     ) -> Informer {
         let store = Arc::new(RwLock::new(Cache::new(index)));
         let synced = Arc::new(Synced::default());
-        let task = tokio::spawn(run(cluster.watcher(&gvk, namespace.as_deref(), semantic), store.clone(), synced.clone(), Arc::new(on_change)));
+        let task = tokio::spawn(run(cluster.watcher(&gvk, namespace.as_deref(), &params), store.clone(), synced.clone(), Arc::new(on_change)));
         Informer { store, synced, task }
     }
 

@@ -130,11 +130,13 @@ impl Cluster for KubeCluster {
         .boxed()
     }
 
-    fn watch(&self, gvk: &Gvk, namespace: Option<&str>, resource_version: &str) -> BoxFuture<'static, ClientResult<BoxStream<'static, WatchEvent>>> {
-        let (this, gvk, namespace, rv) = (self.clone(), gvk.clone(), namespace.map(str::to_string), resource_version.to_string());
+    fn watch(&self, gvk: &Gvk, namespace: Option<&str>, params: &ListParams, resource_version: &str) -> BoxFuture<'static, ClientResult<BoxStream<'static, WatchEvent>>> {
+        let (this, gvk, namespace, params, rv) = (self.clone(), gvk.clone(), namespace.map(str::to_string), params.clone(), resource_version.to_string());
         async move {
             let api = this.api(&gvk, namespace.as_deref()).await?;
-            let wp = kube::api::WatchParams::default().timeout(290);
+            let mut wp = kube::api::WatchParams::default().timeout(290);
+            wp.label_selector = params.label_selector;
+            wp.field_selector = params.field_selector;
             let stream = api.watch(&wp, &rv).await.map_err(kube_error)?;
             Ok(stream
                 .map(|event| match event {
@@ -224,8 +226,8 @@ impl Cluster for KubeCluster {
     /// back off on errors. Resolving the kind comes first and is retried the same way.
     /// `ListSemantic::Any` is kube-rs's `any_semantic()`, its recommendation for large kinds
     /// (lists served from the API server's watch cache, possibly older than already seen).
-    fn watcher(&self, gvk: &Gvk, namespace: Option<&str>, semantic: ListSemantic) -> BoxStream<'static, CacheEvent> {
-        let (this, gvk, namespace) = (self.clone(), gvk.clone(), namespace.map(str::to_string));
+    fn watcher(&self, gvk: &Gvk, namespace: Option<&str>, params: &ListParams) -> BoxStream<'static, CacheEvent> {
+        let (this, gvk, namespace, params) = (self.clone(), gvk.clone(), namespace.map(str::to_string), params.clone());
         let kind = gvk.kind.clone();
         futures::stream::once(async move {
             let mut backoff = Backoff::watch();
@@ -241,10 +243,12 @@ impl Cluster for KubeCluster {
         })
         .flat_map(move |api| {
             let kind = kind.clone();
-            let config = match semantic {
+            let mut config = match params.semantic {
                 ListSemantic::MostRecent => watcher::Config::default(),
                 ListSemantic::Any => watcher::Config::default().any_semantic(),
             };
+            config.label_selector = params.label_selector.clone();
+            config.field_selector = params.field_selector.clone();
             watcher::watcher(api, config).default_backoff().filter_map(move |e| futures::future::ready(cache_event(e, &kind)))
         })
         .boxed()

@@ -9,7 +9,9 @@
 //! - `eno_synthesis_runs_total{result}` (`succeeded`, `failed`: a verdict, `retried`: a
 //!   failure that is retried with backoff), `eno_synthesis_duration_seconds`,
 //!   `eno_resources_reconciled_total` (writes that changed a managed resource),
-//!   `eno_compositions_stuck` (past the watchdog threshold at its last look);
+//!   `eno_compositions_stuck` (past the watchdog threshold at its last look),
+//!   `eno_resource_filter_eval_errors_total` (resources a shard's `--resource-filter` failed on,
+//!   Eno's name);
 //! - `leader_election_master_status{name}` (1 while this replica holds the Lease `name`, 0
 //!   while it follows; only with leader election).
 
@@ -73,6 +75,8 @@ pub struct Metrics {
     /// Compositions past the watchdog threshold at its last look.
     pub compositions_stuck: Gauge,
     leader: Family<LeaseLabel, Gauge>,
+    /// Passes that skipped a resource because the resource filter failed on it.
+    pub resource_filter_errors: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -98,6 +102,7 @@ impl Default for Metrics {
             resources_reconciled: Counter::default(),
             compositions_stuck: Gauge::default(),
             leader: Family::default(),
+            resource_filter_errors: Counter::default(),
             registry: Registry::default(),
         };
         // prometheus-client adds `_total` to counters.
@@ -114,6 +119,7 @@ impl Default for Metrics {
         registry.register("eno_resources_reconciled", "Writes that changed a managed resource", metrics.resources_reconciled.clone());
         registry.register("eno_compositions_stuck", "Compositions stuck mid-transition past the watchdog threshold", metrics.compositions_stuck.clone());
         registry.register("leader_election_master_status", "1 while this replica is the leader of the Lease `name`, 0 while it is a follower", metrics.leader.clone());
+        registry.register("eno_resource_filter_eval_errors", "Errors while evaluating resource filter expressions", metrics.resource_filter_errors.clone());
         Metrics { registry, ..metrics }
     }
 }
@@ -226,6 +232,7 @@ mod tests {
             r#"workqueue_depth{name="composition"} 0"#,
             r#"eno_synthesis_runs_total{result="retried"} 1"#,
             "eno_compositions_stuck 0",
+            "eno_resource_filter_eval_errors_total 0",
         ] {
             assert!(text.lines().any(|l| l == line), "missing {line:?} in:\n{text}");
         }

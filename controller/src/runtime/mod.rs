@@ -17,7 +17,6 @@ pub mod leader_election;
 pub mod kube;
 pub mod metrics;
 mod queue;
-#[cfg(not(madsim))]
 mod rate_limit;
 mod watcher;
 
@@ -27,4 +26,5 @@ pub use controller::{run_controller, Action};
 pub use informer::{Cached, Informer};
 pub use metrics::Metrics;
 pub use queue::WorkQueue;
+pub use rate_limit::TokenBucket;
 pub use watcher::list_watch;

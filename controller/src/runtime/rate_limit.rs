@@ -35,6 +35,22 @@ impl TokenBucket {
         }
     }
 
+    /// Takes a token if one is there; otherwise says how long until one is, taking nothing (for
+    /// callers that come back later rather than wait).
+    pub fn try_acquire(&self) -> Result<(), Duration> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        let (tokens, last) = *state;
+        let refilled = (tokens + now.duration_since(last).as_secs_f64() * self.qps).min(self.burst);
+        if refilled >= 1.0 {
+            *state = (refilled - 1.0, now);
+            Ok(())
+        } else {
+            *state = (refilled, now);
+            Err(Duration::from_secs_f64((1.0 - refilled) / self.qps))
+        }
+    }
+
     /// Waits for a token.
     pub async fn acquire(&self) {
         let wait = self.reserve();
@@ -69,5 +85,16 @@ mod tests {
         }
         let waited = again.elapsed();
         assert!(waited >= Duration::from_millis(99) && waited <= Duration::from_millis(101), "five saved, the sixth waits 100 ms: {waited:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn trying_takes_a_token_or_says_when_one_comes_without_taking_it() {
+        let bucket = TokenBucket::new(2.0, 2);
+        assert_eq!((bucket.try_acquire(), bucket.try_acquire()), (Ok(()), Ok(())));
+        assert_eq!(bucket.try_acquire(), Err(Duration::from_millis(500)));
+        assert_eq!(bucket.try_acquire(), Err(Duration::from_millis(500)), "a refusal reserves nothing");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(bucket.try_acquire(), Ok(()));
+        assert_eq!(bucket.try_acquire(), Err(Duration::from_millis(500)));
     }
 }

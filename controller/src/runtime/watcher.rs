@@ -4,7 +4,7 @@
 //! same events from the `Cluster`'s list and watch verbs.
 
 use super::backoff::Backoff;
-use super::client::{CacheEvent, Cluster, Gvk, ListParams, ListSemantic, WatchEvent};
+use super::client::{CacheEvent, Cluster, Gvk, ListParams, WatchEvent};
 use futures::stream::{BoxStream, StreamExt};
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -20,7 +20,7 @@ struct ListWatch {
     cluster: Arc<dyn Cluster>,
     gvk: Gvk,
     namespace: Option<String>,
-    semantic: ListSemantic,
+    params: ListParams,
     state: State,
     ready: VecDeque<CacheEvent>,
     backoff: Backoff,
@@ -33,7 +33,7 @@ impl ListWatch {
     /// be older than what was already seen; the watch from its version replays what followed.
     async fn step(&mut self) {
         match std::mem::replace(&mut self.state, State::List) {
-            State::List => match self.cluster.list(&self.gvk, self.namespace.as_deref(), &ListParams { semantic: self.semantic, ..ListParams::default() }).await {
+            State::List => match self.cluster.list(&self.gvk, self.namespace.as_deref(), &self.params).await {
                 Ok(list) => {
                     self.ready.push_back(CacheEvent::Init);
                     self.ready.extend(list.items.into_iter().map(CacheEvent::InitApply));
@@ -45,7 +45,7 @@ impl ListWatch {
                     self.backoff.wait().await;
                 }
             },
-            State::Watch { resource_version } => match self.cluster.watch(&self.gvk, self.namespace.as_deref(), &resource_version).await {
+            State::Watch { resource_version } => match self.cluster.watch(&self.gvk, self.namespace.as_deref(), &self.params, &resource_version).await {
                 Ok(stream) => {
                     self.backoff.reset();
                     self.state = State::Streaming { resource_version, stream };
@@ -83,10 +83,11 @@ impl ListWatch {
     }
 }
 
-/// The watcher events of `gvk` (in `namespace`, or everywhere) from the cluster's list (with
-/// `semantic`) and watch verbs. The stream never ends; dropping it stops watching.
-pub fn list_watch(cluster: Arc<dyn Cluster>, gvk: Gvk, namespace: Option<String>, semantic: ListSemantic) -> BoxStream<'static, CacheEvent> {
-    let lw = ListWatch { cluster, gvk, namespace, semantic, state: State::List, ready: VecDeque::new(), backoff: Backoff::watch() };
+/// The watcher events of `gvk` (in `namespace`, or everywhere; the objects `params`' selectors
+/// match) from the cluster's list (with `params`' semantic) and watch verbs. The stream never
+/// ends; dropping it stops watching.
+pub fn list_watch(cluster: Arc<dyn Cluster>, gvk: Gvk, namespace: Option<String>, params: ListParams) -> BoxStream<'static, CacheEvent> {
+    let lw = ListWatch { cluster, gvk, namespace, params, state: State::List, ready: VecDeque::new(), backoff: Backoff::watch() };
     futures::stream::unfold(lw, |mut lw| async move {
         loop {
             if let Some(event) = lw.ready.pop_front() {

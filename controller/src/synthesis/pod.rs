@@ -29,6 +29,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::ByteString;
 
 use super::executor::{environment, input_resource_list, SynthesisInput};
+use crate::api::SynthesizerSpec;
 use crate::api::annotations::{COMPOSITION_NAMESPACE_LABEL, COMPOSITION_NAME_LABEL, SYNTHESIS_UUID_LABEL, SYNTHESIZER_NAME_LABEL};
 use super::handback::{format_labels, OUTPUT_LABELS_ENV, POD_NAMESPACE_ENV, POD_NAME_ENV, POD_UID_ENV};
 
@@ -72,6 +73,21 @@ pub struct PodConfig {
     /// Node placement for every pod (Eno: `--node-affinity`); `podOverrides.affinity.nodeAffinity`
     /// replaces it.
     pub node_affinity: Option<NodeAffinity>,
+    /// Longest any synthesis pod may run (Eno: `--pod-timeout`, its max TTL for synthesizer
+    /// pods): a synthesizer's `podTimeout` only shortens it. `None`: the synthesizer's alone.
+    pub pod_timeout: Option<std::time::Duration>,
+    /// How long a pod the scheduler has placed may wait for the kubelet to start its containers
+    /// before the executor gives up on it and the synthesis is retried (Eno:
+    /// `--container-creation-ttl`: a partitioned node must not hold a synthesis for its whole
+    /// timeout). `None`: no such limit.
+    pub container_creation_ttl: Option<std::time::Duration>,
+}
+
+/// How long the synthesis pod may run: the synthesizer's `podTimeout` (the CRD's default when it
+/// does not parse), capped by the installation's [`PodConfig::pod_timeout`].
+pub fn pod_timeout(spec: &SynthesizerSpec, config: &PodConfig) -> std::time::Duration {
+    let own = spec.pod_timeout().ok().filter(|t| !t.is_negative()).map_or(std::time::Duration::from_secs(DEFAULT_POD_TIMEOUT_SECONDS), std::time::Duration::from);
+    config.pod_timeout.map_or(own, |cap| own.min(cap))
 }
 
 /// The labels the controller finds and garbage-collects pods by; neither the installation nor
@@ -108,6 +124,9 @@ pub fn synthesis_pod(input: &SynthesisInput, config: &PodConfig) -> Pod {
     }
     let mut annotations = config.annotations.clone();
     annotations.extend(overrides.annotations.clone());
+    if !matches!(input.synthesizer.spec.pod_timeout(), Ok(t) if !t.is_negative()) {
+        tracing::warn!(%composition, pod_timeout = %input.synthesizer.spec.pod_timeout, "invalid podTimeout; using the default");
+    }
 
     let spec = &input.synthesizer.spec;
     let mut args = vec![
@@ -177,7 +196,7 @@ pub fn synthesis_pod(input: &SynthesisInput, config: &PodConfig) -> Pod {
         },
         spec: Some(PodSpec {
             restart_policy: Some("Never".to_owned()),
-            active_deadline_seconds: Some(active_deadline_seconds(input)),
+            active_deadline_seconds: Some(active_deadline_seconds(pod_timeout(&input.synthesizer.spec, config))),
             service_account_name: config.service_account.clone(),
             // Service links would add variables the synthesizer did not ask for.
             enable_service_links: Some(false),
@@ -253,20 +272,10 @@ fn container_env(input: &SynthesisInput, identity: &BTreeMap<String, String>) ->
     env
 }
 
-/// `podTimeout` in whole seconds, rounded up (the API requires at least 1).
-fn active_deadline_seconds(input: &SynthesisInput) -> i64 {
-    let spec = &input.synthesizer.spec;
-    match spec.pod_timeout() {
-        Ok(timeout) if !timeout.is_negative() => {
-            let timeout = std::time::Duration::from(timeout);
-            let seconds = timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0);
-            i64::try_from(seconds).unwrap_or(i64::MAX).max(1)
-        }
-        _ => {
-            tracing::warn!(composition = %input.composition_key(), pod_timeout = %spec.pod_timeout, "invalid podTimeout; using the default");
-            DEFAULT_POD_TIMEOUT_SECONDS as i64
-        }
-    }
+/// A timeout in whole seconds, rounded up (the API requires at least 1).
+fn active_deadline_seconds(timeout: std::time::Duration) -> i64 {
+    let seconds = timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0);
+    i64::try_from(seconds).unwrap_or(i64::MAX).max(1)
 }
 
 /// Prefer different nodes for concurrent syntheses, so one busy node does not slow them all.
@@ -610,6 +619,20 @@ mod tests {
         assert_eq!(deadline("0s"), Some(1));
         assert_eq!(deadline("-5m"), Some(120));
         assert_eq!(deadline("whenever"), Some(120));
+    }
+
+    #[test]
+    fn the_installations_pod_timeout_caps_the_synthesizers() {
+        let capped = PodConfig { pod_timeout: Some(std::time::Duration::from_secs(30)), ..config() };
+        let deadline = |timeout: &str, config: &PodConfig| {
+            let mut synthesis = input(&[]);
+            synthesis.synthesizer.spec.pod_timeout = timeout.to_owned();
+            (pod_timeout(&synthesis.synthesizer.spec, config), synthesis_pod(&synthesis, config).spec.unwrap().active_deadline_seconds)
+        };
+        assert_eq!(deadline("2m", &capped), (std::time::Duration::from_secs(30), Some(30)));
+        assert_eq!(deadline("10s", &capped), (std::time::Duration::from_secs(10), Some(10)), "a shorter podTimeout wins");
+        assert_eq!(deadline("whenever", &capped), (std::time::Duration::from_secs(30), Some(30)));
+        assert_eq!(deadline("2m", &config()), (std::time::Duration::from_secs(120), Some(120)), "no cap: the synthesizer's");
     }
 
     #[test]

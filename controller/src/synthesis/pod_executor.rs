@@ -7,8 +7,10 @@
 //! 2. otherwise the input Secret (immutable) and the pod are created;
 //! 3. the pod is polled until it succeeds (its output Secrets are reassembled and validated
 //!    exactly like a local synthesizer's stdout), fails (the container's termination message is
-//!    the error) or outlives `podTimeout` plus [`PodExecutor::grace`] (a pod that never got to
-//!    run has no `activeDeadlineSeconds` clock);
+//!    the error), outlives its timeout ([`super::pod::pod_timeout`]: the synthesizer's
+//!    `podTimeout`, capped by `--pod-timeout`) plus [`PodExecutor::grace`] (a pod that never
+//!    got to run has no `activeDeadlineSeconds` clock), or, scheduled, waits longer than
+//!    `--container-creation-ttl` for the kubelet to start its containers (a partitioned node);
 //! 4. the pod and every Secret of the synthesis are deleted, whatever the outcome — also when
 //!    the synthesis future is dropped (superseded or canceled).
 //!
@@ -20,6 +22,7 @@ use std::time::Duration;
 
 use futures::future::{BoxFuture, FutureExt, Shared, WeakShared};
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
+use k8s_openapi::jiff::Timestamp;
 use serde_json::Value;
 
 use crate::api::duration::format_go_duration;
@@ -27,7 +30,7 @@ use super::executor::{exec_timeout, Executor, SynthesisInput};
 use super::outcome::{quotable_line, SynthesisError, SynthesisOutput};
 use super::handback::reassemble;
 use super::output;
-use super::pod::{synthesis_input_secret, synthesis_pod, PodConfig, DEFAULT_POD_TIMEOUT_SECONDS};
+use super::pod::{synthesis_input_secret, synthesis_pod, PodConfig};
 use crate::api::annotations::SYNTHESIS_UUID_LABEL;
 use crate::api::Synthesizer;
 use crate::runtime::{ClientError, ClientResult, Cluster, DeleteParams, Gvk, ListParams, ObjectRef};
@@ -89,9 +92,11 @@ impl PodExecutor {
         let pod = synthesis_pod(&input, &config);
         let deadline_seconds = pod.spec.as_ref().and_then(|s| s.active_deadline_seconds).unwrap_or_default();
         let pod_timeout = Duration::from_secs(u64::try_from(deadline_seconds).unwrap_or_default());
+        // As the synthesizer says it, unless the installation's cap is what holds.
+        let limit = super::pod::pod_timeout(&input.synthesizer.spec, &config);
         let shown_timeout = match input.synthesizer.spec.pod_timeout() {
-            Ok(t) if !t.is_negative() => input.synthesizer.spec.pod_timeout.clone(),
-            _ => format_go_duration(pod_timeout),
+            Ok(t) if !t.is_negative() && Duration::from(t) == limit => input.synthesizer.spec.pod_timeout.clone(),
+            _ => format_go_duration(limit),
         };
 
         let cleanup = Cleanup { cluster: self.cluster.clone(), namespace: namespace.clone(), uuid: input.uuid.clone(), armed: true };
@@ -145,6 +150,16 @@ impl PodExecutor {
                         Some("Failed") => return Err(failure(&pod, pod_timeout)),
                         _ => {}
                     }
+                    if let Some(ttl) = self.config.container_creation_ttl {
+                        if waiting_for_kubelet(&pod, &wall_clock()).is_some_and(|waited| waited >= ttl) {
+                            // Deleted with the synthesis's other objects; the synthesis is retried.
+                            tracing::warn!(pod = name, ?ttl, "the kubelet has not started the synthesis pod's containers; giving up on the pod");
+                            return Err(SynthesisError::PodFailed(format!(
+                                "the kubelet did not start synthesis pod {name}'s containers within {} of scheduling it",
+                                format_go_duration(ttl)
+                            )));
+                        }
+                    }
                 }
                 Err(e) if e.is_transient() => tracing::debug!(pod = name, error = %e, "polling the synthesis pod failed; retrying"),
                 Err(e) => return Err(SynthesisError::Cluster(format!("reading pod {name}: {e}"))),
@@ -170,11 +185,32 @@ impl Executor for PodExecutor {
     fn synthesize(&self, input: SynthesisInput) -> BoxFuture<'static, Result<SynthesisOutput, SynthesisError>> {
         self.join_or_start(input).boxed()
     }
-    /// The pod's `podTimeout` plus the grace this executor waits beyond it.
+    /// The pod's timeout ([`super::pod::pod_timeout`]) plus the grace this executor waits
+    /// beyond it.
     fn run_limit(&self, synth: &Synthesizer) -> Duration {
-        let pod_timeout = synth.spec.pod_timeout().ok().filter(|t| !t.is_negative()).map(Duration::from);
-        pod_timeout.unwrap_or(Duration::from_secs(DEFAULT_POD_TIMEOUT_SECONDS)) + self.grace
+        super::pod::pod_timeout(&synth.spec, &self.config) + self.grace
     }
+}
+
+/// How long a pod has waited for the kubelet since it was scheduled: `None` once a container
+/// status is reported (the kubelet acknowledged it) or while it is not scheduled, as Eno's
+/// `timeWaitingForKubelet` (`internal/controllers/synthesis/gc.go`).
+fn waiting_for_kubelet(pod: &Pod, now: &Timestamp) -> Option<Duration> {
+    let status = pod.status.as_ref()?;
+    if status.container_statuses.as_ref().is_some_and(|c| !c.is_empty()) {
+        return None;
+    }
+    let scheduled = status.conditions.iter().flatten().find(|c| c.type_ == "PodScheduled")?;
+    if scheduled.status == "False" {
+        return None;
+    }
+    let since = scheduled.last_transition_time.as_ref()?.0;
+    Duration::try_from(now.duration_since(since)).ok().filter(|waited| !waited.is_zero())
+}
+
+/// The wall clock, as the API server stamps conditions.
+fn wall_clock() -> Timestamp {
+    Timestamp::try_from(std::time::SystemTime::now()).unwrap_or_default()
 }
 
 /// Why a `Failed` pod failed, in the words of whoever could tell.
@@ -355,6 +391,22 @@ mod tests {
     fn deadline_exceeded_is_the_pod_timeout() {
         let status = json!({"phase": "Failed", "reason": "DeadlineExceeded", "message": "Pod was active on the node longer than the specified deadline"});
         assert_eq!(message(status), "synthesis pod exceeded podTimeout (2m)");
+    }
+
+    #[test]
+    fn a_scheduled_pod_waits_for_the_kubelet_until_a_container_status_shows() {
+        let now: Timestamp = "2025-01-01T00:00:10Z".parse().unwrap();
+        let scheduled = |status: &str| json!({"type": "PodScheduled", "status": status, "lastTransitionTime": "2025-01-01T00:00:06Z"});
+        let waiting = |status: Value| waiting_for_kubelet(&failed_pod(status), &now);
+        assert_eq!(waiting(json!({"phase": "Pending", "conditions": [scheduled("True")]})), Some(Duration::from_secs(4)));
+        // Eno only tells a scheduled pod by the condition not being False.
+        assert_eq!(waiting(json!({"phase": "Pending", "conditions": [scheduled("Unknown")]})), Some(Duration::from_secs(4)));
+        assert_eq!(waiting(json!({"phase": "Pending", "conditions": [scheduled("False")]})), None, "not scheduled yet: the scheduler's business");
+        assert_eq!(waiting(json!({"phase": "Pending"})), None);
+        let started = json!({"phase": "Pending", "conditions": [scheduled("True")], "containerStatuses": [terminated("synthesizer", 0, "")]});
+        assert_eq!(waiting(started), None, "the kubelet reported a container");
+        let future = json!({"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "True", "lastTransitionTime": "2025-01-01T00:00:20Z"}]});
+        assert_eq!(waiting(future), None, "a clock behind the server's has not waited");
     }
 
     #[test]

@@ -14,8 +14,9 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 {{- end -}}
 
+{{/* The pods of one controller Deployment (`name`: "controller", or a shard's). */}}
 {{- define "eno.selector" -}}
 app.kubernetes.io/name: eno
-app.kubernetes.io/instance: {{ .Release.Name }}
-app.kubernetes.io/component: controller
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .name }}
 {{- end -}}

@@ -86,11 +86,13 @@ struct Pass {
     rollout: Option<crate::decide::rollout::Seen>,
     /// What holds the composition back (its dependencies, or its dependents while deleting).
     dependencies: Option<crate::decide::dependencies::Hold>,
+    /// `--self-healing-grace-period`.
+    grace: Duration,
 }
 
 impl Pass {
     fn new(comp: Composition, slices: Vec<ResourceSlice>) -> Self {
-        Pass { comp, synth: Some(synth(1)), slices, fresh: Fresh::Unread, watched: Duration::ZERO, inputs: Default::default(), cooldown: Duration::ZERO, rollout: None, dependencies: None }
+        Pass { comp, synth: Some(synth(1)), slices, fresh: Fresh::Unread, watched: Duration::ZERO, inputs: Default::default(), cooldown: Duration::ZERO, rollout: None, dependencies: None, grace: Duration::from_secs(5) }
     }
 
     /// The current synthesis's slices as `World::current_slices` finds them in the cache.
@@ -132,6 +134,7 @@ impl Pass {
             now: &t(NOW),
             cancellation_watched,
             pacing: Pacing { cooldown: self.cooldown, lease_namespace: "eno" },
+            self_healing_grace: self.grace,
             rollout: self.rollout.as_ref(),
             dependencies: self.dependencies.as_ref(),
             #[cfg(madsim)]
@@ -374,6 +377,21 @@ fn force_resynthesis_fires_once_and_a_missing_slice_asks_for_it() {
 }
 
 #[test]
+fn self_healing_waits_out_its_grace_period() {
+    // Synthesized 90 s ago, a slice lost: with Eno's 5 minutes, not yet; it looks again when
+    // the grace is over.
+    let mut lost = comp(1, current(done("u1", 1, 1, &["c-1"])));
+    // Its status already says so: the pass has nothing else to write.
+    lost.status.as_mut().unwrap().simplified = Some(crate::api::SimplifiedStatus { status: "Reconciling".into(), error: String::new() });
+    let patient = Pass { grace: Duration::from_secs(300), ..Pass::new(lost.clone(), vec![]) };
+    assert_eq!(patient.decide(), Step::RequeueAfter(Duration::from_secs(210)));
+    let exactly = Pass { grace: Duration::from_secs(90), ..Pass::new(lost.clone(), vec![]) };
+    assert!(matches!(exactly.decide(), Step::Write { why: Why::SelfHeal, .. }), "a synthesis as old as the grace heals");
+    let eager = Pass { grace: Duration::ZERO, ..Pass::new(lost, vec![]) };
+    assert!(matches!(eager.decide(), Step::Write { why: Why::SelfHeal, .. }));
+}
+
+#[test]
 fn a_composition_that_ignores_side_effects_resynthesizes_only_for_its_own_changes() {
     use crate::decide::inputs::IGNORE_SIDE_EFFECTS;
     let ran = Synthesis { input_revisions: vec![input("cfg", "7")], ..done("u1", 1, 1, &[]) };
@@ -592,6 +610,7 @@ fn the_planted_defects_change_the_decision() {
             now: &t(NOW),
             cancellation_watched: Some(Duration::ZERO),
             pacing: Pacing { cooldown: Duration::ZERO, lease_namespace: "eno" },
+            self_healing_grace: Duration::from_secs(5),
             rollout: None,
             dependencies: None,
             early_finalizer_removal: early,
@@ -674,7 +693,7 @@ fn arb_pass() -> impl Strategy<Value = Pass> {
                 2 => Fresh::Read(Some(c.clone())),
                 _ => Fresh::Read(Some(comp(generation, None))),
             };
-            Pass { comp: c, synth: synth_gen.map(synth), slices: owned, fresh, watched: Duration::ZERO, inputs: Default::default(), cooldown: Duration::ZERO, rollout: None, dependencies: None }
+            Pass { comp: c, synth: synth_gen.map(synth), slices: owned, fresh, watched: Duration::ZERO, inputs: Default::default(), cooldown: Duration::ZERO, rollout: None, dependencies: None, grace: Duration::from_secs(5) }
         })
 }
 

@@ -89,7 +89,7 @@ fn declared_duration(lease: &Lease) -> Duration {
 }
 
 /// client-go's `tryAcquireOrRenew`: `read` is the Lease as read now (uncached), `unchanged_for`
-/// how long this replica has watched its record (the spec) unchanged on its monotonic clock.
+/// how long this replica has watched it unchanged (its resourceVersion) on its monotonic clock.
 pub fn attempt(config: &ElectionConfig, read: Option<&Lease>, unchanged_for: Duration, now: MicroTime) -> Attempt {
     let Some(lease) = read else {
         let metadata = ObjectMeta { name: Some(config.name.clone()), namespace: Some(config.namespace.clone()), ..Default::default() };
@@ -102,13 +102,27 @@ pub fn attempt(config: &ElectionConfig, read: Option<&Lease>, unchanged_for: Dur
     }
     let old = lease.spec.clone().unwrap_or_default();
     let spec = match ours {
-        true => LeaseSpec { renew_time: Some(now), lease_duration_seconds: Some(seconds(config.lease_duration)), ..old },
+        true => {
+            // A renewal must be seen as one: the server keeps no-op writes at their version, and
+            // standbys time the lease from the last change they saw.
+            let renewed = after(old.renew_time.as_ref(), now);
+            LeaseSpec { renew_time: Some(renewed), lease_duration_seconds: Some(seconds(config.lease_duration)), ..old }
+        }
         false => {
             let transitions = old.lease_transitions.unwrap_or(0) + 1;
             new_term(config, old, transitions, now)
         }
     };
     Attempt::Update(Lease { metadata: lease.metadata.clone(), spec: Some(spec) })
+}
+
+/// `now`, or just after `previous` if the clock has not passed it (a clock stepped back, or
+/// two renewals within its resolution).
+fn after(previous: Option<&MicroTime>, now: MicroTime) -> MicroTime {
+    match previous {
+        Some(p) if p.0 >= now.0 => MicroTime(p.0.checked_add(k8s_openapi::jiff::SignedDuration::from_micros(1)).unwrap_or(p.0)),
+        _ => now,
+    }
 }
 
 /// The record of a term this replica starts now, the `transitions`-th.

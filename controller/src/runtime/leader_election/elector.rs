@@ -4,7 +4,7 @@
 use super::decide::{self, Attempt, ElectionConfig, JITTER_FACTOR};
 use super::gate::Leadership;
 use crate::runtime::{ClientError, Cluster, Gvk, Metrics, ObjectRef};
-use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,8 +27,10 @@ pub struct Elector {
     pub ignore_renew_deadline: bool,
 }
 
-/// The Lease's record as last read, and when this replica first saw it so (monotonic).
-type Observed = Option<(Option<LeaseSpec>, Instant)>;
+/// The Lease's resourceVersion as last read, and when this replica first saw it (monotonic).
+/// client-go compares the record itself; the version is stricter (every write changes it, even
+/// one whose timestamps repeat a clock reading), so a standby never takes an unexpired lease.
+type Observed = Option<(Option<String>, Instant)>;
 
 impl Elector {
     pub fn new(cluster: Arc<dyn Cluster>, config: ElectionConfig, leadership: Arc<Leadership>, metrics: Arc<Metrics>, clock_offset_millis: i64) -> Self {
@@ -90,11 +92,11 @@ impl Elector {
     /// One look at the Lease: `Ok(true)` when this replica holds it after this look.
     async fn try_acquire_or_renew(&self, observed: &mut Observed) -> Result<bool, ClientError> {
         let read = self.read().await?;
-        let spec = read.as_ref().and_then(|l| l.spec.clone());
+        let version = read.as_ref().and_then(|l| l.metadata.resource_version.clone());
         let unchanged_for = match observed {
-            Some((seen, since)) if *seen == spec => since.elapsed(),
+            Some((seen, since)) if *seen == version => since.elapsed(),
             _ => {
-                *observed = Some((spec, Instant::now()));
+                *observed = Some((version, Instant::now()));
                 Duration::ZERO
             }
         };
@@ -104,7 +106,7 @@ impl Elector {
             Attempt::Update(lease) => self.cluster.replace(&to_value(&lease)?, false).await?,
         };
         let written: Lease = serde_json::from_value(written).map_err(|e| ClientError::Decode(e.to_string()))?;
-        *observed = Some((written.spec, Instant::now()));
+        *observed = Some((written.metadata.resource_version, Instant::now()));
         Ok(true)
     }
 

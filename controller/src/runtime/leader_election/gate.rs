@@ -112,8 +112,8 @@ impl Cluster for LeaderOnly {
     fn list(&self, gvk: &Gvk, namespace: Option<&str>, params: &ListParams) -> BoxFuture<'static, ClientResult<ObjectList>> {
         self.inner.list(gvk, namespace, params)
     }
-    fn watch(&self, gvk: &Gvk, namespace: Option<&str>, resource_version: &str) -> BoxFuture<'static, ClientResult<BoxStream<'static, WatchEvent>>> {
-        self.inner.watch(gvk, namespace, resource_version)
+    fn watch(&self, gvk: &Gvk, namespace: Option<&str>, params: &ListParams, resource_version: &str) -> BoxFuture<'static, ClientResult<BoxStream<'static, WatchEvent>>> {
+        self.inner.watch(gvk, namespace, params, resource_version)
     }
     fn create(&self, object: &Value) -> BoxFuture<'static, ClientResult<Value>> {
         self.refused().unwrap_or_else(|| self.inner.create(object))
@@ -127,7 +127,7 @@ impl Cluster for LeaderOnly {
     fn delete(&self, r: &ObjectRef, params: &DeleteParams) -> BoxFuture<'static, ClientResult<Option<Value>>> {
         self.refused().unwrap_or_else(|| self.inner.delete(r, params))
     }
-    fn watcher(&self, gvk: &Gvk, namespace: Option<&str>, semantic: ListSemantic) -> BoxStream<'static, CacheEvent> {
-        self.inner.watcher(gvk, namespace, semantic)
+    fn watcher(&self, gvk: &Gvk, namespace: Option<&str>, params: &ListParams) -> BoxStream<'static, CacheEvent> {
+        self.inner.watcher(gvk, namespace, params)
     }
 }

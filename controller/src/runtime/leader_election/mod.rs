@@ -9,7 +9,7 @@
 //!
 //! - Each replica reads the Lease every retry period (followers jittered up to 2.2×, as
 //!   client-go's `JitterFactor` 1.2). A follower takes a Lease only once it has watched its
-//!   record unchanged for the record's `leaseDurationSeconds` **on its own monotonic clock**,
+//!   record unchanged (its resourceVersion) for the record's `leaseDurationSeconds` **on its own monotonic clock**,
 //!   so clock skew between replicas cannot shorten the wait; the leader renews it. Every write
 //!   carries the resourceVersion read, so two replicas cannot both win one term.
 //! - **A leader stops writing before its Lease can expire elsewhere.** It counts itself leader

@@ -78,6 +78,14 @@ fn renewing_keeps_the_term() {
 }
 
 #[test]
+fn a_renewal_always_moves_the_renew_time_forward() {
+    // The clock has not moved past the last renewal (or went back): the renewal still changes
+    // the record, so standbys see it.
+    let renewed = written(attempt(&config("a"), Some(&lease("a", 3)), Duration::ZERO, at(2))).spec.unwrap();
+    assert!(renewed.renew_time.unwrap().0 > at(5).0);
+}
+
+#[test]
 fn a_released_lease_is_taken_at_once() {
     let released = release(&config("b"), &lease("b", 3), at(40)).expect("b holds it");
     let spec = released.spec.clone().unwrap();
