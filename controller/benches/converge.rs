@@ -3,6 +3,8 @@
 //! BENCHMARKS.md (`-- --compositions N --resources M` for other sizes); under `cargo test` it
 //! runs a small smoke pass.
 
+mod support;
+
 use eno::controllers::{Eno, Options};
 use eno::runtime::fake::{install_crds, FakeCluster};
 use eno::runtime::Cluster;
@@ -36,6 +38,7 @@ async fn converge(compositions: usize, resources: usize) {
     let user = FakeCluster::new(server.clone(), "user");
     user.create(&json!({"apiVersion": "eno.azure.io/v1", "kind": "Synthesizer", "metadata": {"name": "bench"}, "spec": {"image": "x"}})).await.unwrap();
     let start_revision = server.with(|s| s.revision());
+    let rss_before = support::rss_kib();
     let start = Instant::now();
     let cluster: Arc<dyn Cluster> = Arc::new(FakeCluster::new(server.clone(), "eno"));
     let _eno = Eno::start(cluster, Arc::new(executor), Options::default()).await;
@@ -46,6 +49,7 @@ async fn converge(compositions: usize, resources: usize) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let elapsed = start.elapsed();
+    let rss_grown = support::rss_kib().saturating_sub(rss_before);
     // Writes by kind, from the event log (every committed write is one event).
     let mut by_kind: BTreeMap<String, usize> = BTreeMap::new();
     server.with(|s| {
@@ -60,15 +64,20 @@ async fn converge(compositions: usize, resources: usize) {
     println!("converged {compositions} compositions x {resources} resources in {:.2}s", elapsed.as_secs_f64());
     println!("  API writes: {total} total ({user_writes} by the user), {:.2} per managed resource", (total - user_writes) as f64 / managed as f64);
     println!("  managed-resource writes: {resource_writes} for {managed} resources ({:.2} per resource; minimum is 1 create)", resource_writes as f64 / managed as f64);
+    println!(
+        "  memory: the process grew {:.1} MiB while converging ({:.0} bytes per managed resource; the API server's copies and event log included, see the runtime bench for the controller alone)",
+        rss_grown as f64 / 1024.0,
+        rss_grown as f64 * 1024.0 / managed as f64
+    );
     for (kind, n) in by_kind {
         println!("    {kind:<40} {n}");
     }
 }
 
-/// The value after `flag` on the command line, if given.
+
+/// The number after `flag` on the command line, if given.
 fn arg(flag: &str) -> Option<usize> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).map(|v| v.parse().unwrap_or_else(|_| panic!("{flag} takes a number, not {v:?}")))
+    support::arg(flag).map(|v| v.parse().unwrap_or_else(|_| panic!("{flag} takes a number, not {v:?}")))
 }
 
 fn main() {

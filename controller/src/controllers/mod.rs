@@ -30,6 +30,7 @@ mod defects;
 mod inputs;
 mod keys;
 mod resources;
+mod slice_status;
 mod symphony;
 mod synthesis;
 mod world;
@@ -399,6 +400,7 @@ impl Eno {
                 unpersisted: Default::default(),
                 rollout: world::RolloutSlot::new(options.rollout_cooldown, &options.rollout_namespace),
                 without_dependents: Default::default(),
+                slice_status: Default::default(),
                 shard: options.shard.clone(),
                 self_healing_grace: options.self_healing_grace,
                 input_writes: (options.input_qps > 0.0).then(|| TokenBucket::new(options.input_qps, options.input_qps.ceil() as u32)),
@@ -448,6 +450,10 @@ impl Eno {
             tasks.push(tokio::spawn(async move {
                 run_controller("resource", q, w.metrics.clone(), &l, |key| resources::reconcile(&w, key, now(offset))).await;
             }));
+        }
+        {
+            let (w, l) = (world.clone(), leadership.clone());
+            tasks.push(tokio::spawn(async move { slice_status::run_flusher(&w, &l).await }));
         }
         if let Some(threshold) = options.watchdog_threshold {
             let w = world.clone();

@@ -2,18 +2,18 @@
 //! composition's current synthesis. It gathers the manifests from the cached slices and the
 //! live object, asks [`crate::decide::resource::decide_pass`], and either changes the resource
 //! (create, three-way patch, delete) or, once it is in sync, records the resource's state in
-//! its slice's status: never both. Every change is first fenced on the composition read
+//! its slice's status (batched per slice): never both. Every change is first fenced on the composition read
 //! uncached ([`crate::decide::composition::fence_resource_write`]). Writes go through
 //! [`super::writes::execute`].
 
 use super::defects::{defect, Fence};
 use super::keys::ResourceWorkKey;
 use super::world::{PassError, SliceEntry, World};
-use crate::api::{Composition, ResourceSlice, ResourceState};
+use crate::api::{Composition, ResourceState};
 use crate::decide::cel::composition_view;
 use crate::decide::composition::{fence_resource_write, Fenced, ResourceWrite};
 use crate::decide::resource::{decide_pass, prepare, Observed, Pass, PatchType, ResourceAction, ResourceContext, Settled};
-use crate::decide::step::{address, Write};
+use crate::decide::step::Write;
 use crate::runtime::{Action, ObjectRef, Patch};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use std::time::Duration;
@@ -119,14 +119,13 @@ pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result
     }
 }
 
-/// Writes the resource's state into its slice's status if it changed. `Ok(settled)` is a
+/// Records the resource's state for its slice's status if it changed (written in a batch with
+/// the slice's other resources: [`super::slice_status`]). `Ok(settled)` is a
 /// successful reconciliation (a failed readiness check shows as its error), `Err(message)` a
 /// reconciliation error to show.
 async fn record(world: &World, entry: &SliceEntry, outcome: Result<Settled, String>) -> Result<Action, PassError> {
     let slice = &entry.slice;
-    let mut states = slice.status.as_ref().map(|s| s.resources.clone()).unwrap_or_default();
-    states.resize(slice.spec.resources.len(), ResourceState::default());
-    let old = states[entry.index].clone();
+    let old = slice.status.as_ref().and_then(|s| s.resources.get(entry.index)).cloned().unwrap_or_default();
     let new = match &outcome {
         Ok(settled) => ResourceState {
             reconciled: true,
@@ -137,20 +136,12 @@ async fn record(world: &World, entry: &SliceEntry, outcome: Result<Settled, Stri
         Err(message) => ResourceState { reconciliation_error: Some(message.clone()), ..old.clone() },
     };
     if new != old {
-        states[entry.index] = new;
-        write_slice_status(world, slice, states).await?;
+        world.slice_status.record(slice, entry.index, new);
     }
     match outcome {
         Ok(_) => Ok(Action::Done),
         Err(message) => Err(PassError::Invalid(message)),
     }
-}
-
-async fn write_slice_status(world: &World, slice: &ResourceSlice, states: Vec<ResourceState>) -> Result<(), PassError> {
-    let status = serde_json::json!({"resources": states});
-    let write = Write::ReplaceStatus { target: address(slice), resource_version: slice.metadata.resource_version.clone().unwrap_or_default(), status };
-    world.write(&write).await?;
-    Ok(())
 }
 
 /// Spreads drift checks of different resources apart, deterministically.

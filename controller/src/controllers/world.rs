@@ -51,6 +51,8 @@ pub struct World {
     pub self_healing_grace: Duration,
     /// The rate limit on recording input changes (`None`: unlimited).
     pub input_writes: Option<crate::runtime::TokenBucket>,
+    /// Resource states recorded and waiting for their slice's next status write.
+    pub slice_status: super::slice_status::SliceStatusBuffer,
     /// Where the controllers count and time their work.
     pub metrics: Arc<crate::runtime::Metrics>,
     #[cfg(madsim)]

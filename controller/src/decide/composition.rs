@@ -456,7 +456,7 @@ fn synthesis_uuid(comp: &Composition, synth: &Synthesizer, reason: StartReason) 
 fn start(comp: &Composition, synth: &Synthesizer, reason: StartReason, uuid: String, now: &Time) -> Step {
     let status = comp.status.clone().unwrap_or_default();
     let in_flight = begin(comp, synth, uuid.clone(), reason, now.clone());
-    let next = CompositionStatus { in_flight_synthesis: Some(in_flight), ..status };
+    let next = super::status::with_own_simplified(comp, CompositionStatus { in_flight_synthesis: Some(in_flight), ..status });
     write(Write::ReplaceStatus { target: address(comp), resource_version: resource_version(&comp.metadata), status: json(&next) }, Why::StartSynthesis { reason, uuid })
 }
 

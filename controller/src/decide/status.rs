@@ -4,7 +4,7 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use super::synthesis::{is_failed, is_running};
-use crate::api::{Composition, ResourceSlice, SimplifiedStatus, Synthesis};
+use crate::api::{Composition, CompositionStatus, ResourceSlice, SimplifiedStatus, Synthesis};
 
 pub const DELETING: &str = "Deleting";
 pub const MISSING_SYNTHESIZER: &str = "MissingSynthesizer";
@@ -66,6 +66,16 @@ pub fn simplified(comp: &Composition, synth_exists: bool, slices: &[ResourceSlic
         return simple(NOT_READY, "");
     }
     simple(RECONCILING, latest_reconciliation_error(current, slices).unwrap_or_default())
+}
+
+/// `status` carrying the simplified status it makes by itself, before any slice of a new
+/// synthesis reports: written with a synthesis's start or outcome, so the change of simplified
+/// status does not cost a write of its own. Where what only the composition controller reads
+/// says otherwise (a halted rollout, missing inputs), that controller corrects it once.
+pub fn with_own_simplified(comp: &Composition, mut status: CompositionStatus) -> CompositionStatus {
+    let after = Composition { status: Some(status.clone()), ..comp.clone() };
+    status.simplified = Some(simplified(&after, true, &[]));
+    status
 }
 
 /// The slices of `synthesis`, in its order; `None` for a referenced slice not (yet) observed.
@@ -278,6 +288,17 @@ mod tests {
         );
         let unsynthesized = Synthesis { synthesized: None, ..synthesized(&[]) };
         assert_eq!(status_of(&with_current(unsynthesized), true, &[]), pair(PENDING_SYNTHESIS, ""));
+    }
+
+    #[test]
+    fn a_start_or_an_outcome_carries_the_simplified_status_it_makes() {
+        let ready = with_current(Synthesis { reconciled: Some(t(2)), ready: Some(t(3)), ..synthesized(&["s1"]) });
+        // A new synthesis in flight: Synthesizing, written with the start.
+        let started = CompositionStatus { in_flight_synthesis: Some(Synthesis { uuid: "next".into(), ..Default::default() }), ..ready.status.clone().unwrap() };
+        assert_eq!(with_own_simplified(&ready, started).simplified, Some(simple(SYNTHESIZING, "")));
+        // Its outcome recorded, nothing reported by its slices yet: Reconciling.
+        let recorded = CompositionStatus { current_synthesis: Some(synthesized(&["s2"])), ..Default::default() };
+        assert_eq!(with_own_simplified(&ready, recorded).simplified, Some(simple(RECONCILING, "")));
     }
 
     #[test]

@@ -419,7 +419,7 @@ impl Run {
             // Unreachable: recording follows a run.
             None => return Step::Done,
         };
-        match next.map(|next| self.with_generation_run(next)) {
+        match next.map(|next| crate::decide::status::with_own_simplified(fresh, self.with_generation_run(next))) {
             Ok(next) => Step::RecordOutcome(Write::ReplaceStatus {
                 target: address(fresh),
                 resource_version: fresh.metadata.resource_version.clone().unwrap_or_default(),
