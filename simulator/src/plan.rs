@@ -459,6 +459,7 @@ mod tests {
             ("split brain", with(|f| matches!(f, Fault::SecondReplica { .. }))),
             ("clock skew", with(|f| matches!(f, Fault::ClockSkew { .. }))),
             ("latency", with(|f| matches!(f, Fault::Latency { .. }))),
+            ("partition", with(|f| matches!(f, Fault::Partition { .. }))),
         ] {
             assert!(n > 20 && n < 180, "{name}: on in {n} of 200 plans");
         }
@@ -483,12 +484,15 @@ mod tests {
                 Fault::ClockSkew { replica: 1, offset_millis: -20_000 },
                 Fault::CrashAfterWrite { nth: 3, down: Duration::from_millis(100) },
                 Fault::TimeTravel { lag: 4, every: Duration::from_secs(1) },
+                Fault::Partition { replica: 1, at: Duration::from_secs(2), duration: Duration::from_secs(3) },
             ],
         };
         let r = plan.replica_faults();
         assert_eq!(
             r,
-            ReplicaFaults { max_latency: Duration::from_millis(5), any_semantic_lists: true, clock_offsets_millis: [0, -20_000], crashes_after_writes: vec![(3, Duration::from_millis(100))] }
+            ReplicaFaults { max_latency: Duration::from_millis(5), any_semantic_lists: true, clock_offsets_millis: [0, -20_000], crashes_after_writes: vec![(3, Duration::from_millis(100))],
+                partitions: vec![(1, Duration::from_secs(2), Duration::from_secs(3))],
+            }
         );
         assert_eq!(FaultPlan::none().replica_faults(), ReplicaFaults::default());
     }

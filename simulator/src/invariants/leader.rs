@@ -127,3 +127,73 @@ impl Terms {
         vec![(Invariant::SingleLeader, format!("no leader for {:.3}s after {holder} was lost (bound {:?})", at.saturating_sub(from).as_secs_f64(), e.failover_bound))]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fake_apiserver::resource::StorageKey;
+    use fake_apiserver::store::{EventType, ObjectKey};
+    use serde_json::json;
+    use std::sync::Arc;
+
+    fn event(group: &str, plural: &str, name: &str, object: Value) -> ObservedEvent {
+        let key = ObjectKey { resource: StorageKey { group: group.into(), plural: plural.into() }, namespace: "default".into(), name: name.into() };
+        ObservedEvent { revision: 1, event_type: EventType::Modified, key, object: Arc::new(object), previous: None }
+    }
+
+    fn lease(holder: &str, term: i64) -> ObservedEvent {
+        event("coordination.k8s.io", "leases", "eno-controller", json!({"spec": {"holderIdentity": holder, "leaseTransitions": term}}))
+    }
+
+    fn config_map() -> ObservedEvent {
+        event("", "configmaps", "x", json!({}))
+    }
+
+    fn terms(judge_failover: bool) -> Terms {
+        Terms::new(Some(Election { namespace: "default".into(), name: "eno-controller".into(), failover_bound: Duration::from_secs(10), judge_failover }))
+    }
+
+    fn s(n: u64) -> Duration {
+        Duration::from_secs(n)
+    }
+
+    #[test]
+    fn only_the_holders_replica_writes() {
+        let mut t = terms(false);
+        assert!(t.committed(&config_map(), "eno-0", s(0)).len() == 1, "nobody leads yet");
+        assert!(t.committed(&lease("eno-0_0", 0), "eno-0", s(1)).is_empty());
+        assert!(t.committed(&config_map(), "eno-0", s(2)).is_empty());
+        assert!(t.committed(&config_map(), "user", s(2)).is_empty(), "the user is not judged");
+        let found = t.committed(&config_map(), "eno-1", s(3));
+        assert!(found[0].1.contains("eno-1 wrote configmaps default/x while eno-0_0 held the Lease (term 0)"), "{found:?}");
+    }
+
+    #[test]
+    fn a_term_has_one_holder_and_terms_never_go_back() {
+        let mut t = terms(false);
+        t.committed(&lease("eno-0_0", 3), "eno-0", s(0));
+        assert!(t.committed(&lease("eno-1_1", 3), "eno-1", s(1))[0].1.contains("two leaders in term 3"));
+        assert!(t.committed(&lease("eno-1_1", 2), "eno-1", s(2))[0].1.contains("went back"));
+        assert!(t.committed(&lease("eno-1_1", 4), "eno-1", s(3)).is_empty());
+    }
+
+    #[test]
+    fn a_lost_leader_is_replaced_within_the_bound_counted_from_when_someone_could() {
+        let mut t = terms(true);
+        t.replica_available("eno-0", true, s(0));
+        t.committed(&lease("eno-0_0", 0), "eno-0", s(0));
+        t.replica_available("eno-0", false, s(5));
+        // Nobody else is up: nothing judged yet; eno-1 comes up at 20 s.
+        assert!(t.failover_overdue(s(30)).is_empty());
+        t.replica_available("eno-1", true, s(20));
+        assert!(t.failover_overdue(s(29)).is_empty());
+        assert!(t.failover_overdue(s(31))[0].1.contains("no leader for 11.000s after eno-0_0 was lost"));
+        // A takeover within the bound is fine.
+        let mut t = terms(true);
+        t.replica_available("eno-1", true, s(0));
+        t.committed(&lease("eno-0_0", 0), "eno-0", s(0));
+        t.replica_available("eno-0", false, s(5));
+        assert!(t.committed(&lease("eno-1_1", 1), "eno-1", s(14)).is_empty());
+        assert!(t.failover_overdue(s(100)).is_empty());
+    }
+}
