@@ -127,7 +127,7 @@ async fn simulate(scenario: Arc<Scenario>, seed: u64, plan: FaultPlan, defects: 
         // Up to a lease duration from the standby's last look, and a jittered look on either side.
         let failover_bound = config.lease_duration + config.retry_period.mul_f64(2.0 * (1.0 + JITTER_FACTOR)) + Duration::from_secs(1);
         let judge_failover = !plan.faults.iter().any(|f| matches!(f, crate::plan::Fault::Errors { .. }));
-        checker = checker.with_leader_election(Election { namespace: config.namespace.clone(), name: config.name.clone(), failover_bound, judge_failover });
+        checker = checker.with_leader_election(Election { namespace: config.namespace.clone(), name: config.name.clone(), lease_duration: config.lease_duration, failover_bound, judge_failover });
     }
     let recorder = Recorder::new(checker, start);
     recorder.attach(&server);

@@ -6,6 +6,9 @@
 //! - Every other write a replica makes is committed while the Lease names that replica (its
 //!   identities are `eno-N_<incarnation>`): a follower never writes, and a deposed leader has
 //!   stopped before its successor's term begins.
+//! - A leader stops writing before its lease could expire elsewhere: each of its writes is
+//!   committed within the lease duration of its last committed renewal (a standby takes over
+//!   only after watching one renewal unchanged for that long), whether or not anyone took over.
 //! - Failover is bounded: once the holder's replica is killed or cut off from the API server,
 //!   some replica commits the Lease within the bound, counted from when one could (a replica
 //!   up and reachable). Judged only without injected request errors, which may legitimately
@@ -22,6 +25,8 @@ use std::time::Duration;
 pub struct Election {
     pub namespace: String,
     pub name: String,
+    /// How long a standby waits, from a renewal it saw, before taking the Lease over.
+    pub lease_duration: Duration,
     /// Longest acceptable time from the holder's loss to the next Lease commit.
     pub failover_bound: Duration,
     /// Whether the failover bound is judged (not under injected request errors).
@@ -33,6 +38,11 @@ pub(super) struct Terms {
     election: Option<Election>,
     /// (holder identity, transitions) of the last Lease commit.
     current: Option<(String, i64)>,
+    /// When the last Lease commit naming its holder was made.
+    renewed_at: Duration,
+    /// The last identity that held the Lease, and how many times another took it over since.
+    last_holder: String,
+    takeovers: u64,
     /// Since when the current holder's replica has been down or cut off.
     holder_lost_at: Option<Duration>,
     /// Each replica (`eno-N`) that is up and reachable, and since when.
@@ -61,7 +71,7 @@ impl Terms {
         }
         let mut found = self.failover_overdue(at);
         if self.is_lease(event) {
-            found.extend(self.lease_changed(&event.object));
+            found.extend(self.lease_changed(&event.object, at));
         } else if actor.starts_with("eno-") {
             let holder = self.current.as_ref().map(|(h, t)| (replica_of(h), *t));
             if holder.is_none_or(|(replica, _)| replica != actor) {
@@ -70,12 +80,18 @@ impl Terms {
                     _ => "nobody held the Lease".to_string(),
                 };
                 found.push((Invariant::SingleLeader, format!("{actor} wrote {} while {led_by}", describe(&event.key))));
+            } else if let Some(e) = self.election.as_ref().filter(|e| at > self.renewed_at + e.lease_duration) {
+                let since = at - self.renewed_at;
+                found.push((
+                    Invariant::SingleLeader,
+                    format!("{actor} wrote {} {:.3}s after its last renewal (lease duration {:?}): its lease could have been taken over", describe(&event.key), since.as_secs_f64(), e.lease_duration),
+                ));
             }
         }
         found
     }
 
-    fn lease_changed(&mut self, lease: &Value) -> Found {
+    fn lease_changed(&mut self, lease: &Value, at: Duration) -> Found {
         let holder = lease["spec"]["holderIdentity"].as_str().unwrap_or_default().to_string();
         let transitions = lease["spec"]["leaseTransitions"].as_i64().unwrap_or(0);
         let mut found = Vec::new();
@@ -88,9 +104,20 @@ impl Terms {
         }
         if !holder.is_empty() {
             self.holder_lost_at = None;
+            self.renewed_at = at;
+            if !self.last_holder.is_empty() && self.last_holder != holder {
+                self.takeovers += 1;
+            }
+            self.last_holder = holder.clone();
         }
         self.current = Some((holder, transitions));
         found
+    }
+
+    /// How many times the Lease went to another identity: each deposed leader may leave a
+    /// synthesis it claimed to be taken over once the claim expires, as a crash does.
+    pub fn takeovers(&self) -> u64 {
+        self.takeovers
     }
 
     /// Replica `name` went down or became unreachable (`available`: came back).
@@ -150,7 +177,7 @@ mod tests {
     }
 
     fn terms(judge_failover: bool) -> Terms {
-        Terms::new(Some(Election { namespace: "default".into(), name: "eno-controller".into(), failover_bound: Duration::from_secs(10), judge_failover }))
+        Terms::new(Some(Election { namespace: "default".into(), name: "eno-controller".into(), lease_duration: Duration::from_secs(6), failover_bound: Duration::from_secs(10), judge_failover }))
     }
 
     fn s(n: u64) -> Duration {
@@ -166,6 +193,18 @@ mod tests {
         assert!(t.committed(&config_map(), "user", s(2)).is_empty(), "the user is not judged");
         let found = t.committed(&config_map(), "eno-1", s(3));
         assert!(found[0].1.contains("eno-1 wrote configmaps default/x while eno-0_0 held the Lease (term 0)"), "{found:?}");
+    }
+
+    #[test]
+    fn a_leader_stops_writing_before_its_lease_could_expire() {
+        let mut t = terms(false);
+        t.committed(&lease("eno-0_0", 0), "eno-0", s(0));
+        assert!(t.committed(&config_map(), "eno-0", s(6)).is_empty(), "within the lease duration of the renewal");
+        let found = t.committed(&config_map(), "eno-0", s(7));
+        assert!(found[0].1.contains("eno-0 wrote configmaps default/x 7.000s after its last renewal"), "{found:?}");
+        // Renewed: writing again is fine.
+        t.committed(&lease("eno-0_0", 0), "eno-0", s(8));
+        assert!(t.committed(&config_map(), "eno-0", s(13)).is_empty());
     }
 
     #[test]

@@ -170,7 +170,9 @@ impl Checker {
     /// Judges who made a committed write: `actor` is a replica (`eno-N`), the user or the API
     /// server.
     pub fn written_by(&mut self, event: &ObservedEvent, actor: &str, at: Duration) {
+        let takeovers = self.leader.takeovers();
         let found = self.leader.committed(event, actor, at);
+        self.syntheses.replicas_lost(self.leader.takeovers() - takeovers);
         self.report_all(found, at, Some(event.revision));
     }
 

@@ -85,7 +85,7 @@ pub(super) struct Runs {
     /// Runs in progress, per synthesis uuid.
     running: BTreeMap<String, u32>,
     per_input: BTreeMap<(String, i64, i64, Vec<String>), InputRuns>,
-    /// Replica crashes so far.
+    /// Replicas lost so far (killed, or deposed as leader): each may strand a claimed run.
     crashes: u64,
     /// Per composition, how many times one more synthesis was asked for (a new value of
     /// `eno.azure.io/force-resynthesis`, by the user or by Eno's self-healing).
@@ -93,6 +93,11 @@ pub(super) struct Runs {
 }
 
 impl Runs {
+    /// `n` replicas killed or deposed as leader.
+    pub fn replicas_lost(&mut self, n: u64) {
+        self.crashes += n;
+    }
+
     /// Notes a cancellation, and flags a new attempt for the same generations that came before
     /// its backoff.
     pub fn retry_kept_backoff(&mut self, comp: &Value, at: Duration) -> Found {
@@ -174,7 +179,7 @@ impl Checker {
         let allowed = 1 + input.errors + runs.crashes + forced;
         if input.started > allowed {
             found.push(format!(
-                "{composition} ran its synthesizer {} times for composition generation {}, synthesizer generation {}, inputs {:?} (allowed {allowed}: 1, plus {} after executor errors, plus {} replica crashes, plus {forced} forced)",
+                "{composition} ran its synthesizer {} times for composition generation {}, synthesizer generation {}, inputs {:?} (allowed {allowed}: 1, plus {} after executor errors, plus {} replicas killed or deposed, plus {forced} forced)",
                 input.started, run.composition_generation, run.synthesizer_generation, run.input_revisions, input.errors, runs.crashes
             ));
         }
@@ -200,6 +205,6 @@ impl Checker {
 
     /// A controller replica was killed.
     pub fn replica_crashed(&mut self) {
-        self.syntheses.crashes += 1;
+        self.syntheses.replicas_lost(1);
     }
 }
