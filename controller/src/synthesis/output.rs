@@ -14,9 +14,10 @@ use crate::api::duration::parse_go_duration;
 use super::outcome::{InvalidItem, SynthesisError, SynthesisOutput};
 use crate::api::krm::json_type;
 use crate::api::{KrmError, ResourceList};
+use crate::decide::cel::CelError;
 use crate::decide::overrides::OverridesError;
 
-use crate::api::annotations::{RECONCILE_INTERVAL, DISABLE_UPDATES, DISABLE_RECONCILIATION, DELETION_STRATEGY, READINESS_GROUP, DELETION_GROUP, OVERRIDES};
+use crate::api::annotations::{RECONCILE_INTERVAL, DISABLE_UPDATES, DISABLE_RECONCILIATION, DELETION_STRATEGY, READINESS, READINESS_GROUP, DELETION_GROUP, OVERRIDES};
 
 /// Turns a synthesizer's stdout into a validated output.
 ///
@@ -120,7 +121,7 @@ fn validate_item(index: usize, item: &Value) -> Result<Key<'_>, InvalidItem> {
 }
 
 /// Eno's annotations, by key. An empty value means unset (as in Eno), so only non-empty values
-/// are checked; but overrides are parsed whenever present, as Eno does.
+/// are checked; but overrides and readiness checks are parsed whenever present, as Eno does.
 fn validate_annotations(annotations: &Map<String, Value>) -> Result<(), String> {
     for (key, value) in annotations {
         let Some(value) = value.as_str() else { continue };
@@ -129,6 +130,12 @@ fn validate_annotations(annotations: &Map<String, Value>) -> Result<(), String> 
                 OverridesError::Json(e) => format!("is not a JSON list of overrides ({e})"),
                 OverridesError::Invalid { index, reason } => format!("has an invalid override {index}: {reason}"),
             }),
+            readiness if readiness.starts_with(READINESS) && readiness != READINESS_GROUP => {
+                crate::decide::cel::check(value).err().map(|e| match e {
+                    CelError::Compile { message, .. } => format!("is not a valid CEL expression ({message})"),
+                    other => other.to_string(),
+                })
+            }
             _ if value.is_empty() => None,
             RECONCILE_INTERVAL => parse_go_duration(value).err().map(|e| format!("is not a Go duration ({e})")),
             DISABLE_UPDATES | DISABLE_RECONCILIATION => {
@@ -386,6 +393,9 @@ mod tests {
         for (key, value) in [
             (OVERRIDES, r#"[{"path": "self.x", "value": 1, "condition": "self.x == ("}]"#),
             (OVERRIDES, r#"[{"path": "self.x", "valueExpression": "self.("}]"#),
+            (READINESS, "self.status.("),
+            ("eno.azure.io/readiness-db", ""),
+            ("eno.azure.io/readinessX", "self.("),
         ] {
             let message = message(&[annotated(key, value)]);
             let expected = format!("invalid output item 0 (v1/ConfigMap default/x): annotation {key}={value:?} ");
@@ -401,6 +411,8 @@ mod tests {
             (OVERRIDES, "[]"),
             (OVERRIDES, r#"[{"path": "self.data.x", "value": "y"}, {"path": "self.data.z", "valueExpression": "'a'", "condition": "true"}]"#),
             (OVERRIDES, "null"),
+            (READINESS, "self.status.ready == true"),
+            ("eno.azure.io/readiness-db", "self.status.conditions.filter(c, c.type == 'Ready')"),
             (DISABLE_UPDATES, ""),
         ] {
             assert_eq!(validate(&[annotated(key, value)]), Ok(()), "{key}={value}");
