@@ -175,8 +175,9 @@ pub fn apply(manifest: &Value, vars: &Vars<'_>) -> Result<Value, OverridesError>
 impl Override {
     /// Applies this override to `target` if its condition holds.
     pub fn apply(&self, target: &mut Value, vars: &Vars<'_>) -> Outcome {
+        let managed = self.path.managed_by_eno(vars.live);
         if let Some(condition) = &self.condition {
-            match cel::eval(condition, vars) {
+            match cel::eval_for_path(condition, vars, managed) {
                 Ok(Value::Bool(true)) => {}
                 Ok(_) => return Outcome::ConditionFalse,
                 Err(e) => return Outcome::InvalidCondition(e),
@@ -185,7 +186,7 @@ impl Override {
         let value = match &self.value {
             ValueSource::Literal(v) => v.clone(),
             ValueSource::Expression(_) if vars.live.is_none() => return Outcome::NoLiveObject,
-            ValueSource::Expression(expression) => match cel::eval(expression, vars) {
+            ValueSource::Expression(expression) => match cel::eval_for_path(expression, vars, managed) {
                 Ok(Value::Null) => return Outcome::NullValue,
                 Ok(v) => v,
                 Err(e) => return Outcome::InvalidValueExpression(e),
@@ -240,6 +241,48 @@ impl Path {
     /// Sets (or, for `Null`, removes) the value at this path, walking it as Eno does.
     pub fn apply(&self, target: &mut Value, value: &Value) -> Outcome {
         apply_at(target, &self.0, value)
+    }
+
+    /// Eno's `ManagedByEno` (`pathManagedByEno` in expressions): whether a `managedFields`
+    /// entry of the field manager `eno` on the live object lists this path as a field it set.
+    /// List elements match by index or by `[key="value"]` as recorded; `[*]` and `self` alone
+    /// match nothing.
+    pub fn managed_by_eno(&self, live: Option<&Value>) -> bool {
+        let Some(entries) = live.and_then(|l| l.pointer("/metadata/managedFields")).and_then(Value::as_array) else {
+            return false;
+        };
+        entries
+            .iter()
+            .filter(|e| e.get("manager").and_then(Value::as_str) == Some("eno"))
+            .filter_map(|e| e.get("fieldsV1").and_then(Value::as_object))
+            .any(|fields| owns(fields, &self.0))
+    }
+}
+
+/// Whether a `fieldsV1` set has `path` as a member: its last element's entry is a leaf (`{}`)
+/// or marked `"."`.
+fn owns(fields: &Map<String, Value>, path: &[Segment]) -> bool {
+    let Some((segment, rest)) = path.split_first() else { return false };
+    let Some(child) = fields.iter().find(|(key, _)| element_is(key, segment)).and_then(|(_, v)| v.as_object()) else {
+        return false;
+    };
+    if rest.is_empty() {
+        child.is_empty() || child.contains_key(".")
+    } else {
+        owns(child, rest)
+    }
+}
+
+/// Whether a `fieldsV1` key (`f:name`, `i:0`, `k:{"name":"x"}`) is this path segment.
+fn element_is(key: &str, segment: &Segment) -> bool {
+    match segment {
+        Segment::Field(name) => key.strip_prefix("f:") == Some(name.as_str()),
+        Segment::Index(i) => key.strip_prefix("i:").and_then(|n| n.parse::<usize>().ok()) == Some(*i),
+        Segment::Matching { key: field, value } => {
+            let wanted = Value::Object(Map::from_iter([(field.clone(), Value::String(value.clone()))]));
+            key.strip_prefix("k:").and_then(|k| serde_json::from_str::<Value>(k).ok()) == Some(wanted)
+        }
+        Segment::All => false,
     }
 }
 

@@ -558,6 +558,52 @@ fn expressions_that_do_not_compile_fail_validation_and_are_skipped_when_applied(
     assert_eq!(apply(&manifest, &Vars { live: None, composition: &comp }), Ok(manifest));
 }
 
+/// A live ConfigMap whose `managedFields` hold `(manager, fieldsV1)` entries.
+fn managed(entries: &[(&str, Value)]) -> Value {
+    let managed_fields: Vec<Value> = entries
+        .iter()
+        .map(|(manager, fields)| json!({"manager": manager, "operation": "Apply", "fieldsType": "FieldsV1", "fieldsV1": fields}))
+        .collect();
+    json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "test-obj", "namespace": "default", "managedFields": managed_fields}, "data": {"foo": "bar"}})
+}
+
+#[test]
+fn paths_are_managed_by_eno_when_its_field_manager_owns_them() {
+    let data_foo = json!({"f:data": {"f:foo": {}}});
+    let eno = managed(&[("eno", data_foo.clone())]);
+    for p in ["self.data.foo", "self.data['foo']", r#"self.data["foo"]"#] {
+        assert!(path(p).managed_by_eno(Some(&eno)), "{p}");
+    }
+    assert!(!path("self.data.foo").managed_by_eno(Some(&managed(&[("other-manager", data_foo.clone())]))));
+    assert!(path("self.data.foo").managed_by_eno(Some(&managed(&[("other-manager", data_foo.clone()), ("eno", data_foo.clone())]))));
+    assert!(!path("self.data.foo").managed_by_eno(Some(&managed(&[]))));
+    assert!(!path("self.data.foo").managed_by_eno(None));
+    // A parent is not owned unless marked so; `self` alone and wildcards match nothing.
+    assert!(!path("self.data").managed_by_eno(Some(&eno)));
+    assert!(path("self.data").managed_by_eno(Some(&managed(&[("eno", json!({"f:data": {".": {}, "f:foo": {}}}))]))));
+    assert!(!path("self").managed_by_eno(Some(&eno)));
+    let containers = managed(&[("eno", json!({"f:spec": {"f:containers": {"i:0": {"f:image": {}}, "k:{\"name\":\"app\"}": {"f:image": {}}}}}))]);
+    assert!(path("self.spec.containers[0].image").managed_by_eno(Some(&containers)));
+    assert!(path("self.spec.containers[name='app'].image").managed_by_eno(Some(&containers)));
+    assert!(!path("self.spec.containers[name='other'].image").managed_by_eno(Some(&containers)));
+    assert!(!path("self.spec.containers[*].image").managed_by_eno(Some(&containers)));
+}
+
+#[test]
+fn conditions_can_ask_whether_eno_manages_the_path() {
+    // Eno's documented use: drop a field from the desired state only where another client owns it.
+    let op = json!({"path": "self.data.foo", "value": null, "condition": "has(self.data.foo) && !pathManagedByEno"});
+    let desired = json!({"data": {"foo": "eno", "bar": "x"}});
+    let owned_by_eno = managed(&[("eno", json!({"f:data": {"f:foo": {}}}))]);
+    let owned_by_other = managed(&[("kubectl", json!({"f:data": {"f:foo": {}}}))]);
+    assert_eq!(apply_one(op.clone(), Some(&owned_by_eno), desired.clone()), (Outcome::ConditionFalse, desired.clone()));
+    assert_eq!(apply_one(op, Some(&owned_by_other), desired), (Outcome::Applied, json!({"data": {"bar": "x"}})));
+    // Value expressions see it too.
+    let flag = json!({"path": "self.data.foo", "valueExpression": "pathManagedByEno ? 'eno' : 'other'"});
+    assert_eq!(apply_one(flag.clone(), Some(&owned_by_eno), json!({"data": {}})), (Outcome::Applied, json!({"data": {"foo": "eno"}})));
+    assert_eq!(apply_one(flag, Some(&owned_by_other), json!({"data": {}})), (Outcome::Applied, json!({"data": {"foo": "other"}})));
+}
+
 fn segment() -> impl Strategy<Value = Segment> {
     prop_oneof![
         "[a-zA-Z_][a-zA-Z0-9_]{0,5}".prop_map(Segment::Field),
