@@ -1,6 +1,6 @@
 //! CEL evaluation for readiness checks, override conditions and a shard's resource filter.
 //!
-//! Expressions see two variables, as in Eno: `self`, the live object (`{}` when it does not
+//! Expressions see two variables, as in Eno (overrides a third, see [`eval_for_path`]): `self`, the live object (`{}` when it does not
 //! exist, so `has(self.status)` is simply false), and `composition`, the owning composition's
 //! metadata (`name`, `namespace`, `labels`, `annotations`, `deletionTimestamp`). Missing
 //! label/annotation maps are empty maps, so `'k' in composition.metadata.annotations` works on
@@ -77,6 +77,16 @@ pub struct Vars<'a> {
 
 /// Evaluates `expression` and returns its result as JSON.
 pub fn eval(expression: &str, vars: &Vars<'_>) -> Result<Value, CelError> {
+    eval_inner(expression, vars, None)
+}
+
+/// As [`eval`] for an override's expressions, which see one more variable, as in Eno:
+/// `pathManagedByEno`, whether Eno owns the field the override targets.
+pub fn eval_for_path(expression: &str, vars: &Vars<'_>, path_managed_by_eno: bool) -> Result<Value, CelError> {
+    eval_inner(expression, vars, Some(path_managed_by_eno))
+}
+
+fn eval_inner(expression: &str, vars: &Vars<'_>, path_managed_by_eno: Option<bool>) -> Result<Value, CelError> {
     let program = compiled(expression);
     let program = program
         .as_ref()
@@ -87,6 +97,9 @@ pub fn eval(expression: &str, vars: &Vars<'_>) -> Result<Value, CelError> {
         let mut ctx = functions.new_inner_scope();
         ctx.add_variable_from_value("self", to_cel(vars.live.unwrap_or(&empty)));
         ctx.add_variable_from_value("composition", to_cel(vars.composition));
+        if let Some(managed) = path_managed_by_eno {
+            ctx.add_variable_from_value("pathManagedByEno", cel::Value::Bool(managed));
+        }
         program.execute(&ctx)
     });
     let result = result.map_err(|e| CelError::Eval { expression: expression.to_owned(), message: describe(&e) })?;

@@ -5,7 +5,8 @@
 //! order. A false or failing condition skips its override (so does a failing `valueExpression`,
 //! one that yields `null`, or one evaluated without a live object): a bad expression keeps the
 //! synthesized value instead of blocking reconciliation. `value: null` (or no value at all)
-//! removes the field. A malformed annotation (not a list, a bad path, both `value` and
+//! removes the field (in a list, the element becomes `null`). Paths are parsed and walked as
+//! Eno's are, quirks included (see [`Path::parse`] and [`apply_at`]). A malformed annotation (not a list, a bad path, both `value` and
 //! `valueExpression`) is an error on the resource: it is the synthesizer's bug, not a runtime
 //! condition.
 //!
@@ -61,9 +62,12 @@ pub enum ValueSource {
     Expression(String),
 }
 
-/// What happened to one override; the skips carry their reason for the log.
+/// What happened to one override, as Eno's status names it; the skips carry their reason for
+/// the log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
+    /// Eno's `Active`: the path was walked. Eno reports it also when the walk stopped early
+    /// without a change (an explicit `null` on the way, no list element matched).
     Applied,
     ConditionFalse,
     InvalidCondition(CelError),
@@ -72,51 +76,75 @@ pub enum Outcome {
     NoLiveObject,
     /// `valueExpression` returned `null`: keep the synthesized value.
     NullValue,
-    /// A list segment found no list (or no such element) to descend into.
+    /// The path names no field at all (`self` alone).
     MissingParent,
     IndexOutOfRange,
-    /// The path walks through a scalar, or uses a list segment on an object (or vice versa).
+    /// A list segment met something that is not a list.
     TypeMismatch,
 }
 
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields, expecting = "an override object")]
-struct Raw {
-    path: String,
-    #[serde(default)]
-    value: Value,
-    #[serde(default, rename = "valueExpression")]
-    value_expression: Option<String>,
-    #[serde(default)]
-    condition: Option<String>,
+impl Outcome {
+    /// Eno's errors: they stop the walk (changes already made stay).
+    fn stops(&self) -> bool {
+        matches!(self, Outcome::IndexOutOfRange | Outcome::TypeMismatch)
+    }
 }
 
-/// Parses the annotation's value.
+/// Parses the annotation's value. As Go's `encoding/json` reads Eno's: `null` is no overrides,
+/// unknown keys are ignored and keys match case-insensitively.
 pub fn parse(annotation: &str) -> Result<Vec<Override>, OverridesError> {
     // Parsed in two steps so that truncated JSON and a wrong shape get different messages.
     let json: Value = serde_json::from_str(annotation).map_err(|e| OverridesError::Json(e.to_string()))?;
     let items = match json {
         Value::Array(items) => items,
+        Value::Null => Vec::new(),
         Value::Object(_) => return Err(OverridesError::Json("found an object".into())),
         other => return Err(OverridesError::Json(format!("found {other}"))),
     };
     items
-        .into_iter()
+        .iter()
         .enumerate()
         .map(|(index, item)| {
             let invalid = |reason: String| OverridesError::Invalid { index, reason };
-            let raw: Raw = serde_json::from_value(item).map_err(|e| invalid(e.to_string()))?;
-            let path = Path::parse(&raw.path).map_err(|e| invalid(format!("path {:?}: {e}", raw.path)))?;
-            let value = match raw.value_expression.filter(|e| !e.is_empty()) {
-                Some(_) if !raw.value.is_null() => {
+            let Value::Object(item) = item else { return Err(invalid(format!("expected an override object, found {item}"))) };
+            let text = |key: &str| match field(item, key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone()).filter(|s| !s.is_empty())),
+                Some(other) => Err(invalid(format!("{key} must be a string, found {other}"))),
+            };
+            let (source, condition) = (text("path")?.unwrap_or_default(), text("condition")?);
+            let value = field(item, "value").cloned().unwrap_or(Value::Null);
+            let value = match text("valueExpression")? {
+                Some(_) if !value.is_null() => {
                     return Err(invalid("value and valueExpression are mutually exclusive".into()))
                 }
                 Some(expression) => ValueSource::Expression(expression),
-                None => ValueSource::Literal(raw.value),
+                None => ValueSource::Literal(value),
             };
-            Ok(Override { path, source: raw.path, value, condition: raw.condition.filter(|c| !c.is_empty()) })
+            let path = Path::parse(&source).map_err(|e| invalid(format!("path {source:?}: {e}")))?;
+            Ok(Override { path, source, value, condition })
         })
         .collect()
+}
+
+/// `key` in a JSON object as Go's decoder finds a struct field: exactly, else ignoring case.
+fn field<'a>(item: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    item.get(key).or_else(|| item.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
+}
+
+/// Parses the annotation and compiles its expressions: what Eno checks of a synthesizer's output
+/// before accepting it.
+pub fn validate(annotation: &str) -> Result<(), OverridesError> {
+    for (index, op) in parse(annotation)?.iter().enumerate() {
+        let expressions = [op.condition.as_deref(), match &op.value {
+            ValueSource::Expression(e) => Some(e.as_str()),
+            ValueSource::Literal(_) => None,
+        }];
+        for expression in expressions.into_iter().flatten() {
+            cel::check(expression).map_err(|e| OverridesError::Invalid { index, reason: e.to_string() })?;
+        }
+    }
+    Ok(())
 }
 
 /// Applies the manifest's overrides (if any) to it. The result keeps the annotation, so the
@@ -147,8 +175,9 @@ pub fn apply(manifest: &Value, vars: &Vars<'_>) -> Result<Value, OverridesError>
 impl Override {
     /// Applies this override to `target` if its condition holds.
     pub fn apply(&self, target: &mut Value, vars: &Vars<'_>) -> Outcome {
+        let managed = self.path.managed_by_eno(vars.live);
         if let Some(condition) = &self.condition {
-            match cel::eval(condition, vars) {
+            match cel::eval_for_path(condition, vars, managed) {
                 Ok(Value::Bool(true)) => {}
                 Ok(_) => return Outcome::ConditionFalse,
                 Err(e) => return Outcome::InvalidCondition(e),
@@ -157,7 +186,7 @@ impl Override {
         let value = match &self.value {
             ValueSource::Literal(v) => v.clone(),
             ValueSource::Expression(_) if vars.live.is_none() => return Outcome::NoLiveObject,
-            ValueSource::Expression(expression) => match cel::eval(expression, vars) {
+            ValueSource::Expression(expression) => match cel::eval_for_path(expression, vars, managed) {
                 Ok(Value::Null) => return Outcome::NullValue,
                 Ok(v) => v,
                 Err(e) => return Outcome::InvalidValueExpression(e),
@@ -168,74 +197,112 @@ impl Override {
 }
 
 impl Path {
-    /// Parses `self.a["b"][0][*][k="v"]` (quotes may be single or double; `\` escapes the quote).
+    /// Parses a path by Eno's grammar: `self`, then sections `.name`, `["key"]`/`['key']`, `[2]`,
+    /// `[*]` and `[key="value"]`. As there, whitespace between tokens is ignored and the dots
+    /// before a section are optional and may repeat (`self a`, `self..a`, `.self.a`, `self.[0]`).
     pub fn parse(text: &str) -> Result<Self, String> {
-        let mut p = Parser { chars: text.chars().collect(), at: 0 };
-        p.skip_ws();
-        if p.ident().as_deref() != Some("self") {
-            return Err("must start with `self`".into());
-        }
-        let mut segments = Vec::new();
-        loop {
-            p.skip_ws();
-            match p.peek() {
-                None => break,
-                Some('.') => {
-                    p.at += 1;
-                    p.skip_ws();
-                    segments.push(Segment::Field(p.ident().ok_or_else(|| p.error("a field name"))?));
-                }
-                Some('[') => {
-                    p.at += 1;
-                    p.skip_ws();
-                    let segment = match p.peek() {
-                        Some('*') => {
-                            p.at += 1;
-                            Segment::All
+        let tokens = tokenize(text)?;
+        let mut tokens = tokens.iter().peekable();
+        let mut sections = Vec::new();
+        while tokens.peek().is_some() {
+            while tokens.next_if_eq(&&Token::Punct('.')).is_some() {}
+            let section = match tokens.next() {
+                Some(Token::Ident(name)) => (Segment::Field(name.clone()), true),
+                Some(Token::Punct('[')) => {
+                    let segment = match tokens.next() {
+                        Some(Token::Punct('*')) => Segment::All,
+                        Some(Token::Int(digits)) => {
+                            Segment::Index(digits.parse().map_err(|e| format!("index {digits}: {e}"))?)
                         }
-                        Some('"' | '\'') => Segment::Field(p.string()?),
-                        Some(c) if c.is_ascii_digit() => Segment::Index(p.index()?),
-                        _ => {
-                            let key = p.ident().ok_or_else(|| p.error("an index, a key or `*`"))?;
-                            p.skip_ws();
-                            p.expect('=')?;
-                            p.skip_ws();
-                            Segment::Matching { key, value: p.string()? }
+                        Some(Token::String(quoted)) => Segment::Field(unquote(quoted)),
+                        Some(Token::Ident(key)) => {
+                            expect(tokens.next(), &Token::Punct('='))?;
+                            match tokens.next() {
+                                Some(Token::String(quoted)) => Segment::Matching { key: key.clone(), value: unquote(quoted) },
+                                other => return Err(unexpected(other, "a quoted string")),
+                            }
                         }
+                        other => return Err(unexpected(other, "an index, a key or `*`")),
                     };
-                    p.skip_ws();
-                    p.expect(']')?;
-                    segments.push(segment);
+                    expect(tokens.next(), &Token::Punct(']'))?;
+                    (segment, false)
                 }
-                Some(_) => return Err(p.error("`.` or `[`")),
-            }
+                other => return Err(unexpected(other, "a field name or `[`")),
+            };
+            sections.push(section);
         }
-        if segments.is_empty() {
-            return Err("must name a field below `self`".into());
+        match sections.first() {
+            Some((Segment::Field(name), true)) if name == "self" => {}
+            _ => return Err("paths must start with `self`".into()),
         }
-        Ok(Path(segments))
+        Ok(Path(sections.into_iter().skip(1).map(|(segment, _)| segment).collect()))
     }
 
-    /// Sets (or, for `Null`, removes) the value at this path. Missing objects on the way are
-    /// created when setting; a list segment never invents a list or an element.
+    /// Sets (or, for `Null`, removes) the value at this path, walking it as Eno does.
     pub fn apply(&self, target: &mut Value, value: &Value) -> Outcome {
         apply_at(target, &self.0, value)
     }
+
+    /// Eno's `ManagedByEno` (`pathManagedByEno` in expressions): whether a `managedFields`
+    /// entry of the field manager `eno` on the live object lists this path as a field it set.
+    /// List elements match by index or by `[key="value"]` as recorded; `[*]` and `self` alone
+    /// match nothing.
+    pub fn managed_by_eno(&self, live: Option<&Value>) -> bool {
+        let Some(entries) = live.and_then(|l| l.pointer("/metadata/managedFields")).and_then(Value::as_array) else {
+            return false;
+        };
+        entries
+            .iter()
+            .filter(|e| e.get("manager").and_then(Value::as_str) == Some("eno"))
+            .filter_map(|e| e.get("fieldsV1").and_then(Value::as_object))
+            .any(|fields| owns(fields, &self.0))
+    }
 }
 
+/// Whether a `fieldsV1` set has `path` as a member: its last element's entry is a leaf (`{}`)
+/// or marked `"."`.
+fn owns(fields: &Map<String, Value>, path: &[Segment]) -> bool {
+    let Some((segment, rest)) = path.split_first() else { return false };
+    let Some(child) = fields.iter().find(|(key, _)| element_is(key, segment)).and_then(|(_, v)| v.as_object()) else {
+        return false;
+    };
+    if rest.is_empty() {
+        child.is_empty() || child.contains_key(".")
+    } else {
+        owns(child, rest)
+    }
+}
+
+/// Whether a `fieldsV1` key (`f:name`, `i:0`, `k:{"name":"x"}`) is this path segment.
+fn element_is(key: &str, segment: &Segment) -> bool {
+    match segment {
+        Segment::Field(name) => key.strip_prefix("f:") == Some(name.as_str()),
+        Segment::Index(i) => key.strip_prefix("i:").and_then(|n| n.parse::<usize>().ok()) == Some(*i),
+        Segment::Matching { key: field, value } => {
+            let wanted = Value::Object(Map::from_iter([(field.clone(), Value::String(value.clone()))]));
+            key.strip_prefix("k:").and_then(|k| serde_json::from_str::<Value>(k).ok()) == Some(wanted)
+        }
+        Segment::All => false,
+    }
+}
+
+/// One step of Eno's walk (`PathExpr.apply`), quirks included:
+/// - a field segment on something that is not an object is passed over, the next segment
+///   applying to the same node;
+/// - a missing object on the way is created when setting; an explicit `null` on the way, or a
+///   missing one when removing, ends the walk without a change;
+/// - removing a field that leaves its (formerly non-empty) parent object empty removes the
+///   parent too, and so on up; objects that were empty already stay;
+/// - list elements are never removed: `null` is stored in their place;
+/// - `[*]` replaces whole the elements that are not objects when the path goes on below them;
+/// - list segments need a list (else `TypeMismatch`), stop the walk on an error, and keep the
+///   changes made to earlier elements.
 fn apply_at(node: &mut Value, path: &[Segment], value: &Value) -> Outcome {
-    let Some((segment, rest)) = path.split_first() else { return Outcome::Applied };
-    let last = rest.is_empty();
+    let Some((segment, rest)) = path.split_first() else { return Outcome::MissingParent };
     match segment {
         Segment::Field(name) => {
-            if node.is_null() && !value.is_null() {
-                *node = Value::Object(Map::new());
-            }
-            let Value::Object(map) = node else {
-                // Removing below something absent is already done.
-                return if node.is_null() { Outcome::Applied } else { Outcome::TypeMismatch };
-            };
-            if last {
+            let Value::Object(map) = node else { return apply_at(node, rest, value) };
+            if rest.is_empty() {
                 if value.is_null() {
                     map.remove(name);
                 } else {
@@ -243,137 +310,149 @@ fn apply_at(node: &mut Value, path: &[Segment], value: &Value) -> Outcome {
                 }
                 return Outcome::Applied;
             }
-            match map.get_mut(name) {
-                Some(child) => apply_at(child, rest, value),
-                None if value.is_null() => Outcome::Applied,
+            match map.get(name) {
+                Some(Value::Null) => return Outcome::Applied,
+                None if value.is_null() => return Outcome::Applied,
                 None => {
-                    let child = map.entry(name.clone()).or_insert(Value::Null);
-                    let outcome = apply_at(child, rest, value);
-                    if outcome != Outcome::Applied {
-                        map.remove(name); // Leave no empty scaffolding behind a skipped override.
-                    }
-                    outcome
+                    map.insert(name.clone(), Value::Object(Map::new()));
                 }
+                Some(_) => {}
             }
+            let child = map.get_mut(name).expect("present or just inserted");
+            let fields_before = child.as_object().map_or(0, Map::len);
+            let outcome = apply_at(child, rest, value);
+            if outcome.stops() {
+                return outcome;
+            }
+            if value.is_null() && fields_before > 0 && child.as_object().is_some_and(Map::is_empty) {
+                map.remove(name);
+            }
+            Outcome::Applied
         }
         Segment::Index(i) => {
-            let Value::Array(items) = node else {
-                return if node.is_null() { Outcome::MissingParent } else { Outcome::TypeMismatch };
-            };
-            if *i >= items.len() {
-                return Outcome::IndexOutOfRange;
-            }
-            if last {
-                if value.is_null() {
-                    items.remove(*i);
-                } else {
-                    items[*i] = value.clone();
-                }
+            let Value::Array(items) = node else { return Outcome::TypeMismatch };
+            let Some(item) = items.get_mut(*i) else { return Outcome::IndexOutOfRange };
+            if rest.is_empty() {
+                *item = value.clone();
                 return Outcome::Applied;
             }
-            apply_at(&mut items[*i], rest, value)
+            if item.is_null() {
+                return Outcome::Applied;
+            }
+            match apply_at(item, rest, value) {
+                outcome if outcome.stops() => outcome,
+                _ => Outcome::Applied,
+            }
         }
         Segment::All | Segment::Matching { .. } => {
-            let Value::Array(items) = node else {
-                return if node.is_null() { Outcome::MissingParent } else { Outcome::TypeMismatch };
-            };
-            let selected = |item: &Value| match segment {
-                Segment::Matching { key, value } => item.get(key).and_then(Value::as_str) == Some(value.as_str()),
-                _ => true,
-            };
-            if last {
-                if value.is_null() {
-                    items.retain(|item| !selected(item));
-                } else {
-                    items.iter_mut().filter(|item| selected(item)).for_each(|item| *item = value.clone());
+            let Value::Array(items) = node else { return Outcome::TypeMismatch };
+            for item in items {
+                if let Segment::Matching { key, value: wanted } = segment {
+                    if item.get(key).and_then(Value::as_str) != Some(wanted.as_str()) {
+                        continue; // Also passes over elements that are not objects.
+                    }
                 }
-                return Outcome::Applied;
+                if item.is_object() && !rest.is_empty() {
+                    let outcome = apply_at(item, rest, value);
+                    if outcome.stops() {
+                        return outcome;
+                    }
+                    continue;
+                }
+                *item = value.clone();
             }
-            // Every selected element gets the change; the first failure is reported.
-            items
-                .iter_mut()
-                .filter(|item| selected(item))
-                .map(|item| apply_at(item, rest, value))
-                .fold(Outcome::Applied, |acc, o| if acc == Outcome::Applied { o } else { acc })
+            // Eno's loop ends here with this status; a field above turns it into `Applied`.
+            Outcome::MissingParent
         }
     }
 }
 
-struct Parser {
-    chars: Vec<char>,
-    at: usize,
+/// A token of Eno's path lexer; whitespace is dropped.
+#[derive(Debug, PartialEq, Eq)]
+enum Token {
+    /// `[a-zA-Z_][a-zA-Z0-9_]*`
+    Ident(String),
+    /// A quoted string, quotes and backslashes included as written.
+    String(String),
+    /// `\d+`
+    Int(String),
+    /// One of `.[]=*`.
+    Punct(char),
 }
 
-impl Parser {
-    fn peek(&self) -> Option<char> {
-        self.chars.get(self.at).copied()
-    }
-
-    fn skip_ws(&mut self) {
-        while self.peek().is_some_and(char::is_whitespace) {
-            self.at += 1;
-        }
-    }
-
-    fn error(&self, expected: &str) -> String {
-        match self.peek() {
-            Some(c) => format!("expected {expected} at column {}, found {c:?}", self.at + 1),
-            None => format!("expected {expected} at the end"),
-        }
-    }
-
-    fn expect(&mut self, c: char) -> Result<(), String> {
-        if self.peek() == Some(c) {
-            self.at += 1;
-            Ok(())
+fn tokenize(text: &str) -> Result<Vec<Token>, String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut tokens = Vec::new();
+    let mut at = 0;
+    let run = |at: usize, ok: &dyn Fn(char) -> bool| at + chars[at..].iter().take_while(|c| ok(**c)).count();
+    while at < chars.len() {
+        let c = chars[at];
+        let end = if c.is_ascii_alphabetic() || c == '_' {
+            let end = run(at, &|c| c.is_ascii_alphanumeric() || c == '_');
+            tokens.push(Token::Ident(chars[at..end].iter().collect()));
+            end
+        } else if c == '"' || c == '\'' {
+            let mut end = at + 1;
+            let end = loop {
+                match chars.get(end) {
+                    None => return Err(format!("unterminated string at column {}", at + 1)),
+                    // As Go's `\\.`, an escape takes any character but a newline.
+                    Some('\\') if chars.get(end + 1).is_some_and(|c| *c != '\n') => end += 2,
+                    Some('\\') => return Err(format!("invalid escape at column {}", end + 1)),
+                    Some(q) if *q == c => break end + 1,
+                    Some(_) => end += 1,
+                }
+            };
+            tokens.push(Token::String(chars[at..end].iter().collect()));
+            end
+        } else if c.is_ascii_digit() {
+            let end = run(at, &|c| c.is_ascii_digit());
+            tokens.push(Token::Int(chars[at..end].iter().collect()));
+            end
+        } else if ".[]=*".contains(c) {
+            tokens.push(Token::Punct(c));
+            at + 1
+        } else if c.is_whitespace() {
+            run(at, &char::is_whitespace)
         } else {
-            Err(self.error(&format!("`{c}`")))
-        }
-    }
-
-    /// `[a-zA-Z_][a-zA-Z0-9_]*`, as in Eno's path grammar.
-    fn ident(&mut self) -> Option<String> {
-        let start = self.at;
-        if !self.peek().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') {
-            return None;
-        }
-        while self.peek().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
-            self.at += 1;
-        }
-        Some(self.chars[start..self.at].iter().collect())
-    }
-
-    fn index(&mut self) -> Result<usize, String> {
-        let start = self.at;
-        while self.peek().is_some_and(|c| c.is_ascii_digit()) {
-            self.at += 1;
-        }
-        let digits: String = self.chars[start..self.at].iter().collect();
-        digits.parse().map_err(|e| format!("index {digits}: {e}"))
-    }
-
-    fn string(&mut self) -> Result<String, String> {
-        let quote = match self.peek() {
-            Some(q @ ('"' | '\'')) => q,
-            _ => return Err(self.error("a quoted string")),
+            return Err(format!("unexpected {c:?} at column {}", at + 1));
         };
-        self.at += 1;
-        let mut out = String::new();
-        loop {
-            match self.peek() {
-                None => return Err(format!("unterminated string starting with {quote}")),
-                Some('\\') => {
-                    self.at += 1;
-                    out.push(self.peek().ok_or_else(|| "unterminated escape".to_owned())?);
-                }
-                Some(c) if c == quote => {
-                    self.at += 1;
-                    return Ok(out);
-                }
-                Some(c) => out.push(c),
-            }
-            self.at += 1;
+        at = end;
+    }
+    Ok(tokens)
+}
+
+/// Eno's `unquoteKey`: strips the quotes and unescapes the quote character only (other
+/// backslashes stay). A key holding a line break keeps its quotes, as Eno's pattern does not
+/// match across lines.
+fn unquote(quoted: &str) -> String {
+    let (quote, inner) = (&quoted[..1], &quoted[1..quoted.len() - 1]);
+    if inner.contains('\n') {
+        return quoted.to_owned();
+    }
+    inner.replace(&format!("\\{quote}"), quote)
+}
+
+impl std::fmt::Display for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Token::Ident(s) | Token::String(s) | Token::Int(s) => write!(f, "`{s}`"),
+            Token::Punct(c) => write!(f, "`{c}`"),
         }
+    }
+}
+
+fn expect(token: Option<&Token>, wanted: &Token) -> Result<(), String> {
+    match token {
+        Some(t) if t == wanted => Ok(()),
+        other => Err(unexpected(other, &wanted.to_string())),
+    }
+}
+
+fn unexpected(token: Option<&Token>, expected: &str) -> String {
+    match token {
+        Some(t) => format!("expected {expected}, found {t}"),
+        None => format!("expected {expected} at the end"),
     }
 }
 

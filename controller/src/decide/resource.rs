@@ -86,7 +86,7 @@ pub struct ResourceOptions {
     pub replace: bool,
     /// `fail-open`: reconciliation errors do not block readiness.
     pub fail_open: bool,
-    /// `readiness` / `readiness-<name>` CEL checks, by annotation suffix (`""` for the bare one).
+    /// `readiness` / `readiness-<name>` CEL checks, by annotation key.
     pub readiness_checks: BTreeMap<String, String>,
 }
 
@@ -135,17 +135,13 @@ impl ResourceOptions {
         let kind = manifest.get("kind").and_then(Value::as_str).unwrap_or("");
         let default_group =
             if INFRASTRUCTURE_KINDS.contains(&kind) { INFRASTRUCTURE_READINESS_GROUP } else { 0 };
+        // As in Eno, every key starting with `readiness` is a check (`readiness-group` is
+        // ordering); `readinessX` and `readiness-` too.
         let readiness_checks = annotations
             .into_iter()
             .flatten()
-            .filter_map(|(key, value)| {
-                let rest = key.strip_prefix(READINESS)?;
-                let name = if rest.is_empty() { "" } else { rest.strip_prefix('-')? };
-                if name == "group" {
-                    return None; // `readiness-group` is ordering, not a check.
-                }
-                Some((name.to_owned(), value.as_str()?.to_owned()))
-            })
+            .filter(|(key, _)| key.starts_with(READINESS) && *key != READINESS_GROUP)
+            .filter_map(|(key, value)| Some((key.clone(), value.as_str()?.to_owned())))
             .collect();
         Ok(Self {
             reconcile_interval,
@@ -452,7 +448,7 @@ pub fn decide_pass(observed: &Observed<'_>) -> Result<Pass, DecideError> {
     let (ready, readiness_error) = match (deleted || desired.is_none(), observed.ready) {
         (true, _) => (None, None),
         (false, Some(latched)) => (Some(latched.clone()), None),
-        (false, None) => match readiness::evaluate(&options.readiness_checks, &vars, observed.now) {
+        (false, None) => match readiness::evaluate(&options.readiness_checks, observed.live, observed.now) {
             Ok(ready) => (ready, None),
             Err(e) => (None, Some(e)),
         },

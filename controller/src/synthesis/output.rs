@@ -14,9 +14,10 @@ use crate::api::duration::parse_go_duration;
 use super::outcome::{InvalidItem, SynthesisError, SynthesisOutput};
 use crate::api::krm::json_type;
 use crate::api::{KrmError, ResourceList};
+use crate::decide::cel::CelError;
 use crate::decide::overrides::OverridesError;
 
-use crate::api::annotations::{RECONCILE_INTERVAL, DISABLE_UPDATES, DISABLE_RECONCILIATION, DELETION_STRATEGY, READINESS_GROUP, DELETION_GROUP, OVERRIDES};
+use crate::api::annotations::{RECONCILE_INTERVAL, DISABLE_UPDATES, DISABLE_RECONCILIATION, DELETION_STRATEGY, READINESS, READINESS_GROUP, DELETION_GROUP, OVERRIDES};
 
 /// Turns a synthesizer's stdout into a validated output.
 ///
@@ -120,11 +121,22 @@ fn validate_item(index: usize, item: &Value) -> Result<Key<'_>, InvalidItem> {
 }
 
 /// Eno's annotations, by key. An empty value means unset (as in Eno), so only non-empty values
-/// are checked.
+/// are checked; but overrides and readiness checks are parsed whenever present, as Eno does.
 fn validate_annotations(annotations: &Map<String, Value>) -> Result<(), String> {
     for (key, value) in annotations {
-        let Some(value) = value.as_str().filter(|v| !v.is_empty()) else { continue };
+        let Some(value) = value.as_str() else { continue };
         let problem = match key.as_str() {
+            OVERRIDES => crate::decide::overrides::validate(value).err().map(|e| match e {
+                OverridesError::Json(e) => format!("is not a JSON list of overrides ({e})"),
+                OverridesError::Invalid { index, reason } => format!("has an invalid override {index}: {reason}"),
+            }),
+            readiness if readiness.starts_with(READINESS) && readiness != READINESS_GROUP => {
+                crate::decide::cel::check(value).err().map(|e| match e {
+                    CelError::Compile { message, .. } => format!("is not a valid CEL expression ({message})"),
+                    other => other.to_string(),
+                })
+            }
+            _ if value.is_empty() => None,
             RECONCILE_INTERVAL => parse_go_duration(value).err().map(|e| format!("is not a Go duration ({e})")),
             DISABLE_UPDATES | DISABLE_RECONCILIATION => {
                 (!matches!(value, "true" | "false")).then(|| "must be \"true\" or \"false\"".to_owned())
@@ -133,10 +145,6 @@ fn validate_annotations(annotations: &Map<String, Value>) -> Result<(), String> 
                 (!matches!(value, "orphan" | "delete")).then(|| "must be \"orphan\" or \"delete\"".to_owned())
             }
             READINESS_GROUP | DELETION_GROUP => value.parse::<i64>().is_err().then(|| "must be an integer".to_owned()),
-            OVERRIDES => crate::decide::overrides::parse(value).err().map(|e| match e {
-                OverridesError::Json(e) => format!("is not a JSON list of overrides ({e})"),
-                OverridesError::Invalid { index, reason } => format!("has an invalid override {index}: {reason}"),
-            }),
             _ => None,
         };
         if let Some(problem) = problem {
@@ -366,19 +374,32 @@ mod tests {
             (OVERRIDES, "{", "is not a JSON list of overrides (EOF while parsing an object at line 1 column 1)"),
             (OVERRIDES, r#"{"path": "self.x"}"#, "is not a JSON list of overrides (found an object)"),
             (OVERRIDES, "3", "is not a JSON list of overrides (found 3)"),
-            (OVERRIDES, r#"[{"path": "self.x"}, 3]"#, "has an invalid override 1: invalid type: integer `3`, expected an override object"),
-            (OVERRIDES, r#"[{"value": 1}]"#, "has an invalid override 0: missing field `path`"),
-            (OVERRIDES, r#"[{"path": 1}]"#, "has an invalid override 0: invalid type: integer `1`, expected a string"),
-            (OVERRIDES, r#"[{"path": "self.x", "condition": true}]"#, "has an invalid override 0: invalid type: boolean `true`, expected a string"),
-            (OVERRIDES, r#"[{"path": "self.x", "valueExpression": 1}]"#, "has an invalid override 0: invalid type: integer `1`, expected a string"),
-            (OVERRIDES, r#"[{"path": "metadata.x", "value": 1}]"#, "has an invalid override 0: path \"metadata.x\": must start with `self`"),
+            (OVERRIDES, r#"[{"path": "self.x"}, 3]"#, "has an invalid override 1: expected an override object, found 3"),
+            (OVERRIDES, r#"[{"value": 1}]"#, "has an invalid override 0: path \"\": paths must start with `self`"),
+            (OVERRIDES, r#"[{"path": 1}]"#, "has an invalid override 0: path must be a string, found 1"),
+            (OVERRIDES, r#"[{"path": "self.x", "condition": true}]"#, "has an invalid override 0: condition must be a string, found true"),
+            (OVERRIDES, r#"[{"path": "self.x", "valueExpression": 1}]"#, "has an invalid override 0: valueExpression must be a string, found 1"),
+            (OVERRIDES, r#"[{"path": "metadata.x", "value": 1}]"#, "has an invalid override 0: path \"metadata.x\": paths must start with `self`"),
             (OVERRIDES, r#"[{"path": "self.x", "value": 1, "valueExpression": "2"}]"#, "has an invalid override 0: value and valueExpression are mutually exclusive"),
+            (OVERRIDES, "", "is not a JSON list of overrides (EOF while parsing a value at line 1 column 0)"),
         ];
         for (key, value, problem) in cases {
             assert_eq!(
                 message(&[annotated(key, value)]),
                 format!("invalid output item 0 (v1/ConfigMap default/x): annotation {key}={value:?} {problem}"),
             );
+        }
+        // Expressions are compiled, as Eno's synthesis does before accepting its output.
+        for (key, value) in [
+            (OVERRIDES, r#"[{"path": "self.x", "value": 1, "condition": "self.x == ("}]"#),
+            (OVERRIDES, r#"[{"path": "self.x", "valueExpression": "self.("}]"#),
+            (READINESS, "self.status.("),
+            ("eno.azure.io/readiness-db", ""),
+            ("eno.azure.io/readinessX", "self.("),
+        ] {
+            let message = message(&[annotated(key, value)]);
+            let expected = format!("invalid output item 0 (v1/ConfigMap default/x): annotation {key}={value:?} ");
+            assert!(message.starts_with(&expected), "{message}");
         }
         for (key, value) in [
             (RECONCILE_INTERVAL, "1h30m"),
@@ -389,6 +410,9 @@ mod tests {
             (DELETION_GROUP, "-1"),
             (OVERRIDES, "[]"),
             (OVERRIDES, r#"[{"path": "self.data.x", "value": "y"}, {"path": "self.data.z", "valueExpression": "'a'", "condition": "true"}]"#),
+            (OVERRIDES, "null"),
+            (READINESS, "self.status.ready == true"),
+            ("eno.azure.io/readiness-db", "self.status.conditions.filter(c, c.type == 'Ready')"),
             (DISABLE_UPDATES, ""),
         ] {
             assert_eq!(validate(&[annotated(key, value)]), Ok(()), "{key}={value}");

@@ -441,9 +441,29 @@ fn options_parse_every_annotation() {
     assert_eq!(
         opts.readiness_checks,
         BTreeMap::from([
-            ("".to_owned(), "self.status.ready".to_owned()),
-            ("avail".to_owned(), "self.status.available > 0".to_owned()),
+            ("eno.azure.io/readiness".to_owned(), "self.status.ready".to_owned()),
+            ("eno.azure.io/readiness-avail".to_owned(), "self.status.available > 0".to_owned()),
         ])
+    );
+}
+
+#[test]
+fn every_readiness_prefixed_annotation_is_a_check_as_in_eno() {
+    let manifest = with_annotations(
+        cm(json!({})),
+        json!({
+            "eno.azure.io/readiness": "a",
+            "eno.azure.io/readiness-": "b",
+            "eno.azure.io/readiness-default": "c",
+            "eno.azure.io/readinessX": "d",
+            "eno.azure.io/readiness-group": "1",
+            "eno.azure.io/ready": "e",
+        }),
+    );
+    let checks = ResourceOptions::from_manifest(&manifest).unwrap().readiness_checks;
+    assert_eq!(
+        checks.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["eno.azure.io/readiness", "eno.azure.io/readiness-", "eno.azure.io/readiness-default", "eno.azure.io/readinessX"]
     );
 }
 

@@ -104,11 +104,11 @@ fn an_invalid_readiness_check_is_not_ready_and_says_why() {
 }
 
 #[test]
-fn readiness_uses_the_composition_too() {
-    let desired = with_annotations(cm(json!({})), json!({READINESS: "composition.metadata.annotations['go'] == 'yes'"}));
+fn readiness_sees_an_empty_composition_as_in_eno() {
+    let desired = with_annotations(cm(json!({})), json!({READINESS: "!('go' in composition.metadata.annotations)"}));
     let object = live(cm(json!({})));
     let pass = |go: &str| Pass_ { composition: comp(json!({"go": go})), ..Pass_::new(Some(&desired), Some(&object)) }.settled().ready;
-    assert_eq!((pass("no"), pass("yes")), (None, Some(now())));
+    assert_eq!((pass("no"), pass("yes")), (Some(now()), Some(now())));
 }
 
 #[test]
