@@ -47,7 +47,7 @@ fn one_of_each() -> Vec<Fault> {
 /// `symphony-deletion` where the collector gets to a composition first.
 fn run_for(fault: &Fault) -> (&'static str, u64) {
     match fault {
-        Fault::PausedGc => ("symphony-deletion", 2),
+        Fault::PausedGc => ("symphony-deletion", 1),
         _ => (SCENARIO, SEED),
     }
 }
