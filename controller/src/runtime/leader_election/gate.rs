@@ -12,19 +12,21 @@ use tokio::time::Instant;
 pub struct Leadership {
     /// `None` without an election: the only replica always leads.
     until: Option<Mutex<Option<Instant>>>,
-    /// Bumped each time this replica becomes leader, so waiters wake.
-    became_leader: tokio::sync::watch::Sender<u64>,
+    /// Wakes waiters each time this replica becomes leader. A `Notify`, not a `watch`
+    /// channel: a watch picks one of several wakers at random (tokio's per-process RNG),
+    /// which made simulated runs depend on what the process had run before.
+    became_leader: tokio::sync::Notify,
 }
 
 impl Leadership {
     /// No election: this replica always leads.
     pub fn unelected() -> Arc<Self> {
-        Arc::new(Leadership { until: None, became_leader: tokio::sync::watch::Sender::new(0) })
+        Arc::new(Leadership { until: None, became_leader: tokio::sync::Notify::new() })
     }
 
     /// An election this replica has not won yet.
     pub fn elected() -> Arc<Self> {
-        Arc::new(Leadership { until: Some(Mutex::new(None)), became_leader: tokio::sync::watch::Sender::new(0) })
+        Arc::new(Leadership { until: Some(Mutex::new(None)), became_leader: tokio::sync::Notify::new() })
     }
 
     /// Whether this replica may write now.
@@ -37,12 +39,15 @@ impl Leadership {
 
     /// Waits until this replica leads.
     pub async fn wait_leading(&self) {
-        let mut changes = self.became_leader.subscribe();
-        while !self.is_leading() {
-            if changes.changed().await.is_err() {
-                // The sender lives as long as `self`: unreachable, but never spin.
-                std::future::pending::<()>().await;
+        loop {
+            // Registered before the check, so a renewal in between is not missed.
+            let notified = self.became_leader.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.is_leading() {
+                return;
             }
+            notified.await;
         }
     }
 
@@ -53,7 +58,7 @@ impl Leadership {
         let was_leading = self.is_leading();
         *until.lock().unwrap_or_else(|p| p.into_inner()) = Some(until_instant);
         if !was_leading {
-            self.became_leader.send_modify(|n| *n += 1);
+            self.became_leader.notify_waiters();
         }
         !was_leading
     }
