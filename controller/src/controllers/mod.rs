@@ -165,8 +165,8 @@ async fn watchdog(world: &World, threshold: Duration, offset: i64) {
 /// The current time, `offset_millis` off the wall clock, as `metav1.Time` wants it (whole
 /// seconds, like the API server stores).
 fn now(offset_millis: i64) -> Time {
-    let millis = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
-    Time(k8s_openapi::jiff::Timestamp::from_second((millis + offset_millis).div_euclid(1000)).unwrap_or_default())
+    let millis = crate::runtime::wall_clock_millis(offset_millis);
+    Time(k8s_openapi::jiff::Timestamp::from_second(millis.div_euclid(1000)).unwrap_or_default())
 }
 
 /// Index of the composition informer: the synthesizer a composition uses.

@@ -28,3 +28,10 @@ pub use metrics::Metrics;
 pub use queue::WorkQueue;
 pub use rate_limit::TokenBucket;
 pub use watcher::list_watch;
+
+/// Milliseconds since the Unix epoch on this replica's wall clock, `offset_millis` off it (the
+/// simulator skews replicas' clocks this way). Timestamps Eno writes come from here.
+pub(crate) fn wall_clock_millis(offset_millis: i64) -> i64 {
+    let millis = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+    millis + offset_millis
+}

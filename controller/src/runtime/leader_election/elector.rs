@@ -149,8 +149,7 @@ impl Elector {
     }
 
     fn now(&self) -> MicroTime {
-        let millis = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
-        MicroTime(k8s_openapi::jiff::Timestamp::from_millisecond(millis + self.clock_offset_millis).unwrap_or_default())
+        MicroTime(k8s_openapi::jiff::Timestamp::from_millisecond(crate::runtime::wall_clock_millis(self.clock_offset_millis)).unwrap_or_default())
     }
 }
 
