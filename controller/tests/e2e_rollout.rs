@@ -8,8 +8,6 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::io::BufReader;
-use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use support::{eventually, EnoDev};
@@ -41,23 +39,7 @@ fn all_at(dev: &EnoDev, names: &[String], version: &str) -> bool {
 
 /// Each watch event on compositions as it arrives, with the time it arrived.
 fn watch_compositions(dev: &EnoDev) -> (std::process::Child, mpsc::Receiver<(Instant, serde_json::Value)>) {
-    let mut child = dev
-        .command(&["get", "compositions", "--watch", "--output-watch-events", "-o", "json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("kubectl watch runs");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for event in serde_json::Deserializer::from_reader(BufReader::new(stdout)).into_iter::<serde_json::Value>() {
-            let Ok(event) = event else { return };
-            if tx.send((Instant::now(), event)).is_err() {
-                return;
-            }
-        }
-    });
-    (child, rx)
+    dev.watch(&["compositions"])
 }
 
 /// `eno dev` with a 2 s cooldown, and `count` compositions named `<prefix><n>`, all at v1.

@@ -45,6 +45,9 @@ pub struct Defects {
     /// read is required: a replica that has not seen the composition's deletion brings its
     /// resources back (breaks "deletion ordering").
     pub cached_create_check: bool,
+    /// Let the resource reconciler ignore readiness and deletion groups (and CRDs before their
+    /// custom resources): every resource is reconciled at once (breaks "resource order").
+    pub ignore_ordering: bool,
     /// Let the symphony controller set a variation's annotations before pruning the others
     /// (breaks "at most once").
     pub set_before_prune: bool,

@@ -12,7 +12,8 @@ use super::world::{PassError, SliceEntry, World};
 use crate::api::{Composition, ResourceState};
 use crate::decide::cel::composition_view;
 use crate::decide::composition::{fence_resource_write, Fenced, ResourceWrite};
-use crate::decide::resource::{decide_pass, prepare, Observed, Pass, PatchType, ResourceAction, ResourceContext, Settled};
+use crate::decide::ordering;
+use crate::decide::resource::{decide_pass, prepare, Observed, Pass, PatchType, ResourceAction, ResourceContext, Settled, READINESS_POLL_INTERVAL};
 use crate::decide::step::Write;
 use crate::runtime::{Action, ObjectRef, Patch};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -27,6 +28,9 @@ const CACHE_BEHIND: Duration = Duration::from_secs(1);
 /// How soon to look again when compositions depending on a deleting one remain (their going
 /// queues it sooner).
 const DEPENDENTS_REMAIN: Duration = Duration::from_secs(5);
+/// How soon a resource waiting for others of its synthesis looks again (a change of their
+/// states queues it sooner: every slice change queues the composition's resources).
+const WAITING_FOR_OTHERS: Duration = READINESS_POLL_INTERVAL;
 
 pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result<Action, PassError> {
     let Some(comp) = world.composition(&key.composition) else { return Ok(Action::Done) };
@@ -47,6 +51,9 @@ pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result
     let desired = (!entry.deleted).then_some(&entry.manifest);
     // What Eno applied before: a tombstone carries it; otherwise the previous synthesis has it.
     let previous_desired = if entry.deleted { Some(&entry.manifest) } else { previous.as_ref().filter(|p| !p.deleted).map(|p| &p.manifest) };
+    if waits_for_others(world, &comp, &key, &entry, &ctx) {
+        return Ok(Action::RequeueAfter(WAITING_FOR_OTHERS));
+    }
     let Some(target) = ObjectRef::of(&prepare(&entry.manifest)) else {
         return record(world, &entry, Err("manifest has no apiVersion, kind or name".into())).await;
     };
@@ -117,6 +124,24 @@ pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result
         Err(e) if e.is_transient() => Err(e.into()),
         Err(e) => record(world, &entry, Err(e.to_string())).await.and(Err(PassError::Api(e))),
     }
+}
+
+/// Whether the resource waits for others of its synthesis ([`ordering`]): an earlier readiness
+/// group not ready yet, its CRD not established, or, while the composition is being deleted, an
+/// earlier deletion group not gone. A waiting resource is left alone, nothing recorded. Judged
+/// on the cached slices: a state recorded there was committed, so a stale cache only waits longer.
+fn waits_for_others(world: &World, comp: &Composition, key: &ResourceWorkKey, entry: &SliceEntry, ctx: &ResourceContext) -> bool {
+    if entry.deleted || ctx.symphony_deleting || defect!(world, ignore_ordering) {
+        return false;
+    }
+    // A slice of the synthesis not in the cache yet: what it holds may come first.
+    let Some(slices) = world.current_slices(comp) else { return true };
+    let members = ordering::members(&slices, ctx.composition_deleting);
+    let blockers = ordering::blockers(&members, &key.resource, ctx.composition_deleting);
+    if let Some(first) = blockers.first() {
+        tracing::debug!(resource = %key.resource, composition = %key.composition, waiting_for = %first.key, count = blockers.len(), "waiting for resources of an earlier group");
+    }
+    !blockers.is_empty()
 }
 
 /// Records the resource's state for its slice's status if it changed (written in a batch with

@@ -24,6 +24,8 @@
 //!   synthesis runner's steps ([`synthesis::runner`]: claim, run, write slices, record);
 //! - [`slices`]: packing a synthesis's output (and tombstones) into ResourceSlices;
 //! - [`resource`]: the action for one managed resource (create, three-way patch, delete, ...);
+//! - [`ordering`]: which resources of a synthesis wait for others (readiness and deletion
+//!   groups, CRDs before their custom resources);
 //! - [`rollout`]: the cooldown pacing deferred syntheses across replicas, and halting a
 //!   rollout the new synthesizer version broke;
 //! - [`shard`]: which compositions and resources this controller handles (Eno's sharding
@@ -39,6 +41,7 @@ pub mod dependencies;
 pub mod inputs;
 pub mod watchdog;
 pub mod overrides;
+pub mod ordering;
 pub mod readiness;
 pub mod resource;
 pub mod rollout;
@@ -82,6 +85,17 @@ impl ResourceKey {
             namespace: namespace.to_owned(),
             name: name.to_owned(),
         })
+    }
+}
+
+impl ResourceKey {
+    /// As a person names it: `Kind namespace/name`, or `Kind name` when cluster-scoped.
+    pub fn describe(&self) -> String {
+        if self.namespace.is_empty() {
+            format!("{} {}", self.kind, self.name)
+        } else {
+            format!("{} {}/{}", self.kind, self.namespace, self.name)
+        }
     }
 }
 

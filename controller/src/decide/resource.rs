@@ -33,27 +33,34 @@ pub const MIN_RECONCILE_INTERVAL: Duration = Duration::from_secs(1);
 /// `--readiness-poll-interval`): readiness is read from the live object, which Eno does not watch.
 pub const READINESS_POLL_INTERVAL: Duration = Duration::from_secs(5);
 
-/// Kinds Eno creates first (readiness group -100) because other resources usually need them.
-const INFRASTRUCTURE_KINDS: &[&str] = &[
-    "Namespace",
-    "CustomResourceDefinition",
-    "ServiceAccount",
-    "Secret",
-    "ConfigMap",
-    "Service",
-    "Role",
-    "ClusterRole",
-    "RoleBinding",
-    "ClusterRoleBinding",
-    "PersistentVolume",
-    "PersistentVolumeClaim",
-    "StorageClass",
+/// Kinds Eno creates first (readiness group -100, deletion group +100) because other resources
+/// usually need them: Eno's `kind_ordering.go`, after Helm's install order. Keyed by kind alone,
+/// whatever the API group, as in Eno.
+pub const INFRASTRUCTURE_KINDS: &[&str] = &[
     "PriorityClass",
+    "Namespace",
     "NetworkPolicy",
     "ResourceQuota",
     "LimitRange",
-    "PodDisruptionBudget",
     "PodSecurityPolicy",
+    "PodDisruptionBudget",
+    "ServiceAccount",
+    "Secret",
+    "SecretList",
+    "ConfigMap",
+    "StorageClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ClusterRoleList",
+    "ClusterRoleBinding",
+    "ClusterRoleBindingList",
+    "Role",
+    "RoleList",
+    "RoleBinding",
+    "RoleBindingList",
+    "Service",
     "EtcdCluster",
 ];
 const INFRASTRUCTURE_READINESS_GROUP: i64 = -100;
@@ -80,7 +87,8 @@ pub struct ResourceOptions {
     pub deletion_strategy: DeletionStrategy,
     /// `readiness-group`: creation order, ascending; infrastructure kinds default to -100.
     pub readiness_group: i64,
-    /// `deletion-group`: deletion order during composition deletion, when set.
+    /// `deletion-group`: deletion order during composition deletion, when set (else
+    /// [`Self::deletion_order`] negates the readiness group).
     pub deletion_group: Option<i64>,
     /// `replace`: PUT instead of patch (parsed for validation; the reconciler patches).
     pub replace: bool,
@@ -132,12 +140,10 @@ impl ResourceOptions {
                 ))
             }
         };
-        let kind = manifest.get("kind").and_then(Value::as_str).unwrap_or("");
-        let default_group =
-            if INFRASTRUCTURE_KINDS.contains(&kind) { INFRASTRUCTURE_READINESS_GROUP } else { 0 };
+        let defaults = Self::defaults_for(manifest);
         // As in Eno, every key starting with `readiness` is a check (`readiness-group` is
         // ordering); `readinessX` and `readiness-` too.
-        let readiness_checks = annotations
+        let readiness_checks: BTreeMap<String, String> = annotations
             .into_iter()
             .flatten()
             .filter(|(key, _)| key.starts_with(READINESS) && *key != READINESS_GROUP)
@@ -148,14 +154,37 @@ impl ResourceOptions {
             disable_updates: flag(DISABLE_UPDATES)?,
             disable_reconciliation: flag(DISABLE_RECONCILIATION)?,
             deletion_strategy,
-            readiness_group: int(READINESS_GROUP)?.unwrap_or(default_group),
+            readiness_group: int(READINESS_GROUP)?.unwrap_or(defaults.readiness_group),
             deletion_group: int(DELETION_GROUP)?,
             replace: flag(REPLACE)?,
             fail_open: flag(FAIL_OPEN)?,
-            readiness_checks,
+            readiness_checks: if readiness_checks.is_empty() { defaults.readiness_checks } else { readiness_checks },
         })
     }
+
+    /// The options of a manifest without `eno.azure.io/*` annotations: an infrastructure kind
+    /// comes first ([`INFRASTRUCTURE_KINDS`]); a CustomResourceDefinition is ready once
+    /// `Established` (so its custom resources are created once the server serves them).
+    pub fn defaults_for(manifest: &Value) -> Self {
+        let kind = manifest.get("kind").and_then(Value::as_str).unwrap_or("");
+        let api_version = manifest.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+        let readiness_group = if INFRASTRUCTURE_KINDS.contains(&kind) { INFRASTRUCTURE_READINESS_GROUP } else { 0 };
+        let mut readiness_checks = BTreeMap::new();
+        if kind == "CustomResourceDefinition" && group_of(api_version) == "apiextensions.k8s.io" {
+            readiness_checks.insert(READINESS.to_owned(), CRD_ESTABLISHED.to_owned());
+        }
+        Self { readiness_group, readiness_checks, ..Self::default() }
+    }
+
+    /// The deletion group that orders it while its composition is being deleted: its
+    /// `deletion-group`, else its readiness group negated (deletion runs creation backwards).
+    pub fn deletion_order(&self) -> i64 {
+        self.deletion_group.unwrap_or(-self.readiness_group)
+    }
 }
+
+/// A CustomResourceDefinition's implicit readiness check: its `Established` condition.
+const CRD_ESTABLISHED: &str = "self.status.conditions.filter(c, c.type == 'Established')";
 
 /// Go's `strconv.ParseBool`, so annotation values Eno accepts are accepted here.
 fn parse_go_bool(value: &str) -> Option<bool> {

@@ -28,7 +28,8 @@ fn simple(status: &str, error: impl Into<String>) -> SimplifiedStatus {
 /// `status.simplified` per the spec, first match wins: `Deleting`; `MissingSynthesizer`;
 /// `Synthesizing` (a synthesis is running); `NotReady` with the failure's message (the last
 /// synthesis failed); `PendingSynthesis` (never synthesized); `Ready` (all resources ready);
-/// `NotReady` (all reconciled); `Reconciling` with the latest reconciliation error.
+/// `NotReady` (all reconciled); `Reconciling` with the latest reconciliation error, else what
+/// the resources wait for ([`super::ordering::waiting_on`]).
 ///
 /// `slices` may include slices of other syntheses; only those named by the current synthesis
 /// count. Total: any status, however inconsistent, maps to one of these.
@@ -65,7 +66,8 @@ pub fn simplified(comp: &Composition, synth_exists: bool, slices: &[ResourceSlic
     if current.reconciled.is_some() {
         return simple(NOT_READY, "");
     }
-    simple(RECONCILING, latest_reconciliation_error(current, slices).unwrap_or_default())
+    let waiting = || super::ordering::waiting_on(&super::ordering::members(slices_of(current, slices).into_iter().flatten(), false), false);
+    simple(RECONCILING, latest_reconciliation_error(current, slices).or_else(waiting).unwrap_or_default())
 }
 
 /// `status` carrying the simplified status it makes by itself, before any slice of a new

@@ -96,6 +96,26 @@ impl EnoDev {
     }
 
     /// `kubectl apply -f -` (or any `-f -` command) with `manifest` on stdin.
+    /// `kubectl get ARGS --watch --output-watch-events -o json`: each watch event as it
+    /// arrives, with the time it arrived. Kill the child to stop.
+    pub fn watch(&self, args: &[&str]) -> (Child, mpsc::Receiver<(Instant, serde_json::Value)>) {
+        let mut get = vec!["get"];
+        get.extend_from_slice(args);
+        get.extend_from_slice(&["--watch", "--output-watch-events", "-o", "json"]);
+        let mut child = self.command(&get).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("kubectl watch runs");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for event in serde_json::Deserializer::from_reader(BufReader::new(stdout)).into_iter::<serde_json::Value>() {
+                let Ok(event) = event else { return };
+                if tx.send((Instant::now(), event)).is_err() {
+                    return;
+                }
+            }
+        });
+        (child, rx)
+    }
+
     pub fn with_stdin(&self, args: &[&str], manifest: &str) -> Output {
         let mut child = self.command(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("kubectl runs");
         child.stdin.take().expect("stdin").write_all(manifest.as_bytes()).expect("write manifest");

@@ -6,7 +6,7 @@
 //!
 //! One module per invariant family, each an `impl Checker` block over the shared state:
 //! `annotations` (at-most-once), `syntheses` (bounded syntheses, retry backoff), `rollout`
-//! (rollout cooldown), `dependencies` (dependency order), `deletion` (deletion ordering, symphony deletion, no leaks) and `loss`
+//! (rollout cooldown), `dependencies` (dependency order), `ordering` (resource order), `deletion` (deletion ordering, symphony deletion, no leaks) and `loss`
 //! (no loss).
 
 mod annotations;
@@ -14,6 +14,7 @@ mod deletion;
 mod dependencies;
 pub mod leader;
 mod loss;
+mod ordering;
 mod rollout;
 mod syntheses;
 
@@ -51,6 +52,9 @@ pub enum Invariant {
     /// A composition synthesizes only once its dependencies are ready, and its resources are
     /// deleted only once no composition depending on it remains.
     DependencyOrder,
+    /// Readiness groups, CRDs before their custom resources, and deletion groups: no resource
+    /// is created (or, its composition deleting, deleted) before those it waits for.
+    ResourceOrder,
     /// With leader election: one holder per term, only the holder's replica writes, and a lost
     /// leader is replaced within a bound.
     SingleLeader,
@@ -74,6 +78,7 @@ impl fmt::Display for Invariant {
             Invariant::InputLockstep => "input lockstep",
             Invariant::RolloutCooldown => "rollout cooldown",
             Invariant::DependencyOrder => "dependency order",
+            Invariant::ResourceOrder => "resource order",
             Invariant::SingleLeader => "single leader",
             Invariant::Convergence => "convergence",
             Invariant::Progress => "progress",
@@ -108,13 +113,14 @@ pub struct Checker {
     /// Shared with the observed events: applying an event copies no object.
     state: BTreeMap<ObjectKey, Arc<Value>>,
     /// Where each (apiVersion, kind) is stored, and whether it is namespaced; resolved once.
-    kinds: BTreeMap<(String, String), Option<(StorageKey, bool)>>,
+    kinds: BTreeMap<(String, String), (StorageKey, bool)>,
     /// Each slice's managed manifests, with the resourceVersion they were parsed at.
     manifests: BTreeMap<ObjectKey, (String, Arc<[Value]>)>,
     annotations: annotations::Holders,
     syntheses: syntheses::Runs,
     rollout: rollout::Pacing,
     deletion: deletion::Deletions,
+    readiness: ordering::Readiness,
     leader: leader::Terms,
     /// Set while the scenario's user writes: their edits and deletions are not Eno's doing.
     pub user_acting: bool,
@@ -149,6 +155,7 @@ impl Checker {
             syntheses: syntheses::Runs::default(),
             rollout: rollout::Pacing::default(),
             deletion: deletion::Deletions::default(),
+            readiness: ordering::Readiness::default(),
             leader: leader::Terms::default(),
             user_acting: false,
             violations: Vec::new(),
@@ -252,7 +259,10 @@ impl Checker {
             EventType::Deleted if self.user_acting => Vec::new(),
             EventType::Deleted => self.slice_deleted(&event.key),
             // A deleting symphony's composition may have just gained the slice of a resource to keep.
-            EventType::Added | EventType::Modified => self.keep_resources_of_deleting_symphonies(server),
+            EventType::Added | EventType::Modified => {
+                self.readiness.slice_changed(&event.object);
+                self.keep_resources_of_deleting_symphonies(server)
+            }
         }
     }
 
@@ -260,10 +270,16 @@ impl Checker {
         let mut found = Vec::new();
         if event.event_type == EventType::Added {
             found.extend(self.resource_added(server, &event.key));
+            found.extend(self.created_in_order(server, &event.key));
         }
         if event.event_type == EventType::Deleted {
             found.extend(self.resource_deleted(server, &event.key));
             found.extend(self.deleted_after_dependents(server, &event.key));
+        }
+        // Its deletion began: gone at once, or held by finalizers.
+        let was_deleting = previous.is_some_and(reading::is_deleting);
+        if !was_deleting && (event.event_type == EventType::Deleted || reading::is_deleting(&event.object)) {
+            found.extend(self.deleted_in_order(server, &event.key));
         }
         found.extend(self.last_good_resource_changed(server, event, previous));
         found
@@ -282,12 +298,16 @@ impl Checker {
         self.state.iter().filter(|(k, v)| is_composition(k) && !reading::is_deleting(v)).map(|(k, v)| (k, &**v))
     }
 
-    /// Where `apiVersion`/`kind` is stored (asks the server's discovery once per kind).
+    /// Where `apiVersion`/`kind` is stored (asks the server's discovery until it knows the kind).
     fn storage(&mut self, server: &ApiServer, api_version: &str, kind: &str) -> Option<(StorageKey, bool)> {
-        self.kinds
-            .entry((api_version.to_string(), kind.to_string()))
-            .or_insert_with(|| server.target_for(api_version, kind, None, None).ok().map(|t| (t.resource.storage_key(), t.resource.namespaced)))
-            .clone()
+        // Only found kinds are remembered: a custom resource's kind appears with its CRD.
+        let id = (api_version.to_string(), kind.to_string());
+        if let Some(found) = self.kinds.get(&id) {
+            return Some(found.clone());
+        }
+        let found = server.target_for(api_version, kind, None, None).ok().map(|t| (t.resource.storage_key(), t.resource.namespaced))?;
+        self.kinds.insert(id, found.clone());
+        Some(found)
     }
 
     /// What a synthesis of a composition in `namespace` manages: the manifests of its slices,
