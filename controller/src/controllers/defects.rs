@@ -45,6 +45,10 @@ pub struct Defects {
     /// read is required: a replica that has not seen the composition's deletion brings its
     /// resources back (breaks "deletion ordering").
     pub cached_create_check: bool,
+    /// Retry a resource the server refused (e.g. a create in a namespace that does not exist)
+    /// as soon as after a successful write, without its refusal backoff (breaks "refusal
+    /// backoff": the server is asked many times a second).
+    pub refusals_without_backoff: bool,
     /// Let the symphony controller set a variation's annotations before pruning the others
     /// (breaks "at most once").
     pub set_before_prune: bool,

@@ -24,6 +24,8 @@
 //!   synthesis runner's steps ([`synthesis::runner`]: claim, run, write slices, record);
 //! - [`slices`]: packing a synthesis's output (and tombstones) into ResourceSlices;
 //! - [`resource`]: the action for one managed resource (create, three-way patch, delete, ...);
+//! - [`refusal`]: what a failed request means for a managed resource, and when one the server
+//!   refuses (missing namespace, unserved kind, 403, 422) is tried again;
 //! - [`rollout`]: the cooldown pacing deferred syntheses across replicas, and halting a
 //!   rollout the new synthesizer version broke;
 //! - [`shard`]: which compositions and resources this controller handles (Eno's sharding
@@ -40,6 +42,7 @@ pub mod inputs;
 pub mod watchdog;
 pub mod overrides;
 pub mod readiness;
+pub mod refusal;
 pub mod resource;
 pub mod rollout;
 pub mod shard;
