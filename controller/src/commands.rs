@@ -40,6 +40,8 @@ pub struct DevOptions {
     /// Run Eno's controllers in this process (off: the API server alone, for controllers run
     /// elsewhere, e.g. `eno run` with a ServiceAccount's token).
     pub controllers: bool,
+    /// Append each request the server answers here, one JSON line each.
+    pub request_log: Option<PathBuf>,
 }
 
 pub use fake_apiserver::http::identity::Authorization;
@@ -53,6 +55,9 @@ const GC_INTERVAL: Duration = Duration::from_millis(500);
 
 pub async fn dev(opts: DevOptions) -> anyhow::Result<()> {
     let server = SharedApiServer::new(ApiServer::new(Config::default(), Arc::new(SystemClock)));
+    if let Some(path) = &opts.request_log {
+        log_requests(&server, path)?;
+    }
     crate::runtime::fake::install_crds(&server).context("installing Eno's CRDs")?;
     if opts.authorization == Authorization::Rbac {
         server.with(fake_apiserver::auth::bootstrap::install).context("installing the bootstrap RBAC policy")?;
@@ -116,6 +121,31 @@ pub async fn dev(opts: DevOptions) -> anyhow::Result<()> {
     let _ = stop_tx.send(());
     gc.abort();
     http.await.context("HTTP server task")?.context("HTTP server")?;
+    Ok(())
+}
+
+/// Appends each request `server` answers to `path` as a JSON line: the audit event, and when
+/// it was answered (`eno dev --request-log`).
+fn log_requests(server: &SharedApiServer, path: &Path) -> anyhow::Result<()> {
+    #[derive(serde::Serialize)]
+    struct Logged<'a> {
+        time: String,
+        #[serde(flatten)]
+        event: &'a fake_apiserver::shared::AuditEvent,
+    }
+    let file = std::fs::OpenOptions::new().create(true).append(true).open(path).with_context(|| format!("opening the request log {}", path.display()))?;
+    let mut log = std::io::LineWriter::new(file);
+    server.audit_with(move |event| {
+        let millis = crate::runtime::wall_clock_millis(0);
+        let time = k8s_openapi::jiff::Timestamp::from_millisecond(millis).map(|t| t.to_string()).unwrap_or_default();
+        let written = serde_json::to_string(&Logged { time, event }).map_err(std::io::Error::from).and_then(|line| {
+            use std::io::Write;
+            writeln!(log, "{line}")
+        });
+        if let Err(e) = written {
+            tracing::warn!(error = %e, "could not append to the request log");
+        }
+    });
     Ok(())
 }
 

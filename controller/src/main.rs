@@ -90,6 +90,11 @@ enum Command {
         /// duration; shorter than `eno run`'s default, to see it happen).
         #[arg(long, default_value = "5s", value_parser = eno::api::duration::parse_go_duration)]
         self_healing_grace_period: std::time::Duration,
+        /// Append every request the API server answers to this file, one JSON line each
+        /// (`time`, `user`, `verb`, `apiGroup`, `resource`, `namespace`, `name`, `code`; or
+        /// `path` for non-resource URLs), like a Kubernetes audit log's essentials.
+        #[arg(long)]
+        request_log: Option<PathBuf>,
     },
     /// Run Eno's controllers against a real cluster: the kubeconfig given (or `KUBECONFIG`, or
     /// `~/.kube/config`), else the in-cluster service account.
@@ -270,7 +275,7 @@ async fn main() -> anyhow::Result<()> {
         LogFormat::Json => logs.json().init(),
     }
     match command {
-        Command::Dev { kubeconfig, port, authorization, watchdog_threshold, rollout_cooldown, ops_address, no_controllers, self_healing_grace_period } => {
+        Command::Dev { kubeconfig, port, authorization, watchdog_threshold, rollout_cooldown, ops_address, no_controllers, self_healing_grace_period, request_log } => {
             let authorization = match authorization {
                 AuthorizationKind::AlwaysAllow => eno::commands::Authorization::AlwaysAllow,
                 AuthorizationKind::Rbac => eno::commands::Authorization::Rbac,
@@ -284,6 +289,7 @@ async fn main() -> anyhow::Result<()> {
                 self_healing_grace: self_healing_grace_period,
                 ops_address,
                 controllers: !no_controllers,
+                request_log,
             })
             .await
         }

@@ -63,6 +63,12 @@ async fn verbs(cluster: Arc<dyn Cluster>) {
     assert_eq!(cluster.get(&cm_ref("a")).await.unwrap(), None);
     let unknown = cluster.get(&ObjectRef::new(Gvk::new("nope.io/v1", "Thing"), Some("default"), "x")).await.unwrap_err();
     assert!(matches!(unknown, eno::runtime::ClientError::UnknownKind(_)), "{unknown}");
+    assert_eq!(unknown.to_string(), "no matches for kind \"Thing\" in version \"nope.io/v1\"");
+    // In a namespace that does not exist: nothing to read, and a create names the namespace.
+    let late = ObjectRef::new(Gvk::new("v1", "ConfigMap"), Some("late"), "c");
+    assert_eq!(cluster.get(&late).await.unwrap(), None);
+    let refused = cluster.create(&json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "late"}})).await.unwrap_err();
+    assert_eq!(refused, eno::runtime::ClientError::Api { code: 404, reason: "NotFound".into(), message: "namespaces \"late\" not found".into() });
     let listed = cluster.list(&Gvk::new("v1", "Namespace"), None, &ListParams::default()).await.unwrap();
     assert!(listed.items.iter().any(|n| n["metadata"]["name"] == "default"));
 }
@@ -97,6 +103,34 @@ async fn informer_survives_expiry(cluster: Arc<dyn Cluster>, server: SharedApiSe
     }
     assert_eq!(informer.list().len(), 3);
     assert!(changes.load(Ordering::SeqCst) >= 3);
+}
+
+/// What the server's audit log hears of the backend's requests for a ConfigMap in a namespace
+/// that does not exist: a read and a create, both answered 404.
+async fn audited(cluster: Arc<dyn Cluster>, server: &SharedApiServer) -> Vec<(String, String, String, u16)> {
+    let heard = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = heard.clone();
+    server.audit_with(move |e| {
+        let v = serde_json::to_value(e).unwrap();
+        if v["namespace"] == "late" {
+            log.lock().unwrap().push((e.verb.clone(), v["resource"].as_str().unwrap_or_default().to_string(), v["name"].as_str().unwrap_or_default().to_string(), e.code));
+        }
+    });
+    let late = ObjectRef::new(Gvk::new("v1", "ConfigMap"), Some("late"), "c");
+    assert_eq!(cluster.get(&late).await.unwrap(), None);
+    cluster.create(&json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "late"}})).await.unwrap_err();
+    let heard = heard.lock().unwrap().clone();
+    heard
+}
+
+#[tokio::test]
+async fn both_backends_are_audited_alike() {
+    let expected = vec![("get".to_string(), "configmaps".to_string(), "c".to_string(), 404), ("create".into(), "configmaps".into(), "c".into(), 404)];
+    let server = new_server();
+    assert_eq!(audited(Arc::new(FakeCluster::new(server.clone(), "eno")), &server).await, expected);
+    let server = new_server();
+    let (cluster, _stop) = over_http(server.clone()).await;
+    assert_eq!(audited(cluster, &server).await, expected);
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! A thread-safe handle on one `ApiServer`, with async watches. Both the HTTP front and
 //! in-process clients use it; watchers wake when anything commits.
 
+use crate::auth::Request;
 use crate::server::{ApiServer, Watch, WatchEvent};
 use crate::store::{Event, EventType, ObjectKey};
 use serde_json::Value;
@@ -24,8 +25,24 @@ struct Shared {
     /// simulation) differ between runs of the same seed.
     changes: Notify,
     observers: Mutex<Observers>,
-    /// Client requests served through [`SharedApiServer::serve`] (what a benchmark divides by).
+    auditors: Mutex<Vec<Auditor>>,
+    /// Client requests answered ([`SharedApiServer::audit`]): what a benchmark divides by.
     requests: AtomicU64,
+}
+
+/// Hears every client request the server answered, in the order answered.
+pub type Auditor = Box<dyn FnMut(&AuditEvent) + Send>;
+
+/// One client request as the server answered it: the essentials of a Kubernetes audit event
+/// (who, which verb on what, the response's code), for request logs and checkers. A create
+/// names the object it creates, as the real audit log does.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AuditEvent {
+    pub user: String,
+    pub verb: String,
+    #[serde(flatten)]
+    pub request: Request,
+    pub code: u16,
 }
 
 /// Sees every committed event, in revision order, with the server as it is after the call that
@@ -67,7 +84,7 @@ impl Observers {
 
 impl SharedApiServer {
     pub fn new(server: ApiServer) -> Self {
-        let shared = Shared { server: Mutex::new(server), changes: Notify::new(), observers: Mutex::default(), requests: AtomicU64::default() };
+        let shared = Shared { server: Mutex::new(server), changes: Notify::new(), observers: Mutex::default(), auditors: Mutex::default(), requests: AtomicU64::default() };
         SharedApiServer { shared: Arc::new(shared) }
     }
 
@@ -93,13 +110,22 @@ impl SharedApiServer {
         result
     }
 
-    /// One client request (a get, list, watch or write from a client): [`Self::with`], counted.
-    pub fn serve<R>(&self, request: impl FnOnce(&mut ApiServer) -> R) -> R {
-        self.shared.requests.fetch_add(1, Ordering::Relaxed);
-        self.with(request)
+    /// Calls `auditor` for each client request answered from now on (`eno dev --request-log`,
+    /// the simulator's checker). It must not call back into this server.
+    pub fn audit_with(&self, auditor: impl FnMut(&AuditEvent) + Send + 'static) {
+        self.shared.auditors.lock().unwrap_or_else(|p| p.into_inner()).push(Box::new(auditor));
     }
 
-    /// Client requests served so far.
+    /// A front (HTTP, or an in-process client) answered a client request: counted, and told to
+    /// the auditors.
+    pub fn audit(&self, event: &AuditEvent) {
+        self.shared.requests.fetch_add(1, Ordering::Relaxed);
+        for auditor in self.shared.auditors.lock().unwrap_or_else(|p| p.into_inner()).iter_mut() {
+            auditor(event);
+        }
+    }
+
+    /// Client requests answered so far.
     pub fn requests(&self) -> u64 {
         self.shared.requests.load(Ordering::Relaxed)
     }

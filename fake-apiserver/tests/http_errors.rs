@@ -89,3 +89,29 @@ async fn repeated_and_unknown_fields_under_each_field_validation() {
     assert!(reply.json().get("colour").is_none(), "the unknown field is dropped");
     assert_eq!(reply.warnings, [r#"299 - "unknown field \"colour\"""#, r#"299 - "duplicate field \"metadata.name\"""#]);
 }
+
+/// As a real server: a create in a namespace that does not exist is a 404 naming the namespace
+/// (not the object), and the audit log hears it with the object's name.
+#[tokio::test]
+async fn a_create_in_a_missing_namespace_is_a_404_naming_the_namespace() {
+    let s = start().await;
+    let heard = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = heard.clone();
+    s.shared.audit_with(move |e| log.lock().unwrap().push(serde_json::to_value(e).unwrap()));
+    let before = s.shared.requests();
+    let body = br#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"}}"#;
+    expect_status(&s, "POST", "/api/v1/namespaces/late/configmaps", "application/json", body, 404, "NotFound").await;
+    let (_, status) = request(s.addr, "POST", "/api/v1/namespaces/late/configmaps", "application/json", body).await;
+    assert_eq!(status["message"], "namespaces \"late\" not found");
+    assert_eq!(status["details"]["name"], "late");
+    assert_eq!(status["details"]["kind"], "namespaces");
+    let heard = heard.lock().unwrap();
+    assert_eq!(s.shared.requests() - before, 2);
+    assert_eq!(heard.len(), 2);
+    assert_eq!(heard[0]["verb"], "create");
+    assert_eq!(heard[0]["apiGroup"], "");
+    assert_eq!(heard[0]["resource"], "configmaps");
+    assert_eq!(heard[0]["namespace"], "late");
+    assert_eq!(heard[0]["name"], "c");
+    assert_eq!(heard[0]["code"], 404);
+}

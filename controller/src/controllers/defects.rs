@@ -48,6 +48,10 @@ pub struct Defects {
     /// Let the resource reconciler ignore readiness and deletion groups (and CRDs before their
     /// custom resources): every resource is reconciled at once (breaks "resource order").
     pub ignore_ordering: bool,
+    /// Retry a resource the server refused (e.g. a create in a namespace that does not exist)
+    /// as soon as after a successful write, without its refusal backoff (breaks "refusal
+    /// backoff": the server is asked many times a second).
+    pub refusals_without_backoff: bool,
     /// Let the symphony controller set a variation's annotations before pruning the others
     /// (breaks "at most once").
     pub set_before_prune: bool,

@@ -29,6 +29,7 @@ mod composition;
 mod defects;
 mod inputs;
 mod keys;
+mod refusals;
 mod resources;
 mod slice_status;
 mod symphony;
@@ -401,6 +402,7 @@ impl Eno {
                 rollout: world::RolloutSlot::new(options.rollout_cooldown, &options.rollout_namespace),
                 without_dependents: Default::default(),
                 slice_status: Default::default(),
+                refused: Default::default(),
                 shard: options.shard.clone(),
                 self_healing_grace: options.self_healing_grace,
                 input_writes: (options.input_qps > 0.0).then(|| TokenBucket::new(options.input_qps, options.input_qps.ceil() as u32)),

@@ -13,6 +13,7 @@ use crate::api::{Composition, ResourceState};
 use crate::decide::cel::composition_view;
 use crate::decide::composition::{fence_resource_write, Fenced, ResourceWrite};
 use crate::decide::ordering;
+use crate::decide::refusal::{self, classify, Failure, Request};
 use crate::decide::resource::{decide_pass, prepare, Observed, Pass, PatchType, ResourceAction, ResourceContext, Settled, READINESS_POLL_INTERVAL};
 use crate::decide::step::Write;
 use crate::runtime::{Action, ObjectRef, Patch};
@@ -58,12 +59,20 @@ pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result
         return record(world, &entry, Err("manifest has no apiVersion, kind or name".into())).await;
     };
 
+    // A resource the server refused asks nothing again before its retry is due, whatever
+    // queued it.
+    let attempt = refusal::attempt(&entry.manifest, entry.deleted, ctx.composition_deleting);
+    if let Some(wait) = world.refused.hold_off(&key, attempt) {
+        return Ok(Action::RequeueAfter(wait));
+    }
     let live = match world.cluster.get(&target).await {
         Ok(live) => live,
-        Err(e) if e.is_transient() => return Err(e.into()),
-        // No such kind (a CRD not installed yet), or a refusal (403: not granted to Eno): shown
-        // on the resource, retried with backoff.
-        Err(e) => return record(world, &entry, Err(e.to_string())).await,
+        Err(e) => match classify(Request::Read, &e) {
+            // No such kind (its CRD is not installed, or went first): no such object.
+            Failure::Absent => None,
+            Failure::Refused(reason) => return refused(world, &key, &entry, attempt, reason).await,
+            Failure::Transient | Failure::Stale => return Err(e.into()),
+        },
     };
     let recorded = entry.slice.status.as_ref().and_then(|s| s.resources.get(entry.index));
     let observed = Observed {
@@ -82,6 +91,7 @@ pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result
                 tracing::warn!(resource = %key.resource, error = %e, "readiness check failed");
             }
             let recheck = settled.recheck_after(jitter_seed(&key));
+            world.refused.forget(&key);
             let action = record(world, &entry, Ok(settled)).await?;
             return Ok(match (action, recheck) {
                 (Action::Done, Some(after)) => Action::RequeueAfter(after),
@@ -117,12 +127,15 @@ pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result
     match world.write(&write).await {
         Ok(_) => {
             world.metrics.resources_reconciled.inc();
+            world.refused.forget(&key);
             Ok(Action::RequeueAfter(AFTER_WRITE))
         }
-        // Someone changed it under us: decide again from fresh state.
-        Err(e) if e.is_conflict() || e.is_not_found() => Ok(Action::RequeueAfter(AFTER_WRITE)),
-        Err(e) if e.is_transient() => Err(e.into()),
-        Err(e) => record(world, &entry, Err(e.to_string())).await.and(Err(PassError::Api(e))),
+        Err(e) => match classify(if fence == ResourceWrite::Create { Request::Create } else { Request::Change }, &e) {
+            // Someone changed it under us: decide again from fresh state.
+            Failure::Stale => Ok(Action::RequeueAfter(AFTER_WRITE)),
+            Failure::Refused(reason) => refused(world, &key, &entry, attempt, reason).await,
+            Failure::Absent | Failure::Transient => Err(e.into()),
+        },
     }
 }
 
@@ -142,6 +155,16 @@ fn waits_for_others(world: &World, comp: &Composition, key: &ResourceWorkKey, en
         tracing::debug!(resource = %key.resource, composition = %key.composition, waiting_for = %first.key, count = blockers.len(), "waiting for resources of an earlier group");
     }
     !blockers.is_empty()
+}
+
+/// The server refused the resource: the reason is shown on it, and it is asked again once its
+/// refusal backoff is out ([`crate::decide::refusal::retry_after`]).
+async fn refused(world: &World, key: &ResourceWorkKey, entry: &SliceEntry, attempt: u64, reason: String) -> Result<Action, PassError> {
+    let retry = if defect!(world, refusals_without_backoff) { AFTER_WRITE } else { world.refused.refused(key, attempt, jitter_seed(key)) };
+    tracing::warn!(resource = %key.resource, composition = %key.composition, %reason, retry_in = ?retry, "the API server refused the resource; trying again after a backoff");
+    // Recording an error answers it as the pass's failure (for the work queue's retry); a
+    // refusal keeps to its own schedule instead.
+    record(world, entry, Err(reason)).await.or(Ok(Action::RequeueAfter(retry)))
 }
 
 /// Records the resource's state for its slice's status if it changed (written in a batch with

@@ -53,6 +53,8 @@ pub struct World {
     pub input_writes: Option<crate::runtime::TokenBucket>,
     /// Resource states recorded and waiting for their slice's next status write.
     pub slice_status: super::slice_status::SliceStatusBuffer,
+    /// Managed resources the server refused, and when each may be asked again.
+    pub refused: super::refusals::RefusedResources,
     /// Where the controllers count and time their work.
     pub metrics: Arc<crate::runtime::Metrics>,
     #[cfg(madsim)]

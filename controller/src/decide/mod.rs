@@ -26,6 +26,8 @@
 //! - [`resource`]: the action for one managed resource (create, three-way patch, delete, ...);
 //! - [`ordering`]: which resources of a synthesis wait for others (readiness and deletion
 //!   groups, CRDs before their custom resources);
+//! - [`refusal`]: what a failed request means for a managed resource, and when one the server
+//!   refuses (missing namespace, unserved kind, 403, 422) is tried again;
 //! - [`rollout`]: the cooldown pacing deferred syntheses across replicas, and halting a
 //!   rollout the new synthesizer version broke;
 //! - [`shard`]: which compositions and resources this controller handles (Eno's sharding
@@ -43,6 +45,7 @@ pub mod watchdog;
 pub mod overrides;
 pub mod ordering;
 pub mod readiness;
+pub mod refusal;
 pub mod resource;
 pub mod rollout;
 pub mod shard;

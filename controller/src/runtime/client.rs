@@ -92,8 +92,9 @@ pub enum ClientError {
     Api { code: u16, reason: String, message: String },
     #[error("transport error: {0}")]
     Transport(String),
-    /// The backend could not map the kind to a resource (no such CRD).
-    #[error("no resource for {0}")]
+    /// The backend could not map the kind to a resource (no such CRD), in the server's words:
+    /// `no matches for kind "Foo" in version "example.com/v1"`.
+    #[error("{0}")]
     UnknownKind(String),
     #[error("unexpected response: {0}")]
     Decode(String),

@@ -4,6 +4,7 @@
 use super::client::*;
 use super::client::CacheEvent;
 use fake_apiserver::server::{self, Deleted, ListOptions, PatchType, Target, WriteOptions};
+use fake_apiserver::shared::AuditEvent;
 use fake_apiserver::{ApiError, SharedApiServer};
 use futures::future::{BoxFuture, FutureExt, TryFutureExt};
 use futures::stream::{BoxStream, StreamExt};
@@ -62,19 +63,22 @@ impl FakeCluster {
         self
     }
 
-    /// Serves `request` against the server, after the request's latency if there is one.
-    fn call<T: Send + 'static>(&self, request: impl FnOnce(&mut server::ApiServer) -> ClientResult<T> + Send + 'static) -> BoxFuture<'static, ClientResult<T>> {
-        let (server, on_commit, reachable) = (self.server.clone(), self.on_commit.clone(), self.reachable.clone());
+    /// Serves `request` (`verb` on `about`) against the server, after the request's latency if
+    /// there is one, and tells the server's audit log how it was answered.
+    fn call<T: Send + 'static>(&self, verb: &'static str, about: About, request: impl FnOnce(&mut server::ApiServer) -> ClientResult<T> + Send + 'static) -> BoxFuture<'static, ClientResult<T>> {
+        let (server, on_commit, reachable, user) = (self.server.clone(), self.on_commit.clone(), self.reachable.clone(), self.field_manager.clone());
         // `None`: the response is lost.
         let serve = move || {
             if reachable.is_some_and(|r| !r()) {
                 return Some(Err(ClientError::Transport("connection refused: the API server cannot be reached".into())));
             }
-            let (result, committed) = server.serve(|s| {
+            let (result, committed, asked) = server.with(|s| {
                 let before = s.revision();
+                let asked = s.request_for(&about.gvk.api_version, &about.gvk.kind, about.namespace.as_deref(), &about.name);
                 let result = request(s);
-                (result, s.revision() != before)
+                (result, s.revision() != before, asked)
             });
+            server.audit(&AuditEvent { user, verb: verb.to_string(), request: asked, code: answered(verb, &result) });
             let lost = committed && on_commit.is_some_and(|hook| hook());
             (!lost).then_some(result)
         };
@@ -122,6 +126,41 @@ pub fn install_crds(server: &SharedApiServer) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// What a request is about, for the audit log: the type, namespace and name it addresses.
+struct About {
+    gvk: Gvk,
+    namespace: Option<String>,
+    name: String,
+}
+
+impl About {
+    fn object(r: &ObjectRef) -> Self {
+        About { gvk: r.gvk.clone(), namespace: r.namespace.clone(), name: r.name.clone() }
+    }
+
+    fn collection(gvk: &Gvk, namespace: Option<&str>) -> Self {
+        About { gvk: gvk.clone(), namespace: namespace.map(str::to_string), name: String::new() }
+    }
+
+    /// A whole object sent (create, replace): whatever it says of itself.
+    fn sent(object: &Value) -> Self {
+        let gvk = Gvk::of(object).unwrap_or_else(|| Gvk::new("", ""));
+        let (namespace, name) = (object["metadata"]["namespace"].as_str(), object["metadata"]["name"].as_str().unwrap_or_default());
+        About { gvk, namespace: namespace.map(str::to_string), name: name.to_string() }
+    }
+}
+
+/// The HTTP status a request was answered with.
+fn answered<T>(verb: &str, result: &ClientResult<T>) -> u16 {
+    match result {
+        Ok(_) if verb == "create" => 201,
+        Ok(_) => 200,
+        Err(ClientError::Api { code, .. }) => *code,
+        Err(ClientError::UnknownKind(_)) => 404,
+        Err(_) => 400,
+    }
+}
+
 fn api_error(e: ApiError) -> ClientError {
     if e.code == 404 && e.message.starts_with("no matches for kind") {
         return ClientError::UnknownKind(e.message);
@@ -136,19 +175,22 @@ fn target(s: &server::ApiServer, gvk: &Gvk, namespace: Option<&str>, name: Optio
 impl Cluster for FakeCluster {
     fn get(&self, r: &ObjectRef) -> BoxFuture<'static, ClientResult<Option<Value>>> {
         let r = r.clone();
-        self.call(move |s| {
+        // A 404 is answered (and audited) as such; the caller sees no object.
+        self.call("get", About::object(&r), move |s| {
             let t = target(s, &r.gvk, r.namespace.as_deref(), Some(&r.name))?;
-            match s.get(&t, None) {
-                Ok(o) => Ok(Some(o)),
-                Err(e) if e.code == 404 => Ok(None),
-                Err(e) => Err(api_error(e)),
-            }
+            s.get(&t, None).map_err(api_error)
         })
+        .map(|result| match result {
+            Ok(o) => Ok(Some(o)),
+            Err(ClientError::Api { code: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        })
+        .boxed()
     }
 
     fn list(&self, gvk: &Gvk, namespace: Option<&str>, params: &ListParams) -> BoxFuture<'static, ClientResult<ObjectList>> {
         let (gvk, namespace, params) = (gvk.clone(), namespace.map(str::to_string), params.clone());
-        self.call(move |s| {
+        self.call("list", About::collection(&gvk, namespace.as_deref()), move |s| {
             let t = target(s, &gvk, namespace.as_deref(), None)?;
             // `Any` is `resourceVersion=0`: the server may answer from a (lagging) cache.
             let resource_version = match params.semantic {
@@ -166,7 +208,7 @@ impl Cluster for FakeCluster {
 
     fn watch(&self, gvk: &Gvk, namespace: Option<&str>, params: &ListParams, resource_version: &str) -> BoxFuture<'static, ClientResult<BoxStream<'static, WatchEvent>>> {
         let (gvk, namespace, params, resource_version) = (gvk.clone(), namespace.map(str::to_string), params.clone(), resource_version.to_string());
-        let opened = self.call(move |s| {
+        let opened = self.call("watch", About::collection(&gvk, namespace.as_deref()), move |s| {
             let t = target(s, &gvk, namespace.as_deref(), None)?;
             let opts = ListOptions {
                 resource_version: Some(resource_version),
@@ -191,7 +233,7 @@ impl Cluster for FakeCluster {
 
     fn create(&self, object: &Value) -> BoxFuture<'static, ClientResult<Value>> {
         let (opts, object) = (self.write_options(None), object.clone());
-        self.call(move |s| {
+        self.call("create", About::sent(&object), move |s| {
             let (gvk, namespace) = creatable(&object)?;
             let t = target(s, &gvk, namespace.as_deref(), None)?;
             s.create(&t, object, &opts).map(|w| w.object).map_err(api_error)
@@ -200,7 +242,7 @@ impl Cluster for FakeCluster {
 
     fn replace(&self, object: &Value, status: bool) -> BoxFuture<'static, ClientResult<Value>> {
         let (opts, object) = (self.write_options(None), object.clone());
-        self.call(move |s| {
+        self.call("update", About::sent(&object), move |s| {
             let r = ObjectRef::of(&object).ok_or_else(|| ClientError::Decode("object without apiVersion, kind or name".into()))?;
             let mut t = target(s, &r.gvk, r.namespace.as_deref(), Some(&r.name))?;
             t.subresource = status.then(|| "status".to_string());
@@ -217,7 +259,7 @@ impl Cluster for FakeCluster {
         };
         let opts = self.write_options(force);
         let (body, r, on_status) = (patch.body.to_string(), r.clone(), patch.status);
-        self.call(move |s| {
+        self.call("patch", About::object(&r), move |s| {
             let mut t = target(s, &r.gvk, r.namespace.as_deref(), Some(&r.name))?;
             t.subresource = on_status.then(|| "status".to_string());
             s.patch(&t, patch_type, body.as_bytes(), &opts).map(|w| w.object).map_err(api_error)
@@ -236,7 +278,7 @@ impl Cluster for FakeCluster {
             dry_run: false,
         };
         let r = r.clone();
-        self.call(move |s| {
+        self.call("delete", About::object(&r), move |s| {
             let t = target(s, &r.gvk, r.namespace.as_deref(), Some(&r.name))?;
             match s.delete(&t, &opts).map_err(api_error)? {
                 Deleted::Pending(o) => Ok(Some(o)),

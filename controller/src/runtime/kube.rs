@@ -51,10 +51,12 @@ impl KubeCluster {
                     None => ("", gvk.api_version.as_str()),
                 };
                 let kube_gvk = kube::api::GroupVersionKind::gvk(group, version, &gvk.kind);
+                // What kubectl says of a kind discovery does not know.
+                let unknown = || ClientError::UnknownKind(format!("no matches for kind \"{}\" in version \"{}\"", gvk.kind, gvk.api_version));
                 let found = kube::discovery::pinned_kind(&self.client, &kube_gvk).await.map_err(|e| match e {
                     // A group/version the server does not serve answers discovery with 404.
-                    kube::Error::Discovery(_) => ClientError::UnknownKind(format!("{}/{}", gvk.api_version, gvk.kind)),
-                    kube::Error::Api(s) if s.code == 404 => ClientError::UnknownKind(format!("{}/{}", gvk.api_version, gvk.kind)),
+                    kube::Error::Discovery(_) => unknown(),
+                    kube::Error::Api(s) if s.code == 404 => unknown(),
                     other => kube_error(other),
                 })?;
                 self.resources.lock().unwrap_or_else(|p| p.into_inner()).insert(gvk.clone(), found.clone());

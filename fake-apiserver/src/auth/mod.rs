@@ -71,9 +71,11 @@ pub fn split_service_account(user: &str) -> Option<(&str, &str)> {
     (!namespace.is_empty() && !name.is_empty() && !name.contains(':')).then_some((namespace, name))
 }
 
-/// What a request asks to do, as the authorizer sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a request asks to do, as the authorizer (and the audit log) sees it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(untagged)]
 pub enum Request {
+    #[serde(rename_all = "camelCase")]
     Resource { api_group: String, resource: String, subresource: String, namespace: String, name: String },
     NonResource { path: String },
 }

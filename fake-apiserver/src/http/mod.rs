@@ -14,7 +14,7 @@ pub mod tls;
 use crate::auth::{self, rbac::Policy, Attributes, User};
 use crate::error::{ApiError, ApiResult};
 use crate::server::{DeleteOptions, Deleted, FieldValidation, List, ListOptions, PatchType, Propagation, ResourceVersionMatch, Target, WriteOptions, Written};
-use crate::shared::SharedApiServer;
+use crate::shared::{AuditEvent, SharedApiServer};
 use bytes::Bytes;
 use futures::StreamExt;
 use http::{header, Method, Request, Response, StatusCode};
@@ -143,21 +143,28 @@ impl State {
     async fn handle(&self, req: Request<Incoming>) -> Response<Body> {
         let method = req.method().clone();
         let path = req.uri().path().to_string();
-        let response = match self.dispatch(req).await {
+        // Filled in as the request is understood (who, what); a request refused before that is
+        // logged by its method and path.
+        let mut audit = AuditEvent { user: String::new(), verb: method.as_str().to_ascii_lowercase(), request: auth::Request::NonResource { path: path.clone() }, code: 0 };
+        let response = match self.dispatch(req, &mut audit).await {
             Ok(r) => r,
             Err(e) => error_response(&e),
         };
-        tracing::debug!(%method, %path, status = response.status().as_u16(), "request");
+        audit.code = response.status().as_u16();
+        tracing::debug!(%method, %path, status = audit.code, "request");
+        self.server.audit(&audit);
         response
     }
 
-    async fn dispatch(&self, req: Request<Incoming>) -> ApiResult<Response<Body>> {
+    async fn dispatch(&self, req: Request<Incoming>, audit: &mut AuditEvent) -> ApiResult<Response<Body>> {
         let now = self.server.with(|s| s.now_time());
         let user = self.tokens.authenticate(req.headers(), now, &|namespace, name| self.service_account_uid(namespace, name))?;
         let user = identity::impersonate(user, req.headers(), &req.uri().to_string(), |attrs| self.authorize(attrs))?;
+        audit.user = user.name.clone();
         let route = query::route(req.uri().path())?;
         let watch = Query::parse(req.uri().query())?.flag("watch")?.unwrap_or(false);
         let (verb, request) = identity::request_of(&route, req.method(), req.uri().path(), watch);
+        (audit.verb, audit.request) = (verb.clone(), request.clone());
         self.authorize(&Attributes { user: user.clone(), verb, request })?;
         let accept = header_str(&req, header::ACCEPT).to_string();
         let aggregated = accept.contains("as=APIGroupDiscoveryList");
@@ -188,7 +195,7 @@ impl State {
                 .header(header::CONTENT_TYPE, "application/com.github.proto-openapi.spec.v2.v1.0+protobuf")
                 .body(full(Bytes::new()))
                 .expect("valid")),
-            Route::Resource(path) => self.resource(req, path, &user).await,
+            Route::Resource(path) => self.resource(req, path, &user, audit).await,
         }
     }
 
@@ -273,7 +280,7 @@ impl State {
         Ok(Target { resource, namespace: path.namespace.clone(), name: path.name.clone(), subresource: path.subresource.clone() })
     }
 
-    async fn resource(&self, req: Request<Incoming>, path: ResourcePath, user: &User) -> ApiResult<Response<Body>> {
+    async fn resource(&self, req: Request<Incoming>, path: ResourcePath, user: &User, audit: &mut AuditEvent) -> ApiResult<Response<Body>> {
         if let Some(review) = Review::of(&path) {
             let output = negotiate::output(header_str(&req, header::ACCEPT), true, false)?;
             return self.review(review, req, path, user, output).await;
@@ -314,6 +321,12 @@ impl State {
                 (Method::POST, false) | (Method::PUT, true) => {
                     let raw = self.read_body(req).await?;
                     let mut body = parse_target_object(&target, &content_type, &raw)?;
+                    // The audit log names the object a create makes.
+                    if let auth::Request::Resource { name, .. } = &mut audit.request {
+                        if name.is_empty() {
+                            *name = crate::object::name(&body).to_string();
+                        }
+                    }
                     let opts = write_opts()?;
                     let warnings = field_problems(&target, &content_type, &raw, &mut body, opts.field_validation)?;
                     self.check_rbac_write(user, &target, &body)?;

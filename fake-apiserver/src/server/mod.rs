@@ -286,6 +286,20 @@ impl ApiServer {
         })
     }
 
+    /// What an in-process request for an object of `kind` asks, as the audit log names it
+    /// (namespace and name as the HTTP front would route it); for a kind the server does not
+    /// serve, the discovery request a client makes to look the kind up.
+    pub fn request_for(&self, api_version: &str, kind: &str, namespace: Option<&str>, name: &str) -> crate::auth::Request {
+        let Ok(target) = self.target_for(api_version, kind, namespace, Some(name)) else {
+            let path = if api_version.contains('/') { format!("/apis/{api_version}") } else { format!("/api/{api_version}") };
+            return crate::auth::Request::NonResource { path };
+        };
+        let rt = &target.resource;
+        // A Namespace object's own requests are in that namespace.
+        let namespace = if rt.group.is_empty() && rt.plural == "namespaces" { name } else { target.namespace.as_deref().unwrap_or_default() };
+        crate::auth::Request::resource(&rt.group, &rt.plural, namespace, name)
+    }
+
     /// The server's idea of now (for printing ages).
     pub fn now_time(&self) -> chrono::DateTime<chrono::Utc> {
         self.clock.now()

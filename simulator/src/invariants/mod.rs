@@ -6,8 +6,9 @@
 //!
 //! One module per invariant family, each an `impl Checker` block over the shared state:
 //! `annotations` (at-most-once), `syntheses` (bounded syntheses, retry backoff), `rollout`
-//! (rollout cooldown), `dependencies` (dependency order), `ordering` (resource order), `deletion` (deletion ordering, symphony deletion, no leaks) and `loss`
-//! (no loss).
+//! (rollout cooldown), `dependencies` (dependency order), `ordering` (resource order), `deletion` (deletion ordering, symphony deletion, no leaks), `loss`
+//! (no loss) and `refusals` (refusal backoff, judged from the requests the server answered
+//! rather than from commits).
 
 mod annotations;
 mod deletion;
@@ -15,6 +16,7 @@ mod dependencies;
 pub mod leader;
 mod loss;
 mod ordering;
+mod refusals;
 mod rollout;
 mod syntheses;
 
@@ -22,7 +24,7 @@ pub use syntheses::SynthesisRun;
 
 use crate::reading;
 use fake_apiserver::resource::StorageKey;
-use fake_apiserver::shared::ObservedEvent;
+use fake_apiserver::shared::{AuditEvent, ObservedEvent};
 use fake_apiserver::store::{EventType, ObjectKey};
 use fake_apiserver::ApiServer;
 use serde_json::Value;
@@ -49,6 +51,9 @@ pub enum Invariant {
     RetryBackoff,
     /// Deferred syntheses (a rollout's) start at least the cooldown apart, across replicas.
     RolloutCooldown,
+    /// A resource the API server refused (a create answered 400, 403, 404 or 422) is asked
+    /// for at most 6 times in any minute by a replica (its backoff: 2 s doubling to 30 s).
+    RefusalBackoff,
     /// A composition synthesizes only once its dependencies are ready, and its resources are
     /// deleted only once no composition depending on it remains.
     DependencyOrder,
@@ -77,6 +82,7 @@ impl fmt::Display for Invariant {
             Invariant::RetryBackoff => "retry backoff",
             Invariant::InputLockstep => "input lockstep",
             Invariant::RolloutCooldown => "rollout cooldown",
+            Invariant::RefusalBackoff => "refusal backoff",
             Invariant::DependencyOrder => "dependency order",
             Invariant::ResourceOrder => "resource order",
             Invariant::SingleLeader => "single leader",
@@ -122,6 +128,7 @@ pub struct Checker {
     deletion: deletion::Deletions,
     readiness: ordering::Readiness,
     leader: leader::Terms,
+    refused: refusals::Refused,
     /// Set while the scenario's user writes: their edits and deletions are not Eno's doing.
     pub user_acting: bool,
     violations: Vec<Violation>,
@@ -157,6 +164,7 @@ impl Checker {
             deletion: deletion::Deletions::default(),
             readiness: ordering::Readiness::default(),
             leader: leader::Terms::default(),
+            refused: refusals::Refused::default(),
             user_acting: false,
             violations: Vec::new(),
         }
@@ -185,7 +193,17 @@ impl Checker {
 
     /// Replica `name` came up or became reachable (`available`), or went down or was cut off.
     pub fn replica_available(&mut self, name: &str, available: bool, at: Duration) {
+        if available {
+            self.refused.replica_available(name);
+        }
         let found = self.leader.replica_available(name, available, at);
+        self.report_all(found, at, None);
+    }
+
+    /// Replica `replica`'s request was answered (uncommitted ones too: a refusal commits
+    /// nothing).
+    pub fn answered(&mut self, replica: &str, event: &AuditEvent, at: Duration) {
+        let found = self.refused.answered(replica, event, at);
         self.report_all(found, at, None);
     }
 

@@ -3,6 +3,7 @@ use eno::api::API_VERSION;
 use eno::runtime::fake::install_crds;
 use fake_apiserver::clock::ManualClock;
 use fake_apiserver::server::{Config, DeleteOptions, PatchType, WriteOptions};
+use fake_apiserver::shared::AuditEvent;
 use fake_apiserver::SharedApiServer;
 use serde_json::json;
 use std::sync::{Arc, Mutex};
@@ -247,4 +248,35 @@ fn a_retry_before_its_backoff_breaks_retry_backoff_and_a_change_need_not_wait() 
     // A changed composition starts its new synthesis at once.
     runs.retry_kept_backoff(&attempt("u5", 1, 1, true), at(30.0));
     assert!(runs.retry_kept_backoff(&attempt("u6", 2, 1, false), at(30.1)).is_empty());
+}
+
+fn create_answered(namespace: &str, name: &str, code: u16) -> AuditEvent {
+    AuditEvent { user: "eno".into(), verb: "create".into(), request: fake_apiserver::auth::Request::resource("", "configmaps", namespace, name), code }
+}
+
+#[test]
+fn a_refused_create_asked_again_past_its_backoff_rate_breaks_refusal_backoff() {
+    let mut c = Checker::new(Default::default());
+    let secs = Duration::from_secs;
+    // The documented schedule, at its shortest (−10%): six in the first minute.
+    for at in [0.0, 1.8, 5.4, 12.6, 27.0, 54.0, 81.0, 108.0] {
+        c.answered("eno-0", &create_answered("late", "c", 404), Duration::from_secs_f64(at));
+    }
+    assert_eq!(c.violations(), &[], "the schedule keeps to the rate");
+    // Other resources, other replicas, and answers that are not refusals count apart.
+    for i in 0..10 {
+        c.answered("eno-1", &create_answered("late", "c", 404), secs(200) + Duration::from_millis(i * 10));
+        c.answered("eno-0", &create_answered("late", "c", 201), secs(200) + Duration::from_millis(i * 10));
+        c.answered("eno-0", &create_answered("late", "c", 503), secs(200) + Duration::from_millis(i * 10));
+        if i == 5 {
+            c.replica_available("eno-1", true, secs(200));
+        }
+    }
+    assert_eq!(c.violations(), &[], "a restarted replica starts over; successes and server trouble are not refusals");
+    for i in 0..10 {
+        c.answered("eno-0", &create_answered("late", "d", 403), secs(300) + Duration::from_millis(i * 10));
+    }
+    let found: Vec<_> = c.violations().iter().map(|v| (v.invariant, v.at)).collect();
+    assert_eq!(found, vec![(Invariant::RefusalBackoff, secs(300) + Duration::from_millis(60))], "flagged once, at the seventh");
+    assert!(c.violations()[0].message.contains("configmaps late/d 7 times"), "{}", c.violations()[0].message);
 }

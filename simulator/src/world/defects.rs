@@ -19,6 +19,8 @@ pub const DEFECTS: &[(&str, &str, Invariant)] = &[
     ("early-finalizer-removal", "deleted-mid-synthesis", Invariant::DeletionOrdering),
     ("unfenced-synthesis-claim", "deleted-mid-synthesis", Invariant::BoundedSyntheses),
     ("cached-create-check", "deleted-mid-synthesis", Invariant::DeletionOrdering),
+    // A create in a namespace that does not exist yet, asked for again every 10 ms.
+    ("refusals-without-backoff", "late-namespace", Invariant::RefusalBackoff),
     ("set-before-prune", "symphony-migration", Invariant::AtMostOnceAnnotation),
     // A step that is not safe to crash halfway through: caught with a crash after the claim.
     ("claims-never-expire", "output-change", Invariant::Convergence),
@@ -59,6 +61,7 @@ pub fn defects_named(name: &str) -> Option<Defects> {
         "early-finalizer-removal" => d.early_finalizer_removal = true,
         "unfenced-synthesis-claim" => d.unfenced_synthesis_claim = true,
         "cached-create-check" => d.cached_create_check = true,
+        "refusals-without-backoff" => d.refusals_without_backoff = true,
         "set-before-prune" => d.set_before_prune = true,
         "claims-never-expire" => d.claims_never_expire = true,
         "followers-write" => d.followers_write = true,

@@ -86,7 +86,7 @@ impl Recorder {
     }
 
     /// Starts the checker from what the server holds, then records and checks every event the
-    /// server commits.
+    /// server commits and every request of a replica it answers.
     pub fn attach(&self, server: &SharedApiServer) {
         server.with(|s| self.lock().checker.seed(s));
         let recorder = self.clone();
@@ -109,6 +109,15 @@ impl Recorder {
             g.trace.record(event, at, &actor, s.faults().watch_lag);
             g.checker.observe(s, event, at);
             g.checker.written_by(event, &actor, at);
+        });
+        let recorder = self.clone();
+        server.audit_with(move |event| {
+            let at = recorder.elapsed();
+            let mut g = recorder.lock();
+            // The replicas' requests only: the user's are not Eno's doing.
+            if let Some(replica) = g.replicas.get(&madsim::plugin::node()).cloned() {
+                g.checker.answered(&replica, event, at);
+            }
         });
     }
 
