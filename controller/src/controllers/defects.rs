@@ -77,10 +77,11 @@ pub enum Fence {
     FinalizersVersion,
     /// The JSON-patch `test`s of a synthesis claim.
     ClaimTests,
-    /// The resourceVersion a PUT carries (a managed resource replaced).
+    /// The resourceVersion a PUT carries (a managed resource with `eno.azure.io/replace`, a
+    /// symphony's compositions, the rollout Lease).
     ReplaceVersion,
-    /// The resourceVersion a merge or strategic patch carries (managed resources, a symphony's
-    /// compositions).
+    /// The resourceVersion a patch carries: in a merge or strategic patch's body (managed
+    /// resources, a symphony's compositions), as a JSON patch's first op (a Patch's target).
     PatchVersion,
     /// The uid and resourceVersion preconditions of a delete.
     DeletePreconditions,

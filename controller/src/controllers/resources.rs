@@ -12,9 +12,11 @@ use super::world::{PassError, SliceEntry, World};
 use crate::api::{Composition, ResourceState};
 use crate::decide::cel::composition_view;
 use crate::decide::composition::{fence_resource_write, Fenced, ResourceWrite};
-use crate::decide::resource::{decide_pass, prepare, Observed, Pass, PatchType, ResourceAction, ResourceContext, Settled};
+use crate::decide::fail_open::settle_failure;
+use crate::decide::patch::target_ref;
+use crate::decide::resource::{decide_pass, Observed, Pass, PatchType, ResourceAction, ResourceContext, Settled};
 use crate::decide::step::Write;
-use crate::runtime::{Action, ObjectRef, Patch};
+use crate::runtime::{Action, Patch};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use std::time::Duration;
 use apimachinery::hash::fnv1a64;
@@ -47,41 +49,32 @@ pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result
     let desired = (!entry.deleted).then_some(&entry.manifest);
     // What Eno applied before: a tombstone carries it; otherwise the previous synthesis has it.
     let previous_desired = if entry.deleted { Some(&entry.manifest) } else { previous.as_ref().filter(|p| !p.deleted).map(|p| &p.manifest) };
-    let Some(target) = ObjectRef::of(&prepare(&entry.manifest)) else {
+    let Some(target) = target_ref(&entry.manifest) else {
         return record(world, &entry, Err("manifest has no apiVersion, kind or name".into())).await;
     };
 
-    let live = match world.cluster.get(&target).await {
-        Ok(live) => live,
-        Err(e) if e.is_transient() => return Err(e.into()),
-        // No such kind (a CRD not installed yet), or a refusal (403: not granted to Eno): shown
-        // on the resource, retried with backoff.
-        Err(e) => return record(world, &entry, Err(e.to_string())).await,
-    };
     let recorded = entry.slice.status.as_ref().and_then(|s| s.resources.get(entry.index));
-    let observed = Observed {
+    let observe = |live| Observed {
         desired,
         previous_desired,
-        live: live.as_ref(),
+        live,
         ctx: &ctx,
         composition: &composition,
         ready: recorded.and_then(|r| r.ready.as_ref()),
         now: &now,
     };
+    let live = match world.cluster.get(&target).await {
+        Ok(live) => live,
+        Err(e) if e.is_transient() => return Err(e.into()),
+        // No such kind (a CRD not installed yet), or a refusal (403: not granted to Eno): shown
+        // on the resource, retried with backoff.
+        Err(e) => return failed(world, &entry, &key, &observe(None), e.to_string()).await,
+    };
+    let observed = observe(live.as_ref());
     let action = match decide_pass(&observed) {
         Ok(Pass::Write(action)) => action,
-        Ok(Pass::Settled(settled)) => {
-            if let Some(e) = &settled.readiness_error {
-                tracing::warn!(resource = %key.resource, error = %e, "readiness check failed");
-            }
-            let recheck = settled.recheck_after(jitter_seed(&key));
-            let action = record(world, &entry, Ok(settled)).await?;
-            return Ok(match (action, recheck) {
-                (Action::Done, Some(after)) => Action::RequeueAfter(after),
-                (a, _) => a,
-            });
-        }
-        Err(e) => return record(world, &entry, Err(e.to_string())).await,
+        Ok(Pass::Settled(settled)) => return settle(world, &entry, &key, settled).await,
+        Err(e) => return failed(world, &entry, &key, &observed, e.to_string()).await,
     };
     let (write, fence) = match action {
         ResourceAction::Create(obj) => (Write::Create { object: obj }, ResourceWrite::Create),
@@ -89,9 +82,11 @@ pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result
             let patch = match patch_type {
                 PatchType::Strategic => Patch::strategic(patch),
                 PatchType::Merge => Patch::merge(patch),
+                PatchType::Json => Patch::json(patch),
             };
             (Write::Patch { target, patch }, ResourceWrite::Update)
         }
+        ResourceAction::Replace(object) => (Write::Replace { object }, ResourceWrite::Update),
         ResourceAction::Delete { uid, resource_version } => (Write::Delete { target, uid, resource_version }, ResourceWrite::Delete),
         // `decide_pass` settles every action that is not a write.
         ResourceAction::Nothing | ResourceAction::Orphan | ResourceAction::AlreadyGone => return Ok(Action::Done),
@@ -115,7 +110,33 @@ pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result
         // Someone changed it under us: decide again from fresh state.
         Err(e) if e.is_conflict() || e.is_not_found() => Ok(Action::RequeueAfter(AFTER_WRITE)),
         Err(e) if e.is_transient() => Err(e.into()),
+        Err(e) if settle_failure(&observed).is_some() => failed(world, &entry, &key, &observed, e.to_string()).await,
         Err(e) => record(world, &entry, Err(e.to_string())).await.and(Err(PassError::Api(e))),
+    }
+}
+
+/// Records a resource Eno has nothing more to do to, and when to look at it again.
+async fn settle(world: &World, entry: &SliceEntry, key: &ResourceWorkKey, settled: Settled) -> Result<Action, PassError> {
+    if let Some(e) = &settled.readiness_error {
+        tracing::warn!(resource = %key.resource, error = %e, "readiness check failed");
+    }
+    let recheck = settled.recheck_after(jitter_seed(key));
+    let action = record(world, entry, Ok(settled)).await?;
+    Ok(match (action, recheck) {
+        (Action::Done, Some(after)) => Action::RequeueAfter(after),
+        (a, _) => a,
+    })
+}
+
+/// Records a reconciliation error, or, for a resource that fails open (`eno.azure.io/fail-open`),
+/// the state it counts as instead.
+async fn failed(world: &World, entry: &SliceEntry, key: &ResourceWorkKey, observed: &Observed<'_>, message: String) -> Result<Action, PassError> {
+    match settle_failure(observed) {
+        Some(settled) => {
+            tracing::warn!(resource = %key.resource, composition = %key.composition, error = %message, "reconciliation failed; the resource fails open");
+            settle(world, entry, key, settled).await
+        }
+        None => record(world, entry, Err(message)).await,
     }
 }
 

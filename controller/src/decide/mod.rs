@@ -23,7 +23,9 @@
 //! - [`synthesis`]: which synthesis to start, how a finished one changes the status, and the
 //!   synthesis runner's steps ([`synthesis::runner`]: claim, run, write slices, record);
 //! - [`slices`]: packing a synthesis's output (and tombstones) into ResourceSlices;
-//! - [`resource`]: the action for one managed resource (create, three-way patch, delete, ...);
+//! - [`resource`]: the action for one managed resource (create, three-way patch, delete, ...),
+//!   with [`patch`] (Eno's `Patch` pseudo-kind), [`cascade`] (composition annotations every
+//!   resource inherits) and [`fail_open`] (errors that do not hold a composition back);
 //! - [`rollout`]: the cooldown pacing deferred syntheses across replicas, and halting a
 //!   rollout the new synthesizer version broke;
 //! - [`shard`]: which compositions and resources this controller handles (Eno's sharding
@@ -33,12 +35,15 @@
 //!   composition;
 //! - [`step`]: the vocabulary of steps: writes, fresh reads, the addresses of Eno's objects.
 
+pub mod cascade;
 pub mod cel;
 pub mod composition;
 pub mod dependencies;
+pub mod fail_open;
 pub mod inputs;
 pub mod watchdog;
 pub mod overrides;
+pub mod patch;
 pub mod readiness;
 pub mod resource;
 pub mod rollout;
