@@ -45,6 +45,9 @@ pub struct Defects {
     /// read is required: a replica that has not seen the composition's deletion brings its
     /// resources back (breaks "deletion ordering").
     pub cached_create_check: bool,
+    /// Let the resource reconciler create the missing target of a Patch, as if the Patch were
+    /// the object (breaks "patches never create").
+    pub create_patch_targets: bool,
     /// Let the symphony controller set a variation's annotations before pruning the others
     /// (breaks "at most once").
     pub set_before_prune: bool,

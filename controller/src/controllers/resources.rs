@@ -13,7 +13,7 @@ use crate::api::{Composition, ResourceState};
 use crate::decide::cel::composition_view;
 use crate::decide::composition::{fence_resource_write, Fenced, ResourceWrite};
 use crate::decide::fail_open::settle_failure;
-use crate::decide::patch::target_ref;
+use crate::decide::patch::{is_patch, target_ref};
 use crate::decide::resource::{decide_pass, Observed, Pass, PatchType, ResourceAction, ResourceContext, Settled};
 use crate::decide::step::Write;
 use crate::runtime::{Action, Patch};
@@ -73,6 +73,9 @@ pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result
     let observed = observe(live.as_ref());
     let action = match decide_pass(&observed) {
         Ok(Pass::Write(action)) => action,
+        Ok(Pass::Settled(_)) if defect!(world, create_patch_targets) && live.is_none() && desired.is_some_and(is_patch) => {
+            ResourceAction::Create(serde_json::json!({"apiVersion": target.gvk.api_version, "kind": target.gvk.kind, "metadata": {"name": target.name, "namespace": target.namespace}}))
+        }
         Ok(Pass::Settled(settled)) => return settle(world, &entry, &key, settled).await,
         Err(e) => return failed(world, &entry, &key, &observed, e.to_string()).await,
     };

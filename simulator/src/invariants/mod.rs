@@ -6,14 +6,15 @@
 //!
 //! One module per invariant family, each an `impl Checker` block over the shared state:
 //! `annotations` (at-most-once), `syntheses` (bounded syntheses, retry backoff), `rollout`
-//! (rollout cooldown), `dependencies` (dependency order), `deletion` (deletion ordering, symphony deletion, no leaks) and `loss`
-//! (no loss).
+//! (rollout cooldown), `dependencies` (dependency order), `deletion` (deletion ordering, symphony deletion, no leaks), `loss`
+//! (no loss) and `patches` (patches never create).
 
 mod annotations;
 mod deletion;
 mod dependencies;
 pub mod leader;
 mod loss;
+mod patches;
 mod rollout;
 mod syntheses;
 
@@ -51,6 +52,9 @@ pub enum Invariant {
     /// A composition synthesizes only once its dependencies are ready, and its resources are
     /// deleted only once no composition depending on it remains.
     DependencyOrder,
+    /// Eno never creates an object that slices name only as the target of a Patch (Eno's
+    /// `Patch` pseudo-kind changes existing objects only).
+    PatchesNeverCreate,
     /// With leader election: one holder per term, only the holder's replica writes, and a lost
     /// leader is replaced within a bound.
     SingleLeader,
@@ -74,6 +78,7 @@ impl fmt::Display for Invariant {
             Invariant::InputLockstep => "input lockstep",
             Invariant::RolloutCooldown => "rollout cooldown",
             Invariant::DependencyOrder => "dependency order",
+            Invariant::PatchesNeverCreate => "patches never create",
             Invariant::SingleLeader => "single leader",
             Invariant::Convergence => "convergence",
             Invariant::Progress => "progress",
@@ -260,6 +265,7 @@ impl Checker {
         let mut found = Vec::new();
         if event.event_type == EventType::Added {
             found.extend(self.resource_added(server, &event.key));
+            found.extend(self.created_for_a_patch(server, &event.key));
         }
         if event.event_type == EventType::Deleted {
             found.extend(self.resource_deleted(server, &event.key));

@@ -19,6 +19,7 @@ pub const DEFECTS: &[(&str, &str, Invariant)] = &[
     ("unfenced-synthesis-claim", "deleted-mid-synthesis", Invariant::BoundedSyntheses),
     ("cached-create-check", "deleted-mid-synthesis", Invariant::DeletionOrdering),
     ("set-before-prune", "symphony-migration", Invariant::AtMostOnceAnnotation),
+    ("create-patch-targets", "patches", Invariant::PatchesNeverCreate),
     // A step that is not safe to crash halfway through: caught with a crash after the claim.
     ("claims-never-expire", "output-change", Invariant::Convergence),
     // One concurrency fence removed each (see [`FENCES`]; the README says which no scenario
@@ -58,6 +59,7 @@ pub fn defects_named(name: &str) -> Option<Defects> {
         "unfenced-synthesis-claim" => d.unfenced_synthesis_claim = true,
         "cached-create-check" => d.cached_create_check = true,
         "set-before-prune" => d.set_before_prune = true,
+        "create-patch-targets" => d.create_patch_targets = true,
         "claims-never-expire" => d.claims_never_expire = true,
         "followers-write" => d.followers_write = true,
         "ignore-renew-deadline" => d.ignore_renew_deadline = true,
