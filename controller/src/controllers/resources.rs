@@ -1,8 +1,9 @@
 //! The resource reconciler's interpreter: keeps one managed resource converged with its
 //! composition's current synthesis. It gathers the manifests from the cached slices and the
-//! live object, asks [`crate::decide::resource::decide_pass`], and either changes the resource
-//! (create, three-way patch, delete) or, once it is in sync, records the resource's state in
-//! its slice's status (batched per slice): never both. Every change is first fenced on the composition read
+//! live object (a Patch's target, for a Patch), asks [`crate::decide::resource::decide_pass`],
+//! and either changes the resource (create, three-way patch or PUT, a Patch's ops, delete) or,
+//! once it is in sync, records the resource's state in its slice's status (batched per slice):
+//! never both. Every change is first fenced on the composition read
 //! uncached ([`crate::decide::composition::fence_resource_write`]). Writes go through
 //! [`super::writes::execute`].
 
@@ -73,6 +74,7 @@ pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result
     let observed = observe(live.as_ref());
     let action = match decide_pass(&observed) {
         Ok(Pass::Write(action)) => action,
+        // Deliberate defect (simulation build only): a Patch's missing target is created.
         Ok(Pass::Settled(_)) if defect!(world, create_patch_targets) && live.is_none() && desired.is_some_and(is_patch) => {
             ResourceAction::Create(serde_json::json!({"apiVersion": target.gvk.api_version, "kind": target.gvk.kind, "metadata": {"name": target.name, "namespace": target.namespace}}))
         }
