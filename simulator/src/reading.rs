@@ -121,13 +121,28 @@ pub fn slice_names(s: &Value) -> Vec<&str> {
 /// The manifests a slice holds that Eno manages: not tombstones (`deleted`), not orphaned by
 /// `eno.azure.io/deletion-strategy: orphan`. Unparseable manifests are skipped.
 pub fn managed_manifests(slice: &Value) -> impl Iterator<Item = Value> + '_ {
+    desired_manifests(slice).filter(|m| m["metadata"]["annotations"]["eno.azure.io/deletion-strategy"] != "orphan")
+}
+
+/// The manifests a slice holds that are not tombstones (`deleted`). Unparseable manifests are
+/// skipped.
+pub fn desired_manifests(slice: &Value) -> impl Iterator<Item = Value> + '_ {
     slice["spec"]["resources"]
         .as_array()
         .into_iter()
         .flatten()
         .filter(|r| r["deleted"] != Value::Bool(true))
         .filter_map(|r| serde_json::from_str::<Value>(r["manifest"].as_str()?).ok())
-        .filter(|m| m["metadata"]["annotations"]["eno.azure.io/deletion-strategy"] != "orphan")
+}
+
+/// Eno's `Patch` pseudo-kind (`eno.azure.io/v1`, kind `Patch`): the `(apiVersion, kind)` of the
+/// object a Patch manifest patches (`patch.apiVersion`, `patch.kind`; its own metadata names
+/// it), or `None` for any other manifest. A Patch changes an object only while it exists.
+pub fn patch_target(manifest: &Value) -> Option<(&str, &str)> {
+    if manifest["apiVersion"] != "eno.azure.io/v1" || manifest["kind"] != "Patch" {
+        return None;
+    }
+    Some((manifest["patch"]["apiVersion"].as_str()?, manifest["patch"]["kind"].as_str()?))
 }
 
 #[cfg(test)]
@@ -167,5 +182,14 @@ mod tests {
             {"manifest": cm("a", false)}, {"manifest": cm("b", false), "deleted": true}, {"manifest": cm("c", true)}, {"manifest": "{not json"}]}});
         let names: Vec<String> = managed_manifests(&slice).map(|m| m["metadata"]["name"].as_str().unwrap().to_string()).collect();
         assert_eq!(names, vec!["a"]);
+        assert_eq!(desired_manifests(&slice).count(), 2, "orphans are still desired");
+    }
+
+    #[test]
+    fn a_patch_names_its_target() {
+        let patch = json!({"apiVersion": "eno.azure.io/v1", "kind": "Patch", "metadata": {"name": "x"}, "patch": {"apiVersion": "apps/v1", "kind": "Deployment"}});
+        assert_eq!(patch_target(&patch), Some(("apps/v1", "Deployment")));
+        assert_eq!(patch_target(&json!({"apiVersion": "example.com/v1", "kind": "Patch", "patch": {"apiVersion": "v1", "kind": "ConfigMap"}})), None);
+        assert_eq!(patch_target(&json!({"apiVersion": "eno.azure.io/v1", "kind": "Patch"})), None);
     }
 }

@@ -7,6 +7,7 @@
 /// Prefix of Eno's control labels and annotations; none of them reach the cluster.
 pub const ENO_PREFIX: &str = "eno.azure.io/";
 pub const RECONCILE_INTERVAL: &str = "eno.azure.io/reconcile-interval";
+pub const USE_DEFAULT_RECONCILE_INTERVAL: &str = "eno.azure.io/use-default-reconcile-interval";
 pub const DISABLE_UPDATES: &str = "eno.azure.io/disable-updates";
 pub const DISABLE_RECONCILIATION: &str = "eno.azure.io/disable-reconciliation";
 pub const DELETION_STRATEGY: &str = "eno.azure.io/deletion-strategy";

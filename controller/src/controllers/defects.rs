@@ -52,6 +52,9 @@ pub struct Defects {
     /// as soon as after a successful write, without its refusal backoff (breaks "refusal
     /// backoff": the server is asked many times a second).
     pub refusals_without_backoff: bool,
+    /// Let the resource reconciler create the missing target of a Patch, as if the Patch were
+    /// the object (breaks "patches never create").
+    pub create_patch_targets: bool,
     /// Let the symphony controller set a variation's annotations before pruning the others
     /// (breaks "at most once").
     pub set_before_prune: bool,
@@ -84,10 +87,11 @@ pub enum Fence {
     FinalizersVersion,
     /// The JSON-patch `test`s of a synthesis claim.
     ClaimTests,
-    /// The resourceVersion a PUT carries (a managed resource replaced).
+    /// The resourceVersion a PUT carries (a managed resource with `eno.azure.io/replace`, a
+    /// symphony's compositions, the rollout Lease).
     ReplaceVersion,
-    /// The resourceVersion a merge or strategic patch carries (managed resources, a symphony's
-    /// compositions).
+    /// The resourceVersion a patch carries: in a merge or strategic patch's body (managed
+    /// resources, a symphony's compositions), as a JSON patch's first op (a Patch's target).
     PatchVersion,
     /// The uid and resourceVersion preconditions of a delete.
     DeletePreconditions,

@@ -1,8 +1,9 @@
 //! The resource reconciler's interpreter: keeps one managed resource converged with its
 //! composition's current synthesis. It gathers the manifests from the cached slices and the
-//! live object, asks [`crate::decide::resource::decide_pass`], and either changes the resource
-//! (create, three-way patch, delete) or, once it is in sync, records the resource's state in
-//! its slice's status (batched per slice): never both. Every change is first fenced on the composition read
+//! live object (a Patch's target, for a Patch), asks [`crate::decide::resource::decide_pass`],
+//! and either changes the resource (create, three-way patch or PUT, a Patch's ops, delete) or,
+//! once it is in sync, records the resource's state in its slice's status (batched per slice):
+//! never both. Every change is first fenced on the composition read
 //! uncached ([`crate::decide::composition::fence_resource_write`]). Writes go through
 //! [`super::writes::execute`].
 
@@ -12,11 +13,13 @@ use super::world::{PassError, SliceEntry, World};
 use crate::api::{Composition, ResourceState};
 use crate::decide::cel::composition_view;
 use crate::decide::composition::{fence_resource_write, Fenced, ResourceWrite};
+use crate::decide::fail_open::settle_failure;
 use crate::decide::ordering;
+use crate::decide::patch::{is_patch, target_ref};
 use crate::decide::refusal::{self, classify, Failure, Request};
-use crate::decide::resource::{decide_pass, prepare, Observed, Pass, PatchType, ResourceAction, ResourceContext, Settled, READINESS_POLL_INTERVAL};
+use crate::decide::resource::{decide_pass, Observed, Pass, PatchType, ResourceAction, ResourceContext, Settled, READINESS_POLL_INTERVAL};
 use crate::decide::step::Write;
-use crate::runtime::{Action, ObjectRef, Patch};
+use crate::runtime::{Action, Patch};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use std::time::Duration;
 use apimachinery::hash::fnv1a64;
@@ -55,10 +58,20 @@ pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result
     if waits_for_others(world, &comp, &key, &entry, &ctx) {
         return Ok(Action::RequeueAfter(WAITING_FOR_OTHERS));
     }
-    let Some(target) = ObjectRef::of(&prepare(&entry.manifest)) else {
+    let Some(target) = target_ref(&entry.manifest) else {
         return record(world, &entry, Err("manifest has no apiVersion, kind or name".into())).await;
     };
 
+    let recorded = entry.slice.status.as_ref().and_then(|s| s.resources.get(entry.index));
+    let observe = |live| Observed {
+        desired,
+        previous_desired,
+        live,
+        ctx: &ctx,
+        composition: &composition,
+        ready: recorded.and_then(|r| r.ready.as_ref()),
+        now: &now,
+    };
     // A resource the server refused asks nothing again before its retry is due, whatever
     // queued it.
     let attempt = refusal::attempt(&entry.manifest, entry.deleted, ctx.composition_deleting);
@@ -70,35 +83,22 @@ pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result
         Err(e) => match classify(Request::Read, &e) {
             // No such kind (its CRD is not installed, or went first): no such object.
             Failure::Absent => None,
-            Failure::Refused(reason) => return refused(world, &key, &entry, attempt, reason).await,
+            Failure::Refused(reason) => return refused(world, &key, &entry, attempt, &observe(None), reason).await,
             Failure::Transient | Failure::Stale => return Err(e.into()),
         },
     };
-    let recorded = entry.slice.status.as_ref().and_then(|s| s.resources.get(entry.index));
-    let observed = Observed {
-        desired,
-        previous_desired,
-        live: live.as_ref(),
-        ctx: &ctx,
-        composition: &composition,
-        ready: recorded.and_then(|r| r.ready.as_ref()),
-        now: &now,
-    };
+    let observed = observe(live.as_ref());
     let action = match decide_pass(&observed) {
         Ok(Pass::Write(action)) => action,
-        Ok(Pass::Settled(settled)) => {
-            if let Some(e) = &settled.readiness_error {
-                tracing::warn!(resource = %key.resource, error = %e, "readiness check failed");
-            }
-            let recheck = settled.recheck_after(jitter_seed(&key));
-            world.refused.forget(&key);
-            let action = record(world, &entry, Ok(settled)).await?;
-            return Ok(match (action, recheck) {
-                (Action::Done, Some(after)) => Action::RequeueAfter(after),
-                (a, _) => a,
-            });
+        // Deliberate defect (simulation build only): a Patch's missing target is created.
+        Ok(Pass::Settled(_)) if defect!(world, create_patch_targets) && live.is_none() && desired.is_some_and(is_patch) => {
+            ResourceAction::Create(serde_json::json!({"apiVersion": target.gvk.api_version, "kind": target.gvk.kind, "metadata": {"name": target.name, "namespace": target.namespace}}))
         }
-        Err(e) => return record(world, &entry, Err(e.to_string())).await,
+        Ok(Pass::Settled(settled)) => {
+            world.refused.forget(&key);
+            return settle(world, &entry, &key, settled).await;
+        }
+        Err(e) => return failed(world, &entry, &key, &observed, e.to_string()).await,
     };
     let (write, fence) = match action {
         ResourceAction::Create(obj) => (Write::Create { object: obj }, ResourceWrite::Create),
@@ -106,9 +106,11 @@ pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result
             let patch = match patch_type {
                 PatchType::Strategic => Patch::strategic(patch),
                 PatchType::Merge => Patch::merge(patch),
+                PatchType::Json => Patch::json(patch),
             };
             (Write::Patch { target, patch }, ResourceWrite::Update)
         }
+        ResourceAction::Replace(object) => (Write::Replace { object }, ResourceWrite::Update),
         ResourceAction::Delete { uid, resource_version } => (Write::Delete { target, uid, resource_version }, ResourceWrite::Delete),
         // `decide_pass` settles every action that is not a write.
         ResourceAction::Nothing | ResourceAction::Orphan | ResourceAction::AlreadyGone => return Ok(Action::Done),
@@ -133,7 +135,7 @@ pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result
         Err(e) => match classify(if fence == ResourceWrite::Create { Request::Create } else { Request::Change }, &e) {
             // Someone changed it under us: decide again from fresh state.
             Failure::Stale => Ok(Action::RequeueAfter(AFTER_WRITE)),
-            Failure::Refused(reason) => refused(world, &key, &entry, attempt, reason).await,
+            Failure::Refused(reason) => refused(world, &key, &entry, attempt, &observed, reason).await,
             Failure::Absent | Failure::Transient => Err(e.into()),
         },
     }
@@ -157,14 +159,41 @@ fn waits_for_others(world: &World, comp: &Composition, key: &ResourceWorkKey, en
     !blockers.is_empty()
 }
 
-/// The server refused the resource: the reason is shown on it, and it is asked again once its
-/// refusal backoff is out ([`crate::decide::refusal::retry_after`]).
-async fn refused(world: &World, key: &ResourceWorkKey, entry: &SliceEntry, attempt: u64, reason: String) -> Result<Action, PassError> {
+/// The server refused the resource: the reason is shown on it (or, failing open, the state it
+/// counts as instead), and it is asked again once its refusal backoff is out
+/// ([`crate::decide::refusal::retry_after`]).
+async fn refused(world: &World, key: &ResourceWorkKey, entry: &SliceEntry, attempt: u64, observed: &Observed<'_>, reason: String) -> Result<Action, PassError> {
     let retry = if defect!(world, refusals_without_backoff) { AFTER_WRITE } else { world.refused.refused(key, attempt, jitter_seed(key)) };
     tracing::warn!(resource = %key.resource, composition = %key.composition, %reason, retry_in = ?retry, "the API server refused the resource; trying again after a backoff");
-    // Recording an error answers it as the pass's failure (for the work queue's retry); a
+    // `failed` answers a recorded error as the pass's failure (for the work queue's retry); a
     // refusal keeps to its own schedule instead.
-    record(world, entry, Err(reason)).await.or(Ok(Action::RequeueAfter(retry)))
+    let _recorded = failed(world, entry, key, observed, reason).await;
+    Ok(Action::RequeueAfter(retry))
+}
+
+/// Records a resource Eno has nothing more to do to, and when to look at it again.
+async fn settle(world: &World, entry: &SliceEntry, key: &ResourceWorkKey, settled: Settled) -> Result<Action, PassError> {
+    if let Some(e) = &settled.readiness_error {
+        tracing::warn!(resource = %key.resource, error = %e, "readiness check failed");
+    }
+    let recheck = settled.recheck_after(jitter_seed(key));
+    let action = record(world, entry, Ok(settled)).await?;
+    Ok(match (action, recheck) {
+        (Action::Done, Some(after)) => Action::RequeueAfter(after),
+        (a, _) => a,
+    })
+}
+
+/// Records a reconciliation error, or, for a resource that fails open (`eno.azure.io/fail-open`),
+/// the state it counts as instead.
+async fn failed(world: &World, entry: &SliceEntry, key: &ResourceWorkKey, observed: &Observed<'_>, message: String) -> Result<Action, PassError> {
+    match settle_failure(observed) {
+        Some(settled) => {
+            tracing::warn!(resource = %key.resource, composition = %key.composition, error = %message, "reconciliation failed; the resource fails open");
+            settle(world, entry, key, settled).await
+        }
+        None => record(world, entry, Err(message)).await,
+    }
 }
 
 /// Records the resource's state for its slice's status if it changed (written in a batch with

@@ -75,9 +75,15 @@ async fn send(cluster: &dyn Cluster, write: &Write, fenced: bool) -> ClientResul
     }
 }
 
-/// Drops the resourceVersion a body carries (for the unfenced defect).
+/// Drops the resourceVersion a body carries (for the unfenced defect): a merge patch's field,
+/// or a JSON patch's ops on it.
 fn unset_resource_version(body: &mut Value) {
-    if let Some(meta) = body.get_mut("metadata").and_then(Value::as_object_mut) {
-        meta.remove("resourceVersion");
+    match body {
+        Value::Array(ops) => ops.retain(|op| op.get("path").and_then(Value::as_str) != Some("/metadata/resourceVersion")),
+        _ => {
+            if let Some(meta) = body.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.remove("resourceVersion");
+            }
+        }
     }
 }

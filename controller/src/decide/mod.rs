@@ -28,6 +28,9 @@
 //!   groups, CRDs before their custom resources);
 //! - [`refusal`]: what a failed request means for a managed resource, and when one the server
 //!   refuses (missing namespace, unserved kind, 403, 422) is tried again;
+//! - [`resource`]: the action for one managed resource (create, three-way patch, delete, ...),
+//!   with [`patch`] (Eno's `Patch` pseudo-kind), [`cascade`] (composition annotations every
+//!   resource inherits) and [`fail_open`] (errors that do not hold a composition back);
 //! - [`rollout`]: the cooldown pacing deferred syntheses across replicas, and halting a
 //!   rollout the new synthesizer version broke;
 //! - [`shard`]: which compositions and resources this controller handles (Eno's sharding
@@ -37,13 +40,16 @@
 //!   composition;
 //! - [`step`]: the vocabulary of steps: writes, fresh reads, the addresses of Eno's objects.
 
+pub mod cascade;
 pub mod cel;
 pub mod composition;
 pub mod dependencies;
+pub mod fail_open;
 pub mod inputs;
 pub mod watchdog;
 pub mod overrides;
 pub mod ordering;
+pub mod patch;
 pub mod readiness;
 pub mod refusal;
 pub mod resource;

@@ -5,8 +5,8 @@
 //!   every resource of the nearest lower group present in the synthesis is ready. Infrastructure
 //!   kinds (Namespaces, CRDs, RBAC, ConfigMaps, Secrets, Services...; see
 //!   [`super::resource::INFRASTRUCTURE_KINDS`]) default to group -100, so they come first.
-//! - **CRDs before their custom resources**: a resource whose group and kind a CRD of the same
-//!   synthesis defines also waits until that CRD is ready (a CRD without readiness checks is
+//! - **CRDs before their custom resources**: a resource (or a Patch of one) whose group and kind
+//!   a CRD of the same synthesis defines also waits until that CRD is ready (a CRD without readiness checks is
 //!   ready once `Established`).
 //! - **Deletion groups**, while the composition is being deleted: a resource waits until every
 //!   resource of the nearest lower deletion group is deleted. A resource without
@@ -19,6 +19,7 @@
 //! are never ordered and never hold anything back. A deleting symphony's compositions keep their
 //! resources, so nothing is ordered for them.
 
+use super::patch;
 use super::resource::ResourceOptions;
 use super::{group_of, ResourceKey};
 use crate::api::{ResourceSlice, ResourceState};
@@ -28,6 +29,8 @@ use serde_json::Value;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Member {
     pub key: ResourceKey,
+    /// The `(group, kind)` it addresses: its own, or a Patch's target's.
+    pub addresses: (String, String),
     /// The group that orders it now: its readiness group, or its deletion group while the
     /// composition is being deleted.
     pub group: i64,
@@ -46,7 +49,9 @@ impl Member {
         let options = ResourceOptions::from_manifest(manifest).unwrap_or_else(|_| ResourceOptions::defaults_for(manifest));
         let group = if deleting { options.deletion_order() } else { options.readiness_group };
         let done = state.is_some_and(|s| if deleting { s.deleted } else { s.ready.is_some() });
-        Some(Self { defines: defined_kind(manifest), key, group, done })
+        let (api_version, kind) = patch::target_of(manifest)?;
+        let addresses = (group_of(api_version).to_owned(), kind.to_owned());
+        Some(Self { defines: defined_kind(manifest), key, addresses, group, done })
     }
 }
 
@@ -87,7 +92,7 @@ pub fn blockers<'a>(members: &'a [Member], me: &ResourceKey, deleting: bool) -> 
         .filter(|m| {
             let lower_group = Some(m.group) == previous_group;
             // During deletion a CRD's deletion takes its custom resources with it: no wait.
-            let its_crd = !deleting && m.defines.as_ref().is_some_and(|(g, k)| *g == me.group && *k == me.kind);
+            let its_crd = !deleting && m.defines.as_ref() == Some(&this.addresses);
             lower_group || its_crd
         })
         .collect();

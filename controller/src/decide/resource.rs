@@ -16,13 +16,14 @@ use serde_json::{Map, Value};
 
 use super::cel::Vars;
 use super::overrides::{self, OverridesError};
+use super::patch::{self, PatchError};
 use super::readiness::{self, ReadinessError};
-use super::group_of;
+use super::{cascade, group_of};
 use crate::api::Composition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use crate::api::duration::parse_go_duration;
 
-use crate::api::annotations::{ENO_PREFIX, RECONCILE_INTERVAL, DISABLE_UPDATES, DISABLE_RECONCILIATION, DELETION_STRATEGY, READINESS_GROUP, DELETION_GROUP, REPLACE, FAIL_OPEN, READINESS, SYMPHONY_DELETING};
+use crate::api::annotations::{ENO_PREFIX, RECONCILE_INTERVAL, USE_DEFAULT_RECONCILE_INTERVAL, DISABLE_UPDATES, DISABLE_RECONCILIATION, DELETION_STRATEGY, READINESS_GROUP, DELETION_GROUP, REPLACE, FAIL_OPEN, READINESS, SYMPHONY_DELETING};
 use apimachinery::hash::splitmix64;
 
 /// Drift polling never runs more often than this, whatever the annotation says (Eno's
@@ -32,6 +33,10 @@ pub const MIN_RECONCILE_INTERVAL: Duration = Duration::from_secs(1);
 /// How often a resource that is not ready yet is looked at again (Eno's
 /// `--readiness-poll-interval`): readiness is read from the live object, which Eno does not watch.
 pub const READINESS_POLL_INTERVAL: Duration = Duration::from_secs(5);
+
+/// The drift interval of a resource with `use-default-reconcile-interval` and no
+/// `reconcile-interval` (Eno's `--default-reconcile-interval`).
+pub const DEFAULT_RECONCILE_INTERVAL: Duration = Duration::from_secs(5 * 60);
 
 /// Kinds Eno creates first (readiness group -100, deletion group +100) because other resources
 /// usually need them: Eno's `kind_ordering.go`, after Helm's install order. Keyed by kind alone,
@@ -68,11 +73,32 @@ const INFRASTRUCTURE_READINESS_GROUP: i64 = -100;
 /// What happens to the resource when it should be deleted.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum DeletionStrategy {
-    /// Delete it (`background`, the default; `foreground` is accepted and treated the same).
+    /// Delete it, and count it deleted once its deletion is accepted (`background`, the
+    /// default; also `delete`).
     #[default]
     Delete,
+    /// Delete it, and count it deleted only once it is gone: other controllers' finalizers
+    /// hold the composition's deletion back (`foreground`). As in Eno, the delete request is
+    /// the same as for `background`; only the waiting differs.
+    Foreground,
     /// Leave it in the cluster (`orphan`).
     Orphan,
+}
+
+impl DeletionStrategy {
+    /// A `deletion-strategy` value, compared without case as Eno does; `None` when unknown.
+    pub fn parse(value: &str) -> Option<Self> {
+        let is = |name: &str| value.eq_ignore_ascii_case(name);
+        if is("background") || is("delete") {
+            Some(Self::Delete)
+        } else if is("foreground") {
+            Some(Self::Foreground)
+        } else if is("orphan") {
+            Some(Self::Orphan)
+        } else {
+            None
+        }
+    }
 }
 
 /// The `eno.azure.io/*` annotations of a desired manifest that steer its reconciliation.
@@ -80,6 +106,9 @@ pub enum DeletionStrategy {
 pub struct ResourceOptions {
     /// `reconcile-interval`: re-check and fix drift this often. `None`: only on changes.
     pub reconcile_interval: Option<Duration>,
+    /// `use-default-reconcile-interval`: without a `reconcile-interval`, re-check every
+    /// [`DEFAULT_RECONCILE_INTERVAL`].
+    pub use_default_reconcile_interval: bool,
     /// `disable-updates`: create if missing, never patch.
     pub disable_updates: bool,
     /// `disable-reconciliation`: leave the resource entirely alone.
@@ -90,9 +119,11 @@ pub struct ResourceOptions {
     /// `deletion-group`: deletion order during composition deletion, when set (else
     /// [`Self::deletion_order`] negates the readiness group).
     pub deletion_group: Option<i64>,
-    /// `replace`: PUT instead of patch (parsed for validation; the reconciler patches).
+    /// `replace`: a resource that needs a write is PUT whole (other clients' fields go) instead
+    /// of patched.
     pub replace: bool,
-    /// `fail-open`: reconciliation errors do not block readiness.
+    /// `fail-open`: reconciliation errors leave the resource reconciled (see
+    /// [`super::fail_open`]).
     pub fail_open: bool,
     /// `readiness` / `readiness-<name>` CEL checks, by annotation key.
     pub readiness_checks: BTreeMap<String, String>,
@@ -109,10 +140,11 @@ pub struct OptionsError {
 
 impl ResourceOptions {
     /// Reads the options from a manifest's annotations. Unknown `eno.azure.io/*` keys are
-    /// ignored (newer Eno versions add keys), malformed values are errors.
+    /// ignored (newer Eno versions add keys), malformed values are errors, empty ones unset (as
+    /// in Eno).
     pub fn from_manifest(manifest: &Value) -> Result<Self, OptionsError> {
         let annotations = manifest.pointer("/metadata/annotations").and_then(Value::as_object);
-        let get = |key: &str| annotations.and_then(|a| a.get(key)).and_then(Value::as_str);
+        let get = |key: &str| annotations.and_then(|a| a.get(key)).and_then(Value::as_str).filter(|v| !v.is_empty());
         let error = |annotation: &str, value: &str, reason: String| OptionsError {
             annotation: annotation.to_owned(),
             value: value.to_owned(),
@@ -130,15 +162,10 @@ impl ResourceOptions {
             .map(|v| parse_go_duration(v).map_err(|e| error(RECONCILE_INTERVAL, v, e)))
             .transpose()?;
         let deletion_strategy = match get(DELETION_STRATEGY) {
-            None | Some("" | "background" | "foreground" | "delete") => DeletionStrategy::Delete,
-            Some("orphan") => DeletionStrategy::Orphan,
-            Some(other) => {
-                return Err(error(
-                    DELETION_STRATEGY,
-                    other,
-                    "expected orphan, background or foreground".into(),
-                ))
-            }
+            None => DeletionStrategy::Delete,
+            Some(value) => DeletionStrategy::parse(value).ok_or_else(|| {
+                error(DELETION_STRATEGY, value, "expected orphan, background or foreground".into())
+            })?,
         };
         let defaults = Self::defaults_for(manifest);
         // As in Eno, every key starting with `readiness` is a check (`readiness-group` is
@@ -151,6 +178,7 @@ impl ResourceOptions {
             .collect();
         Ok(Self {
             reconcile_interval,
+            use_default_reconcile_interval: flag(USE_DEFAULT_RECONCILE_INTERVAL)?,
             disable_updates: flag(DISABLE_UPDATES)?,
             disable_reconciliation: flag(DISABLE_RECONCILIATION)?,
             deletion_strategy,
@@ -163,14 +191,14 @@ impl ResourceOptions {
     }
 
     /// The options of a manifest without `eno.azure.io/*` annotations: an infrastructure kind
-    /// comes first ([`INFRASTRUCTURE_KINDS`]); a CustomResourceDefinition is ready once
-    /// `Established` (so its custom resources are created once the server serves them).
+    /// comes first ([`INFRASTRUCTURE_KINDS`]; a Patch is ordered as the kind it patches); a
+    /// CustomResourceDefinition is ready once `Established` (so its custom resources are
+    /// created once the server serves them).
     pub fn defaults_for(manifest: &Value) -> Self {
-        let kind = manifest.get("kind").and_then(Value::as_str).unwrap_or("");
-        let api_version = manifest.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+        let (api_version, kind) = patch::target_of(manifest).unwrap_or_default();
         let readiness_group = if INFRASTRUCTURE_KINDS.contains(&kind) { INFRASTRUCTURE_READINESS_GROUP } else { 0 };
         let mut readiness_checks = BTreeMap::new();
-        if kind == "CustomResourceDefinition" && group_of(api_version) == "apiextensions.k8s.io" {
+        if kind == "CustomResourceDefinition" && group_of(api_version) == "apiextensions.k8s.io" && !patch::is_patch(manifest) {
             readiness_checks.insert(READINESS.to_owned(), CRD_ESTABLISHED.to_owned());
         }
         Self { readiness_group, readiness_checks, ..Self::default() }
@@ -280,6 +308,8 @@ pub enum PatchType {
     Strategic,
     /// `application/merge-patch+json` (custom resources: the server rejects strategic ones).
     Merge,
+    /// `application/json-patch+json`: a [`patch`] Patch's ops.
+    Json,
 }
 
 /// The one write (or none) to make for a resource.
@@ -292,6 +322,9 @@ pub enum ResourceAction {
     /// Patch the live object. The body carries the live `metadata.resourceVersion`, so it fails
     /// with a conflict instead of overwriting a change Eno has not seen.
     Patch { patch_type: PatchType, patch: Value },
+    /// PUT this object (`replace`): the desired object, control metadata stripped, carrying the
+    /// live `metadata.resourceVersion`, so it fails with a conflict like a patch.
+    Replace(Value),
     /// Delete the live object with these preconditions, so a re-created object (new UID) or one
     /// changed since it was read is never deleted by mistake.
     Delete { uid: Option<String>, resource_version: Option<String> },
@@ -311,6 +344,8 @@ pub enum DecideError {
     InvalidManifest(&'static str),
     #[error(transparent)]
     Overrides(#[from] OverridesError),
+    #[error(transparent)]
+    Patch(#[from] PatchError),
 }
 
 /// True when the resource should no longer exist: a tombstone (`desired` is `None`) or a
@@ -319,11 +354,11 @@ pub fn wants_deletion(desired: Option<&Value>, ctx: &ResourceContext) -> bool {
     desired.is_none() || ctx.composition_deleting
 }
 
-fn is_deleting(live: &Value) -> bool {
+pub(super) fn is_deleting(live: &Value) -> bool {
     live.pointer("/metadata/deletionTimestamp").is_some_and(|t| !t.is_null())
 }
 
-fn meta_str(live: &Value, field: &str) -> Option<String> {
+pub(super) fn meta_str(live: &Value, field: &str) -> Option<String> {
     live.get("metadata")?.get(field)?.as_str().map(str::to_owned)
 }
 
@@ -346,10 +381,11 @@ fn options(
 ///   tombstone's manifest); the "original" of the three-way merge.
 /// - `live`: the object in the cluster, `None` if absent.
 ///
-/// Rules, first match wins: `disable-reconciliation` → nothing; deletion wanted (tombstone or
-/// composition deleting) → already gone / wait for a running deletion / orphan (strategy or
-/// deleting symphony) / delete; absent → create; being deleted → wait; `disable-updates` →
-/// nothing; otherwise the three-way patch, or nothing when it would not change the live object.
+/// Rules, first match wins: `disable-reconciliation` → nothing; a Patch → [`patch::decide`];
+/// deletion wanted (tombstone or composition deleting) → already gone / wait for a running
+/// deletion / orphan (strategy or deleting symphony) / delete; absent → create; being deleted →
+/// wait; `disable-updates` → nothing; otherwise the three-way patch (a PUT with `replace`), or
+/// nothing when it would not change the live object.
 pub fn decide(
     desired: Option<&Value>,
     previous_desired: Option<&Value>,
@@ -359,6 +395,9 @@ pub fn decide(
     let opts = options(desired, previous_desired)?;
     if opts.disable_reconciliation {
         return Ok(ResourceAction::Nothing);
+    }
+    if desired.or(previous_desired).is_some_and(patch::is_patch) {
+        return Ok(patch::decide(desired, live, ctx, &opts)?);
     }
     let desired = match desired {
         Some(desired) if !ctx.composition_deleting => desired,
@@ -390,6 +429,13 @@ pub fn decide(
     let (patch_type, patch) = three_way_patch(previous.as_ref(), &desired, live)?;
     Ok(match patch {
         None => ResourceAction::Nothing,
+        Some(_) if opts.replace => {
+            let mut object = desired;
+            if let Some(rv) = meta_str(live, "resourceVersion") {
+                set_resource_version(&mut object, rv);
+            }
+            ResourceAction::Replace(object)
+        }
         Some(mut patch) => {
             if let Some(rv) = meta_str(live, "resourceVersion") {
                 set_resource_version(&mut patch, rv);
@@ -462,19 +508,27 @@ pub fn with_overrides(
     Ok((apply(desired)?, apply(previous_desired)?))
 }
 
-/// One pass over a resource: overrides, then [`decide`]; when there is nothing to write, the
-/// state to record, readiness included (evaluated only until it first passes).
+/// One pass over a resource: overrides, then the composition's cascading annotations, then
+/// [`decide`]; when there is nothing to write, the state to record, readiness included
+/// (evaluated only until it first passes, and not while the resource should be deleted).
 pub fn decide_pass(observed: &Observed<'_>) -> Result<Pass, DecideError> {
     let vars = Vars { live: observed.live, composition: observed.composition };
-    let (desired, previous_desired) = with_overrides(observed.desired, observed.previous_desired, &vars)?;
+    let (mut desired, mut previous_desired) = with_overrides(observed.desired, observed.previous_desired, &vars)?;
+    for manifest in [&mut desired, &mut previous_desired].into_iter().flatten() {
+        cascade::cascade(manifest, observed.composition);
+    }
     let (desired, previous_desired) = (desired.as_ref(), previous_desired.as_ref());
     let action = decide(desired, previous_desired, observed.live, observed.ctx)?;
-    if matches!(action, ResourceAction::Create(_) | ResourceAction::Patch { .. } | ResourceAction::Delete { .. }) {
+    if matches!(
+        action,
+        ResourceAction::Create(_) | ResourceAction::Patch { .. } | ResourceAction::Replace(_) | ResourceAction::Delete { .. }
+    ) {
         return Ok(Pass::Write(action));
     }
     let options = options(desired, previous_desired)?;
     let deleted = deletion_settled(desired, previous_desired, observed.live, observed.ctx)?;
-    let (ready, readiness_error) = match (deleted || desired.is_none(), observed.ready) {
+    // Not `deleted`: a Patch deleting its target is ready once it did.
+    let (ready, readiness_error) = match (wants_deletion(desired, observed.ctx), observed.ready) {
         (true, _) => (None, None),
         (false, Some(latched)) => (Some(latched.clone()), None),
         (false, None) => match readiness::evaluate(&options.readiness_checks, observed.live, observed.now) {
@@ -524,22 +578,26 @@ fn set_resource_version(patch: &mut Value, rv: String) {
 }
 
 /// Whether the slice status should record the resource as `deleted`: it should be deleted and
-/// nothing more will happen to it (gone, its deletion is running, orphaned, or reconciliation is
-/// disabled, which must not block the composition's deletion forever).
+/// nothing more will happen to it (gone, its deletion is running (with `foreground`: over),
+/// orphaned, or reconciliation is disabled, which must not block the composition's deletion
+/// forever). A Patch: [`patch::deletion_settled`].
 pub fn deletion_settled(
     desired: Option<&Value>,
     previous_desired: Option<&Value>,
     live: Option<&Value>,
     ctx: &ResourceContext,
 ) -> Result<bool, DecideError> {
+    let opts = options(desired, previous_desired)?;
+    if desired.or(previous_desired).is_some_and(patch::is_patch) {
+        return Ok(patch::deletion_settled(desired, live, ctx, &opts));
+    }
     if !wants_deletion(desired, ctx) {
         return Ok(false);
     }
-    let opts = options(desired, previous_desired)?;
     Ok(match live {
         None => true,
         Some(live) => {
-            is_deleting(live)
+            (is_deleting(live) && opts.deletion_strategy != DeletionStrategy::Foreground)
                 || opts.disable_reconciliation
                 || ctx.symphony_deleting
                 || opts.deletion_strategy == DeletionStrategy::Orphan
@@ -547,11 +605,15 @@ pub fn deletion_settled(
     })
 }
 
-/// When to look at the resource again to fix drift: its `reconcile-interval` (at least
+/// When to look at the resource again to fix drift: its `reconcile-interval`, else with
+/// `use-default-reconcile-interval` [`DEFAULT_RECONCILE_INTERVAL`] (at least
 /// [`MIN_RECONCILE_INTERVAL`]) ±10%, the jitter derived from `jitter_seed` so many resources with
 /// the same interval spread out while a replayed run stays identical. `None` without an interval.
 pub fn requeue_after(opts: &ResourceOptions, jitter_seed: u64) -> Option<Duration> {
-    let base = opts.reconcile_interval?.max(MIN_RECONCILE_INTERVAL);
+    let interval = opts
+        .reconcile_interval
+        .or(opts.use_default_reconcile_interval.then_some(DEFAULT_RECONCILE_INTERVAL));
+    let base = interval?.max(MIN_RECONCILE_INTERVAL);
     Some(jitter(base, jitter_seed))
 }
 

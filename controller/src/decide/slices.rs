@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::ResourceKey;
+use super::{patch, ResourceKey};
 use crate::api::{Manifest, ResourceSlice, ResourceSliceSpec};
 
 /// Eno's slice budget: manifests per slice stay under ~512 KiB, well below etcd's 1.5 MiB object
@@ -50,8 +50,9 @@ pub fn pack(items: &[Value], previous: &[ResourceSlice], max_bytes: usize) -> Ve
 /// Tombstones for `previous` resources missing from `items`, sorted by key. A resource that is
 /// both a manifest and a tombstone in `previous` (never written by [`pack`], but slices are
 /// plain objects) is carried as its manifest, which holds the annotations the reconciler needs.
+/// A Patch in `items` counts as its target (see [`patch::target_key`]).
 fn tombstones(items: &[Value], previous: &[ResourceSlice]) -> Vec<Manifest> {
-    let present: BTreeSet<ResourceKey> = items.iter().filter_map(ResourceKey::of).collect();
+    let present: BTreeSet<ResourceKey> = items.iter().filter_map(patch::target_key).collect();
     let mut gone: BTreeMap<ResourceKey, (bool, &str)> = BTreeMap::new();
     for slice in previous {
         let states = slice.status.as_ref().map(|s| s.resources.as_slice()).unwrap_or_default();
@@ -60,7 +61,7 @@ fn tombstones(items: &[Value], previous: &[ResourceSlice]) -> Vec<Manifest> {
                 continue;
             }
             let Ok(object) = resource.object() else { continue };
-            if is_patch_pseudo_kind(&object) {
+            if patch::is_patch(&object) {
                 // Patches modify objects they do not own; there is nothing to delete.
                 continue;
             }
@@ -77,12 +78,6 @@ fn tombstones(items: &[Value], previous: &[ResourceSlice]) -> Vec<Manifest> {
     gone.into_values()
         .map(|(_, manifest)| Manifest { manifest: manifest.to_owned(), deleted: true })
         .collect()
-}
-
-/// Eno's `eno.azure.io/v1 Patch`: applied to an existing object, never created or deleted.
-fn is_patch_pseudo_kind(object: &Value) -> bool {
-    object.get("apiVersion").and_then(Value::as_str) == Some(crate::api::API_VERSION)
-        && object.get("kind").and_then(Value::as_str) == Some("Patch")
 }
 
 #[cfg(test)]
@@ -198,6 +193,20 @@ mod tests {
         let mut prev = slice(vec![(patch, false)], &[]);
         prev.spec.resources.push(Manifest { manifest: "{not json".into(), deleted: false });
         assert!(pack(&[], &[prev], MAX_SLICE_BYTES).is_empty());
+    }
+
+    #[test]
+    fn a_patch_in_the_output_keeps_its_target_from_being_tombstoned() {
+        // As Eno's slicing: the managed ConfigMap "a" handed over to a Patch of it stays; "b",
+        // patched in another namespace, does not cover the ConfigMap "b" of namespace "ns".
+        let patch = |name: &str, namespace: &str| {
+            json!({"apiVersion": "eno.azure.io/v1", "kind": "Patch", "metadata": {"name": name, "namespace": namespace},
+                   "patch": {"apiVersion": "v1", "kind": "ConfigMap", "ops": []}})
+        };
+        let prev = slice(vec![(cm("a"), false), (cm("b"), false)], &[]);
+        let specs = pack(&[patch("a", "ns"), patch("b", "other")], &[prev], MAX_SLICE_BYTES);
+        assert_eq!(names(&specs), vec![vec![("a".into(), false), ("b".into(), false), ("b".into(), true)]]);
+        assert_eq!(specs[0].resources[2].object().unwrap()["kind"], "ConfigMap");
     }
 
     #[test]

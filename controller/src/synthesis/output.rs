@@ -17,7 +17,9 @@ use crate::api::{KrmError, ResourceList};
 use crate::decide::cel::CelError;
 use crate::decide::overrides::OverridesError;
 
-use crate::api::annotations::{RECONCILE_INTERVAL, DISABLE_UPDATES, DISABLE_RECONCILIATION, DELETION_STRATEGY, READINESS, READINESS_GROUP, DELETION_GROUP, OVERRIDES};
+use crate::api::annotations::{RECONCILE_INTERVAL, USE_DEFAULT_RECONCILE_INTERVAL, DISABLE_UPDATES, DISABLE_RECONCILIATION, DELETION_STRATEGY, READINESS, READINESS_GROUP, DELETION_GROUP, OVERRIDES, REPLACE, FAIL_OPEN};
+use crate::decide::patch;
+use crate::decide::resource::DeletionStrategy;
 
 /// Turns a synthesizer's stdout into a validated output.
 ///
@@ -60,7 +62,8 @@ pub fn parse(stdout: &[u8]) -> Result<SynthesisOutput, SynthesisError> {
 ///
 /// Per item: `apiVersion` (`[group/]version`), `kind` and `metadata.name` are non-empty strings;
 /// `metadata.namespace`, if set, is a DNS label; labels and annotations are maps of strings; Eno's
-/// annotations hold values Eno understands. Across items: no two share group, kind, namespace
+/// annotations hold values Eno understands; a Patch names its target's type and lists valid
+/// JSON patch ops ([`patch::ops`]). Across items: no two share group, kind, namespace
 /// and name (which one would win?).
 pub fn validate(items: &[Value]) -> Result<(), InvalidItem> {
     let mut seen: BTreeMap<Key<'_>, usize> = BTreeMap::new();
@@ -117,6 +120,9 @@ fn validate_item(index: usize, item: &Value) -> Result<Key<'_>, InvalidItem> {
     if let Some(annotations) = string_map(metadata, "annotations").map_err(fail)? {
         validate_annotations(annotations).map_err(fail)?;
     }
+    if patch::is_patch(item) {
+        patch::ops(item).map_err(|e| fail(e.to_string()))?;
+    }
     Ok(Key { group, kind, namespace, name })
 }
 
@@ -138,12 +144,12 @@ fn validate_annotations(annotations: &Map<String, Value>) -> Result<(), String> 
             }
             _ if value.is_empty() => None,
             RECONCILE_INTERVAL => parse_go_duration(value).err().map(|e| format!("is not a Go duration ({e})")),
-            DISABLE_UPDATES | DISABLE_RECONCILIATION => {
+            DISABLE_UPDATES | DISABLE_RECONCILIATION | REPLACE | FAIL_OPEN | USE_DEFAULT_RECONCILE_INTERVAL => {
                 (!matches!(value, "true" | "false")).then(|| "must be \"true\" or \"false\"".to_owned())
             }
-            DELETION_STRATEGY => {
-                (!matches!(value, "orphan" | "delete")).then(|| "must be \"orphan\" or \"delete\"".to_owned())
-            }
+            DELETION_STRATEGY => DeletionStrategy::parse(value)
+                .is_none()
+                .then(|| "must be \"orphan\", \"background\" or \"foreground\"".to_owned()),
             READINESS_GROUP | DELETION_GROUP => value.parse::<i64>().is_err().then(|| "must be an integer".to_owned()),
             _ => None,
         };
@@ -367,7 +373,10 @@ mod tests {
             (DISABLE_UPDATES, "yes", "must be \"true\" or \"false\""),
             (DISABLE_UPDATES, "True", "must be \"true\" or \"false\""),
             (DISABLE_RECONCILIATION, "1", "must be \"true\" or \"false\""),
-            (DELETION_STRATEGY, "Orphan", "must be \"orphan\" or \"delete\""),
+            (DELETION_STRATEGY, "sideways", "must be \"orphan\", \"background\" or \"foreground\""),
+            (REPLACE, "yes", "must be \"true\" or \"false\""),
+            (FAIL_OPEN, "1", "must be \"true\" or \"false\""),
+            (USE_DEFAULT_RECONCILE_INTERVAL, "on", "must be \"true\" or \"false\""),
             (READINESS_GROUP, "1.5", "must be an integer"),
             (DELETION_GROUP, "first", "must be an integer"),
             (READINESS_GROUP, "99999999999999999999", "must be an integer"),
@@ -407,6 +416,13 @@ mod tests {
             (RECONCILE_INTERVAL, "2µs"),
             (DISABLE_UPDATES, "true"),
             (DELETION_STRATEGY, "delete"),
+            // Eno compares the strategy without case.
+            (DELETION_STRATEGY, "Orphan"),
+            (DELETION_STRATEGY, "foreground"),
+            (DELETION_STRATEGY, "background"),
+            (REPLACE, "true"),
+            (FAIL_OPEN, "false"),
+            (USE_DEFAULT_RECONCILE_INTERVAL, "true"),
             (DELETION_GROUP, "-1"),
             (OVERRIDES, "[]"),
             (OVERRIDES, r#"[{"path": "self.data.x", "value": "y"}, {"path": "self.data.z", "valueExpression": "'a'", "condition": "true"}]"#),
@@ -417,6 +433,39 @@ mod tests {
         ] {
             assert_eq!(validate(&[annotated(key, value)]), Ok(()), "{key}={value}");
         }
+    }
+
+    fn eno_patch(patch: Value) -> Value {
+        json!({"apiVersion": "eno.azure.io/v1", "kind": "Patch", "metadata": {"name": "x", "namespace": "default"}, "patch": patch})
+    }
+
+    #[test]
+    fn checks_patches() {
+        let ok = [
+            eno_patch(json!({"apiVersion": "v1", "kind": "ConfigMap", "ops": [{"op": "add", "path": "/data/a", "value": "b"}]})),
+            // Empty ops: an override fills them in (Eno's conditional patch).
+            eno_patch(json!({"apiVersion": "v1", "kind": "ConfigMap", "ops": []})),
+            eno_patch(json!({"apiVersion": "apps/v1", "kind": "Deployment", "ops": [{"op": "remove", "path": "/spec/paused"}]})),
+        ];
+        for item in &ok {
+            assert_eq!(validate(std::slice::from_ref(item)), Ok(()), "{item}");
+        }
+        let cases = [
+            (json!({"kind": "ConfigMap", "ops": []}), "a Patch needs patch.apiVersion and patch.kind: the type of the object it patches"),
+            (json!({"apiVersion": "v1", "kind": "", "ops": []}), "a Patch needs patch.apiVersion and patch.kind: the type of the object it patches"),
+            (json!({"apiVersion": "v1", "kind": "ConfigMap"}), "a Patch needs patch.ops: a list of JSON patch (RFC 6902) operations"),
+            (json!({"apiVersion": "v1", "kind": "ConfigMap", "ops": {"op": "add"}}), "a Patch needs patch.ops: a list of JSON patch (RFC 6902) operations"),
+        ];
+        for (patch, problem) in cases {
+            assert_eq!(message(&[eno_patch(patch)]), format!("invalid output item 0 (eno.azure.io/v1/Patch default/x): {problem}"));
+        }
+        for op in [json!({"op": "add", "path": "data/a", "value": "b"}), json!({"op": "frobnicate", "path": "/a"}), json!({"op": "add", "path": "/a"}), json!("add")] {
+            let patch = eno_patch(json!({"apiVersion": "v1", "kind": "ConfigMap", "ops": [{"op": "test", "path": "/a", "value": 1}, op]}));
+            let message = message(&[patch]);
+            assert!(message.starts_with("invalid output item 0 (eno.azure.io/v1/Patch default/x): patch.ops[1] is not a JSON patch operation: "), "{message}");
+        }
+        // A Patch and the object it patches are different items.
+        assert_eq!(validate(&[ok[0].clone(), config_map("default", "x")]), Ok(()));
     }
 
     #[test]

@@ -7,8 +7,8 @@
 //! One module per invariant family, each an `impl Checker` block over the shared state:
 //! `annotations` (at-most-once), `syntheses` (bounded syntheses, retry backoff), `rollout`
 //! (rollout cooldown), `dependencies` (dependency order), `ordering` (resource order), `deletion` (deletion ordering, symphony deletion, no leaks), `loss`
-//! (no loss) and `refusals` (refusal backoff, judged from the requests the server answered
-//! rather than from commits).
+//! (no loss), `patches` (patches never create) and `refusals` (refusal backoff, judged from the
+//! requests the server answered rather than from commits).
 
 mod annotations;
 mod deletion;
@@ -17,6 +17,7 @@ pub mod leader;
 mod loss;
 mod ordering;
 mod refusals;
+mod patches;
 mod rollout;
 mod syntheses;
 
@@ -60,6 +61,9 @@ pub enum Invariant {
     /// Readiness groups, CRDs before their custom resources, and deletion groups: no resource
     /// is created (or, its composition deleting, deleted) before those it waits for.
     ResourceOrder,
+    /// Eno never creates an object that slices name only as the target of a Patch (Eno's
+    /// `Patch` pseudo-kind changes existing objects only).
+    PatchesNeverCreate,
     /// With leader election: one holder per term, only the holder's replica writes, and a lost
     /// leader is replaced within a bound.
     SingleLeader,
@@ -85,6 +89,7 @@ impl fmt::Display for Invariant {
             Invariant::RefusalBackoff => "refusal backoff",
             Invariant::DependencyOrder => "dependency order",
             Invariant::ResourceOrder => "resource order",
+            Invariant::PatchesNeverCreate => "patches never create",
             Invariant::SingleLeader => "single leader",
             Invariant::Convergence => "convergence",
             Invariant::Progress => "progress",
@@ -289,6 +294,7 @@ impl Checker {
         if event.event_type == EventType::Added {
             found.extend(self.resource_added(server, &event.key));
             found.extend(self.created_in_order(server, &event.key));
+            found.extend(self.created_for_a_patch(server, &event.key));
         }
         if event.event_type == EventType::Deleted {
             found.extend(self.resource_deleted(server, &event.key));

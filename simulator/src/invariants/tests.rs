@@ -280,3 +280,28 @@ fn a_refused_create_asked_again_past_its_backoff_rate_breaks_refusal_backoff() {
     assert_eq!(found, vec![(Invariant::RefusalBackoff, secs(300) + Duration::from_millis(60))], "flagged once, at the seventh");
     assert!(c.violations()[0].message.contains("configmaps late/d 7 times"), "{}", c.violations()[0].message);
 }
+
+#[test]
+fn creating_what_only_a_patch_names_breaks_patches_never_create() {
+    let f = Fixture::new(&[]);
+    let patch = |name: &str| {
+        json!({"apiVersion": API_VERSION, "kind": "Patch", "metadata": {"name": name, "namespace": "default"},
+            "patch": {"apiVersion": "v1", "kind": "ConfigMap", "ops": [{"op": "add", "path": "/data/x", "value": "y"}]}})
+    };
+    let cm = |name: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "default"}});
+    // "patched" is named only by a Patch; "both" by a Patch and a manifest of another slice.
+    f.create(json!({"apiVersion": API_VERSION, "kind": "ResourceSlice", "metadata": {"name": "s1", "namespace": "default"},
+        "spec": {"synthesisUUID": "u1", "resources": [{"manifest": patch("patched").to_string()}, {"manifest": patch("both").to_string()}]}}));
+    f.create(json!({"apiVersion": API_VERSION, "kind": "ResourceSlice", "metadata": {"name": "s2", "namespace": "default"},
+        "spec": {"synthesisUUID": "u2", "resources": [{"manifest": cm("both").to_string()}]}}));
+    f.create(cm("both"));
+    f.create(cm("unrelated"));
+    assert_eq!(f.violations(), vec![]);
+    f.create(cm("patched"));
+    assert_eq!(f.violations(), vec![(Invariant::PatchesNeverCreate, "configmaps default/patched was created although only a Patch names it".to_string())]);
+    // The user may create it (the checker judges only Eno's writes).
+    f.delete("v1", "ConfigMap", "patched");
+    f.checker.lock().unwrap().user_acting = true;
+    f.create(cm("patched"));
+    assert_eq!(f.violations().len(), 1);
+}

@@ -22,6 +22,7 @@ pub const DEFECTS: &[(&str, &str, Invariant)] = &[
     // A create in a namespace that does not exist yet, asked for again every 10 ms.
     ("refusals-without-backoff", "late-namespace", Invariant::RefusalBackoff),
     ("set-before-prune", "symphony-migration", Invariant::AtMostOnceAnnotation),
+    ("create-patch-targets", "patches", Invariant::PatchesNeverCreate),
     // A step that is not safe to crash halfway through: caught with a crash after the claim.
     ("claims-never-expire", "output-change", Invariant::Convergence),
     // One concurrency fence removed each (see [`FENCES`]; the README says which no scenario
@@ -63,6 +64,7 @@ pub fn defects_named(name: &str) -> Option<Defects> {
         "cached-create-check" => d.cached_create_check = true,
         "refusals-without-backoff" => d.refusals_without_backoff = true,
         "set-before-prune" => d.set_before_prune = true,
+        "create-patch-targets" => d.create_patch_targets = true,
         "claims-never-expire" => d.claims_never_expire = true,
         "followers-write" => d.followers_write = true,
         "ignore-renew-deadline" => d.ignore_renew_deadline = true,

@@ -173,3 +173,17 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_patch_is_ordered_as_the_kind_it_patches() {
+    let patch = json!({"apiVersion": "eno.azure.io/v1", "kind": "Patch", "metadata": {"name": "w", "namespace": "ns"},
+        "patch": {"apiVersion": "example.com/v1", "kind": "Widget", "ops": []}});
+    let config_patch = json!({"apiVersion": "eno.azure.io/v1", "kind": "Patch", "metadata": {"name": "c", "namespace": "ns"},
+        "patch": {"apiVersion": "v1", "kind": "ConfigMap", "ops": []}});
+    // A Patch of a ConfigMap is infrastructure (-100); a Patch of a Widget waits for its CRD.
+    assert_eq!(member(&config_patch, None, false).group, -100);
+    let members = vec![member(&crd(), Some(&ready()), false), member(&config_patch, Some(&ready()), false), member(&patch, None, false)];
+    assert!(blockers(&members, &ResourceKey::of(&patch).unwrap(), false).is_empty());
+    let members = vec![member(&crd(), None, false), member(&patch, None, false)];
+    assert_eq!(names(&blockers(&members, &ResourceKey::of(&patch).unwrap(), false)), ["widgets.example.com"]);
+}

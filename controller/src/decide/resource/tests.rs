@@ -56,6 +56,7 @@ fn apply_action(action: &ResourceAction, live: &Value) -> Value {
             strategic::apply(live, patch, meta).unwrap()
         }
         PatchType::Merge => merge::apply(live, patch),
+        PatchType::Json => apimachinery::patch::json::apply(live, patch).unwrap(),
     }
 }
 
@@ -420,6 +421,7 @@ fn options_parse_every_annotation() {
         deployment(json!([])),
         json!({
             "eno.azure.io/reconcile-interval": "1h30m",
+            "eno.azure.io/use-default-reconcile-interval": "true",
             "eno.azure.io/disable-updates": "true",
             "eno.azure.io/disable-reconciliation": "False",
             "eno.azure.io/deletion-strategy": "orphan",
@@ -436,6 +438,7 @@ fn options_parse_every_annotation() {
     let opts = ResourceOptions::from_manifest(&manifest).unwrap();
     assert_eq!(opts.reconcile_interval, Some(Duration::from_secs(5400)));
     assert!(opts.disable_updates && !opts.disable_reconciliation && opts.replace && opts.fail_open);
+    assert!(opts.use_default_reconcile_interval);
     assert_eq!(opts.deletion_strategy, DeletionStrategy::Orphan);
     assert_eq!((opts.readiness_group, opts.deletion_group), (3, Some(-2)));
     assert_eq!(
@@ -473,7 +476,8 @@ fn options_reject_bad_values() {
         (RECONCILE_INTERVAL, "15 minutes"),
         (RECONCILE_INTERVAL, "-1m"),
         (DISABLE_UPDATES, "yes"),
-        (DISABLE_RECONCILIATION, ""),
+        (DISABLE_RECONCILIATION, "on"),
+        (USE_DEFAULT_RECONCILE_INTERVAL, "sometimes"),
         (DELETION_STRATEGY, "keep"),
         (READINESS_GROUP, "first"),
         (DELETION_GROUP, "1.5"),
@@ -487,11 +491,22 @@ fn options_reject_bad_values() {
 }
 
 #[test]
+fn empty_values_are_unset_as_in_eno() {
+    let keys = [RECONCILE_INTERVAL, USE_DEFAULT_RECONCILE_INTERVAL, DISABLE_UPDATES, DISABLE_RECONCILIATION, DELETION_STRATEGY, REPLACE, FAIL_OPEN, READINESS_GROUP];
+    let annotations: serde_json::Map<String, Value> = keys.iter().map(|k| (k.to_string(), json!(""))).collect();
+    let manifest = with_annotations(cm(json!({})), Value::Object(annotations));
+    assert_eq!(ResourceOptions::from_manifest(&manifest).unwrap(), ResourceOptions::from_manifest(&cm(json!({}))).unwrap());
+}
+
+#[test]
 fn deletion_strategy_spellings() {
     for (value, strategy) in [
         ("orphan", DeletionStrategy::Orphan),
-        ("foreground", DeletionStrategy::Delete),
+        ("Orphan", DeletionStrategy::Orphan),
+        ("foreground", DeletionStrategy::Foreground),
+        ("FOREGROUND", DeletionStrategy::Foreground),
         ("background", DeletionStrategy::Delete),
+        ("delete", DeletionStrategy::Delete),
     ] {
         let manifest = with_annotations(cm(json!({})), json!({ DELETION_STRATEGY: value }));
         assert_eq!(ResourceOptions::from_manifest(&manifest).unwrap().deletion_strategy, strategy);
@@ -592,6 +607,45 @@ fn deletion_settled_rules() {
     assert!(!d(Some(&cm(json!({}))), None, Some(&object), COMP_DELETING));
     assert!(d(Some(&orphan), None, Some(&object), COMP_DELETING));
     assert!(d(Some(&cm(json!({}))), None, Some(&object), SYMPHONY_DELETING_CTX));
+    // Foreground: deleted only once gone, not once its deletion is accepted.
+    let foreground = with_annotations(cm(json!({})), json!({ DELETION_STRATEGY: "foreground" }));
+    assert!(d(Some(&cm(json!({}))), None, Some(&deleting(object.clone())), COMP_DELETING));
+    assert!(!d(Some(&foreground), None, Some(&deleting(object.clone())), COMP_DELETING));
+    assert!(!d(None, Some(&foreground), Some(&deleting(object.clone())), IN_SYNC));
+    assert!(d(None, Some(&foreground), None, IN_SYNC));
+}
+
+#[test]
+fn foreground_deletion_deletes_and_polls_until_the_object_is_gone() {
+    let foreground = with_annotations(cm(json!({})), json!({ DELETION_STRATEGY: "foreground" }));
+    let object = live(cm(json!({})));
+    // The same delete as the default strategy (Eno sends no propagation policy either).
+    assert!(matches!(decide(None, Some(&foreground), Some(&object), &IN_SYNC), Ok(ResourceAction::Delete { .. })));
+    let held = deleting(object);
+    assert_eq!(decide(None, Some(&foreground), Some(&held), &IN_SYNC), Ok(ResourceAction::Nothing));
+    let now: Time = serde_json::from_value(json!("2024-06-01T12:00:00Z")).unwrap();
+    let composition = json!({"metadata": {"annotations": {}}});
+    let observed = Observed { desired: None, previous_desired: Some(&foreground), live: Some(&held), ctx: &IN_SYNC, composition: &composition, ready: None, now: &now };
+    let Ok(Pass::Settled(s)) = decide_pass(&observed) else { panic!() };
+    assert!(!s.deleted);
+    let poll = s.recheck_after(1).expect("polls while the deletion runs");
+    assert!(poll <= READINESS_POLL_INTERVAL * 11 / 10, "{poll:?}");
+}
+
+#[test]
+fn replace_puts_the_whole_object_when_a_write_is_needed() {
+    let replaced = with_annotations(cm(json!({"a": "1"})), json!({ REPLACE: "true" }));
+    let mut drifted = live(cm(json!({"a": "2", "foreign": "x"})));
+    drifted["metadata"]["labels"] = json!({"other": "client"});
+    let Ok(ResourceAction::Replace(object)) = decide(Some(&replaced), None, Some(&drifted), &IN_SYNC) else { panic!() };
+    // The desired object, control metadata stripped, guarded by the live resourceVersion:
+    // other clients' fields go.
+    assert_eq!(object, json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg", "namespace": "ns", "resourceVersion": "41"}, "data": {"a": "1"}}));
+    // In sync as the three-way merge sees it: nothing (a foreign field alone is no drift).
+    let in_sync = live(cm(json!({"a": "1", "foreign": "x"})));
+    assert_eq!(decide(Some(&replaced), None, Some(&in_sync), &IN_SYNC), Ok(ResourceAction::Nothing));
+    // Absent: created as usual.
+    assert!(matches!(decide(Some(&replaced), None, None, &IN_SYNC), Ok(ResourceAction::Create(_))));
 }
 
 #[test]
@@ -614,6 +668,15 @@ fn symphony_label_alone_does_not_orphan_a_wanted_resource() {
 #[test]
 fn requeue_needs_an_interval() {
     assert_eq!(requeue_after(&ResourceOptions::default(), 7), None);
+}
+
+#[test]
+fn the_default_interval_applies_only_without_an_explicit_one() {
+    let default = ResourceOptions { use_default_reconcile_interval: true, ..Default::default() };
+    let d = requeue_after(&default, 7).unwrap();
+    assert!(d >= DEFAULT_RECONCILE_INTERVAL * 9 / 10 && d <= DEFAULT_RECONCILE_INTERVAL * 11 / 10, "{d:?}");
+    let explicit = ResourceOptions { reconcile_interval: Some(Duration::from_secs(10)), ..default };
+    assert!(requeue_after(&explicit, 7).unwrap() <= Duration::from_secs(11));
 }
 
 #[test]
