@@ -8,6 +8,11 @@
 //! - **CRDs before their custom resources**: a resource (or a Patch of one) whose group and kind
 //!   a CRD of the same synthesis defines also waits until that CRD is ready (a CRD without readiness checks is
 //!   ready once `Established`).
+//! - **Namespaces before what lives in them**: a namespaced resource also waits until the
+//!   Namespace of its synthesis it lives in is ready (unless that Namespace is in a later
+//!   readiness group). Both are infrastructure (group -100) in
+//!   Eno, so they race there and the create is refused until the Namespace exists; here the
+//!   contents wait instead of backing off.
 //! - **Deletion groups**, while the composition is being deleted: a resource waits until every
 //!   resource of the nearest lower deletion group is deleted. A resource without
 //!   `eno.azure.io/deletion-group` takes the negation of its readiness group, so deletion runs
@@ -69,6 +74,10 @@ pub fn members<'a>(slices: impl IntoIterator<Item = &'a ResourceSlice>, deleting
     members
 }
 
+fn is_namespace_named(key: &ResourceKey, name: &str) -> bool {
+    key.group.is_empty() && key.kind == "Namespace" && key.name == name
+}
+
 /// `(spec.group, spec.names.kind)` of a CustomResourceDefinition manifest.
 fn defined_kind(manifest: &Value) -> Option<(String, String)> {
     let api_version = manifest.get("apiVersion")?.as_str()?;
@@ -91,9 +100,11 @@ pub fn blockers<'a>(members: &'a [Member], me: &ResourceKey, deleting: bool) -> 
         .filter(|m| !m.done)
         .filter(|m| {
             let lower_group = Some(m.group) == previous_group;
-            // During deletion a CRD's deletion takes its custom resources with it: no wait.
+            // During deletion a CRD's (or a Namespace's) deletion takes what it holds with it: no wait.
             let its_crd = !deleting && m.defines.as_ref() == Some(&this.addresses);
-            lower_group || its_crd
+            // Unless the Namespace is ordered after it: then it would wait for itself.
+            let its_namespace = !deleting && m.group <= this.group && !me.namespace.is_empty() && is_namespace_named(&m.key, &me.namespace);
+            lower_group || its_crd || its_namespace
         })
         .collect();
     waiting.sort_by(|a, b| a.key.cmp(&b.key));

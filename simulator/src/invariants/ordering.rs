@@ -4,7 +4,9 @@
 //!   resource of the nearest lower group present in its synthesis has been recorded ready in its
 //!   slice's status (readiness latches: once recorded, it counts, even if a user deletes it);
 //! - a custom resource is created only once the CustomResourceDefinition of its synthesis that
-//!   defines its group and kind exists and has been recorded ready;
+//!   defines its group and kind has been recorded ready;
+//! - a namespaced resource is created only once the Namespace of its synthesis it lives in has
+//!   been recorded ready, unless that Namespace is in a later readiness group;
 //! - while its composition is being deleted, Eno starts deleting a resource only once every
 //!   resource of the nearest lower deletion group is gone or being deleted (one whose
 //!   reconciliation is disabled is left alone, so it does not count). The deletion group is
@@ -113,9 +115,13 @@ impl Checker {
                     && reading::str_at(&m.manifest, "/spec/group") == my_group
                     && reading::str_at(&m.manifest, "/spec/names/kind") == my_kind
             };
+            let my_namespace = reading::str_at(&me.manifest, "/metadata/namespace");
+            let holds_me = |m: &Member| {
+                m.key.resource.plural == "namespaces" && m.key.resource.group.is_empty() && !my_namespace.is_empty() && m.key.name == my_namespace && readiness_group(&m.manifest) <= group
+            };
             let pending = members
                 .iter()
-                .filter(|m| Some(readiness_group(&m.manifest)) == lower || defines_mine(m))
+                .filter(|m| Some(readiness_group(&m.manifest)) == lower || defines_mine(m) || holds_me(m))
                 .find(|m| !m.ready);
             match pending {
                 None => return Vec::new(),

@@ -63,11 +63,11 @@ fn resources_of_one_group_do_not_wait_for_each_other() {
 
 #[test]
 fn infrastructure_kinds_come_first_and_go_last() {
-    let namespace = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ns"}});
+    let namespace = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "app"}});
     let config = manifest("v1", "ConfigMap", "c", json!({}));
     let deployment = manifest("apps/v1", "Deployment", "d", json!({}));
     let creating = vec![member(&namespace, None, false), member(&config, None, false), member(&deployment, None, false)];
-    assert_eq!(names(&blockers(&creating, &ResourceKey::of(&deployment).unwrap(), false)), ["c", "ns"]);
+    assert_eq!(names(&blockers(&creating, &ResourceKey::of(&deployment).unwrap(), false)), ["c", "app"]);
     assert!(blockers(&creating, &ResourceKey::of(&config).unwrap(), false).is_empty(), "infrastructure is one group");
     let deleting = vec![member(&namespace, None, true), member(&config, None, true), member(&deployment, None, true)];
     assert!(blockers(&deleting, &ResourceKey::of(&deployment).unwrap(), true).is_empty());
@@ -186,4 +186,24 @@ fn a_patch_is_ordered_as_the_kind_it_patches() {
     assert!(blockers(&members, &ResourceKey::of(&patch).unwrap(), false).is_empty());
     let members = vec![member(&crd(), None, false), member(&patch, None, false)];
     assert_eq!(names(&blockers(&members, &ResourceKey::of(&patch).unwrap(), false)), ["widgets.example.com"]);
+}
+
+#[test]
+fn namespaced_resources_wait_for_their_namespace_unless_it_is_ordered_later() {
+    let namespace = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ns"}});
+    let config = manifest("v1", "ConfigMap", "c", json!({}));
+    let elsewhere = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "e", "namespace": "other"}});
+    let creating = vec![member(&namespace, None, false), member(&config, None, false), member(&elsewhere, None, false)];
+    // Same readiness group (-100), and still the ConfigMap waits for its Namespace.
+    assert_eq!(names(&blockers(&creating, &ResourceKey::of(&config).unwrap(), false)), ["ns"]);
+    assert!(blockers(&creating, &ResourceKey::of(&elsewhere).unwrap(), false).is_empty());
+    let created = vec![member(&namespace, Some(&ready()), false), member(&config, None, false)];
+    assert!(blockers(&created, &ResourceKey::of(&config).unwrap(), false).is_empty());
+    // Deleting: the Namespace's deletion takes its contents; they do not wait for it.
+    let deleting = vec![member(&namespace, None, true), member(&config, None, true)];
+    assert!(blockers(&deleting, &ResourceKey::of(&config).unwrap(), true).is_empty());
+    // A Namespace ordered after its contents: they do not wait for it (that would wait forever).
+    let late = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ns", "annotations": {"eno.azure.io/readiness-group": "1"}}});
+    let members = vec![member(&late, None, false), member(&config, None, false)];
+    assert!(blockers(&members, &ResourceKey::of(&config).unwrap(), false).is_empty());
 }
