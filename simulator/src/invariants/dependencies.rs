@@ -54,12 +54,7 @@ impl Checker {
 
     /// A deleted resource did not belong to a deleting composition that still has dependents.
     pub(super) fn deleted_after_dependents(&mut self, server: &ApiServer, key: &ObjectKey) -> Found {
-        let deleting: Vec<(String, String, Value)> = self
-            .state
-            .iter()
-            .filter(|(k, v)| super::is_composition(k) && reading::is_deleting(v) && !reading::has_label(v, eno::api::annotations::SYMPHONY_DELETING, "true"))
-            .filter_map(|(k, v)| Some((k.namespace.clone(), reading::name_of(v), reading::synthesis(v, Slot::Current)?.clone())))
-            .collect();
+        let deleting = self.deleting_current_syntheses();
         let mut found = Vec::new();
         for (namespace, name, current) in deleting {
             if !self.managed(server, &namespace, &current).contains_key(key) {

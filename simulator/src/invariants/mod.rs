@@ -374,6 +374,16 @@ impl Checker {
             .collect()
     }
 
+    /// The deleting compositions whose resources go with them (not a deleting symphony's):
+    /// (namespace, `namespace/name`, current synthesis), copied out of the state.
+    fn deleting_current_syntheses(&self) -> Vec<(String, String, Value)> {
+        self.state
+            .iter()
+            .filter(|(k, v)| is_composition(k) && reading::is_deleting(v) && !reading::has_label(v, eno::api::annotations::SYMPHONY_DELETING, "true"))
+            .filter_map(|(k, v)| Some((k.namespace.clone(), reading::name_of(v), reading::synthesis(v, reading::Slot::Current)?.clone())))
+            .collect()
+    }
+
     /// What the current synthesis of some live composition wants, with that composition's name.
     fn wanted_by_live(&mut self, server: &ApiServer, key: &ObjectKey) -> Option<(String, Value)> {
         self.live_current_syntheses(|_| true)

@@ -135,12 +135,7 @@ impl Checker {
     /// A resource whose deletion began: if a deleting composition holds it, every resource of
     /// the nearest lower deletion group of that synthesis is gone or being deleted.
     pub(super) fn deleted_in_order(&mut self, server: &ApiServer, key: &ObjectKey) -> Found {
-        let deleting: Vec<(String, String, Value)> = self
-            .state
-            .iter()
-            .filter(|(k, v)| super::is_composition(k) && reading::is_deleting(v) && !reading::has_label(v, eno::api::annotations::SYMPHONY_DELETING, "true"))
-            .filter_map(|(k, v)| Some((k.namespace.clone(), reading::name_of(v), reading::synthesis(v, Slot::Current)?.clone())))
-            .collect();
+        let deleting = self.deleting_current_syntheses();
         let mut found = Vec::new();
         for (namespace, name, current) in deleting {
             let members = self.members(server, &namespace, &current);
