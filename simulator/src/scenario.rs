@@ -66,6 +66,32 @@ pub struct Scenario {
     /// then judges that only the Lease's holder writes and that failover is bounded.
     #[serde(default)]
     pub leader_election: Option<LeaderElection>,
+    /// Objects another client takes over from Eno through the overrides Eno's manifests carry;
+    /// the checker judges Eno's writes to them.
+    #[serde(default)]
+    pub handovers: Vec<Handover>,
+}
+
+/// A handover the synthesizer's overrides grant another client: while a managed object
+/// carries annotation `annotation` = `value`, Eno leaves `fields` (dotted paths) to that client
+/// and, with `keep`, orphans the object instead of deleting it. The scenario states the rule
+/// for the checker, which does not evaluate overrides.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Handover {
+    pub annotation: String,
+    pub value: String,
+    #[serde(default)]
+    pub fields: Vec<String>,
+    #[serde(default)]
+    pub keep: bool,
+}
+
+impl Handover {
+    /// Whether `obj` carries this handover's marker.
+    pub fn marks(&self, obj: &Value) -> bool {
+        obj["metadata"]["annotations"][&self.annotation].as_str() == Some(&self.value)
+    }
 }
 
 /// The replicas' election timings (`eno run --leader-election-lease-duration`, ...).
@@ -117,8 +143,27 @@ pub struct Step {
     /// one's effect still makes sense when faults slow things down.
     #[serde(default)]
     pub wait_for: Option<Expectations>,
+    /// Done this many times, this far apart, from `at` on (each time after its `waitFor`):
+    /// another client coming back again and again. Other steps' times fall in between.
+    #[serde(default)]
+    pub repeat: Option<Repeat>,
     #[serde(flatten)]
     pub action: Action,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Repeat {
+    pub times: u32,
+    pub every: Span,
+}
+
+impl Step {
+    /// The virtual times this step is done at.
+    fn times(&self) -> impl Iterator<Item = Duration> + '_ {
+        let (times, every) = self.repeat.map_or((1, Duration::ZERO), |r| (r.times, r.every.0));
+        (0..times).map(move |i| self.at.0 + every * i)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -215,6 +260,13 @@ impl Scenario {
         Scenario::parse(&text, path)
     }
 
+    /// Every time a step is done, in time order (a list's order among steps due at once).
+    pub fn schedule(&self) -> Vec<(Duration, &Step)> {
+        let mut due: Vec<(Duration, &Step)> = self.steps.iter().flat_map(|s| s.times().map(move |at| (at, s))).collect();
+        due.sort_by_key(|(at, _)| *at);
+        due
+    }
+
     /// Every `*.yaml` in `dir`, by file name.
     pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>, ScenarioError> {
         let entries = std::fs::read_dir(dir).map_err(|source| ScenarioError::Read { path: dir.to_owned(), source })?;
@@ -234,8 +286,12 @@ impl Scenario {
         if self.deadline.0 < self.faults_until.0 + settle {
             return Err(invalid(format!("deadline must be at least {settle:?} after faultsUntil: the longest retry backoff and a margin, so convergence is judged once every retry came due")));
         }
-        if let Some(step) = self.steps.iter().find(|s| s.at >= self.deadline) {
-            return Err(invalid(format!("a step at {:?} is not before the deadline", step.at.0)));
+        if let Some(at) = self.steps.iter().flat_map(Step::times).find(|at| *at >= self.deadline.0) {
+            return Err(invalid(format!("a step at {at:?} is not before the deadline")));
+        }
+        // Repeated steps are merged with the others by time, which keeps a list in time order.
+        if self.steps.windows(2).any(|w| w[1].at < w[0].at) {
+            return Err(invalid("steps must be listed in time order".into()));
         }
         for (i, obj) in self.objects.iter().chain(self.steps.iter().filter_map(|s| match &s.action {
             Action::Apply(obj) => Some(obj),
@@ -388,6 +444,32 @@ expect:
         let tight = YAML.replace("deadline: 90s", "deadline: 60s");
         let err = Scenario::parse(&tight, Path::new("tight.yaml")).unwrap_err();
         assert!(err.to_string().contains("the longest retry backoff"), "{err}");
+    }
+
+    #[test]
+    fn a_repeated_step_falls_between_the_others_and_steps_must_come_in_time_order() {
+        let steps = r#"
+steps:
+  - {at: 1s, repeat: {times: 3, every: 2s}, delete: {apiVersion: v1, kind: ConfigMap, name: a}}
+  - {at: 2s, repeat: {times: 2, every: 2s}, delete: {apiVersion: v1, kind: ConfigMap, name: b}}
+  - {at: 4s, delete: {apiVersion: v1, kind: ConfigMap, name: c}}
+"#;
+        let yaml = |steps: &str| format!("name: r\nfaultsUntil: 10s\ndeadline: 90s\n{steps}");
+        let s = Scenario::parse(&yaml(steps), Path::new("r.yaml")).unwrap();
+        let done: Vec<(u64, &str)> = s
+            .schedule()
+            .into_iter()
+            .map(|(at, step)| (at.as_secs(), match &step.action {
+                Action::Delete(a) => a.name.as_str(),
+                other => panic!("{other:?}"),
+            }))
+            .collect();
+        // At 4 s, `b` is listed before `c`: a list's order among steps due at once.
+        assert_eq!(done, vec![(1, "a"), (2, "b"), (3, "a"), (4, "b"), (4, "c"), (5, "a")]);
+        let unordered = steps.replace("at: 4s", "at: 0s");
+        assert!(Scenario::parse(&yaml(&unordered), Path::new("r.yaml")).unwrap_err().to_string().contains("time order"));
+        let late = steps.replace("times: 3", "times: 50");
+        assert!(Scenario::parse(&yaml(&late), Path::new("r.yaml")).unwrap_err().to_string().contains("not before the deadline"));
     }
 
     #[test]

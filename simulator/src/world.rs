@@ -110,7 +110,7 @@ async fn simulate(scenario: Arc<Scenario>, seed: u64, plan: FaultPlan, defects: 
         return failed_setup(&scenario, format!("installing CRDs: {e}"));
     }
     let cooldown = scenario.rollout_cooldown.map_or(Duration::ZERO, |c| c.0);
-    let mut checker = Checker::new(scenario.at_most_once.iter().cloned().collect()).with_rollout_cooldown(cooldown);
+    let mut checker = Checker::new(scenario.at_most_once.iter().cloned().collect()).with_rollout_cooldown(cooldown).with_handovers(scenario.handovers.clone());
     let election = scenario.leader_election.as_ref().map(|e| ElectionConfig {
         namespace: "default".into(),
         name: "eno-controller".into(),

@@ -1,6 +1,6 @@
 //! Deletion ordering, symphony deletion and leaks:
 //! - a composition is gone only after every resource of its syntheses (current, previous and
-//!   in flight) is deleted or its deletion accepted, and none of them is created again
+//!   in flight) is deleted, its deletion accepted or another client keeps it, and none of them is created again
 //!   afterwards unless a live composition wants it;
 //! - nothing the current synthesis of a live composition wants is deleted;
 //! - a deleting symphony's compositions leave their resources in place: deleting one is flagged
@@ -75,9 +75,10 @@ impl Checker {
         }
         // A resource whose deletion was accepted (deletionTimestamp set, other controllers'
         // finalizers pending) counts as deleted, as in Eno: it cannot wait on foreign finalizers.
+        // One another client took over and keeps is orphaned.
         let found = managed
             .keys()
-            .filter(|k| self.state.get(*k).is_some_and(|r| !reading::is_deleting(r)))
+            .filter(|k| self.state.get(*k).is_some_and(|r| !reading::is_deleting(r) && !self.kept_by_another_client(r)))
             .map(|k| (Invariant::DeletionOrdering, format!("composition {}/{} is gone while its resource {} still exists", key.namespace, key.name, describe(k))))
             .collect();
         let name = format!("{}/{}", key.namespace, key.name);

@@ -7,12 +7,14 @@
 //! One module per invariant family, each an `impl Checker` block over the shared state:
 //! `annotations` (at-most-once), `syntheses` (bounded syntheses, retry backoff), `rollout`
 //! (rollout cooldown), `dependencies` (dependency order), `ordering` (resource order), `deletion` (deletion ordering, symphony deletion, no leaks), `loss`
-//! (no loss), `patches` (patches never create) and `refusals` (refusal backoff, judged from the
+//! (no loss), `patches` (patches never create), `handovers` (what another client took over
+//! stays its own) and `refusals` (refusal backoff, judged from the
 //! requests the server answered rather than from commits).
 
 mod annotations;
 mod deletion;
 mod dependencies;
+mod handovers;
 pub mod leader;
 mod loss;
 mod ordering;
@@ -24,6 +26,7 @@ mod syntheses;
 pub use syntheses::SynthesisRun;
 
 use crate::reading;
+use crate::scenario::Handover;
 use fake_apiserver::resource::StorageKey;
 use fake_apiserver::shared::{AuditEvent, ObservedEvent};
 use fake_apiserver::store::{EventType, ObjectKey};
@@ -64,6 +67,9 @@ pub enum Invariant {
     /// Eno never creates an object that slices name only as the target of a Patch (Eno's
     /// `Patch` pseudo-kind changes existing objects only).
     PatchesNeverCreate,
+    /// While another client holds a managed object its overrides hand over, Eno neither
+    /// changes the fields handed over nor deletes an object kept that way.
+    Handover,
     /// With leader election: one holder per term, only the holder's replica writes, and a lost
     /// leader is replaced within a bound.
     SingleLeader,
@@ -90,6 +96,7 @@ impl fmt::Display for Invariant {
             Invariant::DependencyOrder => "dependency order",
             Invariant::ResourceOrder => "resource order",
             Invariant::PatchesNeverCreate => "patches never create",
+            Invariant::Handover => "handover",
             Invariant::SingleLeader => "single leader",
             Invariant::Convergence => "convergence",
             Invariant::Progress => "progress",
@@ -134,6 +141,8 @@ pub struct Checker {
     readiness: ordering::Readiness,
     leader: leader::Terms,
     refused: refusals::Refused,
+    /// What other clients may take over from Eno (the scenario's `handovers`).
+    handovers: Vec<Handover>,
     /// Set while the scenario's user writes: their edits and deletions are not Eno's doing.
     pub user_acting: bool,
     violations: Vec<Violation>,
@@ -170,6 +179,7 @@ impl Checker {
             readiness: ordering::Readiness::default(),
             leader: leader::Terms::default(),
             refused: refusals::Refused::default(),
+            handovers: Vec::new(),
             user_acting: false,
             violations: Vec::new(),
         }
@@ -178,6 +188,12 @@ impl Checker {
     /// Judges deferred syntheses against this rollout cooldown (zero: not judged).
     pub fn with_rollout_cooldown(mut self, cooldown: Duration) -> Self {
         self.rollout.cooldown = cooldown;
+        self
+    }
+
+    /// Judges Eno's writes to objects other clients take over (see [`handovers`]).
+    pub fn with_handovers(mut self, handovers: Vec<Handover>) -> Self {
+        self.handovers = handovers;
         self
     }
 
@@ -306,6 +322,7 @@ impl Checker {
             found.extend(self.deleted_in_order(server, &event.key));
         }
         found.extend(self.last_good_resource_changed(server, event, previous));
+        found.extend(self.handed_over_left_alone(event, previous));
         found
     }
 

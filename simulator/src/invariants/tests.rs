@@ -15,9 +15,13 @@ struct Fixture {
 
 impl Fixture {
     fn new(at_most_once: &[&str]) -> Self {
+        Fixture::judged_by(Checker::new(at_most_once.iter().map(|s| s.to_string()).collect()))
+    }
+
+    fn judged_by(checker: Checker) -> Self {
         let server = SharedApiServer::new(ApiServer::new(Config::default(), Arc::new(ManualClock::at(1_700_000_000))));
         install_crds(&server).unwrap();
-        let checker = Arc::new(Mutex::new(Checker::new(at_most_once.iter().map(|s| s.to_string()).collect())));
+        let checker = Arc::new(Mutex::new(checker));
         let c = checker.clone();
         server.observe(move |s, e| c.lock().unwrap().observe(s, e, Duration::ZERO));
         Fixture { server, checker }
@@ -43,6 +47,13 @@ impl Fixture {
             let t = s.target_for(api_version, kind, Some("default"), Some(name)).unwrap();
             s.delete(&t, &DeleteOptions::default()).unwrap();
         });
+    }
+
+    /// Changes made by the scenario's user rather than by Eno.
+    fn as_user(&self, change: impl FnOnce(&Self)) {
+        self.checker.lock().unwrap().user_acting = true;
+        change(self);
+        self.checker.lock().unwrap().user_acting = false;
     }
 
     fn violations(&self) -> Vec<(Invariant, String)> {
@@ -304,4 +315,49 @@ fn creating_what_only_a_patch_names_breaks_patches_never_create() {
     f.checker.lock().unwrap().user_acting = true;
     f.create(cm("patched"));
     assert_eq!(f.violations().len(), 1);
+}
+
+/// A checker for which another client marking an object `owner: ops` takes its `data.v` over
+/// and keeps it.
+fn handover_fixture() -> Fixture {
+    let handover = crate::scenario::Handover { annotation: "owner".into(), value: "ops".into(), fields: vec!["data.v".into()], keep: true };
+    let f = Fixture::judged_by(Checker::new(Default::default()).with_handovers(vec![handover]));
+    f.managed_configmap();
+    f
+}
+
+#[test]
+fn eno_changing_a_field_taken_over_breaks_handover_but_its_taker_and_other_fields_may_change() {
+    let f = handover_fixture();
+    // Before the takeover, and afterwards on fields not taken over, Eno may write.
+    f.patch("v1", "ConfigMap", "cm", None, json!({"data": {"v": "2"}}));
+    f.as_user(|f| f.patch("v1", "ConfigMap", "cm", None, json!({"metadata": {"annotations": {"owner": "ops"}}, "data": {"v": "ops"}})));
+    f.patch("v1", "ConfigMap", "cm", None, json!({"data": {"w": "eno"}}));
+    f.as_user(|f| f.patch("v1", "ConfigMap", "cm", None, json!({"data": {"v": "ops-2"}})));
+    assert_eq!(f.violations(), vec![]);
+    f.patch("v1", "ConfigMap", "cm", None, json!({"data": {"v": "1"}}));
+    assert_eq!(f.violations(), vec![(Invariant::Handover, r#"configmaps default/cm: field data.v was changed from "ops-2" to "1" although another client took it over (owner=ops)"#.to_string())]);
+}
+
+#[test]
+fn eno_deleting_an_object_kept_by_another_client_breaks_handover_but_its_composition_may_go_first() {
+    let f = handover_fixture();
+    f.as_user(|f| f.patch("v1", "ConfigMap", "cm", None, json!({"metadata": {"annotations": {"owner": "ops"}}})));
+    // Orphaned: the composition goes while the object stays.
+    f.delete(API_VERSION, "Composition", "c");
+    assert_eq!(f.violations(), vec![]);
+    f.delete("v1", "ConfigMap", "cm");
+    assert_eq!(f.violations(), vec![(Invariant::Handover, "configmaps default/cm was deleted although another client took it over (owner=ops: Eno orphans it)".to_string())]);
+}
+
+#[test]
+fn an_object_handed_back_is_enos_again() {
+    let f = handover_fixture();
+    f.as_user(|f| f.patch("v1", "ConfigMap", "cm", None, json!({"metadata": {"annotations": {"owner": "ops"}}})));
+    f.as_user(|f| f.patch("v1", "ConfigMap", "cm", None, json!({"metadata": {"annotations": {"owner": null}}})));
+    f.patch("v1", "ConfigMap", "cm", None, json!({"data": {"v": "2"}}));
+    f.delete("v1", "ConfigMap", "cm");
+    let v = f.violations();
+    // Deleting what the live composition wants is another invariant's business.
+    assert_eq!(v.iter().map(|v| v.0).collect::<Vec<_>>(), vec![Invariant::DeletionOrdering], "{v:?}");
 }

@@ -1,6 +1,7 @@
 //! The scenario's user: creates the scenario's objects, then plays its steps — kubectl-like
-//! applies, merge patches and deletes — each at its virtual time and once its `waitFor`
-//! condition holds, retrying through injected errors as a patient operator would.
+//! applies, merge patches and deletes — each at its virtual time (a repeated step at each of
+//! its times) and once its `waitFor` condition holds, retrying through injected errors as a
+//! patient operator would.
 
 use super::expectations;
 use super::recorder::Recorder;
@@ -40,15 +41,15 @@ pub(super) async fn play(scenario: &Scenario, start: Instant, server: &SharedApi
             played.failed_actions.push(e);
         }
     }
-    for step in &scenario.steps {
-        if !recorder.wait_until(start + step.at.0).await {
+    for (at, step) in scenario.schedule() {
+        if !recorder.wait_until(start + at).await {
             played.finished = false;
             break;
         }
         if let Some(condition) = &step.wait_for {
             while !expectations::unmet(condition, server, executor, false).is_empty() {
                 if Instant::now() >= start + scenario.deadline.0 {
-                    played.unmet_conditions.push(format!("the condition of the step at {:?} never held: {}", step.at.0, expectations::unmet(condition, server, executor, false).join("; ")));
+                    played.unmet_conditions.push(format!("the condition of the step at {at:?} never held: {}", expectations::unmet(condition, server, executor, false).join("; ")));
                     break;
                 }
                 tokio::time::sleep(POLL_EVERY).await;
