@@ -78,7 +78,7 @@ pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result
     };
     // A resource the server refused asks nothing again before its retry is due, whatever
     // queued it.
-    let attempt = refusal::attempt(&entry.manifest, entry.deleted, ctx.composition_deleting);
+    let attempt = || refusal::attempt(&entry.manifest, entry.deleted, ctx.composition_deleting);
     if let Some(wait) = world.refused.hold_off(&key, attempt) {
         return Ok(Action::RequeueAfter(wait));
     }
@@ -87,7 +87,7 @@ pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result
         Err(e) => match classify(Request::Read, &e) {
             // No such kind (its CRD is not installed, or went first): no such object.
             Failure::Absent => None,
-            Failure::Refused(reason) => return refused(world, &key, &entry, attempt, &observe(None), reason).await,
+            Failure::Refused(reason) => return refused(world, &key, &entry, attempt(), &observe(None), reason).await,
             Failure::Transient | Failure::Stale => return Err(e.into()),
         },
     };
@@ -142,7 +142,7 @@ pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result
         Err(e) => match classify(if fence == ResourceWrite::Create { Request::Create } else { Request::Change }, &e) {
             // Someone changed it under us: decide again from fresh state.
             Failure::Stale => Ok(Action::RequeueAfter(AFTER_WRITE)),
-            Failure::Refused(reason) => refused(world, &key, &entry, attempt, &observed, reason).await,
+            Failure::Refused(reason) => refused(world, &key, &entry, attempt(), &observed, reason).await,
             Failure::Absent | Failure::Transient => Err(e.into()),
         },
     }
