@@ -73,8 +73,9 @@ pub enum Attempt {
     Create(Lease),
     /// Take or renew it: this write, guarded by the resourceVersion read.
     Update(Lease),
-    /// Another replica holds it and its lease has not run out as this replica has watched it.
-    Held { holder: String },
+    /// Another replica holds it and its lease has not run out as this replica has watched it:
+    /// it does, unless renewed, `expires_in` from now.
+    Held { holder: String, expires_in: Duration },
 }
 
 /// The Lease's holder ("" when released or never held).
@@ -98,7 +99,7 @@ pub fn attempt(config: &ElectionConfig, read: Option<&Lease>, unchanged_for: Dur
     let held_by = holder(lease);
     let ours = held_by == config.identity;
     if !held_by.is_empty() && !ours && unchanged_for < declared_duration(lease) {
-        return Attempt::Held { holder: held_by.to_string() };
+        return Attempt::Held { holder: held_by.to_string(), expires_in: declared_duration(lease) - unchanged_for };
     }
     let old = lease.spec.clone().unwrap_or_default();
     let spec = match ours {

@@ -1,9 +1,12 @@
-//! The elector: reads the Lease every retry period, acts on [`super::decide::attempt`], and
+//! The elector: reads the Lease every retry period (a follower also whenever its watch shows the
+//! Lease changed, or its holder's lease would run out), acts on [`super::decide::attempt`], and
 //! keeps [`Leadership`] up to date.
 
 use super::decide::{self, Attempt, ElectionConfig, JITTER_FACTOR};
 use super::gate::Leadership;
-use crate::runtime::{ClientError, Cluster, Gvk, Metrics, ObjectRef};
+use crate::runtime::{CacheEvent, ClientError, Cluster, Gvk, ListParams, Metrics, ObjectRef};
+use futures::stream::BoxStream;
+use futures::StreamExt;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use std::sync::Arc;
@@ -58,18 +61,30 @@ impl Elector {
         let mut observed: Observed = None;
         let mut leading = false;
         self.metrics.leading(&self.config.name, false);
+        // Followers watch the Lease, so they time it from each renewal as it lands rather than
+        // from their next look: polling alone (client-go) adds up to two jittered retry periods
+        // to a takeover. The looks stay, should the watch lag or drop events.
+        let only_the_lease = ListParams { field_selector: Some(format!("metadata.name={}", self.config.name)), ..ListParams::default() };
+        let mut changes = self.cluster.watcher(&self.lease_ref().gvk, Some(&self.config.namespace), &only_the_lease);
         for look in 0u64.. {
             let started = Instant::now();
-            match self.try_acquire_or_renew(&mut observed).await {
-                Ok(true) => {
+            let expires_in = match self.try_acquire_or_renew(&mut observed).await {
+                Ok(Look::Holding) => {
                     let until = if self.renew_deadline_ignored() { started + Duration::from_secs(3600) } else { started + self.config.renew_deadline };
                     if self.leadership.renewed(until) {
                         tracing::info!(lease = %self.lease_ref(), identity = %self.config.identity, "became leader");
                     }
+                    None
                 }
-                Ok(false) => self.leadership.step_down(),
-                Err(error) => tracing::warn!(lease = %self.lease_ref(), %error, "could not read or write the leader election Lease"),
-            }
+                Ok(Look::HeldElsewhere { expires_in }) => {
+                    self.leadership.step_down();
+                    Some(expires_in)
+                }
+                Err(error) => {
+                    tracing::warn!(lease = %self.lease_ref(), %error, "could not read or write the leader election Lease");
+                    None
+                }
+            };
             let now_leading = self.leadership.is_leading();
             if leading && !now_leading {
                 tracing::warn!(lease = %self.lease_ref(), identity = %self.config.identity, "lost leadership: no longer writing");
@@ -78,7 +93,15 @@ impl Elector {
                 self.metrics.leading(&self.config.name, now_leading);
             }
             leading = now_leading;
-            tokio::time::sleep(if leading { self.config.retry_period } else { self.jittered(look) }).await;
+            match leading {
+                true => wait(Instant::now() + self.config.retry_period, &mut changes, |_| false).await,
+                // A follower looks again when the Lease changes, when the holder's lease would
+                // run out, or after its jittered retry period, whichever comes first.
+                false => {
+                    let next_look = expires_in.map_or(self.jittered(look), |left| left.min(self.jittered(look)));
+                    wait(Instant::now() + next_look, &mut changes, |event| changed(event, &observed)).await
+                }
+            }
         }
     }
 
@@ -89,8 +112,8 @@ impl Elector {
         false
     }
 
-    /// One look at the Lease: `Ok(true)` when this replica holds it after this look.
-    async fn try_acquire_or_renew(&self, observed: &mut Observed) -> Result<bool, ClientError> {
+    /// One look at the Lease, taking or renewing it if this replica may.
+    async fn try_acquire_or_renew(&self, observed: &mut Observed) -> Result<Look, ClientError> {
         let read = self.read().await?;
         let version = read.as_ref().and_then(|l| l.metadata.resource_version.clone());
         let unchanged_for = match observed {
@@ -101,13 +124,13 @@ impl Elector {
             }
         };
         let written = match decide::attempt(&self.config, read.as_ref(), unchanged_for, self.now()) {
-            Attempt::Held { .. } => return Ok(false),
+            Attempt::Held { expires_in, .. } => return Ok(Look::HeldElsewhere { expires_in }),
             Attempt::Create(lease) => self.cluster.create(&to_value(&lease)?).await?,
             Attempt::Update(lease) => self.cluster.replace(&to_value(&lease)?, false).await?,
         };
         let written: Lease = serde_json::from_value(written).map_err(|e| ClientError::Decode(e.to_string()))?;
         *observed = Some((written.metadata.resource_version, Instant::now()));
-        Ok(true)
+        Ok(Look::Holding)
     }
 
     async fn read(&self) -> Result<Option<Lease>, ClientError> {
@@ -150,6 +173,42 @@ impl Elector {
 
     fn now(&self) -> MicroTime {
         MicroTime(k8s_openapi::jiff::Timestamp::from_millisecond(crate::runtime::wall_clock_millis(self.clock_offset_millis)).unwrap_or_default())
+    }
+}
+
+/// What one look found.
+enum Look {
+    /// This replica holds the Lease, having just taken or renewed it.
+    Holding,
+    /// Another replica does; unless renewed, its lease runs out `expires_in` from now.
+    HeldElsewhere { expires_in: Duration },
+}
+
+/// Waits until `until`, or until an event on the Lease's watch that `ends_wait` accepts. The
+/// watch is drained either way, so it never backs up while this replica leads.
+async fn wait(until: Instant, changes: &mut BoxStream<'static, CacheEvent>, ends_wait: impl Fn(&CacheEvent) -> bool) {
+    loop {
+        // `biased`: tokio's default random branch order is not seeded by madsim.
+        tokio::select! {
+            biased;
+            _ = tokio::time::sleep_until(until) => return,
+            event = changes.next() => match event {
+                Some(event) if ends_wait(&event) => return,
+                Some(_) => {}
+                // The stream never ends; should it, the timer alone is left.
+                None => return tokio::time::sleep_until(until).await,
+            },
+        }
+    }
+}
+
+/// Whether a watch event shows the Lease other than as this replica last read it.
+fn changed(event: &CacheEvent, observed: &Observed) -> bool {
+    let seen = observed.as_ref().and_then(|(version, _)| version.as_deref());
+    match event {
+        CacheEvent::Apply(lease) | CacheEvent::InitApply(lease) => lease.pointer("/metadata/resourceVersion").and_then(|v| v.as_str()) != seen,
+        CacheEvent::Delete(_) => seen.is_some(),
+        CacheEvent::Init | CacheEvent::InitDone => false,
     }
 }
 

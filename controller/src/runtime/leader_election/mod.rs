@@ -8,7 +8,9 @@
 //! # The rules (client-go's `tryAcquireOrRenew`, [`decide::attempt`])
 //!
 //! - Each replica reads the Lease every retry period (followers jittered up to 2.2×, as
-//!   client-go's `JitterFactor` 1.2). A follower takes a Lease only once it has watched its
+//!   client-go's `JitterFactor` 1.2); a follower also watches it and reads it again as soon as
+//!   it changes or its holder's lease would run out, so a takeover comes a lease duration after
+//!   the last renewal rather than up to two retry periods later. A follower takes a Lease only once it has watched its
 //!   record unchanged (its resourceVersion) for the record's `leaseDurationSeconds` **on its own monotonic clock**,
 //!   so clock skew between replicas cannot shorten the wait; the leader renews it. Every write
 //!   carries the resourceVersion read, so two replicas cannot both win one term.

@@ -32,7 +32,7 @@ fn lease(holder: &str, transitions: i32) -> Lease {
 fn written(a: Attempt) -> Lease {
     match a {
         Attempt::Create(l) | Attempt::Update(l) => l,
-        Attempt::Held { holder } => panic!("held by {holder}"),
+        Attempt::Held { holder, .. } => panic!("held by {holder}"),
     }
 }
 
@@ -50,13 +50,13 @@ fn no_lease_is_created_naming_this_replica_as_term_zero() {
 #[test]
 fn a_lease_held_by_another_is_left_until_watched_unchanged_for_its_declared_duration() {
     let held = lease("b", 3);
-    assert_eq!(attempt(&config("a"), Some(&held), Duration::from_millis(14_999), at(100)), Attempt::Held { holder: "b".into() });
+    assert_eq!(attempt(&config("a"), Some(&held), Duration::from_millis(14_999), at(100)), Attempt::Held { holder: "b".into(), expires_in: Duration::from_millis(1) });
     // Judged by the duration the holder declared, not this replica's own.
     let mut short = held.clone();
     short.spec.as_mut().unwrap().lease_duration_seconds = Some(1);
     assert!(matches!(attempt(&config("a"), Some(&short), Duration::from_secs(1), at(100)), Attempt::Update(_)));
     // Its timestamps do not matter: a renewTime far in the past (a skewed clock) changes nothing.
-    assert_eq!(attempt(&config("a"), Some(&held), Duration::from_secs(3), at(100_000)), Attempt::Held { holder: "b".into() });
+    assert_eq!(attempt(&config("a"), Some(&held), Duration::from_secs(3), at(100_000)), Attempt::Held { holder: "b".into(), expires_in: Duration::from_secs(12) });
 }
 
 #[test]
