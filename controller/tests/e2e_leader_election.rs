@@ -10,7 +10,7 @@ mod support;
 
 use k8s_openapi::jiff::Timestamp;
 use std::time::{Duration, SystemTime};
-use support::controller::{chart_controller_kubeconfig, sample, scrape, Controller};
+use support::controller::{chart_controller_kubeconfig, master_status, sample, scrape, Controller};
 use support::{eventually, repo_path, synthesizer, EnoDev};
 
 const LEASE: Duration = Duration::from_secs(4);
@@ -30,11 +30,6 @@ const FLAGS: &[&str] = &[
     "--leader-election-lease-retry",
     "500ms",
 ];
-
-/// `leader_election_master_status` of the replica serving on `port`.
-fn master_status(port: u16) -> Option<f64> {
-    sample(&scrape(port), "leader_election_master_status", &[("name", "eno-controller")])
-}
 
 /// Passes of the composition controller the replica on `port` has made.
 fn composition_passes(port: u16) -> f64 {

@@ -120,3 +120,96 @@ pub fn sample(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &s
             _ => f64::NAN,
         })
 }
+
+/// `leader_election_master_status` of the replica whose ops endpoint is on `port`.
+pub fn master_status(port: u16) -> Option<f64> {
+    sample(&scrape(port), "leader_election_master_status", &[("name", "eno-controller")])
+}
+
+/// Where the e2e suite's controllers run, from `ENO_E2E_CONTROLLERS`: embedded in `eno dev`
+/// (unset, or `embedded`), or deployed by the chart (`chart`, see [`ChartDeployment`]).
+pub fn chart_mode() -> bool {
+    match std::env::var("ENO_E2E_CONTROLLERS").as_deref() {
+        Ok("chart") => true,
+        Ok("embedded") | Err(_) => false,
+        Ok(other) => panic!("ENO_E2E_CONTROLLERS must be `embedded` or `chart`, not {other:?}"),
+    }
+}
+
+/// The `eno dev` flags that, in chart mode, belong to `eno run` instead (each takes a value).
+const CONTROLLER_FLAGS: &[&str] = &["--rollout-cooldown", "--self-healing-grace-period", "--watchdog-threshold"];
+
+/// `flags` for `eno dev` split into the controllers' and the API server's.
+pub fn split_flags<'a>(flags: &[&'a str]) -> (Vec<&'a str>, Vec<&'a str>) {
+    let (mut controllers, mut server) = (Vec::new(), Vec::new());
+    let mut rest = flags.iter();
+    while let Some(&flag) = rest.next() {
+        let to = if CONTROLLER_FLAGS.contains(&flag) { &mut controllers } else { &mut server };
+        to.push(flag);
+        if CONTROLLER_FLAGS.contains(&flag) {
+            to.extend(rest.next().copied());
+        }
+    }
+    (controllers, server)
+}
+
+/// Rules the e2e suite's compositions need (`managedResources.rules`): the kinds they emit,
+/// and nothing more, so a missing grant shows as a 403.
+const SUITE_VALUES: &str = r#"managedResources:
+  clusterWide: false
+  rules:
+    - apiGroups: [""]
+      resources: [configmaps, namespaces]
+    - apiGroups: [apiextensions.k8s.io]
+      resources: [customresourcedefinitions]
+    - apiGroups: [example.com]
+      resources: ["*"]
+"#;
+
+/// The controllers as the chart deploys them, against an `eno dev --authorization rbac
+/// --no-controllers`: `helm install` into `eno-system`, then two `eno run` replicas with the
+/// chart's controller ServiceAccount token, electing a leader over a 2 s lease. The first
+/// leader is killed before the test starts, so every test runs on the replica that took over.
+pub struct ChartDeployment {
+    /// The replica that leads, once the first is gone.
+    leader: Controller,
+}
+
+const LEADER_ELECTION: &[&str] = &[
+    "--leader-election",
+    "--leader-election-namespace",
+    "eno-system",
+    "--leader-election-lease-duration",
+    "2s",
+    "--leader-election-lease-renew-deadline",
+    "1500ms",
+    "--leader-election-lease-retry",
+    "500ms",
+];
+
+impl ChartDeployment {
+    /// Installs the chart into `dev` and starts the replicas with `flags` (`eno run` flags)
+    /// and `eno dev`'s own defaults where `eno run`'s differ.
+    pub fn install(dev: &EnoDev, flags: &[&str]) -> ChartDeployment {
+        let values = dev.file("e2e-values.yaml", SUITE_VALUES);
+        let chart = super::repo_path("deploy/chart").display().to_string();
+        dev.helm_ok(&["install", "eno", &chart, "--namespace", "eno-system", "--create-namespace", "--values", &values.display().to_string()]);
+        let kubeconfig = chart_controller_kubeconfig(dev);
+        let dev_defaults = ["--self-healing-grace-period", "5s", "--qps", "0", "--input-qps", "0", "--ops-address", "127.0.0.1:0"];
+        let all: Vec<&str> = dev_defaults.iter().chain(LEADER_ELECTION).chain(flags).copied().collect();
+        let mut replicas = vec![Controller::start(&kubeconfig, &all), Controller::start(&kubeconfig, &all)];
+        let ports: Vec<u16> = replicas.iter().map(Controller::ops_port).collect();
+        let first = super::eventually(Duration::from_secs(30), "a leader", || (0..2).find(|&i| master_status(ports[i]) == Some(1.0)));
+        replicas.remove(first).kill();
+        let leader = replicas.pop().expect("the other replica");
+        super::eventually(Duration::from_secs(10), "the standby taking over", || (master_status(ports[1 - first]) == Some(1.0)).then_some(()));
+        ChartDeployment { leader }
+    }
+
+    /// Fails the test if the chart's identity was refused anything (the suite's compositions
+    /// emit only kinds [`SUITE_VALUES`] grants).
+    pub fn assert_nothing_forbidden(&self) {
+        let refused: Vec<String> = self.leader.log().lines().filter(|l| l.contains("forbidden") || l.contains("Forbidden")).map(str::to_string).collect();
+        assert!(refused.is_empty(), "the chart's controller ServiceAccount was refused:\n{}", refused.join("\n"));
+    }
+}

@@ -16,6 +16,8 @@ pub struct EnoDev {
     child: Child,
     dir: tempfile::TempDir,
     kubeconfig: PathBuf,
+    /// The controllers, when the chart deploys them (`ENO_E2E_CONTROLLERS=chart`).
+    deployment: Option<controller::ChartDeployment>,
 }
 
 /// A path inside the repository.
@@ -51,8 +53,21 @@ impl EnoDev {
         Self::start_with(&[])
     }
 
-    /// `eno dev` with more flags (e.g. `--authorization rbac`).
+    /// `eno dev` with more flags (e.g. `--authorization rbac`). With
+    /// `ENO_E2E_CONTROLLERS=chart` the controllers are not embedded: the chart is installed into
+    /// an `eno dev --authorization rbac` and deploys them ([`controller::ChartDeployment`]),
+    /// unless the test runs its own (`--no-controllers`).
     pub fn start_with(flags: &[&str]) -> EnoDev {
+        if !controller::chart_mode() || flags.contains(&"--no-controllers") {
+            return Self::spawn(flags);
+        }
+        let (controller_flags, server_flags) = controller::split_flags(flags);
+        let mut dev = Self::spawn(&[&["--authorization", "rbac", "--no-controllers"][..], &server_flags].concat());
+        dev.deployment = Some(controller::ChartDeployment::install(&dev, &controller_flags));
+        dev
+    }
+
+    fn spawn(flags: &[&str]) -> EnoDev {
         let dir = tempfile::tempdir().expect("temp dir");
         let kubeconfig = dir.path().join("kubeconfig");
         let child = Command::new(env!("CARGO_BIN_EXE_eno"))
@@ -68,7 +83,7 @@ impl EnoDev {
             assert!(Instant::now() < deadline, "eno dev wrote no kubeconfig within 30s");
             std::thread::sleep(Duration::from_millis(50));
         }
-        EnoDev { child, dir, kubeconfig }
+        EnoDev { child, dir, kubeconfig, deployment: None }
     }
 
     pub fn command(&self, args: &[&str]) -> Command {
@@ -166,6 +181,18 @@ impl EnoDev {
 
 impl Drop for EnoDev {
     fn drop(&mut self) {
+        let deployment = self.deployment.take();
+        self.stop();
+        // A test that passed must not have passed with a refused request.
+        if let Some(deployment) = deployment.filter(|_| !std::thread::panicking()) {
+            deployment.assert_nothing_forbidden();
+        }
+    }
+}
+
+impl EnoDev {
+    /// SIGTERM, then SIGKILL if it has not exited within 5 s.
+    fn stop(&mut self) {
         let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
