@@ -8,7 +8,7 @@ use crate::api::{Composition, ResourceSlice, Symphony, Synthesizer};
 use crate::decide::ResourceKey;
 use crate::decide::step::Write;
 use crate::decide::synthesis::runner::Run;
-use crate::runtime::{drop_managed_fields, Cached, ClientError, ClientResult, Cluster, Informer, ObjectRef};
+use crate::runtime::{Cached, ClientError, ClientResult, Cluster, Informer, ObjectRef};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -162,10 +162,9 @@ impl Unpersisted {
 
 const FORGET_CLAIMS_AFTER: Duration = Duration::from_secs(3600);
 
-/// An object read from the API server, without its managed fields, as `T`.
+/// An object read without its managed fields (from the API server or the cache), as `T`.
 fn decode<T: DeserializeOwned>(r: &ObjectRef, raw: Option<Value>) -> Result<Option<T>, PassError> {
-    let Some(mut raw) = raw else { return Ok(None) };
-    drop_managed_fields(&mut raw);
+    let Some(raw) = raw else { return Ok(None) };
     serde_json::from_value(raw).map(Some).map_err(|e| PassError::Invalid(format!("{r} does not decode: {e}")))
 }
 
@@ -183,14 +182,14 @@ impl World {
     /// The object read from the API server, not the cache (for decisions a stale copy must not
     /// drive), decoded as `T`. `fence` names the read for the simulator's defects.
     pub async fn get_fresh<T: DeserializeOwned>(&self, r: &ObjectRef, fence: Fence) -> Result<Option<T>, PassError> {
-        let raw = if self.unfenced(fence) { self.cached(r) } else { self.cluster.get(r).await? };
+        let raw = if self.unfenced(fence) { self.cached(r) } else { self.cluster.get_without_managed_fields(r).await? };
         decode(r, raw)
     }
 
     /// An object of a kind no informer caches (the rollout slot's Lease), read from the API
     /// server and decoded as `T`.
     pub async fn get_uncached<T: DeserializeOwned>(&self, r: &ObjectRef) -> Result<Option<T>, PassError> {
-        decode(r, self.cluster.get(r).await?)
+        decode(r, self.cluster.get_without_managed_fields(r).await?)
     }
 
     /// Every composition, listed from the API server (not the cache) and decoded; one that

@@ -108,6 +108,21 @@ impl FakeCluster {
         &self.server
     }
 
+    fn get_object(&self, r: &ObjectRef, without_managed_fields: bool) -> BoxFuture<'static, ClientResult<Option<Value>>> {
+        let r = r.clone();
+        // A 404 is answered (and audited) as such; the caller sees no object.
+        self.call("get", About::object(&r), move |s| {
+            let t = target(s, &r.gvk, r.namespace.as_deref(), Some(&r.name))?;
+            s.get_with(&t, &ListOptions { without_managed_fields, ..Default::default() }).map_err(api_error)
+        })
+        .map(|result| match result {
+            Ok(o) => Ok(Some(o)),
+            Err(ClientError::Api { code: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        })
+        .boxed()
+    }
+
     fn write_options(&self, force: Option<bool>) -> WriteOptions {
         WriteOptions { field_manager: Some(self.field_manager.clone()), force, ..Default::default() }
     }
@@ -177,18 +192,11 @@ fn target(s: &server::ApiServer, gvk: &Gvk, namespace: Option<&str>, name: Optio
 
 impl Cluster for FakeCluster {
     fn get(&self, r: &ObjectRef) -> BoxFuture<'static, ClientResult<Option<Value>>> {
-        let r = r.clone();
-        // A 404 is answered (and audited) as such; the caller sees no object.
-        self.call("get", About::object(&r), move |s| {
-            let t = target(s, &r.gvk, r.namespace.as_deref(), Some(&r.name))?;
-            s.get(&t, None).map_err(api_error)
-        })
-        .map(|result| match result {
-            Ok(o) => Ok(Some(o)),
-            Err(ClientError::Api { code: 404, .. }) => Ok(None),
-            Err(e) => Err(e),
-        })
-        .boxed()
+        self.get_object(r, false)
+    }
+
+    fn get_without_managed_fields(&self, r: &ObjectRef) -> BoxFuture<'static, ClientResult<Option<Value>>> {
+        self.get_object(r, true)
     }
 
     fn list(&self, gvk: &Gvk, namespace: Option<&str>, params: &ListParams) -> BoxFuture<'static, ClientResult<ObjectList>> {

@@ -168,13 +168,18 @@ impl ApiServer {
     }
 
     pub fn get(&mut self, target: &Target, resource_version: Option<&str>) -> ApiResult<Value> {
+        self.get_with(target, &ListOptions { resource_version: resource_version.map(str::to_string), ..Default::default() })
+    }
+
+    /// [`ApiServer::get`] with the read options that apply to one object: `resource_version`
+    /// and `without_managed_fields`.
+    pub fn get_with(&mut self, target: &Target, opts: &ListOptions) -> ApiResult<Value> {
         self.injected_error()?;
         let name = Self::require_name(target)?;
-        let opts = ListOptions { resource_version: resource_version.map(str::to_string), ..Default::default() };
-        let at = self.serve_revision(&self.read_at(&opts, false)?)?;
+        let at = self.serve_revision(&self.read_at(opts, false)?)?;
         let key = Self::object_key(target, name);
         let found = self.store.get_at(&key, at).map_err(|_| too_old(at, self.store.floor()))?;
-        found.map(|o| Self::present(target, o.to_value())).ok_or_else(|| Self::not_found(target, name))
+        found.map(|o| Self::present(target, thaw(&o, opts))).ok_or_else(|| Self::not_found(target, name))
     }
 
     /// A `<Kind>List` of the matching objects, with `metadata.resourceVersion` and, when
