@@ -75,8 +75,14 @@ fn a_composition_waits_for_its_dependencies_and_is_deleted_before_them() {
     // Both deleted at once: db keeps its resources until app is gone.
     dev.ok(&["delete", "composition", "db", "app", "--wait=false"]);
     let deadline = Instant::now() + Duration::from_secs(60);
-    while exists(&dev, &["composition", "app"]) {
-        assert!(exists(&dev, &["configmap", "db-out"]), "db's resource went while app, which depends on db, still exists");
+    loop {
+        // db's resource first, then app: a resource gone while app is still there afterwards
+        // went first (the other order would race app's going and db's cleanup right after it).
+        let db_out = exists(&dev, &["configmap", "db-out"]);
+        if !exists(&dev, &["composition", "app"]) {
+            break;
+        }
+        assert!(db_out, "db's resource went while app, which depends on db, still exists");
         assert!(Instant::now() < deadline, "app was not deleted within 60 s");
         std::thread::sleep(Duration::from_millis(100));
     }

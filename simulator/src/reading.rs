@@ -118,6 +118,17 @@ pub fn slice_names(s: &Value) -> Vec<&str> {
     s["resourceSlices"].as_array().into_iter().flatten().filter_map(|r| r["name"].as_str()).collect()
 }
 
+/// How Eno deletes a manifest's object: its `eno.azure.io/deletion-strategy` (`orphan`,
+/// `foreground`, `background`), else its composition's, which every resource inherits unless it
+/// sets the key itself (Eno's cascading annotations). `""` for the default (background).
+pub fn deletion_strategy<'a>(manifest: &'a Value, composition: &'a Value) -> &'a str {
+    const KEY: &str = "eno.azure.io/deletion-strategy";
+    match manifest["metadata"]["annotations"].get(KEY) {
+        Some(own) => own.as_str().unwrap_or_default(),
+        None => composition["metadata"]["annotations"][KEY].as_str().unwrap_or_default(),
+    }
+}
+
 /// The manifests a slice holds that Eno manages: not tombstones (`deleted`), not orphaned by
 /// `eno.azure.io/deletion-strategy: orphan`. Unparseable manifests are skipped.
 pub fn managed_manifests(slice: &Value) -> impl Iterator<Item = Value> + '_ {
@@ -167,6 +178,18 @@ mod tests {
         assert!(holds_annotation(&comp, "a") && !holds_annotation(&comp, "b") && !holds_annotation(&comp, "c"));
         assert_eq!(owner_symphony(&comp), Some(("s1", "sym")));
         assert_eq!(owner_uids(&comp).collect::<Vec<_>>(), vec!["not-controller", "s1"]);
+    }
+
+    #[test]
+    fn a_deletion_strategy_is_the_resources_else_its_compositions() {
+        let comp = json!({"metadata": {"annotations": {"eno.azure.io/deletion-strategy": "orphan"}}});
+        let plain = json!({"metadata": {"name": "a"}});
+        let own = json!({"metadata": {"name": "b", "annotations": {"eno.azure.io/deletion-strategy": "foreground"}}});
+        let unset = json!({"metadata": {"name": "c", "annotations": {"eno.azure.io/deletion-strategy": ""}}});
+        assert_eq!(deletion_strategy(&plain, &comp), "orphan", "inherited");
+        assert_eq!(deletion_strategy(&own, &comp), "foreground", "the resource's own wins");
+        assert_eq!(deletion_strategy(&unset, &comp), "", "set, even empty, is not inherited");
+        assert_eq!(deletion_strategy(&plain, &json!({"metadata": {}})), "");
     }
 
     #[test]

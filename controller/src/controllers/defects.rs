@@ -45,6 +45,14 @@ pub struct Defects {
     /// read is required: a replica that has not seen the composition's deletion brings its
     /// resources back (breaks "deletion ordering").
     pub cached_create_check: bool,
+    /// Let the resource reconciler ignore the composition's cascading annotations: a composition
+    /// annotated `deletion-strategy: orphan` has its resources deleted with it (breaks "deletion
+    /// ordering").
+    pub ignore_cascade: bool,
+    /// Let the resource reconciler count a resource deleted in the foreground as deleted once
+    /// its deletion is accepted: its composition goes while it still exists (breaks "deletion
+    /// ordering").
+    pub foreground_as_background: bool,
     /// Let the resource reconciler ignore readiness and deletion groups (and CRDs before their
     /// custom resources): every resource is reconciled at once (breaks "resource order").
     pub ignore_ordering: bool,

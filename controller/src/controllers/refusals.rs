@@ -24,8 +24,10 @@ impl RefusedResources {
     }
 
     /// How long a pass over `key` making `attempt` waits before asking the server anything.
-    pub fn hold_off(&self, key: &ResourceWorkKey, attempt: u64) -> Option<Duration> {
-        refusal::hold_off(self.lock().get(key), attempt, Instant::now())
+    /// `attempt` is only worked out for a resource refused before (it hashes the manifest).
+    pub fn hold_off(&self, key: &ResourceWorkKey, attempt: impl FnOnce() -> u64) -> Option<Duration> {
+        let recorded = self.lock().get(key).copied()?;
+        refusal::hold_off(Some(&recorded), attempt(), Instant::now())
     }
 
     /// The server refused `attempt` at `key` once more: how long until it is tried again.

@@ -39,7 +39,7 @@ const WAITING_FOR_OTHERS: Duration = READINESS_POLL_INTERVAL;
 pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result<Action, PassError> {
     let Some(comp) = world.composition(&key.composition) else { return Ok(Action::Done) };
     let Some(entry) = world.find(&comp, &key.resource, false) else { return Ok(Action::Done) };
-    let composition = composition_view(&comp);
+    let mut composition = composition_view(&comp);
     match world.shard.owns_resource(&entry.manifest, &composition) {
         Ok(true) => {}
         // Another shard's (`--resource-filter`): not touched, nothing recorded.
@@ -49,6 +49,10 @@ pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result
             tracing::warn!(resource = %key.resource, composition = %key.composition, error = %e, "the resource filter failed on the resource; skipping it");
             return Ok(Action::Done);
         }
+    }
+    if defect!(world, ignore_cascade) {
+        // Deliberate defect (simulation build only): the composition's annotations are not seen.
+        composition["metadata"]["annotations"] = serde_json::json!({});
     }
     let previous = world.find(&comp, &key.resource, true);
     let ctx = ResourceContext::for_composition(&comp);
@@ -74,7 +78,7 @@ pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result
     };
     // A resource the server refused asks nothing again before its retry is due, whatever
     // queued it.
-    let attempt = refusal::attempt(&entry.manifest, entry.deleted, ctx.composition_deleting);
+    let attempt = || refusal::attempt(&entry.manifest, entry.deleted, ctx.composition_deleting);
     if let Some(wait) = world.refused.hold_off(&key, attempt) {
         return Ok(Action::RequeueAfter(wait));
     }
@@ -83,7 +87,7 @@ pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result
         Err(e) => match classify(Request::Read, &e) {
             // No such kind (its CRD is not installed, or went first): no such object.
             Failure::Absent => None,
-            Failure::Refused(reason) => return refused(world, &key, &entry, attempt, &observe(None), reason).await,
+            Failure::Refused(reason) => return refused(world, &key, &entry, attempt(), &observe(None), reason).await,
             Failure::Transient | Failure::Stale => return Err(e.into()),
         },
     };
@@ -94,7 +98,10 @@ pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result
         Ok(Pass::Settled(_)) if defect!(world, create_patch_targets) && live.is_none() && desired.is_some_and(is_patch) => {
             ResourceAction::Create(serde_json::json!({"apiVersion": target.gvk.api_version, "kind": target.gvk.kind, "metadata": {"name": target.name, "namespace": target.namespace}}))
         }
-        Ok(Pass::Settled(settled)) => {
+        Ok(Pass::Settled(mut settled)) => {
+            // Deliberate defect (simulation build only): a deletion counts once it is accepted,
+            // even in the foreground.
+            settled.deleted |= defect!(world, foreground_as_background) && ctx.composition_deleting && live.as_ref().is_some_and(|l| !l["metadata"]["deletionTimestamp"].is_null());
             world.refused.forget(&key);
             return settle(world, &entry, &key, settled).await;
         }
@@ -135,7 +142,7 @@ pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result
         Err(e) => match classify(if fence == ResourceWrite::Create { Request::Create } else { Request::Change }, &e) {
             // Someone changed it under us: decide again from fresh state.
             Failure::Stale => Ok(Action::RequeueAfter(AFTER_WRITE)),
-            Failure::Refused(reason) => refused(world, &key, &entry, attempt, &observed, reason).await,
+            Failure::Refused(reason) => refused(world, &key, &entry, attempt(), &observed, reason).await,
             Failure::Absent | Failure::Transient => Err(e.into()),
         },
     }

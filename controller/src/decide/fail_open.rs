@@ -10,8 +10,7 @@
 
 use super::cascade::cascade;
 use super::patch;
-use super::readiness;
-use super::resource::{wants_deletion, DeletionStrategy, Observed, ResourceOptions, Settled};
+use super::resource::{readiness, wants_deletion, DeletionStrategy, Observed, ResourceOptions, Settled};
 
 /// The state to record instead of a reconciliation error, when the resource fails open; `None`
 /// when the error stands.
@@ -26,11 +25,7 @@ pub fn settle_failure(observed: &Observed<'_>) -> Option<Settled> {
     if deletion_wanted && options.deletion_strategy == DeletionStrategy::Foreground {
         return None;
     }
-    let ready = match (wants_deletion(observed.desired, observed.ctx), observed.ready) {
-        (true, _) => None,
-        (false, Some(latched)) => Some(latched.clone()),
-        (false, None) => readiness::evaluate(&options.readiness_checks, observed.live, observed.now).ok().flatten(),
-    };
+    let ready = readiness(&options, wants_deletion(observed.desired, observed.ctx), observed).ok().flatten();
     Some(Settled { deleted: deletion_wanted, ready, readiness_error: None, options })
 }
 

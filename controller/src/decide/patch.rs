@@ -21,7 +21,7 @@
 use apimachinery::patch::json::{self as json_patch, JsonPatchError};
 use serde_json::{json, Value};
 
-use super::resource::{is_deleting, meta_str, DeletionStrategy, PatchType, ResourceAction, ResourceContext, ResourceOptions};
+use super::resource::{deletion, deletion_over, is_deleting, meta_str, PatchType, ResourceAction, ResourceContext, ResourceOptions};
 use super::{group_of, ResourceKey};
 use crate::runtime::{Gvk, ObjectRef};
 
@@ -134,15 +134,8 @@ pub fn decide(
     let Some(desired) = desired else { return Ok(ResourceAction::Orphan) };
     let listed = ops(desired)?;
     if ctx.composition_deleting || deletes_target(desired) {
-        return Ok(match live {
-            None => ResourceAction::AlreadyGone,
-            Some(live) if is_deleting(live) => ResourceAction::Nothing,
-            Some(_) if ctx.symphony_deleting => ResourceAction::Orphan,
-            Some(live) => ResourceAction::Delete {
-                uid: meta_str(live, "uid"),
-                resource_version: meta_str(live, "resourceVersion"),
-            },
-        });
+        // Never orphaned by its deletion strategy (Eno: `orphan` is not for a Patch).
+        return Ok(deletion(live, ctx.symphony_deleting));
     }
     let Some(live) = live else { return Ok(ResourceAction::Nothing) };
     if is_deleting(live) || opts.disable_updates {
@@ -170,10 +163,7 @@ pub fn deletion_settled(desired: Option<&Value>, live: Option<&Value>, ctx: &Res
     if !ctx.composition_deleting && !deletes_target(desired) {
         return false;
     }
-    match live {
-        None => true,
-        Some(live) => (is_deleting(live) && opts.deletion_strategy != DeletionStrategy::Foreground) || opts.disable_reconciliation || ctx.symphony_deleting,
-    }
+    deletion_over(live, opts, ctx, false)
 }
 
 #[cfg(test)]

@@ -401,19 +401,7 @@ pub fn decide(
     }
     let desired = match desired {
         Some(desired) if !ctx.composition_deleting => desired,
-        _ => {
-            return Ok(match live {
-                None => ResourceAction::AlreadyGone,
-                Some(live) if is_deleting(live) => ResourceAction::Nothing,
-                Some(_) if opts.deletion_strategy == DeletionStrategy::Orphan || ctx.symphony_deleting => {
-                    ResourceAction::Orphan
-                }
-                Some(live) => ResourceAction::Delete {
-                    uid: meta_str(live, "uid"),
-                    resource_version: meta_str(live, "resourceVersion"),
-                },
-            })
-        }
+        _ => return Ok(deletion(live, opts.deletion_strategy == DeletionStrategy::Orphan || ctx.symphony_deleting)),
     };
     let desired = prepare(desired);
     let Some(live) = live else {
@@ -443,6 +431,43 @@ pub fn decide(
             ResourceAction::Patch { patch_type, patch }
         }
     })
+}
+
+/// The action for an object that should go: already gone, its deletion already running, left
+/// in place (`leave`: orphaned), or deleted with preconditions on the `live` object read.
+pub(super) fn deletion(live: Option<&Value>, leave: bool) -> ResourceAction {
+    match live {
+        None => ResourceAction::AlreadyGone,
+        Some(live) if is_deleting(live) => ResourceAction::Nothing,
+        Some(_) if leave => ResourceAction::Orphan,
+        Some(live) => ResourceAction::Delete { uid: meta_str(live, "uid"), resource_version: meta_str(live, "resourceVersion") },
+    }
+}
+
+/// Whether an object that should go needs nothing more: gone, its deletion running (with
+/// `foreground`: over), reconciliation disabled (which must not block the composition's
+/// deletion forever), its symphony being deleted, or orphaned (`orphans`: whether the orphan
+/// strategy applies, as it does not to a Patch).
+pub(super) fn deletion_over(live: Option<&Value>, opts: &ResourceOptions, ctx: &ResourceContext, orphans: bool) -> bool {
+    match live {
+        None => true,
+        Some(live) => {
+            (is_deleting(live) && opts.deletion_strategy != DeletionStrategy::Foreground)
+                || opts.disable_reconciliation
+                || ctx.symphony_deleting
+                || (orphans && opts.deletion_strategy == DeletionStrategy::Orphan)
+        }
+    }
+}
+
+/// When the resource became ready: never while it should be deleted; the latched time once it
+/// was; else what its checks say of `live` now.
+pub(super) fn readiness(options: &ResourceOptions, deletion_wanted: bool, observed: &Observed<'_>) -> Result<Option<Time>, ReadinessError> {
+    match (deletion_wanted, observed.ready) {
+        (true, _) => Ok(None),
+        (false, Some(latched)) => Ok(Some(latched.clone())),
+        (false, None) => readiness::evaluate(&options.readiness_checks, observed.live, observed.now),
+    }
 }
 
 /// What one reconciler pass observed about a resource.
@@ -528,13 +553,9 @@ pub fn decide_pass(observed: &Observed<'_>) -> Result<Pass, DecideError> {
     let options = options(desired, previous_desired)?;
     let deleted = deletion_settled(desired, previous_desired, observed.live, observed.ctx)?;
     // Not `deleted`: a Patch deleting its target is ready once it did.
-    let (ready, readiness_error) = match (wants_deletion(desired, observed.ctx), observed.ready) {
-        (true, _) => (None, None),
-        (false, Some(latched)) => (Some(latched.clone()), None),
-        (false, None) => match readiness::evaluate(&options.readiness_checks, observed.live, observed.now) {
-            Ok(ready) => (ready, None),
-            Err(e) => (None, Some(e)),
-        },
+    let (ready, readiness_error) = match readiness(&options, wants_deletion(desired, observed.ctx), observed) {
+        Ok(ready) => (ready, None),
+        Err(e) => (None, Some(e)),
     };
     Ok(Pass::Settled(Settled { deleted, ready, readiness_error, options }))
 }
@@ -594,15 +615,7 @@ pub fn deletion_settled(
     if !wants_deletion(desired, ctx) {
         return Ok(false);
     }
-    Ok(match live {
-        None => true,
-        Some(live) => {
-            (is_deleting(live) && opts.deletion_strategy != DeletionStrategy::Foreground)
-                || opts.disable_reconciliation
-                || ctx.symphony_deleting
-                || opts.deletion_strategy == DeletionStrategy::Orphan
-        }
-    })
+    Ok(deletion_over(live, &opts, ctx, true))
 }
 
 /// When to look at the resource again to fix drift: its `reconcile-interval`, else with

@@ -73,16 +73,41 @@ impl Checker {
             self.deletion.kept.extend(managed.into_keys());
             return Vec::new();
         }
+        // The composition orphans some (its own `deletion-strategy: orphan`, cascaded to every
+        // resource that does not set the key): they stay.
+        managed.retain(|_, m| reading::deletion_strategy(m, last) != "orphan");
         // A resource whose deletion was accepted (deletionTimestamp set, other controllers'
-        // finalizers pending) counts as deleted, as in Eno: it cannot wait on foreign finalizers.
-        // One another client took over and keeps is orphaned.
+        // finalizers pending) counts as deleted, as in Eno: it cannot wait on foreign finalizers,
+        // unless it is deleted in the foreground (then only gone counts). One another client
+        // took over and keeps is orphaned.
         let found = managed
-            .keys()
-            .filter(|k| self.state.get(*k).is_some_and(|r| !reading::is_deleting(r) && !self.kept_by_another_client(r)))
-            .map(|k| (Invariant::DeletionOrdering, format!("composition {}/{} is gone while its resource {} still exists", key.namespace, key.name, describe(k))))
+            .iter()
+            .filter(|(k, m)| {
+                self.state.get(*k).is_some_and(|r| (!reading::is_deleting(r) || reading::deletion_strategy(m, last) == "foreground") && !self.kept_by_another_client(r))
+            })
+            .map(|(k, _)| (Invariant::DeletionOrdering, format!("composition {}/{} is gone while its resource {} still exists", key.namespace, key.name, describe(k))))
             .collect();
         let name = format!("{}/{}", key.namespace, key.name);
         self.deletion.cleaned.extend(managed.into_keys().map(|k| (k, name.clone())));
+        found
+    }
+
+    /// A resource whose deletion began: no deleting composition holding it orphans it (its own
+    /// `deletion-strategy: orphan`, or the composition's, cascaded).
+    pub(super) fn orphans_kept(&mut self, server: &ApiServer, key: &ObjectKey) -> Found {
+        let mut found = Vec::new();
+        for (namespace, comp, current) in self.deleting_current_syntheses() {
+            let manifests: Vec<Value> = reading::slice_names(&current)
+                .into_iter()
+                .filter_map(|slice| self.state.get(&super::eno_key("resourceslices", &namespace, slice)))
+                .flat_map(|slice| reading::desired_manifests(slice).collect::<Vec<_>>())
+                .filter(|m| reading::deletion_strategy(m, &comp) == "orphan")
+                .collect();
+            let orphaned = manifests.iter().any(|m| self.key_of(server, m).as_ref() == Some(key));
+            if orphaned {
+                found.push((Invariant::DeletionOrdering, format!("{} was deleted although its deleting composition {} orphans it", describe(key), reading::name_of(&comp))));
+            }
+        }
         found
     }
 

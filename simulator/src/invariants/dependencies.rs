@@ -56,7 +56,8 @@ impl Checker {
     pub(super) fn deleted_after_dependents(&mut self, server: &ApiServer, key: &ObjectKey) -> Found {
         let deleting = self.deleting_current_syntheses();
         let mut found = Vec::new();
-        for (namespace, name, current) in deleting {
+        for (namespace, comp, current) in deleting {
+            let name = reading::name_of(&comp);
             if !self.managed(server, &namespace, &current).contains_key(key) {
                 continue;
             }

@@ -320,6 +320,7 @@ impl Checker {
         let was_deleting = previous.is_some_and(reading::is_deleting);
         if !was_deleting && (event.event_type == EventType::Deleted || reading::is_deleting(&event.object)) {
             found.extend(self.deleted_in_order(server, &event.key));
+            found.extend(self.orphans_kept(server, &event.key));
         }
         found.extend(self.last_good_resource_changed(server, event, previous));
         found.extend(self.handed_over_left_alone(event, previous));
@@ -358,14 +359,19 @@ impl Checker {
         for slice in reading::slice_names(synthesis) {
             let Some(manifests) = self.slice_manifests(&eno_key("resourceslices", namespace, slice)) else { continue };
             for manifest in manifests.iter() {
-                let (api_version, kind, name) = (reading::str_at(manifest, "/apiVersion"), reading::str_at(manifest, "/kind"), reading::str_at(manifest, "/metadata/name"));
-                let Some((resource, namespaced)) = self.storage(server, api_version, kind) else { continue };
-                let namespace = if namespaced { reading::str_at(manifest, "/metadata/namespace").to_string() } else { String::new() };
-                let key = ObjectKey { resource, namespace, name: name.to_string() };
+                let Some(key) = self.key_of(server, manifest) else { continue };
                 out.insert(key, manifest.clone());
             }
         }
         out
+    }
+
+    /// Where a manifest's object is stored (`None` for a kind the server does not serve yet).
+    fn key_of(&mut self, server: &ApiServer, manifest: &Value) -> Option<ObjectKey> {
+        let (api_version, kind, name) = (reading::str_at(manifest, "/apiVersion"), reading::str_at(manifest, "/kind"), reading::str_at(manifest, "/metadata/name"));
+        let (resource, namespaced) = self.storage(server, api_version, kind)?;
+        let namespace = if namespaced { reading::str_at(manifest, "/metadata/namespace").to_string() } else { String::new() };
+        Some(ObjectKey { resource, namespace, name: name.to_string() })
     }
 
     /// The managed manifests of the slice at `key` in the state, parsed once per revision of the
@@ -392,12 +398,12 @@ impl Checker {
     }
 
     /// The deleting compositions whose resources go with them (not a deleting symphony's):
-    /// (namespace, `namespace/name`, current synthesis), copied out of the state.
-    fn deleting_current_syntheses(&self) -> Vec<(String, String, Value)> {
+    /// (namespace, the composition, its current synthesis), copied out of the state.
+    fn deleting_current_syntheses(&self) -> Vec<(String, Value, Value)> {
         self.state
             .iter()
             .filter(|(k, v)| is_composition(k) && reading::is_deleting(v) && !reading::has_label(v, eno::api::annotations::SYMPHONY_DELETING, "true"))
-            .filter_map(|(k, v)| Some((k.namespace.clone(), reading::name_of(v), reading::synthesis(v, reading::Slot::Current)?.clone())))
+            .filter_map(|(k, v)| Some((k.namespace.clone(), (**v).clone(), reading::synthesis(v, reading::Slot::Current)?.clone())))
             .collect()
     }
 

@@ -84,9 +84,7 @@ impl Checker {
                 if entry["deleted"] == Value::Bool(true) || manifest["metadata"]["annotations"]["eno.azure.io/deletion-strategy"] == "orphan" {
                     continue;
                 }
-                let Some((resource, namespaced)) = self.storage(server, reading::str_at(&manifest, "/apiVersion"), reading::str_at(&manifest, "/kind")) else { continue };
-                let ns = if namespaced { reading::str_at(&manifest, "/metadata/namespace").to_string() } else { String::new() };
-                let key = ObjectKey { resource, namespace: ns, name: reading::str_at(&manifest, "/metadata/name").to_string() };
+                let Some(key) = self.key_of(server, &manifest) else { continue };
                 let ready = self.readiness.ready.contains(&(uid.clone(), index));
                 members.push(Member { key, manifest, ready });
             }
@@ -133,12 +131,15 @@ impl Checker {
     }
 
     /// A resource whose deletion began: if a deleting composition holds it, every resource of
-    /// the nearest lower deletion group of that synthesis is gone or being deleted.
+    /// the nearest lower deletion group of that synthesis is gone or being deleted (gone, if it
+    /// is deleted in the foreground). Resources the composition orphans stay and do not count.
     pub(super) fn deleted_in_order(&mut self, server: &ApiServer, key: &ObjectKey) -> Found {
         let deleting = self.deleting_current_syntheses();
         let mut found = Vec::new();
-        for (namespace, name, current) in deleting {
-            let members = self.members(server, &namespace, &current);
+        for (namespace, comp, current) in deleting {
+            let name = reading::name_of(&comp);
+            let mut members = self.members(server, &namespace, &current);
+            members.retain(|m| reading::deletion_strategy(&m.manifest, &comp) != "orphan");
             let Some(me) = members.iter().find(|m| m.key == *key) else { continue };
             let group = deletion_group(&me.manifest);
             let lower = members.iter().map(|m| deletion_group(&m.manifest)).filter(|g| *g < group).max();
@@ -146,7 +147,7 @@ impl Checker {
                 .iter()
                 .filter(|m| Some(deletion_group(&m.manifest)) == lower)
                 .filter(|m| m.manifest["metadata"]["annotations"]["eno.azure.io/disable-reconciliation"] != "true")
-                .find(|m| self.state.get(&m.key).is_some_and(|live| !reading::is_deleting(live)));
+                .find(|m| self.state.get(&m.key).is_some_and(|live| !reading::is_deleting(live) || reading::deletion_strategy(&m.manifest, &comp) == "foreground"));
             if let Some(m) = remaining {
                 found.push((
                     Invariant::ResourceOrder,
