@@ -26,6 +26,7 @@
 //! by [`Router`].
 
 mod composition;
+mod decoded;
 mod defects;
 mod inputs;
 mod keys;
@@ -407,6 +408,7 @@ impl Eno {
                 self_healing_grace: options.self_healing_grace,
                 input_writes: (options.input_qps > 0.0).then(|| TokenBucket::new(options.input_qps, options.input_qps.ceil() as u32)),
                 metrics: metrics.clone(),
+                decoded: Default::default(),
                 #[cfg(madsim)]
                 defects: options.defects,
             }

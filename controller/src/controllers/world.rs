@@ -2,13 +2,14 @@
 //! cluster client for the uncached reads a decision asks for (and for the write executor).
 //! Depends only on [`super::keys`] (and, in the simulation build, the planted defects).
 
+use super::decoded::Decoded;
 use super::defects::Fence;
 use super::keys::{CompositionKey, SymphonyKey};
 use crate::api::{Composition, ResourceSlice, Symphony, Synthesizer};
 use crate::decide::ResourceKey;
 use crate::decide::step::Write;
 use crate::decide::synthesis::runner::Run;
-use crate::runtime::{Cached, ClientError, ClientResult, Cluster, Informer, ObjectRef};
+use crate::runtime::{ClientError, ClientResult, Cluster, Informer, ObjectRef};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -57,8 +58,19 @@ pub struct World {
     pub refused: super::refusals::RefusedResources,
     /// Where the controllers count and time their work.
     pub metrics: Arc<crate::runtime::Metrics>,
+    /// The cached objects of Eno's kinds, decoded once per cached version.
+    pub decoded: Decodes,
     #[cfg(madsim)]
     pub defects: super::defects::Defects,
+}
+
+/// Typed copies of the four informers' objects ([`Decoded`]).
+#[derive(Default)]
+pub struct Decodes {
+    compositions: Decoded<Composition>,
+    synthesizers: Decoded<Synthesizer>,
+    slices: Decoded<ResourceSlice>,
+    symphonies: Decoded<Symphony>,
 }
 
 /// When this replica first saw each synthesis's claim (or cancellation) at a given time, by its
@@ -168,16 +180,6 @@ fn decode<T: DeserializeOwned>(r: &ObjectRef, raw: Option<Value>) -> Result<Opti
     serde_json::from_value(raw).map(Some).map_err(|e| PassError::Invalid(format!("{r} does not decode: {e}")))
 }
 
-fn typed<T: DeserializeOwned>(v: Cached) -> Option<T> {
-    match T::deserialize(&*v) {
-        Ok(t) => Some(t),
-        Err(e) => {
-            tracing::warn!(error = %e, "cached object does not match its type; ignoring it");
-            None
-        }
-    }
-}
-
 impl World {
     /// The object read from the API server, not the cache (for decisions a stale copy must not
     /// drive), decoded as `T`. `fence` names the read for the simulator's defects.
@@ -232,33 +234,33 @@ impl World {
     }
 
     pub fn composition(&self, key: &CompositionKey) -> Option<Composition> {
-        self.compositions.get(&key.namespace, &key.name).and_then(typed)
+        self.compositions.get(&key.namespace, &key.name).and_then(|c| self.decoded.compositions.typed(c))
     }
 
     pub fn all_compositions(&self) -> Vec<Composition> {
-        self.compositions.list().into_iter().filter_map(typed).collect()
+        self.compositions.list().into_iter().filter_map(|c| self.decoded.compositions.typed(c)).collect()
     }
 
     pub fn symphony(&self, key: &SymphonyKey) -> Option<Symphony> {
-        self.symphonies.get(&key.namespace, &key.name).and_then(typed)
+        self.symphonies.get(&key.namespace, &key.name).and_then(|s| self.decoded.symphonies.typed(s))
     }
 
     pub fn all_synthesizers(&self) -> Vec<Synthesizer> {
-        self.synthesizers.list().into_iter().filter_map(typed).collect()
+        self.synthesizers.list().into_iter().filter_map(|s| self.decoded.synthesizers.typed(s)).collect()
     }
 
     pub fn synthesizer(&self, name: &str) -> Option<Synthesizer> {
-        self.synthesizers.get("", name).and_then(typed)
+        self.synthesizers.get("", name).and_then(|s| self.decoded.synthesizers.typed(s))
     }
 
     /// The composition's slices, by name, from the cache.
     pub fn slices_named(&self, namespace: &str, refs: &[crate::api::ResourceSliceRef]) -> Vec<ResourceSlice> {
-        refs.iter().filter_map(|r| self.slices.get(namespace, &r.name)).filter_map(typed).collect()
+        refs.iter().filter_map(|r| self.slices.get(namespace, &r.name)).filter_map(|s| self.decoded.slices.typed(s)).collect()
     }
 
     /// Every cached slice owned by this composition (the slice informer's index: owner uids).
     pub fn slices_owned_by(&self, comp: &Composition) -> Vec<ResourceSlice> {
-        self.slices.indexed(comp.metadata.uid.as_deref().unwrap_or_default()).into_iter().filter_map(typed).collect()
+        self.slices.indexed(comp.metadata.uid.as_deref().unwrap_or_default()).into_iter().filter_map(|s| self.decoded.slices.typed(s)).collect()
     }
 
     /// Every cached slice in the key's namespace that a composition of the key's name owns and
@@ -270,7 +272,7 @@ impl World {
             .list()
             .into_iter()
             .filter(|s| s["metadata"]["namespace"].as_str() == Some(key.namespace.as_str()))
-            .filter_map(typed::<ResourceSlice>)
+            .filter_map(|s| self.decoded.slices.typed(s))
             .filter(|s| owned(s) && held(s))
             .collect()
     }
@@ -278,7 +280,7 @@ impl World {
     /// Every cached composition that names `namespace/name` in its `dependsOn` (the composition
     /// informer's index).
     pub fn dependents_of(&self, key: &CompositionKey) -> Vec<Composition> {
-        self.compositions.indexed(&format!("{}{key}", super::DEPENDS_ON_INDEX)).into_iter().filter_map(typed).collect()
+        self.compositions.indexed(&format!("{}{key}", super::DEPENDS_ON_INDEX)).into_iter().filter_map(|c| self.decoded.compositions.typed(c)).collect()
     }
 
     /// Whether no composition depending on deleting composition `comp` remains: none in the
@@ -302,7 +304,7 @@ impl World {
 
     /// Every cached composition using this synthesizer (the composition informer's index).
     pub fn compositions_using(&self, synthesizer: &str) -> Vec<Composition> {
-        self.compositions.indexed(synthesizer).into_iter().filter_map(typed).collect()
+        self.compositions.indexed(synthesizer).into_iter().filter_map(|c| self.decoded.compositions.typed(c)).collect()
     }
 
     /// Slices of the composition's current synthesis (`None` if one is missing from the cache).
