@@ -8,19 +8,34 @@
 
 use crate::runtime::Cached;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Mutex, Weak};
+
+/// Entries kept before the first sweep of those the informer has let go.
+const FIRST_SWEEP: usize = 64;
 
 /// The last decode of each cached object of one kind, by namespace and name (nested so a read
 /// looks up by `&str` without building a key). Only objects that decode are kept: one that
 /// does not is decoded (and warned about) on every read, as before.
 pub struct Decoded<T> {
-    last: Mutex<BTreeMap<String, BTreeMap<String, (Cached, T)>>>,
+    last: Mutex<Last<T>>,
+}
+
+struct Last<T> {
+    /// Each decode beside the cached object it came from, held weakly: the informer's copy
+    /// alone decides how long an object lives, and a weak reference keeps its allocation (so
+    /// its address cannot be reused by a newer object while the entry remains).
+    by_name: BTreeMap<String, BTreeMap<String, (Weak<Value>, T)>>,
+    len: usize,
+    /// Entry count at which the entries of objects the informer dropped are swept out
+    /// (deleted objects would otherwise stay for the replica's lifetime).
+    sweep_at: usize,
 }
 
 impl<T> Default for Decoded<T> {
     fn default() -> Self {
-        Decoded { last: Mutex::default() }
+        Decoded { last: Mutex::new(Last { by_name: BTreeMap::new(), len: 0, sweep_at: FIRST_SWEEP }) }
     }
 }
 
@@ -30,8 +45,8 @@ impl<T: DeserializeOwned + Clone> Decoded<T> {
         let meta = &cached["metadata"];
         let (namespace, name) = (meta["namespace"].as_str().unwrap_or_default(), meta["name"].as_str().unwrap_or_default());
         let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((kept, t)) = last.get(namespace).and_then(|names| names.get(name)) {
-            if Arc::ptr_eq(kept, &cached) {
+        if let Some((kept, t)) = last.by_name.get(namespace).and_then(|names| names.get(name)) {
+            if std::ptr::eq(kept.as_ptr(), &*cached) {
                 return Some(t.clone());
             }
         }
@@ -42,9 +57,31 @@ impl<T: DeserializeOwned + Clone> Decoded<T> {
                 return None;
             }
         };
-        let (namespace, name) = (namespace.to_string(), name.to_string());
-        last.entry(namespace).or_default().insert(name, (cached, t.clone()));
+        last.insert(namespace, name, std::sync::Arc::downgrade(&cached), t.clone());
         Some(t)
+    }
+}
+
+impl<T> Last<T> {
+    fn insert(&mut self, namespace: &str, name: &str, cached: Weak<Value>, t: T) {
+        let names = self.by_name.entry(namespace.to_string()).or_default();
+        if names.insert(name.to_string(), (cached, t)).is_none() {
+            self.len += 1;
+        }
+        if self.len >= self.sweep_at {
+            self.sweep();
+        }
+    }
+
+    /// Drops the entries of objects no longer cached; the next sweep comes once the live ones
+    /// have doubled, so sweeping costs a constant per insert.
+    fn sweep(&mut self) {
+        for names in self.by_name.values_mut() {
+            names.retain(|_, (cached, _)| cached.strong_count() > 0);
+        }
+        self.by_name.retain(|_, names| !names.is_empty());
+        self.len = self.by_name.values().map(BTreeMap::len).sum();
+        self.sweep_at = (2 * self.len).max(FIRST_SWEEP);
     }
 }
 
@@ -52,6 +89,7 @@ impl<T: DeserializeOwned + Clone> Decoded<T> {
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::sync::Arc;
 
     #[derive(Clone, Debug, PartialEq, serde::Deserialize)]
     struct Thing {
@@ -71,5 +109,20 @@ mod tests {
         assert_eq!(decoded.typed(first).map(|t| t.n), Some(1));
         assert_eq!(decoded.typed(cached(2)).map(|t| t.n), Some(2), "a replaced object is decoded anew");
         assert_eq!(decoded.typed(Arc::new(json!({"metadata": {"namespace": "ns", "name": "a"}, "n": "x"}))), None);
+    }
+
+    #[test]
+    fn objects_the_informer_let_go_are_swept_out() {
+        let decoded = Decoded::<Thing>::default();
+        let live: Vec<Cached> = (0..10).map(|i| Arc::new(json!({"metadata": {"namespace": "ns", "name": format!("live-{i}")}, "n": i}))).collect();
+        for c in &live {
+            decoded.typed(c.clone());
+        }
+        for i in 0..FIRST_SWEEP {
+            decoded.typed(Arc::new(json!({"metadata": {"namespace": "gone", "name": format!("{i}")}, "n": 0})));
+        }
+        let last = decoded.last.lock().unwrap();
+        assert!(last.len < FIRST_SWEEP, "the objects dropped before the sweep went: {} left", last.len);
+        assert_eq!(last.by_name["ns"].len(), 10, "the live objects stay");
     }
 }
