@@ -30,6 +30,7 @@ mod decoded;
 mod defects;
 mod inputs;
 mod keys;
+mod manifests;
 mod refusals;
 mod resources;
 mod slice_status;
@@ -409,6 +410,7 @@ impl Eno {
                 input_writes: (options.input_qps > 0.0).then(|| TokenBucket::new(options.input_qps, options.input_qps.ceil() as u32)),
                 metrics: metrics.clone(),
                 decoded: Default::default(),
+                manifests: Default::default(),
                 #[cfg(madsim)]
                 defects: options.defects,
             }

@@ -60,6 +60,8 @@ pub struct World {
     pub metrics: Arc<crate::runtime::Metrics>,
     /// The cached objects of Eno's kinds, decoded once per cached version.
     pub decoded: Decodes,
+    /// The cached slices' manifests, parsed once while in use.
+    pub manifests: super::manifests::ParsedManifests,
     #[cfg(madsim)]
     pub defects: super::defects::Defects,
 }
@@ -358,9 +360,9 @@ impl World {
         let synthesis = if previous { status.previous_synthesis.as_ref()? } else { status.current_synthesis.as_ref()? };
         for slice in self.slices_named(comp.metadata.namespace.as_deref().unwrap_or_default(), &synthesis.resource_slices) {
             for (index, m) in slice.spec.resources.iter().enumerate() {
-                let Ok(manifest) = m.object() else { continue };
+                let Some(manifest) = self.manifests.object(m) else { continue };
                 if ResourceKey::of(&manifest).as_ref() == Some(key) {
-                    return Some(SliceEntry { deleted: m.deleted, slice: slice.clone(), index, manifest });
+                    return Some(SliceEntry { deleted: m.deleted, slice: slice.clone(), index, manifest: Value::clone(&manifest) });
                 }
             }
         }
@@ -376,7 +378,7 @@ impl World {
             .flatten()
             .flat_map(|s| self.slices_named(ns, &s.resource_slices))
             .flat_map(|slice| slice.spec.resources.into_iter())
-            .filter_map(|m| m.object().ok().and_then(|o| ResourceKey::of(&o)))
+            .filter_map(|m| self.manifests.object(&m).and_then(|o| ResourceKey::of(&o)))
             .collect();
         keys.sort();
         keys.dedup();
