@@ -44,12 +44,14 @@ impl<T: DeserializeOwned + Clone> Decoded<T> {
     pub fn typed(&self, cached: Cached) -> Option<T> {
         let meta = &cached["metadata"];
         let (namespace, name) = (meta["namespace"].as_str().unwrap_or_default(), meta["name"].as_str().unwrap_or_default());
-        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((kept, t)) = last.by_name.get(namespace).and_then(|names| names.get(name)) {
+        let lock = || self.last.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((kept, t)) = lock().by_name.get(namespace).and_then(|names| names.get(name)) {
             if std::ptr::eq(kept.as_ptr(), &*cached) {
                 return Some(t.clone());
             }
         }
+        // Decoded without the lock, so that workers on other threads do not queue behind it; a
+        // decode made twice at once is kept once.
         let t = match T::deserialize(&*cached) {
             Ok(t) => t,
             Err(e) => {
@@ -57,7 +59,7 @@ impl<T: DeserializeOwned + Clone> Decoded<T> {
                 return None;
             }
         };
-        last.insert(namespace, name, std::sync::Arc::downgrade(&cached), t.clone());
+        lock().insert(namespace, name, std::sync::Arc::downgrade(&cached), t.clone());
         Some(t)
     }
 }

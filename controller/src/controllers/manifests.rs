@@ -31,12 +31,14 @@ impl ParsedManifests {
     /// The manifest's object (`None` if its text does not parse; not kept, so such a manifest
     /// is parsed again on every read, as before).
     pub fn object(&self, manifest: &Manifest) -> Option<Arc<Value>> {
-        let mut memo = self.memo.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((parsed, read)) = memo.by_text.get_mut(manifest.manifest.as_str()) {
+        let lock = || self.memo.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((parsed, read)) = lock().by_text.get_mut(manifest.manifest.as_str()) {
             *read = true;
             return Some(parsed.clone());
         }
+        // Parsed without the lock, so that workers on other threads do not queue behind it.
         let parsed = Arc::new(manifest.object().ok()?);
+        let mut memo = lock();
         memo.by_text.insert(manifest.manifest.clone(), (parsed.clone(), true));
         if memo.by_text.len() >= memo.sweep_at.max(FIRST_SWEEP) {
             memo.sweep();
