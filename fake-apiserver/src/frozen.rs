@@ -47,6 +47,20 @@ impl Frozen {
             Frozen::Object(entries) => Value::Object(entries.iter().map(|(k, v)| (k.to_string(), v.to_value())).collect::<Map<_, _>>()),
         }
     }
+
+    /// The thawed copy of an object without its `metadata.managedFields`, for readers that
+    /// drop them anyway (an informer): they are often most of an object, so most of its thawing.
+    pub fn to_value_without_managed_fields(&self) -> Value {
+        let Frozen::Object(entries) = self else { return self.to_value() };
+        let thaw = |(k, v): &(Box<str>, Frozen)| {
+            let v = match (&**k, v) {
+                ("metadata", Frozen::Object(meta)) => Value::Object(meta.iter().filter(|(k, _)| &**k != "managedFields").map(|(k, v)| (k.to_string(), v.to_value())).collect()),
+                _ => v.to_value(),
+            };
+            (k.to_string(), v)
+        };
+        Value::Object(entries.iter().map(thaw).collect())
+    }
 }
 
 impl From<Value> for Frozen {
@@ -201,5 +215,12 @@ mod tests {
         assert!(f["nope"]["deeper"].is_null());
         assert_eq!(f["spec"].elements().len(), 2);
         assert_eq!(f.path(["metadata", "labels", "z"]).and_then(JsonView::scalar_text).as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn thawing_can_leave_managed_fields_behind() {
+        let v = json!({"metadata": {"name": "a", "managedFields": [{"manager": "eno"}]}, "spec": {"managedFields": 1}});
+        assert_eq!(Frozen::from(&v).to_value_without_managed_fields(), json!({"metadata": {"name": "a"}, "spec": {"managedFields": 1}}));
+        assert_eq!(Frozen::from(&json!([1])).to_value_without_managed_fields(), json!([1]));
     }
 }

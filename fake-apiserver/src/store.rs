@@ -50,11 +50,15 @@ pub struct Event {
 }
 
 /// A stored object and the digest of its labels, side by side in the map: a selective list
-/// rules most objects out by the digest alone, without reading the objects' memory.
+/// rules most objects out by the digest alone, without reading the objects' memory. Whether it
+/// is being deleted or has owners is kept alike, for the garbage collector's passes over every
+/// object.
 #[derive(Debug, Clone)]
 struct Stored {
     object: Arc<Frozen>,
     labels: LabelDigest,
+    deleting: bool,
+    owned: bool,
 }
 
 impl Stored {
@@ -63,7 +67,9 @@ impl Stored {
             Frozen::Object(entries) => Some(LabelDigest::of(entries.iter().filter_map(|(k, v)| Some((&**k, v.as_str()?))))),
             _ => None,
         });
-        Stored { object, labels: labels.unwrap_or_default() }
+        let deleting = crate::object::is_deleting(&*object);
+        let owned = object.path(["metadata", "ownerReferences"]).is_some_and(|refs| !refs.elements().is_empty());
+        Stored { object, labels: labels.unwrap_or_default(), deleting, owned }
     }
 }
 
@@ -227,6 +233,16 @@ impl Store {
     /// Every stored object, in key order (for GC and invariant checks).
     pub fn iter(&self) -> impl Iterator<Item = (&ObjectKey, &Frozen)> {
         self.objects.iter().map(|(k, v)| (k, &*v.object))
+    }
+
+    /// The stored objects being deleted (a `deletionTimestamp` set), in key order.
+    pub fn deleting(&self) -> impl Iterator<Item = (&ObjectKey, &Frozen)> {
+        self.objects.iter().filter(|(_, v)| v.deleting).map(|(k, v)| (k, &*v.object))
+    }
+
+    /// The stored objects with `ownerReferences`, in key order.
+    pub fn owned(&self) -> impl Iterator<Item = (&ObjectKey, &Frozen)> {
+        self.objects.iter().filter(|(_, v)| v.owned).map(|(k, v)| (k, &*v.object))
     }
 }
 

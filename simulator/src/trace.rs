@@ -130,7 +130,7 @@ fn line(event: &ObservedEvent, at: Duration) -> String {
     let what = match (event.event_type, &event.previous) {
         (EventType::Modified, Some(previous)) => {
             let mut paths = Vec::new();
-            walk(previous, &event.object, "", 0, Walk::LINE, &mut |path, _, _| paths.push(path.to_string()));
+            walk(previous, &event.object, &mut String::new(), 0, Walk::LINE, &mut |path, _, _| paths.push(path.to_string()));
             format!(" {}", paths.join(" "))
         }
         _ => String::new(),
@@ -147,7 +147,7 @@ fn diff(event: &ObservedEvent) -> Vec<Change> {
     let mut out = Vec::new();
     if event.event_type != EventType::Deleted {
         let previous = event.previous.as_deref().unwrap_or(&Value::Null);
-        walk(previous, &event.object, "", 0, Walk::FIELDS, &mut |path, a, b| {
+        walk(previous, &event.object, &mut String::new(), 0, Walk::FIELDS, &mut |path, a, b| {
             let path = path.to_string();
             out.push(match (a.is_null(), b.is_null()) {
                 (true, _) => Change::Added { path, value: compact(b) },
@@ -175,9 +175,11 @@ impl Walk {
     const FIELDS: Walk = Walk { max_depth: usize::MAX, into_missing: true };
 }
 
-/// Calls `leaf` with each path (sorted, outside [`NOISE`]) where `a` and `b` differ.
-fn walk(a: &Value, b: &Value, prefix: &str, depth: usize, how: Walk, leaf: &mut dyn FnMut(&str, &Value, &Value)) {
-    if a == b || NOISE.contains(&prefix) {
+/// Calls `leaf` with each path (sorted, outside [`NOISE`]) where `a` and `b` differ. `path` is
+/// where `a` and `b` are, one buffer for the whole walk (each event walks every field).
+fn walk(a: &Value, b: &Value, path: &mut String, depth: usize, how: Walk, leaf: &mut dyn FnMut(&str, &Value, &Value)) {
+    // Noise first: managedFields are large, and comparing them would be wasted.
+    if NOISE.contains(&path.as_str()) || a == b {
         return;
     }
     let opens = |v: &Value| v.is_object() || (how.into_missing && v.is_null());
@@ -186,10 +188,14 @@ fn walk(a: &Value, b: &Value, prefix: &str, depth: usize, how: Walk, leaf: &mut 
         keys.sort();
         keys.dedup();
         for k in keys {
-            walk(a.get(k).unwrap_or(&Value::Null), b.get(k).unwrap_or(&Value::Null), &format!("{prefix}/{k}"), depth + 1, how, leaf);
+            let at = path.len();
+            path.push('/');
+            path.push_str(k);
+            walk(a.get(k).unwrap_or(&Value::Null), b.get(k).unwrap_or(&Value::Null), path, depth + 1, how, leaf);
+            path.truncate(at);
         }
     } else {
-        leaf(prefix, a, b);
+        leaf(path, a, b);
     }
 }
 

@@ -161,7 +161,7 @@ async fn simulate(scenario: Arc<Scenario>, seed: u64, plan: FaultPlan, defects: 
     for index in 1..scenario.replicas {
         replicas.start(index);
     }
-    fault_driver::drive(&plan, start, until, &server, &replicas, primary, &recorder);
+    let crashes = fault_driver::drive(&plan, start, until, &server, &replicas, primary, &recorder);
 
     let played = user::play(&scenario, start, &server, &simulated, &recorder).await;
     let mut stuck = played.unmet_conditions;
@@ -184,6 +184,9 @@ async fn simulate(scenario: Arc<Scenario>, seed: u64, plan: FaultPlan, defects: 
     let (trace, checker) = recorder.take();
     let outcome = Outcome { trace, violations: checker.violations().to_vec(), invocations: simulated.all_invocations(), virtual_time: at, requests: server.requests() };
     garbage_collector.abort();
+    if let Some(crashes) = crashes {
+        crashes.abort();
+    }
     end_tasks(&recorder).await;
     outcome
 }
@@ -192,8 +195,7 @@ async fn simulate(scenario: Arc<Scenario>, seed: u64, plan: FaultPlan, defects: 
 /// nor timers with its runtime, and those tasks hold one another (a watcher's waker in the
 /// server it watches, a sleeper's waker in the timers its `Sleep` holds): without this, every
 /// finished world stayed in memory. Killed and aborted tasks are dropped the next time the
-/// executor runs, hence the yield. A fault driver task waiting for a crash request that never
-/// comes still stays; it holds only the emptied record and a weak handle on the server.
+/// executor runs, hence the yield.
 async fn end_tasks(recorder: &Recorder) {
     let handle = madsim::runtime::Handle::current();
     for node in recorder.replica_nodes() {

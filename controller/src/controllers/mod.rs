@@ -26,9 +26,11 @@
 //! by [`Router`].
 
 mod composition;
+mod decoded;
 mod defects;
 mod inputs;
 mod keys;
+mod manifests;
 mod refusals;
 mod resources;
 mod slice_status;
@@ -407,6 +409,8 @@ impl Eno {
                 self_healing_grace: options.self_healing_grace,
                 input_writes: (options.input_qps > 0.0).then(|| TokenBucket::new(options.input_qps, options.input_qps.ceil() as u32)),
                 metrics: metrics.clone(),
+                decoded: Default::default(),
+                manifests: Default::default(),
                 #[cfg(madsim)]
                 defects: options.defects,
             }

@@ -158,7 +158,7 @@ fn waits_for_others(world: &World, comp: &Composition, key: &ResourceWorkKey, en
     }
     // A slice of the synthesis not in the cache yet: what it holds may come first.
     let Some(slices) = world.current_slices(comp) else { return true };
-    let members = ordering::members(&slices, ctx.composition_deleting);
+    let members = ordering::members(&slices, ctx.composition_deleting, |m| world.manifests.object(m));
     let blockers = ordering::blockers(&members, &key.resource, ctx.composition_deleting);
     if let Some(first) = blockers.first() {
         tracing::debug!(resource = %key.resource, composition = %key.composition, waiting_for = %first.key, count = blockers.len(), "waiting for resources of an earlier group");

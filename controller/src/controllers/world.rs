@@ -2,13 +2,14 @@
 //! cluster client for the uncached reads a decision asks for (and for the write executor).
 //! Depends only on [`super::keys`] (and, in the simulation build, the planted defects).
 
+use super::decoded::Decoded;
 use super::defects::Fence;
 use super::keys::{CompositionKey, SymphonyKey};
 use crate::api::{Composition, ResourceSlice, Symphony, Synthesizer};
 use crate::decide::ResourceKey;
 use crate::decide::step::Write;
 use crate::decide::synthesis::runner::Run;
-use crate::runtime::{drop_managed_fields, Cached, ClientError, ClientResult, Cluster, Informer, ObjectRef};
+use crate::runtime::{ClientError, ClientResult, Cluster, Informer, ObjectRef};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -57,8 +58,21 @@ pub struct World {
     pub refused: super::refusals::RefusedResources,
     /// Where the controllers count and time their work.
     pub metrics: Arc<crate::runtime::Metrics>,
+    /// The cached objects of Eno's kinds, decoded once per cached version.
+    pub decoded: Decodes,
+    /// The cached slices' manifests, parsed once while in use.
+    pub manifests: super::manifests::ParsedManifests,
     #[cfg(madsim)]
     pub defects: super::defects::Defects,
+}
+
+/// Typed copies of the four informers' objects ([`Decoded`]).
+#[derive(Default)]
+pub struct Decodes {
+    compositions: Decoded<Composition>,
+    synthesizers: Decoded<Synthesizer>,
+    slices: Decoded<ResourceSlice>,
+    symphonies: Decoded<Symphony>,
 }
 
 /// When this replica first saw each synthesis's claim (or cancellation) at a given time, by its
@@ -162,35 +176,24 @@ impl Unpersisted {
 
 const FORGET_CLAIMS_AFTER: Duration = Duration::from_secs(3600);
 
-/// An object read from the API server, without its managed fields, as `T`.
+/// An object read without its managed fields (from the API server or the cache), as `T`.
 fn decode<T: DeserializeOwned>(r: &ObjectRef, raw: Option<Value>) -> Result<Option<T>, PassError> {
-    let Some(mut raw) = raw else { return Ok(None) };
-    drop_managed_fields(&mut raw);
+    let Some(raw) = raw else { return Ok(None) };
     serde_json::from_value(raw).map(Some).map_err(|e| PassError::Invalid(format!("{r} does not decode: {e}")))
-}
-
-fn typed<T: DeserializeOwned>(v: Cached) -> Option<T> {
-    match T::deserialize(&*v) {
-        Ok(t) => Some(t),
-        Err(e) => {
-            tracing::warn!(error = %e, "cached object does not match its type; ignoring it");
-            None
-        }
-    }
 }
 
 impl World {
     /// The object read from the API server, not the cache (for decisions a stale copy must not
     /// drive), decoded as `T`. `fence` names the read for the simulator's defects.
     pub async fn get_fresh<T: DeserializeOwned>(&self, r: &ObjectRef, fence: Fence) -> Result<Option<T>, PassError> {
-        let raw = if self.unfenced(fence) { self.cached(r) } else { self.cluster.get(r).await? };
+        let raw = if self.unfenced(fence) { self.cached(r) } else { self.cluster.get_without_managed_fields(r).await? };
         decode(r, raw)
     }
 
     /// An object of a kind no informer caches (the rollout slot's Lease), read from the API
     /// server and decoded as `T`.
     pub async fn get_uncached<T: DeserializeOwned>(&self, r: &ObjectRef) -> Result<Option<T>, PassError> {
-        decode(r, self.cluster.get(r).await?)
+        decode(r, self.cluster.get_without_managed_fields(r).await?)
     }
 
     /// Every composition, listed from the API server (not the cache) and decoded; one that
@@ -233,33 +236,33 @@ impl World {
     }
 
     pub fn composition(&self, key: &CompositionKey) -> Option<Composition> {
-        self.compositions.get(&key.namespace, &key.name).and_then(typed)
+        self.compositions.get(&key.namespace, &key.name).and_then(|c| self.decoded.compositions.typed(c))
     }
 
     pub fn all_compositions(&self) -> Vec<Composition> {
-        self.compositions.list().into_iter().filter_map(typed).collect()
+        self.compositions.list().into_iter().filter_map(|c| self.decoded.compositions.typed(c)).collect()
     }
 
     pub fn symphony(&self, key: &SymphonyKey) -> Option<Symphony> {
-        self.symphonies.get(&key.namespace, &key.name).and_then(typed)
+        self.symphonies.get(&key.namespace, &key.name).and_then(|s| self.decoded.symphonies.typed(s))
     }
 
     pub fn all_synthesizers(&self) -> Vec<Synthesizer> {
-        self.synthesizers.list().into_iter().filter_map(typed).collect()
+        self.synthesizers.list().into_iter().filter_map(|s| self.decoded.synthesizers.typed(s)).collect()
     }
 
     pub fn synthesizer(&self, name: &str) -> Option<Synthesizer> {
-        self.synthesizers.get("", name).and_then(typed)
+        self.synthesizers.get("", name).and_then(|s| self.decoded.synthesizers.typed(s))
     }
 
     /// The composition's slices, by name, from the cache.
     pub fn slices_named(&self, namespace: &str, refs: &[crate::api::ResourceSliceRef]) -> Vec<ResourceSlice> {
-        refs.iter().filter_map(|r| self.slices.get(namespace, &r.name)).filter_map(typed).collect()
+        refs.iter().filter_map(|r| self.slices.get(namespace, &r.name)).filter_map(|s| self.decoded.slices.typed(s)).collect()
     }
 
     /// Every cached slice owned by this composition (the slice informer's index: owner uids).
     pub fn slices_owned_by(&self, comp: &Composition) -> Vec<ResourceSlice> {
-        self.slices.indexed(comp.metadata.uid.as_deref().unwrap_or_default()).into_iter().filter_map(typed).collect()
+        self.slices.indexed(comp.metadata.uid.as_deref().unwrap_or_default()).into_iter().filter_map(|s| self.decoded.slices.typed(s)).collect()
     }
 
     /// Every cached slice in the key's namespace that a composition of the key's name owns and
@@ -271,7 +274,7 @@ impl World {
             .list()
             .into_iter()
             .filter(|s| s["metadata"]["namespace"].as_str() == Some(key.namespace.as_str()))
-            .filter_map(typed::<ResourceSlice>)
+            .filter_map(|s| self.decoded.slices.typed(s))
             .filter(|s| owned(s) && held(s))
             .collect()
     }
@@ -279,7 +282,7 @@ impl World {
     /// Every cached composition that names `namespace/name` in its `dependsOn` (the composition
     /// informer's index).
     pub fn dependents_of(&self, key: &CompositionKey) -> Vec<Composition> {
-        self.compositions.indexed(&format!("{}{key}", super::DEPENDS_ON_INDEX)).into_iter().filter_map(typed).collect()
+        self.compositions.indexed(&format!("{}{key}", super::DEPENDS_ON_INDEX)).into_iter().filter_map(|c| self.decoded.compositions.typed(c)).collect()
     }
 
     /// Whether no composition depending on deleting composition `comp` remains: none in the
@@ -303,7 +306,7 @@ impl World {
 
     /// Every cached composition using this synthesizer (the composition informer's index).
     pub fn compositions_using(&self, synthesizer: &str) -> Vec<Composition> {
-        self.compositions.indexed(synthesizer).into_iter().filter_map(typed).collect()
+        self.compositions.indexed(synthesizer).into_iter().filter_map(|c| self.decoded.compositions.typed(c)).collect()
     }
 
     /// Slices of the composition's current synthesis (`None` if one is missing from the cache).
@@ -357,9 +360,9 @@ impl World {
         let synthesis = if previous { status.previous_synthesis.as_ref()? } else { status.current_synthesis.as_ref()? };
         for slice in self.slices_named(comp.metadata.namespace.as_deref().unwrap_or_default(), &synthesis.resource_slices) {
             for (index, m) in slice.spec.resources.iter().enumerate() {
-                let Ok(manifest) = m.object() else { continue };
+                let Some(manifest) = self.manifests.object(m) else { continue };
                 if ResourceKey::of(&manifest).as_ref() == Some(key) {
-                    return Some(SliceEntry { deleted: m.deleted, slice: slice.clone(), index, manifest });
+                    return Some(SliceEntry { deleted: m.deleted, slice: slice.clone(), index, manifest: Value::clone(&manifest) });
                 }
             }
         }
@@ -375,7 +378,7 @@ impl World {
             .flatten()
             .flat_map(|s| self.slices_named(ns, &s.resource_slices))
             .flat_map(|slice| slice.spec.resources.into_iter())
-            .filter_map(|m| m.object().ok().and_then(|o| ResourceKey::of(&o)))
+            .filter_map(|m| self.manifests.object(&m).and_then(|o| ResourceKey::of(&o)))
             .collect();
         keys.sort();
         keys.dedup();

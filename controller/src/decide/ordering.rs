@@ -27,8 +27,9 @@
 use super::patch;
 use super::resource::ResourceOptions;
 use super::{group_of, ResourceKey};
-use crate::api::{ResourceSlice, ResourceState};
+use crate::api::{Manifest, ResourceSlice, ResourceState};
 use serde_json::Value;
+use std::sync::Arc;
 
 /// One resource of a synthesis, as ordering sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,13 +62,14 @@ impl Member {
 }
 
 /// The members of a synthesis from its slices, with the states their statuses record
-/// (tombstones and unparsable manifests left out).
-pub fn members<'a>(slices: impl IntoIterator<Item = &'a ResourceSlice>, deleting: bool) -> Vec<Member> {
+/// (tombstones and unparsable manifests left out); `parse` reads a manifest's object (a
+/// controller keeps its parses, a pure decision parses afresh).
+pub fn members<'a>(slices: impl IntoIterator<Item = &'a ResourceSlice>, deleting: bool, parse: impl Fn(&Manifest) -> Option<Arc<Value>>) -> Vec<Member> {
     let mut members = Vec::new();
     for slice in slices {
         let states = slice.status.as_ref().map(|s| s.resources.as_slice()).unwrap_or_default();
         for (index, manifest) in slice.spec.resources.iter().enumerate().filter(|(_, m)| !m.deleted) {
-            let Ok(object) = manifest.object() else { continue };
+            let Some(object) = parse(manifest) else { continue };
             members.extend(Member::of(&object, states.get(index), deleting));
         }
     }

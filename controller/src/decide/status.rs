@@ -66,7 +66,7 @@ pub fn simplified(comp: &Composition, synth_exists: bool, slices: &[ResourceSlic
     if current.reconciled.is_some() {
         return simple(NOT_READY, "");
     }
-    let waiting = || super::ordering::waiting_on(&super::ordering::members(slices_of(current, slices).into_iter().flatten(), false), false);
+    let waiting = || super::ordering::waiting_on(&super::ordering::members(slices_of(current, slices).into_iter().flatten(), false, |m| m.object().ok().map(std::sync::Arc::new)), false);
     simple(RECONCILING, latest_reconciliation_error(current, slices).or_else(waiting).unwrap_or_default())
 }
 

@@ -1,7 +1,7 @@
 //! The cluster-client trait and its vocabulary. Objects are unstructured JSON so the same
 //! trait carries Eno's kinds and whatever a synthesizer emits.
 
-use futures::future::BoxFuture;
+use futures::future::{BoxFuture, FutureExt, TryFutureExt};
 use futures::stream::BoxStream;
 use serde_json::Value;
 
@@ -218,6 +218,18 @@ pub struct DeleteParams {
 pub trait Cluster: Send + Sync + 'static {
     /// `Ok(None)` when the object does not exist.
     fn get(&self, r: &ObjectRef) -> BoxFuture<'static, ClientResult<Option<Value>>>;
+    /// [`Cluster::get`] without the object's `metadata.managedFields`, for readers that have no
+    /// use for them: a backend may spare copying them (the in-process one does).
+    fn get_without_managed_fields(&self, r: &ObjectRef) -> BoxFuture<'static, ClientResult<Option<Value>>> {
+        self.get(r)
+            .map_ok(|found| {
+                found.map(|mut o| {
+                    drop_managed_fields(&mut o);
+                    o
+                })
+            })
+            .boxed()
+    }
     fn list(&self, gvk: &Gvk, namespace: Option<&str>, params: &ListParams) -> BoxFuture<'static, ClientResult<ObjectList>>;
     /// Events after `resource_version`, with bookmarks, of the objects `params`' selectors
     /// match (an object that stops matching is `Deleted`; its semantic is for lists only).

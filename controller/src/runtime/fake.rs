@@ -30,11 +30,14 @@ pub struct FakeCluster {
     latency: Option<Latency>,
     on_commit: Option<OnCommit>,
     reachable: Option<Reachable>,
+    /// Lists and watches answer without `metadata.managedFields`: set for the client an
+    /// informer's watcher uses, since the informer drops them anyway.
+    without_managed_fields: bool,
 }
 
 impl FakeCluster {
     pub fn new(server: SharedApiServer, field_manager: &str) -> Self {
-        FakeCluster { server, field_manager: field_manager.to_string(), bookmark_interval: Duration::from_secs(5), latency: None, on_commit: None, reachable: None }
+        FakeCluster { server, field_manager: field_manager.to_string(), bookmark_interval: Duration::from_secs(5), latency: None, on_commit: None, reachable: None, without_managed_fields: false }
     }
 
     /// Calls `on_commit` after each request that committed a write. When it answers `true` the
@@ -103,6 +106,21 @@ impl FakeCluster {
 
     pub fn server(&self) -> &SharedApiServer {
         &self.server
+    }
+
+    fn get_object(&self, r: &ObjectRef, without_managed_fields: bool) -> BoxFuture<'static, ClientResult<Option<Value>>> {
+        let r = r.clone();
+        // A 404 is answered (and audited) as such; the caller sees no object.
+        self.call("get", About::object(&r), move |s| {
+            let t = target(s, &r.gvk, r.namespace.as_deref(), Some(&r.name))?;
+            s.get_with(&t, &ListOptions { without_managed_fields, ..Default::default() }).map_err(api_error)
+        })
+        .map(|result| match result {
+            Ok(o) => Ok(Some(o)),
+            Err(ClientError::Api { code: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        })
+        .boxed()
     }
 
     fn write_options(&self, force: Option<bool>) -> WriteOptions {
@@ -174,22 +192,15 @@ fn target(s: &server::ApiServer, gvk: &Gvk, namespace: Option<&str>, name: Optio
 
 impl Cluster for FakeCluster {
     fn get(&self, r: &ObjectRef) -> BoxFuture<'static, ClientResult<Option<Value>>> {
-        let r = r.clone();
-        // A 404 is answered (and audited) as such; the caller sees no object.
-        self.call("get", About::object(&r), move |s| {
-            let t = target(s, &r.gvk, r.namespace.as_deref(), Some(&r.name))?;
-            s.get(&t, None).map_err(api_error)
-        })
-        .map(|result| match result {
-            Ok(o) => Ok(Some(o)),
-            Err(ClientError::Api { code: 404, .. }) => Ok(None),
-            Err(e) => Err(e),
-        })
-        .boxed()
+        self.get_object(r, false)
+    }
+
+    fn get_without_managed_fields(&self, r: &ObjectRef) -> BoxFuture<'static, ClientResult<Option<Value>>> {
+        self.get_object(r, true)
     }
 
     fn list(&self, gvk: &Gvk, namespace: Option<&str>, params: &ListParams) -> BoxFuture<'static, ClientResult<ObjectList>> {
-        let (gvk, namespace, params) = (gvk.clone(), namespace.map(str::to_string), params.clone());
+        let (gvk, namespace, params, without_managed_fields) = (gvk.clone(), namespace.map(str::to_string), params.clone(), self.without_managed_fields);
         self.call("list", About::collection(&gvk, namespace.as_deref()), move |s| {
             let t = target(s, &gvk, namespace.as_deref(), None)?;
             // `Any` is `resourceVersion=0`: the server may answer from a (lagging) cache.
@@ -197,7 +208,13 @@ impl Cluster for FakeCluster {
                 ListSemantic::MostRecent => None,
                 ListSemantic::Any => Some("0".to_string()),
             };
-            let opts = ListOptions { label_selector: params.label_selector.clone(), field_selector: params.field_selector.clone(), resource_version, ..Default::default() };
+            let opts = ListOptions {
+                label_selector: params.label_selector.clone(),
+                field_selector: params.field_selector.clone(),
+                resource_version,
+                without_managed_fields,
+                ..Default::default()
+            };
             let list = s.list(&t, &opts).map_err(api_error)?;
             Ok(ObjectList {
                 resource_version: list.metadata["resourceVersion"].as_str().unwrap_or_default().to_string(),
@@ -207,7 +224,8 @@ impl Cluster for FakeCluster {
     }
 
     fn watch(&self, gvk: &Gvk, namespace: Option<&str>, params: &ListParams, resource_version: &str) -> BoxFuture<'static, ClientResult<BoxStream<'static, WatchEvent>>> {
-        let (gvk, namespace, params, resource_version) = (gvk.clone(), namespace.map(str::to_string), params.clone(), resource_version.to_string());
+        let (gvk, namespace, params, resource_version, without_managed_fields) =
+            (gvk.clone(), namespace.map(str::to_string), params.clone(), resource_version.to_string(), self.without_managed_fields);
         let opened = self.call("watch", About::collection(&gvk, namespace.as_deref()), move |s| {
             let t = target(s, &gvk, namespace.as_deref(), None)?;
             let opts = ListOptions {
@@ -215,6 +233,7 @@ impl Cluster for FakeCluster {
                 allow_watch_bookmarks: true,
                 label_selector: params.label_selector,
                 field_selector: params.field_selector,
+                without_managed_fields,
                 ..Default::default()
             };
             s.watch(&t, &opts).map_err(api_error)
@@ -288,7 +307,10 @@ impl Cluster for FakeCluster {
     }
 
     fn watcher(&self, gvk: &Gvk, namespace: Option<&str>, params: &ListParams) -> BoxStream<'static, CacheEvent> {
-        super::watcher::list_watch(Arc::new(self.clone()), gvk.clone(), namespace.map(str::to_string), params.clone())
+        // The informer this feeds drops every object's managedFields (`informer::stripped`):
+        // they need not be thawed.
+        let cluster = FakeCluster { without_managed_fields: true, ..self.clone() };
+        super::watcher::list_watch(Arc::new(cluster), gvk.clone(), namespace.map(str::to_string), params.clone())
     }
 }
 

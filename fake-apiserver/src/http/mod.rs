@@ -577,6 +577,7 @@ fn list_options(q: &Query) -> ApiResult<ListOptions> {
         allow_watch_bookmarks: q.flag("allowWatchBookmarks")?.unwrap_or(false),
         send_initial_events: q.flag("sendInitialEvents")?,
         timeout_seconds: q.number("timeoutSeconds")?,
+        without_managed_fields: false,
     })
 }
 

@@ -18,7 +18,7 @@ impl ApiServer {
             return 0;
         }
         let mut writes = 0;
-        let deleting: Vec<(ObjectKey, Value)> = self.store.iter().filter(|(_, o)| object::is_deleting(*o)).map(|(k, o)| (k.clone(), o.to_value())).collect();
+        let deleting: Vec<(ObjectKey, Value)> = self.store.deleting().map(|(k, o)| (k.clone(), o.to_value())).collect();
         for (key, owner) in deleting {
             let finalizers = object::finalizers(&owner);
             let has = |f: &str| finalizers.iter().any(|x| x == f);
@@ -66,11 +66,8 @@ impl ApiServer {
         // Background collection: dependents none of whose owners exist any more.
         let orphans: Vec<ObjectKey> = self
             .store
-            .iter()
-            .filter(|(k, o)| {
-                let refs = object::owner_references(*o);
-                !refs.is_empty() && !object::is_deleting(*o) && refs.iter().all(|r| self.owner_absent(k, r) == Some(true))
-            })
+            .owned()
+            .filter(|(k, o)| !object::is_deleting(*o) && object::owner_references(*o).iter().all(|r| self.owner_absent(k, r) == Some(true)))
             .map(|(k, _)| k.clone())
             .collect();
         for k in orphans {
@@ -83,7 +80,7 @@ impl ApiServer {
     fn dependents_of(&self, owner: &Value) -> Vec<ObjectKey> {
         let uid = object::uid(owner);
         self.store
-            .iter()
+            .owned()
             .filter(|(_, o)| object::owner_references(*o).iter().any(|r| r.uid == uid))
             .map(|(k, _)| k.clone())
             .collect()

@@ -17,12 +17,15 @@ pub struct List {
     /// `resourceVersion`, and `continue` / `remainingItemCount` when a limit cut it short.
     pub metadata: Value,
     pub items: Vec<Arc<Frozen>>,
+    /// The items thaw without `metadata.managedFields` ([`super::ListOptions::without_managed_fields`]:
+    /// in-process readers only; serializing writes them whole).
+    pub without_managed_fields: bool,
 }
 
 impl List {
     /// The list as a `Value`, items thawed (for encoders that work on values).
     pub fn into_value(self) -> Value {
-        let items = self.items.iter().map(|o| present(o, &self.api_version, &self.kind)).collect();
+        let items = self.item_values().collect();
         // Built by hand: `json!` would serialize `items` into a second deep copy.
         let mut list = serde_json::Map::new();
         list.insert("apiVersion".into(), Value::String(self.api_version));
@@ -34,12 +37,9 @@ impl List {
 
     /// The items thawed and presented, in list order.
     pub fn item_values(&self) -> impl Iterator<Item = Value> + '_ {
-        self.items.iter().map(|o| present(o, &self.api_version, &self.kind))
+        let thaw = if self.without_managed_fields { Frozen::to_value_without_managed_fields } else { Frozen::to_value };
+        self.items.iter().map(move |o| stamp(thaw(o), &self.api_version, &self.kind))
     }
-}
-
-fn present(object: &Frozen, api_version: &str, kind: &str) -> Value {
-    stamp(object.to_value(), api_version, kind)
 }
 
 /// `value` with the apiVersion and kind a client asked for (as every read answers).
@@ -120,6 +120,7 @@ mod tests {
             kind: "Widget".into(),
             metadata: json!({"resourceVersion": "7"}),
             items: objects.iter().map(|o| Arc::new(Frozen::from(o))).collect(),
+            without_managed_fields: false,
         };
         let value = list.clone().into_value();
         assert_eq!(value["kind"], "WidgetList");

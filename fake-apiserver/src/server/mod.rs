@@ -122,6 +122,10 @@ pub struct ListOptions {
     pub allow_watch_bookmarks: bool,
     pub send_initial_events: Option<bool>,
     pub timeout_seconds: Option<u64>,
+    /// In-process readers only (no query parameter): items and events come without
+    /// `metadata.managedFields`, for a reader that drops them anyway (an informer), since
+    /// thawing them is much of what a read costs.
+    pub without_managed_fields: bool,
 }
 
 /// What a request addresses once its URL is resolved: a type, and optionally a namespace,

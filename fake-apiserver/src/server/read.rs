@@ -168,13 +168,18 @@ impl ApiServer {
     }
 
     pub fn get(&mut self, target: &Target, resource_version: Option<&str>) -> ApiResult<Value> {
+        self.get_with(target, &ListOptions { resource_version: resource_version.map(str::to_string), ..Default::default() })
+    }
+
+    /// [`ApiServer::get`] with the read options that apply to one object: `resource_version`
+    /// and `without_managed_fields`.
+    pub fn get_with(&mut self, target: &Target, opts: &ListOptions) -> ApiResult<Value> {
         self.injected_error()?;
         let name = Self::require_name(target)?;
-        let opts = ListOptions { resource_version: resource_version.map(str::to_string), ..Default::default() };
-        let at = self.serve_revision(&self.read_at(&opts, false)?)?;
+        let at = self.serve_revision(&self.read_at(opts, false)?)?;
         let key = Self::object_key(target, name);
         let found = self.store.get_at(&key, at).map_err(|_| too_old(at, self.store.floor()))?;
-        found.map(|o| Self::present(target, o.to_value())).ok_or_else(|| Self::not_found(target, name))
+        found.map(|o| Self::present(target, thaw(&o, opts))).ok_or_else(|| Self::not_found(target, name))
     }
 
     /// A `<Kind>List` of the matching objects, with `metadata.resourceVersion` and, when
@@ -223,7 +228,7 @@ impl ApiServer {
             metadata["continue"] = Value::String(encode_continue(revision, &last));
             metadata["remainingItemCount"] = json!(more);
         }
-        Ok(List { api_version: target.resource.api_version(), kind: target.resource.kind.clone(), metadata, items })
+        Ok(List { api_version: target.resource.api_version(), kind: target.resource.kind.clone(), metadata, items, without_managed_fields: opts.without_managed_fields })
     }
 
     /// Opens a watch. Semantics of `resourceVersion`: unset or `"0"` start with synthetic
@@ -263,7 +268,7 @@ impl ApiServer {
                 .list_at(&target.resource.storage_key(), filter.namespace.as_deref(), at, |labels| filter.may_match(labels), |o| filter.matches(o))
                 .map_err(|_| too_old(at, self.store.floor()))?;
             for o in objects {
-                watch.pending.push_back(WatchEvent { event_type: "ADDED", object: Self::present(target, o.to_value()) });
+                watch.pending.push_back(WatchEvent { event_type: "ADDED", object: Self::present(target, thaw(&o, opts)) });
             }
             watch.revision = at;
             if opts.send_initial_events == Some(true) {
@@ -321,13 +326,14 @@ impl ApiServer {
             }
             let now = e.event_type != EventType::Deleted && filter.matches(&e.object);
             let before = e.previous.as_ref().is_some_and(|p| filter.matches(p));
+            let thaw = |o: &Frozen| thaw(o, &watch.filter_opts);
             let (event_type, object) = match (before, now) {
-                (false, true) => ("ADDED", e.object.to_value()),
-                (true, true) => ("MODIFIED", e.object.to_value()),
-                (true, false) if e.event_type == EventType::Deleted => ("DELETED", e.object.to_value()),
+                (false, true) => ("ADDED", thaw(&e.object)),
+                (true, true) => ("MODIFIED", thaw(&e.object)),
+                (true, false) if e.event_type == EventType::Deleted => ("DELETED", thaw(&e.object)),
                 (true, false) => {
                     // Stopped matching: the old object at the new revision.
-                    let mut old = e.previous.as_deref().map(Frozen::to_value).unwrap_or_default();
+                    let mut old = e.previous.as_deref().map(thaw).unwrap_or_default();
                     object::set_meta(&mut old, "resourceVersion", Value::String(e.revision.to_string()));
                     ("DELETED", old)
                 }
@@ -336,6 +342,15 @@ impl ApiServer {
             events.push(WatchEvent { event_type, object: Self::present(&watch.target, object) });
         }
         WatchPoll { events, closed: false }
+    }
+}
+
+/// A stored object thawed for a reader, with or without its managedFields as it asked.
+fn thaw(object: &Frozen, opts: &ListOptions) -> Value {
+    if opts.without_managed_fields {
+        object.to_value_without_managed_fields()
+    } else {
+        object.to_value()
     }
 }
 

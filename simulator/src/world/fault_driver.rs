@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 /// How long delayed watch events are let through between spells of delay.
@@ -60,8 +61,10 @@ impl WriteCrashes {
 }
 
 /// Starts `plan`'s faults in a run that started at `start`, with its fault window ending at
-/// `until`. `primary` is replica 0, the one that crashes.
-pub(super) fn drive(plan: &FaultPlan, start: Instant, until: Instant, server: &SharedApiServer, replicas: &Replicas, primary: NodeId, recorder: &Recorder) {
+/// `until`. `primary` is replica 0, the one that crashes. Returns the task that acts out
+/// crashes after writes, if the plan has any: it waits for requests to the end, so the run
+/// aborts it once it is over.
+pub(super) fn drive(plan: &FaultPlan, start: Instant, until: Instant, server: &SharedApiServer, replicas: &Replicas, primary: NodeId, recorder: &Recorder) -> Option<JoinHandle<()>> {
     server.with(|s| s.set_faults(plan.server_faults()));
     for fault in plan.faults.iter().cloned() {
         let server = server.clone();
@@ -149,17 +152,18 @@ pub(super) fn drive(plan: &FaultPlan, start: Instant, until: Instant, server: &S
             }
         }
     }
-    crash_after_writes(until, replicas, primary, recorder);
+    let crashes = crash_after_writes(until, replicas, primary, recorder);
     end_window(plan, until, server, recorder);
+    crashes
 }
 
 /// Kills replica 0 whenever its client asks (right after its nth write) and restarts it after
 /// the crash's down time (at the latest when faults stop).
-fn crash_after_writes(until: Instant, replicas: &Replicas, primary: NodeId, recorder: &Recorder) {
+fn crash_after_writes(until: Instant, replicas: &Replicas, primary: NodeId, recorder: &Recorder) -> Option<JoinHandle<()>> {
     let requests = replicas.write_crashes.as_ref().and_then(|c| c.received.lock().unwrap_or_else(|p| p.into_inner()).take());
-    let Some(mut requests) = requests else { return };
+    let mut requests = requests?;
     let (replicas, recorder) = (replicas.clone(), recorder.clone());
-    tokio::spawn(async move {
+    Some(tokio::spawn(async move {
         while let Some((nth, down)) = requests.recv().await {
             replicas.kill(primary);
             recorder.crashed(&format!("crash: replica 0 killed right after its write #{nth}, for {down:?}"));
@@ -167,7 +171,7 @@ fn crash_after_writes(until: Instant, replicas: &Replicas, primary: NodeId, reco
             replicas.restart(primary);
             recorder.note("replica 0 restarted");
         }
-    });
+    }))
 }
 
 /// At `until`, stops every fault, heals caches that may have missed events, and notes it.

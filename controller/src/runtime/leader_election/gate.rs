@@ -114,6 +114,9 @@ impl Cluster for LeaderOnly {
     fn get(&self, r: &ObjectRef) -> BoxFuture<'static, ClientResult<Option<Value>>> {
         self.inner.get(r)
     }
+    fn get_without_managed_fields(&self, r: &ObjectRef) -> BoxFuture<'static, ClientResult<Option<Value>>> {
+        self.inner.get_without_managed_fields(r)
+    }
     fn list(&self, gvk: &Gvk, namespace: Option<&str>, params: &ListParams) -> BoxFuture<'static, ClientResult<ObjectList>> {
         self.inner.list(gvk, namespace, params)
     }
