@@ -236,8 +236,8 @@ impl Store {
     }
 
     /// The stored objects being deleted (a `deletionTimestamp` set), in key order.
-    pub fn deleting(&self) -> impl Iterator<Item = (&ObjectKey, &Frozen)> {
-        self.objects.iter().filter(|(_, v)| v.deleting).map(|(k, v)| (k, &*v.object))
+    pub fn deleting(&self) -> impl Iterator<Item = (&ObjectKey, &Arc<Frozen>)> {
+        self.objects.iter().filter(|(_, v)| v.deleting).map(|(k, v)| (k, &v.object))
     }
 
     /// The stored objects with `ownerReferences`, in key order.

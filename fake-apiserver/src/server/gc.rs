@@ -9,6 +9,7 @@ use crate::object::{self, OwnerRef};
 use crate::resource::ResourceType;
 use crate::store::ObjectKey;
 use serde_json::Value;
+use std::sync::Arc;
 
 impl ApiServer {
     /// One garbage-collection pass; returns how many writes it made. Run it until it returns 0
@@ -18,27 +19,30 @@ impl ApiServer {
             return 0;
         }
         let mut writes = 0;
-        let deleting: Vec<(ObjectKey, Value)> = self.store.deleting().map(|(k, o)| (k.clone(), o.to_value())).collect();
+        // The pass only reads each deleting owner; sharing the stored tree spares a thaw of
+        // every deleting object on every pass.
+        let deleting: Vec<(ObjectKey, Arc<Frozen>)> = self.store.deleting().map(|(k, o)| (k.clone(), o.clone())).collect();
         for (key, owner) in deleting {
-            let finalizers = object::finalizers(&owner);
+            let owner = &*owner;
+            let finalizers = object::finalizers(owner);
             let has = |f: &str| finalizers.iter().any(|x| x == f);
             if has(ORPHAN_FINALIZER) {
-                for dep in self.dependents_of(&owner) {
-                    writes += self.drop_owner_reference(&dep, object::uid(&owner));
+                for dep in self.dependents_of(owner) {
+                    writes += self.drop_owner_reference(&dep, object::uid(owner));
                 }
                 writes += self.remove_finalizer(&key, ORPHAN_FINALIZER);
             } else if has(FOREGROUND_FINALIZER) {
                 // A dependent that another live owner still holds only loses this reference,
                 // as the real collector's "solid owner" rule does.
-                for dep in self.dependents_of(&owner) {
-                    if self.has_other_live_owner(&dep, object::uid(&owner)) {
-                        writes += self.drop_owner_reference(&dep, object::uid(&owner));
+                for dep in self.dependents_of(owner) {
+                    if self.has_other_live_owner(&dep, object::uid(owner)) {
+                        writes += self.drop_owner_reference(&dep, object::uid(owner));
                     } else {
                         writes += self.delete_key(&dep, Propagation::Foreground);
                     }
                 }
-                let blocking = self.dependents_of(&owner).iter().any(|d| {
-                    self.store.get(d).is_some_and(|o| object::owner_references(o).iter().any(|r| r.uid == object::uid(&owner) && r.block_owner_deletion))
+                let blocking = self.dependents_of(owner).iter().any(|d| {
+                    self.store.get(d).is_some_and(|o| object::owner_references(o).iter().any(|r| r.uid == object::uid(owner) && r.block_owner_deletion))
                 });
                 if !blocking {
                     writes += self.remove_finalizer(&key, FOREGROUND_FINALIZER);
@@ -77,7 +81,7 @@ impl ApiServer {
     }
 
     /// Objects whose ownerReferences name this owner's uid.
-    fn dependents_of(&self, owner: &Value) -> Vec<ObjectKey> {
+    fn dependents_of(&self, owner: &Frozen) -> Vec<ObjectKey> {
         let uid = object::uid(owner);
         self.store
             .owned()
