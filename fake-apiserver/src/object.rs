@@ -78,27 +78,28 @@ pub fn generation(obj: &Value) -> i64 {
     meta(obj).and_then(|m| m.get("generation")).and_then(Value::as_i64).unwrap_or(0)
 }
 
-/// `metadata.ownerReferences` as `(apiVersion, kind, name, uid, blockOwnerDeletion)`.
-pub fn owner_references(obj: &impl JsonView) -> Vec<OwnerRef> {
+/// `metadata.ownerReferences` as `(apiVersion, kind, name, uid, blockOwnerDeletion)`, borrowed
+/// from the object: the garbage collector reads every owned object's references on each pass.
+pub fn owner_references<V: JsonView>(obj: &V) -> impl Iterator<Item = OwnerRef<'_>> {
     let refs = obj.path(["metadata", "ownerReferences"]).map(JsonView::elements).unwrap_or_default();
-    let text = |r: &_, field| JsonView::field(r, field).and_then(JsonView::text).unwrap_or("").to_string();
-    refs.iter()
-        .map(|r| OwnerRef {
-            api_version: text(r, "apiVersion"),
-            kind: text(r, "kind"),
-            name: text(r, "name"),
-            uid: text(r, "uid"),
-            block_owner_deletion: r.field("blockOwnerDeletion").and_then(JsonView::boolean).unwrap_or(false),
-        })
-        .collect()
+    fn text<'a, V: JsonView>(r: &'a V, field: &str) -> &'a str {
+        r.field(field).and_then(JsonView::text).unwrap_or("")
+    }
+    refs.iter().map(move |r| OwnerRef {
+        api_version: text(r, "apiVersion"),
+        kind: text(r, "kind"),
+        name: text(r, "name"),
+        uid: text(r, "uid"),
+        block_owner_deletion: r.field("blockOwnerDeletion").and_then(JsonView::boolean).unwrap_or(false),
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OwnerRef {
-    pub api_version: String,
-    pub kind: String,
-    pub name: String,
-    pub uid: String,
+pub struct OwnerRef<'a> {
+    pub api_version: &'a str,
+    pub kind: &'a str,
+    pub name: &'a str,
+    pub uid: &'a str,
     pub block_owner_deletion: bool,
 }
 

@@ -177,7 +177,7 @@ fn gc_checked(s: &mut ApiServer, cms: &Target, secrets: &Target) -> Result<usize
             continue;
         }
         for r in object::owner_references(obj) {
-            let alive = live_owners.get(&r.uid).is_some_and(|deleting| !deleting);
+            let alive = live_owners.get(r.uid).is_some_and(|deleting| !deleting);
             prop_assert!(!alive, "{} was collected while its owner {} lives", name, r.name);
         }
     }

@@ -42,7 +42,7 @@ impl ApiServer {
                     }
                 }
                 let blocking = self.dependents_of(owner).iter().any(|d| {
-                    self.store.get(d).is_some_and(|o| object::owner_references(o).iter().any(|r| r.uid == object::uid(owner) && r.block_owner_deletion))
+                    self.store.get(d).is_some_and(|o| object::owner_references(o).any(|r| r.uid == object::uid(owner) && r.block_owner_deletion))
                 });
                 if !blocking {
                     writes += self.remove_finalizer(&key, FOREGROUND_FINALIZER);
@@ -71,7 +71,7 @@ impl ApiServer {
         let orphans: Vec<ObjectKey> = self
             .store
             .owned()
-            .filter(|(k, o)| !object::is_deleting(*o) && object::owner_references(*o).iter().all(|r| self.owner_absent(k, r) == Some(true)))
+            .filter(|(k, o)| !object::is_deleting(*o) && object::owner_references(*o).all(|r| self.owner_absent(k, &r) == Some(true)))
             .map(|(k, _)| k.clone())
             .collect();
         for k in orphans {
@@ -85,39 +85,39 @@ impl ApiServer {
         let uid = object::uid(owner);
         self.store
             .owned()
-            .filter(|(_, o)| object::owner_references(*o).iter().any(|r| r.uid == uid))
+            .filter(|(_, o)| object::owner_references(*o).any(|r| r.uid == uid))
             .map(|(k, _)| k.clone())
             .collect()
     }
 
     fn has_other_live_owner(&self, dependent: &ObjectKey, except_uid: &str) -> bool {
         let Some(obj) = self.store.get(dependent) else { return false };
-        object::owner_references(obj).iter().filter(|r| r.uid != except_uid).any(|r| self.owner(dependent, r).is_some_and(|o| !object::is_deleting(o)))
+        object::owner_references(obj).filter(|r| r.uid != except_uid).any(|r| self.owner(dependent, &r).is_some_and(|o| !object::is_deleting(o)))
     }
 
     /// `Some(true)` if the owner is gone (or is another object now), `Some(false)` if it lives,
     /// `None` when the reference can never be resolved (unknown kind, or a namespaced owner of
     /// a cluster-scoped dependent), which the real collector leaves alone.
-    fn owner_absent(&self, dependent: &ObjectKey, r: &OwnerRef) -> Option<bool> {
+    fn owner_absent(&self, dependent: &ObjectKey, r: &OwnerRef<'_>) -> Option<bool> {
         let key = self.owner_key(dependent, r)?;
         Some(self.store.get(&key).is_none_or(|o| object::uid(o) != r.uid))
     }
 
     /// The live owner a reference names, if it exists with that uid.
-    fn owner(&self, dependent: &ObjectKey, r: &OwnerRef) -> Option<&Frozen> {
+    fn owner(&self, dependent: &ObjectKey, r: &OwnerRef<'_>) -> Option<&Frozen> {
         self.store.get(&self.owner_key(dependent, r)?).filter(|o| object::uid(*o) == r.uid)
     }
 
     /// Where the owner would be stored; `None` when the reference cannot be resolved.
-    fn owner_key(&self, dependent: &ObjectKey, r: &OwnerRef) -> Option<ObjectKey> {
-        let (group, version) = object::split_api_version(&r.api_version);
-        let owner_type: &ResourceType = self.registry.by_kind(group, version, &r.kind)?;
+    fn owner_key(&self, dependent: &ObjectKey, r: &OwnerRef<'_>) -> Option<ObjectKey> {
+        let (group, version) = object::split_api_version(r.api_version);
+        let owner_type: &ResourceType = self.registry.by_kind(group, version, r.kind)?;
         let namespace = match (owner_type.namespaced, dependent.namespace.is_empty()) {
             (true, true) => return None,
             (true, false) => dependent.namespace.clone(),
             (false, _) => String::new(),
         };
-        Some(ObjectKey { resource: owner_type.storage_key(), namespace, name: r.name.clone() })
+        Some(ObjectKey { resource: owner_type.storage_key(), namespace, name: r.name.to_string() })
     }
 
     fn delete_key(&mut self, key: &ObjectKey, propagation: Propagation) -> usize {
