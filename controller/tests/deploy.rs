@@ -235,8 +235,8 @@ fn the_chart_installs_and_its_controller_identity_is_enough_and_no_more() {
     eventually(Duration::from_secs(30), "the symphony's composition ready", || of_band(&dev).filter(|c| c["status"]["simplified"]["status"] == "Ready"));
     dev.ok(&["delete", "symphony", "band", "--timeout=30s"]);
     eventually(Duration::from_secs(30), "the symphony's composition gone", || of_band(&dev).is_none().then_some(()));
-    let so_far = controller.log();
-    assert!(!so_far.to_lowercase().contains("forbidden"), "the chart's identity was refused something:\n{so_far}");
+    let refused = controller.forbidden();
+    assert!(refused.is_empty(), "the chart's identity was refused something:\n{}", refused.join("\n"));
 
     // A Secret is not granted: that resource shows Forbidden, nothing else is disturbed.
     dev.apply(&synthesizer("ungranted", &[r#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"ungranted-out","namespace":"default"}}"#]));

@@ -99,7 +99,7 @@ fn one_replica_leads_another_takes_over_when_it_dies_and_a_stopped_leader_hands_
     dev.apply(&composition("second"));
     eventually(Duration::from_secs(30), "v2 out", || (dev.json(&["get", "configmap", "elected-out"])["data"]["v"] == "2").then_some(()));
     eventually(Duration::from_secs(30), "second ready", || ready(&dev, "second").then_some(()));
-    let refused: Vec<String> = replicas[standby].log_events().iter().filter_map(|e| e["error"].as_str().filter(|e| e.contains("forbidden")).map(str::to_string)).collect();
+    let refused = replicas[standby].forbidden();
     assert!(refused.is_empty(), "the chart's identity was refused: {refused:?}");
 
     // SIGTERM: the leader releases the Lease on its way out.

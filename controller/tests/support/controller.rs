@@ -45,6 +45,11 @@ impl Controller {
         text
     }
 
+    /// The log lines that tell of a request refused as forbidden (a 403).
+    pub fn forbidden(&self) -> Vec<String> {
+        self.log().lines().filter(|l| l.to_lowercase().contains("forbidden")).map(str::to_string).collect()
+    }
+
     /// The fields of each log line (`message` among them).
     pub fn log_events(&self) -> Vec<serde_json::Value> {
         self.log().lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()).map(|mut line| line["fields"].take()).collect()
@@ -144,10 +149,9 @@ pub fn split_flags<'a>(flags: &[&'a str]) -> (Vec<&'a str>, Vec<&'a str>) {
     let (mut controllers, mut server) = (Vec::new(), Vec::new());
     let mut rest = flags.iter();
     while let Some(&flag) = rest.next() {
-        let to = if CONTROLLER_FLAGS.contains(&flag) { &mut controllers } else { &mut server };
-        to.push(flag);
-        if CONTROLLER_FLAGS.contains(&flag) {
-            to.extend(rest.next().copied());
+        match CONTROLLER_FLAGS.contains(&flag) {
+            true => controllers.extend([Some(flag), rest.next().copied()].into_iter().flatten()),
+            false => server.push(flag),
         }
     }
     (controllers, server)
@@ -209,7 +213,7 @@ impl ChartDeployment {
     /// Fails the test if the chart's identity was refused anything (the suite's compositions
     /// emit only kinds [`SUITE_VALUES`] grants).
     pub fn assert_nothing_forbidden(&self) {
-        let refused: Vec<String> = self.leader.log().lines().filter(|l| l.contains("forbidden") || l.contains("Forbidden")).map(str::to_string).collect();
+        let refused = self.leader.forbidden();
         assert!(refused.is_empty(), "the chart's controller ServiceAccount was refused:\n{}", refused.join("\n"));
     }
 }
