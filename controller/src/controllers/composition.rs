@@ -22,7 +22,7 @@ pub async fn reconcile(world: &World, key: CompositionKey, now: Time) -> Result<
     let synthesizer = world.synthesizer(&comp.spec.synthesizer.name);
     let current_slices = world.current_slices(&comp);
     let owned_slices = world.slices_owned_by(&comp);
-    let inputs = observe_inputs(world, &comp, synthesizer.as_ref()).await?;
+    let inputs = observe_inputs(world, &comp, synthesizer.as_deref()).await?;
     let dependencies = dependency_hold(world, &key, &comp);
     // The uncached reads the decision asked for, once made.
     let mut fresh: Option<Option<Composition>> = None;
@@ -32,7 +32,7 @@ pub async fn reconcile(world: &World, key: CompositionKey, now: Time) -> Result<
     let step = loop {
         let observed = Observed {
             composition: &comp,
-            synthesizer: synthesizer.as_ref(),
+            synthesizer: synthesizer.as_deref(),
             current_slices: current_slices.as_deref(),
             owned_slices: &owned_slices,
             inputs: &inputs,
@@ -68,7 +68,7 @@ pub async fn reconcile(world: &World, key: CompositionKey, now: Time) -> Result<
                 fresh_status = Some(world.status_inputs_fresh(&comp, rollout.is_some() || held).await?);
             }
             Step::WatchCancellation { uuid, canceled } if cancellation_watched.is_none() => cancellation_watched = Some(world.cancellations.watched(&uuid, &canceled)),
-            Step::ReadRollout { uuid } if rollout.is_none() => rollout = Some(see_rollout(world, &comp, synthesizer.as_ref(), &slot_holder(&key, &uuid)).await?),
+            Step::ReadRollout { uuid } if rollout.is_none() => rollout = Some(see_rollout(world, &comp, synthesizer.as_deref(), &slot_holder(&key, &uuid)).await?),
             step => break step,
         }
     };
@@ -107,7 +107,7 @@ fn dependency_hold(world: &World, key: &CompositionKey, comp: &Composition) -> O
         return None;
     }
     let reached = dependencies::reach(comp, |at| CompositionKey::parse(at).and_then(|k| world.composition(&k)));
-    dependencies::hold(comp, &|k: &str| reached.get(k), &[])
+    dependencies::hold(comp, &|k: &str| reached.get(k).map(|c| &**c), &[] as &[Composition])
 }
 
 /// What a deferred synthesis's admission looks at (with a cooldown: without one it asks for

@@ -10,7 +10,7 @@ use crate::runtime::Cached;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::sync::{Mutex, Weak};
+use std::sync::{Arc, Mutex, Weak};
 
 /// Entries kept before the first sweep of those the informer has let go.
 const FIRST_SWEEP: usize = 64;
@@ -26,7 +26,7 @@ struct Last<T> {
     /// Each decode beside the cached object it came from, held weakly: the informer's copy
     /// alone decides how long an object lives, and a weak reference keeps its allocation (so
     /// its address cannot be reused by a newer object while the entry remains).
-    by_name: BTreeMap<String, BTreeMap<String, (Weak<Value>, T)>>,
+    by_name: BTreeMap<String, BTreeMap<String, (Weak<Value>, Arc<T>)>>,
     len: usize,
     /// Entry count at which the entries of objects the informer dropped are swept out
     /// (deleted objects would otherwise stay for the replica's lifetime).
@@ -39,9 +39,10 @@ impl<T> Default for Decoded<T> {
     }
 }
 
-impl<T: DeserializeOwned + Clone> Decoded<T> {
-    /// `cached` as `T` (`None`, with a warning, if it does not match its type).
-    pub fn typed(&self, cached: Cached) -> Option<T> {
+impl<T: DeserializeOwned> Decoded<T> {
+    /// `cached` as `T` (`None`, with a warning, if it does not match its type), shared: a pass
+    /// that only reads it copies nothing.
+    pub fn typed(&self, cached: Cached) -> Option<Arc<T>> {
         let meta = &cached["metadata"];
         let (namespace, name) = (meta["namespace"].as_str().unwrap_or_default(), meta["name"].as_str().unwrap_or_default());
         let lock = || self.last.lock().unwrap_or_else(|p| p.into_inner());
@@ -53,19 +54,19 @@ impl<T: DeserializeOwned + Clone> Decoded<T> {
         // Decoded without the lock, so that workers on other threads do not queue behind it; a
         // decode made twice at once is kept once.
         let t = match T::deserialize(&*cached) {
-            Ok(t) => t,
+            Ok(t) => Arc::new(t),
             Err(e) => {
                 tracing::warn!(error = %e, "cached object does not match its type; ignoring it");
                 return None;
             }
         };
-        lock().insert(namespace, name, std::sync::Arc::downgrade(&cached), t.clone());
+        lock().insert(namespace, name, Arc::downgrade(&cached), t.clone());
         Some(t)
     }
 }
 
 impl<T> Last<T> {
-    fn insert(&mut self, namespace: &str, name: &str, cached: Weak<Value>, t: T) {
+    fn insert(&mut self, namespace: &str, name: &str, cached: Weak<Value>, t: Arc<T>) {
         let names = self.by_name.entry(namespace.to_string()).or_default();
         if names.insert(name.to_string(), (cached, t)).is_none() {
             self.len += 1;
@@ -91,7 +92,6 @@ impl<T> Last<T> {
 mod tests {
     use super::*;
     use serde_json::json;
-    use std::sync::Arc;
 
     #[derive(Clone, Debug, PartialEq, serde::Deserialize)]
     struct Thing {

@@ -48,7 +48,7 @@ use crate::decide::shard::Shard;
 use crate::decide::step::gvk;
 use crate::decide::symphony::owner_symphony;
 use crate::runtime::leader_election::{ElectionConfig, Elector, LeaderOnly, Leadership};
-use crate::runtime::{run_controller, Cluster, Gvk, Informer, ListParams, ListSemantic, Metrics, TokenBucket, WorkQueue};
+use crate::runtime::{run_controller, Cached, Cluster, Gvk, Informer, ListParams, ListSemantic, Metrics, TokenBucket, WorkQueue};
 use crate::synthesis::Executor;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde::de::DeserializeOwned;
@@ -199,14 +199,14 @@ fn symphony_of_composition(comp: &Composition) -> Option<SymphonyKey> {
 
 /// Every cached composition using the synthesizer.
 fn compositions_of_synthesizer(world: &World, synth: &Synthesizer) -> Vec<CompositionKey> {
-    world.compositions_using(synth.metadata.name.as_deref().unwrap_or_default()).iter().map(CompositionKey::of).collect()
+    world.compositions_using(synth.metadata.name.as_deref().unwrap_or_default()).iter().map(|c| CompositionKey::of(c)).collect()
 }
 
 /// Every cached composition bound to the input `obj` of kind `gvk`.
 fn compositions_bound_to(world: &World, gvk: &Gvk, obj: &Value) -> Vec<CompositionKey> {
     let (namespace, name) = (obj["metadata"]["namespace"].as_str(), obj["metadata"]["name"].as_str().unwrap_or_default());
     // Many compositions share a synthesizer: each is decoded from the cache once.
-    let mut synthesizers: std::collections::BTreeMap<String, Option<Synthesizer>> = std::collections::BTreeMap::new();
+    let mut synthesizers: std::collections::BTreeMap<String, Option<Arc<Synthesizer>>> = std::collections::BTreeMap::new();
     world
         .all_compositions()
         .into_iter()
@@ -270,15 +270,16 @@ impl Router {
         self.world.upgrade()
     }
 
-    fn composition_changed(&self, obj: &Value) {
-        let Some(comp) = typed::<Composition>(obj) else { return };
+    fn composition_changed(&self, obj: &Cached) {
+        let Some(world) = self.world() else { return };
+        // Decoded into the cache the controllers read: the pass this change queues finds it.
+        let Some(comp) = world.decoded.compositions.typed(obj.clone()) else { return };
         if let Some(owner) = symphony_of_composition(&comp) {
             self.queues.symphonies.add(owner);
         }
         let key = CompositionKey::of(&comp);
         self.queues.compositions.add(key.clone());
         self.queues.syntheses.add(key.clone());
-        let Some(world) = self.world() else { return };
         if world.composition(&key).is_none() {
             world.without_dependents.lock().unwrap_or_else(|p| p.into_inner()).remove(comp.metadata.uid.as_deref().unwrap_or_default());
         }
@@ -296,31 +297,31 @@ impl Router {
         }
     }
 
-    fn synthesizer_changed(&self, obj: &Value) {
-        let Some(synth) = typed::<Synthesizer>(obj) else { return };
+    fn synthesizer_changed(&self, obj: &Cached) {
         let Some(world) = self.world() else { return };
+        let Some(synth) = world.decoded.synthesizers.typed(obj.clone()) else { return };
         compositions_of_synthesizer(&world, &synth).into_iter().for_each(|k| self.queues.compositions.add(k));
         // A kind no synthesizer refers to any more is not watched any more.
         world.inputs.retain(&input_kinds(&world));
     }
 
-    fn slice_changed(&self, obj: &Value) {
-        let Some(slice) = typed::<ResourceSlice>(obj) else { return };
+    fn slice_changed(&self, obj: &Cached) {
+        let Some(world) = self.world() else { return };
+        let Some(slice) = world.decoded.slices.typed(obj.clone()) else { return };
         let Some(key) = composition_of_slice(&slice) else { return };
         self.queues.compositions.add(key.clone());
-        let Some(world) = self.world() else { return };
         if let Some(comp) = world.composition(&key) {
             resources_of_composition(&world, &comp).into_iter().for_each(|k| self.queues.resources.add(k));
         }
     }
 
     /// An input changed: the compositions bound to it look again.
-    fn input_changed(&self, gvk: &Gvk, obj: &Value) {
+    fn input_changed(&self, gvk: &Gvk, obj: &Cached) {
         let Some(world) = self.world() else { return };
         compositions_bound_to(&world, gvk, obj).into_iter().for_each(|k| self.queues.compositions.add(k));
     }
 
-    fn symphony_changed(&self, obj: &Value) {
+    fn symphony_changed(&self, obj: &Cached) {
         if let Some(key) = symphony_key(obj) {
             self.queues.symphonies.add(key);
         }
@@ -375,9 +376,9 @@ impl Eno {
         // knowing its own (weak) address, which resolves once it exists.
         let world = Arc::new_cyclic(|world: &Weak<World>| {
             let router = Arc::new(Router { queues: queues.clone(), world: world.clone() });
-            let on = |changed: fn(&Router, &Value)| {
+            let on = |changed: fn(&Router, &Cached)| {
                 let router = router.clone();
-                move |obj: &Value| changed(&router, obj)
+                move |obj: &Cached| changed(&router, obj)
             };
             // The shard's compositions (and their slices, and its symphonies) are all this
             // replica lists and watches; synthesizers (cluster-scoped) and inputs (bound from
@@ -394,7 +395,7 @@ impl Eno {
                     let (cluster, router) = (cluster.clone(), router.clone());
                     move |kind: &Gvk| {
                         let (router, watched) = (router.clone(), kind.clone());
-                        Informer::start(cluster.clone(), kind.clone(), None, all.clone(), move |obj: &Value| router.input_changed(&watched, obj))
+                        Informer::start(cluster.clone(), kind.clone(), None, all.clone(), move |obj: &Cached| router.input_changed(&watched, obj))
                     }
                 }),
                 cluster,

@@ -127,7 +127,7 @@ pub async fn reconcile(world: &World, key: ResourceWorkKey, now: Time) -> Result
     if fence == ResourceWrite::Delete && ctx.composition_deleting && !ctx.symphony_deleting && !defect!(world, ignore_dependents) && !world.dependents_gone(&key.composition, &comp).await? {
         return Ok(Action::RequeueAfter(DEPENDENTS_REMAIN));
     }
-    let fresh = if fence == ResourceWrite::Create && defect!(world, cached_create_check) { Some(comp.clone()) } else { world.get_fresh::<Composition>(&key.composition.object_ref(), Fence::FreshCompositionForResources).await? };
+    let fresh = if fence == ResourceWrite::Create && defect!(world, cached_create_check) { Some(Composition::clone(&comp)) } else { world.get_fresh::<Composition>(&key.composition.object_ref(), Fence::FreshCompositionForResources).await? };
     match fence_resource_write(fence, &comp, fresh.as_ref()) {
         Fenced::Write => {}
         Fenced::Drop => return Ok(Action::Done),

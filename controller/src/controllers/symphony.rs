@@ -15,6 +15,7 @@ use crate::decide::symphony::{is_owned_by, next, Next};
 use crate::runtime::{Action, ListParams, ObjectRef};
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How long to wait before looking again when a composition carries a newer symphony
@@ -23,7 +24,7 @@ const STALE_RETRY: Duration = Duration::from_secs(1);
 
 pub async fn reconcile(world: &World, key: SymphonyKey) -> Result<Action, PassError> {
     let Some(cached_symphony) = world.symphony(&key) else { return Ok(Action::Done) };
-    let cached: Vec<Composition> = world.all_compositions().into_iter().filter(|c| is_owned_by(c, &cached_symphony)).collect();
+    let cached: Vec<Composition> = world.all_compositions().into_iter().filter(|c| is_owned_by(c, &cached_symphony)).map(Arc::unwrap_or_clone).collect();
     if decide(world, &cached_symphony, &cached).is_none() {
         return Ok(Action::Done);
     }

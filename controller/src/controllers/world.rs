@@ -20,7 +20,7 @@ use std::time::Duration;
 /// A manifest's place: which slice, which index, and its parsed object.
 #[derive(Debug, Clone)]
 pub struct SliceEntry {
-    pub slice: ResourceSlice,
+    pub slice: Arc<ResourceSlice>,
     pub index: usize,
     pub manifest: Value,
     pub deleted: bool,
@@ -69,10 +69,10 @@ pub struct World {
 /// Typed copies of the four informers' objects ([`Decoded`]).
 #[derive(Default)]
 pub struct Decodes {
-    compositions: Decoded<Composition>,
-    synthesizers: Decoded<Synthesizer>,
-    slices: Decoded<ResourceSlice>,
-    symphonies: Decoded<Symphony>,
+    pub(super) compositions: Decoded<Composition>,
+    pub(super) synthesizers: Decoded<Synthesizer>,
+    pub(super) slices: Decoded<ResourceSlice>,
+    pub(super) symphonies: Decoded<Symphony>,
 }
 
 /// When this replica first saw each synthesis's claim (or cancellation) at a given time, by its
@@ -235,39 +235,39 @@ impl World {
         informer.get(r.namespace.as_deref().unwrap_or_default(), &r.name).map(Arc::unwrap_or_clone)
     }
 
-    pub fn composition(&self, key: &CompositionKey) -> Option<Composition> {
+    pub fn composition(&self, key: &CompositionKey) -> Option<Arc<Composition>> {
         self.compositions.get(&key.namespace, &key.name).and_then(|c| self.decoded.compositions.typed(c))
     }
 
-    pub fn all_compositions(&self) -> Vec<Composition> {
+    pub fn all_compositions(&self) -> Vec<Arc<Composition>> {
         self.compositions.list().into_iter().filter_map(|c| self.decoded.compositions.typed(c)).collect()
     }
 
-    pub fn symphony(&self, key: &SymphonyKey) -> Option<Symphony> {
+    pub fn symphony(&self, key: &SymphonyKey) -> Option<Arc<Symphony>> {
         self.symphonies.get(&key.namespace, &key.name).and_then(|s| self.decoded.symphonies.typed(s))
     }
 
-    pub fn all_synthesizers(&self) -> Vec<Synthesizer> {
+    pub fn all_synthesizers(&self) -> Vec<Arc<Synthesizer>> {
         self.synthesizers.list().into_iter().filter_map(|s| self.decoded.synthesizers.typed(s)).collect()
     }
 
-    pub fn synthesizer(&self, name: &str) -> Option<Synthesizer> {
+    pub fn synthesizer(&self, name: &str) -> Option<Arc<Synthesizer>> {
         self.synthesizers.get("", name).and_then(|s| self.decoded.synthesizers.typed(s))
     }
 
     /// The composition's slices, by name, from the cache.
-    pub fn slices_named(&self, namespace: &str, refs: &[crate::api::ResourceSliceRef]) -> Vec<ResourceSlice> {
+    pub fn slices_named(&self, namespace: &str, refs: &[crate::api::ResourceSliceRef]) -> Vec<Arc<ResourceSlice>> {
         refs.iter().filter_map(|r| self.slices.get(namespace, &r.name)).filter_map(|s| self.decoded.slices.typed(s)).collect()
     }
 
     /// Every cached slice owned by this composition (the slice informer's index: owner uids).
-    pub fn slices_owned_by(&self, comp: &Composition) -> Vec<ResourceSlice> {
+    pub fn slices_owned_by(&self, comp: &Composition) -> Vec<Arc<ResourceSlice>> {
         self.slices.indexed(comp.metadata.uid.as_deref().unwrap_or_default()).into_iter().filter_map(|s| self.decoded.slices.typed(s)).collect()
     }
 
     /// Every cached slice in the key's namespace that a composition of the key's name owns and
     /// that still holds the cleanup finalizer (the composition itself may be gone).
-    pub fn slices_held_for(&self, key: &CompositionKey) -> Vec<ResourceSlice> {
+    pub fn slices_held_for(&self, key: &CompositionKey) -> Vec<Arc<ResourceSlice>> {
         let owned = |s: &ResourceSlice| s.metadata.owner_references.iter().flatten().any(|o| o.kind == "Composition" && o.name == key.name);
         let held = |s: &ResourceSlice| s.metadata.finalizers.iter().flatten().any(|f| f == crate::api::CLEANUP_FINALIZER);
         self.slices
@@ -281,7 +281,7 @@ impl World {
 
     /// Every cached composition that names `namespace/name` in its `dependsOn` (the composition
     /// informer's index).
-    pub fn dependents_of(&self, key: &CompositionKey) -> Vec<Composition> {
+    pub fn dependents_of(&self, key: &CompositionKey) -> Vec<Arc<Composition>> {
         self.compositions.indexed(&format!("{}{key}", super::DEPENDS_ON_INDEX)).into_iter().filter_map(|c| self.decoded.compositions.typed(c)).collect()
     }
 
@@ -305,14 +305,14 @@ impl World {
     }
 
     /// Every cached composition using this synthesizer (the composition informer's index).
-    pub fn compositions_using(&self, synthesizer: &str) -> Vec<Composition> {
+    pub fn compositions_using(&self, synthesizer: &str) -> Vec<Arc<Composition>> {
         self.compositions.indexed(synthesizer).into_iter().filter_map(|c| self.decoded.compositions.typed(c)).collect()
     }
 
     /// Slices of the composition's current synthesis (`None` if one is missing from the cache).
     pub fn current_slices(&self, comp: &Composition) -> Option<Vec<ResourceSlice>> {
         let current = comp.status.as_ref()?.current_synthesis.as_ref()?;
-        let slices = self.slices_named(comp.metadata.namespace.as_deref().unwrap_or_default(), &current.resource_slices);
+        let slices: Vec<ResourceSlice> = self.slices_named(comp.metadata.namespace.as_deref().unwrap_or_default(), &current.resource_slices).iter().map(|s| ResourceSlice::clone(s)).collect();
         (slices.len() == current.resource_slices.len()).then_some(slices)
     }
 
@@ -347,7 +347,7 @@ impl World {
     async fn holds_fresh(&self, comp: &Composition, synthesizer: Option<&Synthesizer>) -> Result<(Option<String>, Option<crate::decide::dependencies::Hold>), PassError> {
         use crate::decide::dependencies;
         let all = self.compositions_fresh().await?;
-        let using: Vec<Composition> = all.iter().filter(|c| c.spec.synthesizer.name == comp.spec.synthesizer.name).cloned().collect();
+        let using: Vec<&Composition> = all.iter().filter(|c| c.spec.synthesizer.name == comp.spec.synthesizer.name).collect();
         let halted = synthesizer.and_then(|synth| crate::decide::rollout::halted_by(synth, &using));
         let by_key: BTreeMap<String, &Composition> = all.iter().map(|c| (dependencies::key_of(c), c)).collect();
         let hold = dependencies::hold(comp, &|k: &str| by_key.get(k).copied(), &all);
@@ -373,13 +373,12 @@ impl World {
     pub fn resource_keys(&self, comp: &Composition) -> Vec<ResourceKey> {
         let Some(status) = comp.status.as_ref() else { return Vec::new() };
         let ns = comp.metadata.namespace.as_deref().unwrap_or_default();
-        let mut keys: Vec<ResourceKey> = [status.current_synthesis.as_ref(), status.previous_synthesis.as_ref()]
-            .into_iter()
-            .flatten()
-            .flat_map(|s| self.slices_named(ns, &s.resource_slices))
-            .flat_map(|slice| slice.spec.resources.into_iter())
-            .filter_map(|m| self.manifests.object(&m).and_then(|o| ResourceKey::of(&o)))
-            .collect();
+        let mut keys = Vec::new();
+        for synthesis in [status.current_synthesis.as_ref(), status.previous_synthesis.as_ref()].into_iter().flatten() {
+            for slice in self.slices_named(ns, &synthesis.resource_slices) {
+                keys.extend(slice.spec.resources.iter().filter_map(|m| self.manifests.object(m).and_then(|o| ResourceKey::of(&o))));
+            }
+        }
         keys.sort();
         keys.dedup();
         keys

@@ -46,6 +46,8 @@ use super::synthesis::{begin, next_synthesis, retry_delay, stable_uuid, NothingR
 use crate::api::annotations::{FORCE_RESYNTHESIS, IGNORE_SIDE_EFFECTS, SYMPHONY_DELETING};
 use crate::api::{Composition, CompositionStatus, ResourceSlice, Synthesizer, CLEANUP_FINALIZER};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use std::borrow::Borrow;
+use std::sync::Arc;
 
 /// What a pass observed: the informer caches, and the uncached read once asked for.
 #[derive(Clone, Debug)]
@@ -57,7 +59,7 @@ pub struct Observed<'a> {
     /// The current synthesis's slices from the cache; `None` while one is missing from it.
     pub current_slices: Option<&'a [ResourceSlice]>,
     /// Every cached slice the composition owns.
-    pub owned_slices: &'a [ResourceSlice],
+    pub owned_slices: &'a [Arc<ResourceSlice>],
     /// The synthesizer's inputs as bound and found (empty without a synthesizer).
     pub inputs: &'a inputs::Observed,
     /// The composition read uncached, once [`Step::ReadFresh`] asked for it.
@@ -403,7 +405,7 @@ fn tidy(o: &Observed<'_>, halted: Option<&str>) -> Step {
         if holds_cleanup(&stale.metadata) {
             return release_slice(stale);
         }
-        return write(Write::Delete { target: address(stale), uid: stale.metadata.uid.clone(), resource_version: None }, Why::DeleteSlice);
+        return write(Write::Delete { target: address(&**stale), uid: stale.metadata.uid.clone(), resource_version: None }, Why::DeleteSlice);
     }
 
     status_if_changed(o, halted)
@@ -416,7 +418,7 @@ fn tidy(o: &Observed<'_>, halted: Option<&str>) -> Step {
 /// by a composition of the key's name, holding the finalizer); the composition is read uncached
 /// first, since a cache that lost it may be behind, and a slice goes only if its owner is
 /// confirmed gone or replaced (Eno's slice cleanup does the same).
-pub fn release_orphaned_slice(orphans: &[ResourceSlice], fresh: Fresh<&Composition>) -> Step {
+pub fn release_orphaned_slice(orphans: &[impl Borrow<ResourceSlice>], fresh: Fresh<&Composition>) -> Step {
     if orphans.is_empty() {
         return Step::Done;
     }
@@ -425,7 +427,7 @@ pub fn release_orphaned_slice(orphans: &[ResourceSlice], fresh: Fresh<&Compositi
         Fresh::Read(comp) => comp.and_then(|c| c.metadata.uid.as_deref()),
     };
     let owner_uid = |s: &ResourceSlice| s.metadata.owner_references.iter().flatten().find(|o| o.kind == "Composition").map(|o| o.uid.clone());
-    match orphans.iter().find(|s| owner_uid(s).as_deref() != alive) {
+    match orphans.iter().map(Borrow::borrow).find(|s| owner_uid(s).as_deref() != alive) {
         Some(orphan) => release_slice(orphan),
         None => Step::Done,
     }

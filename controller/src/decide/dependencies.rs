@@ -16,6 +16,7 @@
 //! A `dependsOn` entry without a namespace names a composition in the dependent's namespace.
 
 use crate::api::{BlockedBy, Composition, CompositionRef, DependencyStatus};
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub const WAITING_ON_DEPENDENCIES: &str = "WaitingOnDependencies";
@@ -37,7 +38,7 @@ pub struct Hold {
 /// What holds `comp` back, from the compositions `find` looks up (`namespace/name`): while it is
 /// live, its dependencies ([`waiting_on`]); while it is deleting, `dependents` (the compositions
 /// naming it in their `dependsOn`; [`waiting_on_dependents`]).
-pub fn hold<'a>(comp: &'a Composition, find: &impl Fn(&str) -> Option<&'a Composition>, dependents: &[Composition]) -> Option<Hold> {
+pub fn hold<'a>(comp: &'a Composition, find: &impl Fn(&str) -> Option<&'a Composition>, dependents: &[impl Borrow<Composition>]) -> Option<Hold> {
     let (status, cycle) = if comp.metadata.deletion_timestamp.is_none() {
         match cycle(comp, find) {
             // On or behind a cycle: never synthesized, whatever the dependencies' state.
@@ -79,7 +80,7 @@ pub fn is_ready(comp: &Composition) -> bool {
 
 /// The compositions `comp`'s dependencies lead to, transitively, as `lookup` finds them
 /// (`namespace/name` → composition); the ones it does not find are left out.
-pub fn reach(comp: &Composition, mut lookup: impl FnMut(&str) -> Option<Composition>) -> BTreeMap<String, Composition> {
+pub fn reach<C: Borrow<Composition>>(comp: &Composition, mut lookup: impl FnMut(&str) -> Option<C>) -> BTreeMap<String, C> {
     let mut reached = BTreeMap::new();
     let mut next = dependencies_of(comp);
     while let Some(at) = next.pop() {
@@ -87,7 +88,7 @@ pub fn reach(comp: &Composition, mut lookup: impl FnMut(&str) -> Option<Composit
             continue;
         }
         let Some(found) = lookup(&at) else { continue };
-        next.extend(dependencies_of(&found));
+        next.extend(dependencies_of(found.borrow()));
         reached.insert(at, found);
     }
     reached
@@ -145,11 +146,12 @@ pub fn waiting_on<'a>(comp: &'a Composition, find: &impl Fn(&str) -> Option<&'a 
 
 /// What holds a deleting composition back: the compositions that depend on it and still exist
 /// (a deleting one counts until it has released its cleanup finalizer, as in Eno).
-pub fn waiting_on_dependents(comp: &Composition, dependents: &[Composition]) -> Option<DependencyStatus> {
+pub fn waiting_on_dependents(comp: &Composition, dependents: &[impl Borrow<Composition>]) -> Option<DependencyStatus> {
     let me = key_of(comp);
     let mut blocked_by: Vec<BlockedBy> = dependents
         .iter()
-        .filter(|d| dependencies_of(d).contains(&me))
+        .map(Borrow::borrow)
+        .filter(|d: &&Composition| dependencies_of(d).contains(&me))
         .filter(|d| d.metadata.deletion_timestamp.is_none() || d.metadata.finalizers.iter().flatten().any(|f| f == crate::api::CLEANUP_FINALIZER))
         .map(|d| BlockedBy {
             name: d.metadata.name.clone().unwrap_or_default(),

@@ -33,6 +33,7 @@ use super::synthesis::is_failed;
 use crate::api::{Composition, Synthesis, Synthesizer};
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta, Time};
+use std::borrow::Borrow;
 use std::time::Duration;
 
 /// The slot Lease's name (in the namespace the controller is given).
@@ -145,12 +146,13 @@ pub fn lease_address(namespace: &str) -> crate::runtime::ObjectRef {
 /// by namespace/name), as the message the halted compositions show. Any failure with the new
 /// version counts, not only the rollout's own: a composition edited since the change, or one
 /// whose retry keeps failing, is as much a sign that the version is broken.
-pub fn halted_by(synth: &Synthesizer, compositions: &[Composition]) -> Option<String> {
+pub fn halted_by(synth: &Synthesizer, compositions: &[impl Borrow<Composition>]) -> Option<String> {
     let generation = synth.metadata.generation.unwrap_or(0);
     let broke = |s: &Synthesis| s.observed_synthesizer_generation == generation && is_failed(s) && (s.canceled.is_some() || s.synthesized.is_some());
     let mut broken: Vec<String> = compositions
         .iter()
-        .filter(|c| c.metadata.deletion_timestamp.is_none())
+        .map(Borrow::borrow)
+        .filter(|c: &&Composition| c.metadata.deletion_timestamp.is_none())
         .filter(|c| {
             let status = c.status.as_ref();
             let latest = status.and_then(|s| s.in_flight_synthesis.as_ref()).or_else(|| status.and_then(|s| s.current_synthesis.as_ref()));

@@ -19,7 +19,7 @@ use tokio::sync::Notify;
 /// (namespace, name) of a cached object.
 pub type CacheKey = (String, String);
 
-type OnChange = Arc<dyn Fn(&Value) + Send + Sync>;
+type OnChange = Arc<dyn Fn(&Cached) + Send + Sync>;
 
 /// A cached object.
 pub type Cached = Arc<Value>;
@@ -102,7 +102,7 @@ impl Informer {
     /// match), listing with `params`' semantic. `on_change` sees every object that was added,
     /// changed or removed (its last state; an object that stops matching the selectors is
     /// removed), e.g. to enqueue work.
-    pub fn start(cluster: Arc<dyn Cluster>, gvk: Gvk, namespace: Option<String>, params: ListParams, on_change: impl Fn(&Value) + Send + Sync + 'static) -> Informer {
+    pub fn start(cluster: Arc<dyn Cluster>, gvk: Gvk, namespace: Option<String>, params: ListParams, on_change: impl Fn(&Cached) + Send + Sync + 'static) -> Informer {
         Self::start_with(cluster, gvk, namespace, params, None, on_change)
     }
 
@@ -114,7 +114,7 @@ impl Informer {
         namespace: Option<String>,
         params: ListParams,
         index: impl Fn(&Value) -> Vec<String> + Send + Sync + 'static,
-        on_change: impl Fn(&Value) + Send + Sync + 'static,
+        on_change: impl Fn(&Cached) + Send + Sync + 'static,
     ) -> Informer {
         Self::start_with(cluster, gvk, namespace, params, Some(Arc::new(index)), on_change)
     }
@@ -125,7 +125,7 @@ impl Informer {
         namespace: Option<String>,
         params: ListParams,
         index: Option<IndexFn>,
-        on_change: impl Fn(&Value) + Send + Sync + 'static,
+        on_change: impl Fn(&Cached) + Send + Sync + 'static,
     ) -> Informer {
         let store = Arc::new(RwLock::new(Cache::new(index)));
         let synced = Arc::new(Synced::default());

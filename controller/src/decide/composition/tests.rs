@@ -123,11 +123,12 @@ impl Pass {
             Fresh::Unread => Fresh::Unread,
             Fresh::Read(c) => Fresh::Read(c.as_ref()),
         };
+        let owned: Vec<std::sync::Arc<ResourceSlice>> = self.slices.iter().cloned().map(std::sync::Arc::new).collect();
         decide(&Observed {
             composition: &self.comp,
             synthesizer: self.synth.as_ref(),
             current_slices: current.as_deref(),
-            owned_slices: &self.slices,
+            owned_slices: &owned,
             inputs: &self.inputs,
             fresh,
             fresh_status,
@@ -570,7 +571,7 @@ fn owned_by(mut s: ResourceSlice, uid: &str) -> ResourceSlice {
 fn a_slice_left_holding_its_finalizer_goes_once_its_composition_is_confirmed_gone() {
     let orphan = owned_by(slice("c-1", "u1", true, None), "comp-uid");
     // Nothing cached, nothing to read.
-    assert_eq!(release_orphaned_slice(&[], Fresh::Unread), Step::Done);
+    assert_eq!(release_orphaned_slice(&[] as &[ResourceSlice], Fresh::Unread), Step::Done);
     // The cache lost the composition; it may be behind, so read it first.
     assert_eq!(release_orphaned_slice(std::slice::from_ref(&orphan), Fresh::Unread), Step::ReadFresh);
     // Still there (a lagging cache): its own deletion handles the slice.

@@ -40,11 +40,11 @@ fn a_cycle_holds_every_composition_on_it_and_behind_it() {
     let find = |k: &str| known.get(k);
     assert_eq!(cycle(&comps[0], &find).unwrap(), ["ns/a", "ns/b", "ns/c", "ns/a"]);
     for on_or_behind in &comps[..5] {
-        let held = hold(on_or_behind, &find, &[]).unwrap();
+        let held = hold(on_or_behind, &find, &[] as &[Composition]).unwrap();
         assert_eq!(held.status.reason, CIRCULAR_DEPENDENCY);
         assert!(held.message.starts_with("circular dependency: "), "{}", held.message);
     }
-    assert_eq!(hold(&comps[5], &find, &[]), None);
+    assert_eq!(hold(&comps[5], &find, &[] as &[Composition]), None);
     let self_loop = comp("s", &["s"], true);
     assert_eq!(cycle(&self_loop, &|k: &str| (k == "ns/s").then_some(&self_loop)).unwrap(), ["ns/s", "ns/s"]);
 }
