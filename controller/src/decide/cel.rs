@@ -12,7 +12,6 @@
 //! a hash order. (An expression that itself turns a map into a list, `m.map(k, ...)`, gets
 //! CEL's unspecified key order, as in every CEL implementation.)
 
-use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -21,11 +20,8 @@ use kube_cel::cel::{self, Context, ExecutionError, Program};
 use kube_cel::KubeCelExt;
 use serde_json::{Map, Number, Value};
 
+use super::memo::Memo;
 use crate::api::Composition;
-
-/// Cached programs per thread; beyond this many distinct expressions the cache starts over, so
-/// a synthesizer that generates expressions cannot grow it without bound.
-const CACHE_LIMIT: usize = 1024;
 
 /// Why an expression produced no value.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -39,23 +35,27 @@ pub enum CelError {
 }
 
 thread_local! {
-    // Per thread, so the hot path takes no lock; keyed by text in a BTreeMap (no hash order).
-    static PROGRAMS: RefCell<BTreeMap<String, Rc<Result<Program, String>>>> = const { RefCell::new(BTreeMap::new()) };
+    static PROGRAMS: Memo<Result<Compiled, String>> = const { Memo::new() };
 }
 
-fn compiled(expression: &str) -> Rc<Result<Program, String>> {
-    PROGRAMS.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        if let Some(program) = cache.get(expression) {
-            return program.clone();
-        }
-        if cache.len() >= CACHE_LIMIT {
-            cache.clear();
-        }
-        let program = Rc::new(Program::compile(expression).map_err(|e| e.to_string()));
-        cache.insert(expression.to_owned(), program.clone());
-        program
-    })
+/// A compiled expression, and which of the variables it reads: the others are not handed to
+/// it, since CEL copies each variable's whole tree in (the live object can be large).
+struct Compiled {
+    program: Program,
+    reads_self: bool,
+    reads_composition: bool,
+}
+
+impl Compiled {
+    fn new(program: Program) -> Self {
+        let references = program.references();
+        let (reads_self, reads_composition) = (references.has_variable("self"), references.has_variable("composition"));
+        Compiled { program, reads_self, reads_composition }
+    }
+}
+
+fn compiled(expression: &str) -> Rc<Result<Compiled, String>> {
+    PROGRAMS.with(|programs| programs.get(expression, |e| Program::compile(e).map(Compiled::new).map_err(|e| e.to_string())))
 }
 
 /// Whether `expression` compiles (e.g. a filter given on the command line, checked at start).
@@ -88,19 +88,23 @@ pub fn eval_for_path(expression: &str, vars: &Vars<'_>, path_managed_by_eno: boo
 
 fn eval_inner(expression: &str, vars: &Vars<'_>, path_managed_by_eno: Option<bool>) -> Result<Value, CelError> {
     let program = compiled(expression);
-    let program = program
+    let compiled = program
         .as_ref()
         .as_ref()
         .map_err(|message| CelError::Compile { expression: expression.to_owned(), message: message.clone() })?;
     let empty = Value::Object(Map::new());
     let result = FUNCTIONS.with(|functions| {
         let mut ctx = functions.new_inner_scope();
-        ctx.add_variable_from_value("self", to_cel(vars.live.unwrap_or(&empty)));
-        ctx.add_variable_from_value("composition", to_cel(vars.composition));
+        if compiled.reads_self {
+            ctx.add_variable_from_value("self", to_cel(vars.live.unwrap_or(&empty)));
+        }
+        if compiled.reads_composition {
+            ctx.add_variable_from_value("composition", to_cel(vars.composition));
+        }
         if let Some(managed) = path_managed_by_eno {
             ctx.add_variable_from_value("pathManagedByEno", cel::Value::Bool(managed));
         }
-        program.execute(&ctx)
+        compiled.program.execute(&ctx)
     });
     let result = result.map_err(|e| CelError::Eval { expression: expression.to_owned(), message: describe(&e) })?;
     to_json(&result).ok_or_else(|| CelError::Unrepresentable {
@@ -137,7 +141,7 @@ fn compare_resource_quantities(a: Arc<String>, b: Arc<String>) -> cel::ResolveRe
         let mut ctx = functions.new_inner_scope();
         ctx.add_variable_from_value("a", cel::Value::String(a));
         ctx.add_variable_from_value("b", cel::Value::String(b));
-        program.execute(&ctx)
+        program.program.execute(&ctx)
     })
 }
 

@@ -46,6 +46,7 @@ pub mod composition;
 pub mod dependencies;
 pub mod fail_open;
 pub mod inputs;
+pub mod memo;
 pub mod watchdog;
 pub mod overrides;
 pub mod ordering;

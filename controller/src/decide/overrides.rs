@@ -16,6 +16,8 @@
 use serde_json::{Map, Value};
 
 use super::cel::{self, CelError, Vars};
+use super::memo::Memo;
+use std::rc::Rc;
 
 pub use crate::api::annotations::OVERRIDES;
 
@@ -132,10 +134,20 @@ fn field<'a>(item: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     item.get(key).or_else(|| item.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
 }
 
+thread_local! {
+    static PARSED: Memo<Result<Vec<Override>, OverridesError>> = const { Memo::new() };
+}
+
+/// [`parse`], once per annotation text: every pass of a resource reads the same annotation.
+fn parsed(annotation: &str) -> Rc<Result<Vec<Override>, OverridesError>> {
+    PARSED.with(|memo| memo.get(annotation, parse))
+}
+
 /// Parses the annotation and compiles its expressions: what Eno checks of a synthesizer's output
 /// before accepting it.
 pub fn validate(annotation: &str) -> Result<(), OverridesError> {
-    for (index, op) in parse(annotation)?.iter().enumerate() {
+    let parsed = parsed(annotation);
+    for (index, op) in parsed.as_ref().as_ref().map_err(Clone::clone)?.iter().enumerate() {
         let expressions = [op.condition.as_deref(), match &op.value {
             ValueSource::Expression(e) => Some(e.as_str()),
             ValueSource::Literal(_) => None,
@@ -154,8 +166,10 @@ pub fn apply(manifest: &Value, vars: &Vars<'_>) -> Result<Value, OverridesError>
         return Ok(manifest.clone());
     };
     let annotation = annotation.as_str().ok_or_else(|| OverridesError::Json("not a string".into()))?;
+    let parsed = parsed(annotation);
+    let ops = parsed.as_ref().as_ref().map_err(Clone::clone)?;
     let mut out = manifest.clone();
-    for op in parse(annotation)? {
+    for op in ops {
         match op.apply(&mut out, vars) {
             Outcome::Applied => tracing::debug!(path = %op.source, "override applied"),
             // Expressions that do not compile, and paths that do not fit the object, are probably
