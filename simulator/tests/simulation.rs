@@ -98,6 +98,18 @@ fn fault_free_traces_match_their_snapshots() {
 /// moves (cached-symphony-list: seed 55, then 231 once self-healing added a read).
 const DEFECT_SEEDS: u64 = 400;
 
+/// Defects the swarm catches too rarely for [`DEFECT_SEEDS`] to find them reliably, with
+/// budgets that do. `ignore-renew-deadline` needs a leader whose renewals fail for a whole lease
+/// while its other writes get through: 6 of 1,200 leader-election seeds (0.5% each) catch it,
+/// so 400 seeds would miss it once in 7 changes that move the interleavings; 1,500 miss it
+/// once in 2,000. Only a late catch pays for the larger budget: the search stops at the first.
+const RARE_DEFECT_SEEDS: &[(&str, u64)] = &[("ignore-renew-deadline", 1_500)];
+
+/// The seeds searched for defect `name`.
+fn defect_budget(name: &str) -> u64 {
+    RARE_DEFECT_SEEDS.iter().find(|(rare, _)| *rare == name).map_or(DEFECT_SEEDS, |&(_, seeds)| seeds)
+}
+
 #[test]
 fn each_deliberate_defect_is_caught_shrunk_and_reported() {
     // Two defects at a time (the CI machine has two cores); each panics on its own thread.
@@ -117,11 +129,12 @@ fn catch(name: &str, scenario_name: &str, invariant: simulator::invariants::Inva
     let defects = defects_named(name).expect("known defect");
     let s = scenario(scenario_name);
     let started = std::time::Instant::now();
-    let found = (0..DEFECT_SEEDS).find_map(|seed| {
+    let budget = defect_budget(name);
+    let found = (0..budget).find_map(|seed| {
         // The first violation: the one the report shows.
         check_seed(&s, seed, defects, false).err().filter(|f| f.outcome.first_violation().is_some_and(|v| v.invariant == invariant)).map(|f| f.seed)
     });
-    let seed = found.unwrap_or_else(|| panic!("defect {name} not caught in {DEFECT_SEEDS} seeds of {scenario_name}"));
+    let seed = found.unwrap_or_else(|| panic!("defect {name} not caught in {budget} seeds of {scenario_name}"));
     let searched = started.elapsed();
     let failure = check_seed(&s, seed, defects, true).expect_err("the failing seed replays");
     let (shrunk, outcome) = failure.shrunk.clone().expect("shrunk");
