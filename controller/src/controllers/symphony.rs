@@ -24,7 +24,7 @@ const STALE_RETRY: Duration = Duration::from_secs(1);
 
 pub async fn reconcile(world: &World, key: SymphonyKey) -> Result<Action, PassError> {
     let Some(cached_symphony) = world.symphony(&key) else { return Ok(Action::Done) };
-    let cached: Vec<Composition> = world.all_compositions().into_iter().filter(|c| is_owned_by(c, &cached_symphony)).map(Arc::unwrap_or_clone).collect();
+    let cached: Vec<Arc<Composition>> = world.all_compositions().into_iter().filter(|c| is_owned_by(c, &cached_symphony)).collect();
     if decide(world, &cached_symphony, &cached).is_none() {
         return Ok(Action::Done);
     }
@@ -80,7 +80,7 @@ pub async fn reconcile(world: &World, key: SymphonyKey) -> Result<Action, PassEr
 }
 
 /// [`next`], or the deliberately broken protocol when the simulator asks for it.
-fn decide(world: &World, symphony: &Symphony, owned: &[Composition]) -> Option<Next> {
+fn decide(world: &World, symphony: &Symphony, owned: &[impl std::borrow::Borrow<Composition>]) -> Option<Next> {
     #[cfg(madsim)]
     if world.defects.set_before_prune {
         return crate::decide::symphony::next_setting_before_pruning(symphony, owned);

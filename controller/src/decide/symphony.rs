@@ -56,6 +56,7 @@
 use crate::api::annotations::{SYMPHONY_DELETING, SYMPHONY_GENERATION};
 use crate::api::{Binding, Composition, CompositionRef, CompositionSpec, EnvVar, Symphony, SymphonyStatus, Variation, CLEANUP_FINALIZER};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
 use apimachinery::hash::fnv1a64;
 
@@ -148,7 +149,9 @@ pub fn composition_name(symphony: &Symphony, synthesizer: &str) -> String {
 /// The spec a variation's composition must have: bindings are the symphony's overridden by the
 /// variation's on the same key; env is the variation's plus the symphony's not named by it;
 /// dependsOn resolves synthesizer names to the compositions of those variations.
-pub fn desired_spec(symphony: &Symphony, variation: &Variation, owned: &[Composition]) -> CompositionSpec {
+pub fn desired_spec(symphony: &Symphony, variation: &Variation, owned: &[impl Borrow<Composition>]) -> CompositionSpec {
+    let owned = borrowed(owned);
+    let owned = owned.as_slice();
     let mut bindings: Vec<Binding> = symphony.spec.bindings.iter().filter(|b| !variation.bindings.iter().any(|v| v.key == b.key)).cloned().collect();
     bindings.extend(variation.bindings.iter().cloned());
     let mut env: Vec<EnvVar> = variation.synthesis_env.clone();
@@ -167,8 +170,13 @@ pub fn desired_spec(symphony: &Symphony, variation: &Variation, owned: &[Composi
 }
 
 /// The live (not deleting) composition of a synthesizer, if any.
-fn live_for<'a>(owned: &'a [Composition], synthesizer: &str) -> Option<&'a Composition> {
-    owned.iter().find(|c| !deleting(&c.metadata) && c.spec.synthesizer.name == synthesizer)
+/// The compositions as references, so a pass sorts and reads them without copying any.
+fn borrowed(owned: &[impl Borrow<Composition>]) -> Vec<&Composition> {
+    owned.iter().map(Borrow::borrow).collect()
+}
+
+fn live_for<'a>(owned: &[&'a Composition], synthesizer: &str) -> Option<&'a Composition> {
+    owned.iter().copied().find(|c| !deleting(&c.metadata) && c.spec.synthesizer.name == synthesizer)
 }
 
 fn non_empty(values: &BTreeMap<String, String>) -> impl Iterator<Item = (&String, &String)> {
@@ -224,7 +232,7 @@ pub fn annotation_conflicts<'a>(keys: &BTreeSet<String>, compositions: impl Into
 
 /// The next write for `symphony`, given every composition it owns (controller ownerReference;
 /// see [`is_owned_by`]). For phase 2 to be safe `owned` must come from a fresh (uncached) list.
-pub fn next(symphony: &Symphony, owned: &[Composition]) -> Option<Next> {
+pub fn next(symphony: &Symphony, owned: &[impl Borrow<Composition>]) -> Option<Next> {
     decide(symphony, owned, Protocol::PruneThenSet)
 }
 
@@ -232,7 +240,7 @@ pub fn next(symphony: &Symphony, owned: &[Composition]) -> Option<Next> {
 /// set wherever their variation wants them before the other compositions are pruned, so a key
 /// moving between variations is briefly on both (breaks at-most-once).
 #[cfg(madsim)]
-pub fn next_setting_before_pruning(symphony: &Symphony, owned: &[Composition]) -> Option<Next> {
+pub fn next_setting_before_pruning(symphony: &Symphony, owned: &[impl Borrow<Composition>]) -> Option<Next> {
     decide(symphony, owned, Protocol::SetThenPrune)
 }
 
@@ -243,8 +251,8 @@ enum Protocol {
     SetThenPrune,
 }
 
-fn decide(symphony: &Symphony, owned: &[Composition], protocol: Protocol) -> Option<Next> {
-    let mut owned: Vec<Composition> = owned.to_vec();
+fn decide(symphony: &Symphony, owned: &[impl Borrow<Composition>], protocol: Protocol) -> Option<Next> {
+    let mut owned = borrowed(owned);
     owned.sort_by(|a, b| name(a).cmp(name(b)));
     let has_finalizer = symphony.metadata.finalizers.iter().flatten().any(|f| f == CLEANUP_FINALIZER);
     if deleting(&symphony.metadata) {
@@ -302,7 +310,7 @@ fn annotations_of(comp: &Composition) -> BTreeMap<String, String> {
 }
 
 /// Symphony deleting: label each composition, then delete it; finalizer off once none is left.
-fn short_circuit(owned: &[Composition]) -> Option<Next> {
+fn short_circuit(owned: &[&Composition]) -> Option<Next> {
     for comp in owned {
         let mut labels = labels_of(comp);
         if labels.get(SYMPHONY_DELETING).map(String::as_str) != Some("true") {
@@ -318,7 +326,7 @@ fn short_circuit(owned: &[Composition]) -> Option<Next> {
 
 /// A live composition whose synthesizer left the variations, or a duplicate of another one
 /// (the one with the deterministic name, else the newest, is kept).
-fn superfluous(symphony: &Symphony, owned: &[Composition]) -> Option<Next> {
+fn superfluous(symphony: &Symphony, owned: &[&Composition]) -> Option<Next> {
     let mut by_synth: BTreeMap<&str, Vec<&Composition>> = BTreeMap::new();
     for comp in owned.iter().filter(|c| !deleting(&c.metadata)) {
         if !symphony.spec.variations.iter().any(|v| v.synthesizer.name == comp.spec.synthesizer.name) {
@@ -342,7 +350,7 @@ fn variation_of<'a>(symphony: &'a Symphony, comp: &Composition) -> Option<&'a Va
 
 /// Phase 1: a live composition still holding a key its variation sets to `""`, or not yet
 /// stamped with this generation.
-fn prune(symphony: &Symphony, owned: &[Composition], generation: i64) -> Option<Next> {
+fn prune(symphony: &Symphony, owned: &[&Composition], generation: i64) -> Option<Next> {
     for comp in owned.iter().filter(|c| !deleting(&c.metadata)) {
         let Some(variation) = variation_of(symphony, comp) else { continue };
         let emptied = |m: &BTreeMap<String, String>| m.iter().filter(|(_, v)| v.is_empty()).map(|(k, _)| k.clone()).collect::<Vec<_>>();
@@ -363,7 +371,7 @@ fn prune(symphony: &Symphony, owned: &[Composition], generation: i64) -> Option<
 /// create missing compositions (dependencies first), then bring specs and labels/annotations up to date. With
 /// `exclusive`, an annotation key set on one variation only is not added while another
 /// composition still holds it.
-fn set(symphony: &Symphony, owned: &[Composition], exclusive: bool) -> Option<Next> {
+fn set(symphony: &Symphony, owned: &[&Composition], exclusive: bool) -> Option<Next> {
     // Created dependencies first, as Eno's topological sort does; a variation on (or behind) a
     // dependsOn cycle is not created at all.
     let variations = &symphony.spec.variations;
@@ -396,7 +404,7 @@ fn set(symphony: &Symphony, owned: &[Composition], exclusive: bool) -> Option<Ne
 
 /// A variation's new composition: labels and the stamp, but no annotations yet (they follow in
 /// a fenced update; see the module docs).
-fn new_composition(symphony: &Symphony, variation: &Variation, owned: &[Composition], name: String) -> Composition {
+fn new_composition(symphony: &Symphony, variation: &Variation, owned: &[&Composition], name: String) -> Composition {
     let generation = symphony.metadata.generation.unwrap_or_default();
     let labels: BTreeMap<String, String> = non_empty(&variation.labels).map(|(k, v)| (k.clone(), v.clone())).collect();
     let owner = OwnerReference {
@@ -422,7 +430,9 @@ fn new_composition(symphony: &Symphony, variation: &Variation, owned: &[Composit
 
 /// `synthesized`/`reconciled`/`ready`: the latest of the non-optional compositions' current
 /// synthesis, each unset while any of them lacks it, is missing, stale or deleting.
-pub fn status(symphony: &Symphony, owned: &[Composition]) -> SymphonyStatus {
+pub fn status(symphony: &Symphony, owned: &[impl Borrow<Composition>]) -> SymphonyStatus {
+    let owned = borrowed(owned);
+    let owned = owned.as_slice();
     type Field = fn(&crate::api::Synthesis) -> &Option<Time>;
     let fields: [Field; 3] = [|s| &s.synthesized, |s| &s.reconciled, |s| &s.ready];
     let mut latest: [Option<Time>; 3] = Default::default();

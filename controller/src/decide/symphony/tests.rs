@@ -2,6 +2,9 @@ use super::*;
 use crate::api::{ResourceBinding, Synthesis, CompositionStatus, SymphonySpec, SynthesizerRef};
 use proptest::prelude::*;
 
+/// No compositions (typed, for the functions that take any borrowable form).
+const NONE: &[Composition] = &[];
+
 const OWNER: &str = "owner";
 
 fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -45,7 +48,7 @@ fn annotations_written(next: &Next) -> &BTreeMap<String, String> {
 fn finalizer_comes_first() {
     let mut sym = symphony(1, vec![variation("a", &[])]);
     sym.metadata.finalizers = None;
-    assert_eq!(next(&sym, &[]), Some(Next::AddFinalizer));
+    assert_eq!(next(&sym, NONE), Some(Next::AddFinalizer));
 }
 
 #[test]
@@ -53,7 +56,7 @@ fn creation_is_deterministic_owned_and_carries_no_annotations_yet() {
     let mut v = variation("synth-2", &[(OWNER, "true")]);
     v.labels = map(&[("team", "x"), ("gone", "")]);
     let sym = symphony(3, vec![v]);
-    let Some(Next::Create(comp)) = next(&sym, &[]) else { panic!("expected a creation") };
+    let Some(Next::Create(comp)) = next(&sym, NONE) else { panic!("expected a creation") };
     let name = comp.metadata.name.clone().unwrap();
     assert!(name.starts_with("synth-2-") && name.len() == "synth-2-".len() + 5, "{name}");
     assert_eq!(name, composition_name(&sym, "synth-2"), "the same variation always gets the same name");
@@ -97,7 +100,7 @@ fn variation_values_win_over_symphony_level_ones() {
     let mut sym = symphony(1, vec![v.clone()]);
     sym.spec.bindings = vec![binding("shared", "from-symphony"), binding("only-symphony", "s")];
     sym.spec.synthesis_env = vec![env("X", "symphony"), env("Y", "symphony")];
-    let spec = desired_spec(&sym, &v, &[]);
+    let spec = desired_spec(&sym, &v, NONE);
     assert_eq!(spec.bindings, [binding("only-symphony", "s"), binding("shared", "from-variation")]);
     assert_eq!(spec.synthesis_env, [env("X", "variation"), env("Y", "symphony")]);
     // A composition whose spec drifted is updated back.
@@ -134,9 +137,9 @@ fn deleting_symphony_labels_then_deletes_then_lets_go() {
     let mut terminating = labelled;
     terminating.metadata.deletion_timestamp = sym.metadata.deletion_timestamp.clone();
     assert_eq!(next(&sym, &[terminating]), None, "waits for the composition to go");
-    assert_eq!(next(&sym, &[]), Some(Next::RemoveFinalizer));
+    assert_eq!(next(&sym, NONE), Some(Next::RemoveFinalizer));
     sym.metadata.finalizers = None;
-    assert_eq!(next(&sym, &[]), None);
+    assert_eq!(next(&sym, NONE), None);
 }
 
 #[test]
@@ -386,7 +389,7 @@ proptest! {
         let mut sym = symphony(1, vec![v.clone()]);
         sym.spec.bindings = symphony_keys.iter().map(|k| binding(k, "symphony")).collect();
         sym.spec.synthesis_env = symphony_keys.iter().map(|k| env(k, "symphony")).collect();
-        let spec = desired_spec(&sym, &v, &[]);
+        let spec = desired_spec(&sym, &v, NONE);
         let all: BTreeSet<u8> = symphony_keys.union(&variation_keys).copied().collect();
         prop_assert_eq!(spec.bindings.len(), all.len());
         prop_assert_eq!(spec.synthesis_env.len(), all.len());
@@ -453,7 +456,7 @@ proptest! {
         let latest = &versions[published];
         store.converge(latest);
         for v in &latest.spec.variations {
-            let comp = live_for(&store.list(), &v.synthesizer.name).cloned().expect("every variation has a composition");
+            let comp = live_for(&borrowed(&store.list()), &v.synthesizer.name).cloned().expect("every variation has a composition");
             prop_assert_eq!(annotations_of(&comp).get(OWNER).cloned(), v.annotations.get(OWNER).filter(|x| !x.is_empty()).cloned());
             prop_assert_eq!(comp.metadata.name.clone().unwrap(), composition_name(latest, &v.synthesizer.name));
         }
