@@ -66,7 +66,11 @@ pub fn classify(request: Request, error: &ClientError) -> Failure {
         // deleted since the client resolved its kind).
         Request::Create if missing => Failure::Refused(reason(error)),
         Request::Change if missing => Failure::Stale,
-        Request::Create | Request::Change if error.is_conflict() => Failure::Stale,
+        // A conflict is a race with another writer, whatever the request (even a read, as a
+        // server answering one so is no judge of the resource): never the resource refused.
+        // Taken for a refusal, it showed a ready resource as failing and cost its
+        // composition's dependents their ready dependency (found by the simulator's sweep).
+        _ if error.is_conflict() => Failure::Stale,
         _ => Failure::Refused(reason(error)),
     }
 }

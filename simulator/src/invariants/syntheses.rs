@@ -85,17 +85,18 @@ pub(super) struct Runs {
     /// Runs in progress, per synthesis uuid.
     running: BTreeMap<String, u32>,
     per_input: BTreeMap<(String, i64, i64, Vec<String>), InputRuns>,
-    /// Replicas lost so far (killed, or deposed as leader): each may strand a claimed run.
-    crashes: u64,
+    /// Replicas lost so far (killed, cut off from the API server, or deposed as leader): each
+    /// may strand a claimed run, which another replica takes over once the claim expires.
+    lost: u64,
     /// Per composition, how many times one more synthesis was asked for (a new value of
     /// `eno.azure.io/force-resynthesis`, by the user or by Eno's self-healing).
     forced: BTreeMap<String, u64>,
 }
 
 impl Runs {
-    /// `n` replicas killed or deposed as leader.
+    /// `n` replicas killed, cut off or deposed as leader.
     pub fn replicas_lost(&mut self, n: u64) {
-        self.crashes += n;
+        self.lost += n;
     }
 
     /// Notes a cancellation, and flags a new attempt for the same generations that came before
@@ -176,11 +177,11 @@ impl Checker {
         let input = runs.per_input.entry(run.input()).or_default();
         input.started += 1;
         let forced = runs.forced.get(composition).copied().unwrap_or(0);
-        let allowed = 1 + input.errors + runs.crashes + forced;
+        let allowed = 1 + input.errors + runs.lost + forced;
         if input.started > allowed {
             found.push(format!(
-                "{composition} ran its synthesizer {} times for composition generation {}, synthesizer generation {}, inputs {:?} (allowed {allowed}: 1, plus {} after executor errors, plus {} replicas killed or deposed, plus {forced} forced)",
-                input.started, run.composition_generation, run.synthesizer_generation, run.input_revisions, input.errors, runs.crashes
+                "{composition} ran its synthesizer {} times for composition generation {}, synthesizer generation {}, inputs {:?} (allowed {allowed}: 1, plus {} after executor errors, plus {} replicas killed, cut off or deposed, plus {forced} forced)",
+                input.started, run.composition_generation, run.synthesizer_generation, run.input_revisions, input.errors, runs.lost
             ));
         }
         for message in found {
@@ -203,8 +204,9 @@ impl Checker {
         }
     }
 
-    /// A controller replica was killed.
-    pub fn replica_crashed(&mut self) {
+    /// A controller replica was killed, or cut off from the API server: to the cluster the
+    /// two are alike (a run it claimed can finish only by another replica taking it over).
+    pub fn replica_lost(&mut self) {
         self.syntheses.replicas_lost(1);
     }
 }

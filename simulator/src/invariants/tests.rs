@@ -192,7 +192,7 @@ fn runs_are_bounded_per_input_by_crashes_and_executor_errors_and_never_overlap()
     checker.synthesis_ended(&first, true);
     checker.synthesis_started(&first, Duration::ZERO);
     checker.synthesis_ended(&first, false);
-    checker.replica_crashed();
+    checker.replica_lost();
     checker.synthesis_started(&run("u2", 1), Duration::ZERO);
     checker.synthesis_started(&run("u3", 2), Duration::ZERO);
     assert_eq!(checker.violations(), &[]);

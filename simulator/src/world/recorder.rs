@@ -132,7 +132,7 @@ impl Recorder {
         let at = self.elapsed();
         let mut g = self.lock();
         g.trace.note(at, text);
-        g.checker.replica_crashed();
+        g.checker.replica_lost();
     }
 
     /// Names the writes made on `node` after the replica `name` (up from now).
@@ -149,6 +149,10 @@ impl Recorder {
         let mut g = self.lock();
         let text = if partitioned { format!("partition: {name} cut off from the API server") } else { format!("partition of {name} healed") };
         g.trace.note(at, &text);
+        if partitioned {
+            // As a crash does, a partition may strand a run the replica claimed.
+            g.checker.replica_lost();
+        }
         g.checker.replica_available(name, !partitioned, at);
     }
 

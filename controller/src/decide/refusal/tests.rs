@@ -35,6 +35,8 @@ fn a_change_of_an_object_that_went_or_moved_on_is_decided_again() {
         assert_eq!(classify(Request::Change, &e), Failure::Stale, "{e}");
     }
     assert_eq!(classify(Request::Create, &api(409, "AlreadyExists", "configmaps \"c\" already exists")), Failure::Stale);
+    // Even a read answered with a conflict is a race, not the resource refused.
+    assert_eq!(classify(Request::Read, &api(409, "Conflict", "Operation cannot be fulfilled: injected conflict")), Failure::Stale);
 }
 
 #[test]
