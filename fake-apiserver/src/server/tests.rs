@@ -589,4 +589,14 @@ fn managed_fields_kept_parsed_answer_like_thawed_ones() {
     let w = s.patch(&a, PatchType::Json, br#"[{"op":"test","path":"/metadata/managedFields/0/manager","value":"putter"},{"op":"replace","path":"/spec/size","value":6}]"#, &by("jp")).unwrap();
     assert_eq!(managers(&w), ["jp/", "statuser/status"]);
     assert_eq!(s.get(&a, None).unwrap()["metadata"]["managedFields"], w.object["metadata"]["managedFields"]);
+    let w = s.patch(&a, PatchType::Json, br#"[{"op":"replace","path":"/spec/size","value":7}]"#, &by("jp2")).unwrap();
+    assert_eq!(managers(&w), ["jp2/", "statuser/status"]);
+    let w = s.patch(&a, PatchType::Json, br#"[{"op":"add","path":"/metadata/labels","value":{"x":"y"}},{"op":"copy","from":"/metadata/managedFields/0","path":"/metadata/managedFields/2"}]"#, &by("jp3")).unwrap();
+    assert_eq!(managers(&w), ["jp2/", "jp3/", "statuser/status"]);
+    // A PUT of what was read (managedFields included) keeps them.
+    let mut body = w.object.clone();
+    body["spec"]["size"] = json!(8);
+    let w = s.update(&a, body, &by("putter")).unwrap();
+    assert_eq!(managers(&w), ["jp3/", "putter/", "statuser/status"]);
+    assert_eq!(s.get(&a, None).unwrap(), w.object);
 }

@@ -284,6 +284,12 @@ impl ApiServer {
         if rt.kind == "CustomResourceDefinition" && !status_write {
             Self::accept_crd(&mut result);
         }
+        let key = Self::object_key(target, &name);
+        if lean && self.sends_stored_managed_fields(&key, &result) {
+            // The client sent back the stored ones: they may as well have been left out (and
+            // need not be decoded).
+            object::remove_meta(&mut result, "managedFields");
+        }
         if object::meta(&result).and_then(|m| m.get("managedFields")).is_some_and(|mf| mf.as_array().is_some_and(Vec::is_empty)) {
             // `[]` means "leave managedFields alone".
             if lean {
@@ -293,7 +299,6 @@ impl ApiServer {
                 object::set_meta(&mut result, "managedFields", mf.clone());
             }
         }
-        let key = Self::object_key(target, &name);
         if same_ignoring_managed_fields(&result, old) && !managed_fields_cleared(&result) {
             let old = if lean { self.store.get(&key).map(Frozen::to_value).expect("the object is stored") } else { old.clone() };
             return Ok(Written { object: Self::present(target, old), created: false, warnings });
@@ -345,6 +350,13 @@ impl ApiServer {
             Ok(e) if !e.is_empty() => e,
             _ => from_old(),
         }
+    }
+
+    /// Whether `new` carries exactly the managedFields stored under `key`.
+    fn sends_stored_managed_fields(&self, key: &crate::store::ObjectKey, new: &Value) -> bool {
+        let Some(sent) = object::meta(new).and_then(|m| m.get("managedFields")) else { return false };
+        let stored = self.store.get(key).and_then(|o| o.get("metadata")).and_then(|m| m.get("managedFields"));
+        stored.is_some_and(|stored| stored.equals(sent))
     }
 
     /// A request body must be an object of this type; namespace rules from `rest.BeforeCreate`.
@@ -493,19 +505,42 @@ fn parse_patch(patch_type: PatchType, body: &[u8]) -> ApiResult<Value> {
 }
 
 /// Whether a parsed patch may read or change `metadata.managedFields` (so must apply to the
-/// object with them): any JSON patch (its operations may address or copy them); a merge patch
-/// that names them; a strategic one that names them or carries a directive (`$patch`,
-/// `$retainKeys`, ...) at the top or in `metadata`.
+/// object with them): a JSON patch with an operation whose `path` or `from` is the object,
+/// its metadata or in its managedFields (or is no pointer at all); a merge patch that names
+/// them; a strategic one that names them or carries a directive (`$patch`, `$retainKeys`, ...)
+/// at the top or in `metadata`.
 fn reaches_managed_fields(patch_type: PatchType, patch: &Value) -> bool {
     let directive = |m: &serde_json::Map<String, Value>| m.keys().any(|k| k.starts_with('$'));
     let meta = patch.get("metadata").and_then(Value::as_object);
     match patch_type {
+        PatchType::Json => patch.as_array().is_none_or(|ops| {
+            ops.iter().any(|op| {
+                let Some(op) = op.as_object() else { return true };
+                ["path", "from"].iter().any(|k| match op.get(*k) {
+                    None => false,
+                    Some(Value::String(pointer)) => pointer_reaches_managed_fields(pointer),
+                    Some(_) => true,
+                })
+            })
+        }),
         PatchType::Merge => meta.is_some_and(|m| m.contains_key("managedFields")),
         PatchType::Strategic => {
             patch.as_object().is_none_or(directive) || meta.is_some_and(|m| m.contains_key("managedFields") || directive(m))
         }
-        PatchType::Json | PatchType::Apply => true,
+        PatchType::Apply => true,
     }
+}
+
+/// Whether a JSON pointer addresses the object, its metadata or something in its
+/// managedFields (a malformed one counts). `~0` and `~1` unescape to `~` and `/`, so a
+/// segment that reads `metadata` or `managedFields` once unescaped reads so as written.
+fn pointer_reaches_managed_fields(pointer: &str) -> bool {
+    let Some(rest) = pointer.strip_prefix('/') else { return true };
+    let mut segments = rest.split('/');
+    if segments.next() != Some("metadata") {
+        return false;
+    }
+    segments.next().is_none_or(|s| s == "managedFields")
 }
 
 /// Whether a write may leave the stored object's managedFields parsed in the store rather than
