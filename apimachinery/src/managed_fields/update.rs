@@ -5,9 +5,9 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 use super::entries::time_seconds;
-use super::object_fields::compare_content;
+use super::object_fields::{compare_content, strip_set_ref};
 use super::{
-    decode_managed_fields, is_reset_request, manager_identity, set_managed_fields_kept, strip_set, ListSemantics,
+    decode_managed_fields, is_reset_request, manager_identity, set_managed_fields_kept, ListSemantics,
     ManagedEntry, Operation,
 };
 
@@ -77,9 +77,11 @@ pub fn record_update_from(
     let cmp = compare_content(old, new, lists);
     let changed = cmp.modified.union(&cmp.added);
     for e in &mut entries {
-        e.fields = e.fields.difference(&changed).difference(&cmp.removed);
+        e.fields.subtract(&changed);
+        e.fields.subtract(&cmp.removed);
     }
-    let own = changed.difference(&cmp.removed).difference(&strip_set());
+    let mut own = changed.difference(&cmp.removed);
+    own.subtract(strip_set_ref());
     if !own.is_empty() {
         let id = manager_identity(manager, Operation::Update, api_version, subresource);
         match entries.iter_mut().find(|e| e.identity() == id) {
