@@ -173,7 +173,7 @@ impl ApiServer {
                 let thawed = if lean { stored.to_value_without_managed_fields() } else { stored.to_value() };
                 let current = Self::present(target, thawed.clone());
                 old = Some(thawed);
-                apply_patch(rt, patch_type, &current, parsed)?
+                apply_patch(rt, patch_type, current, parsed)?
             }
         };
         let old = old.ok_or_else(|| Self::not_found(target, &name))?;
@@ -560,14 +560,15 @@ fn leaves_managed_fields_parsed(stored: &Frozen) -> bool {
     }
 }
 
-fn apply_patch(rt: &ResourceType, patch_type: PatchType, current: &Value, p: Value) -> ApiResult<Value> {
+/// Applies a parsed patch to `current`, which it consumes (no copy of the object is made).
+fn apply_patch(rt: &ResourceType, patch_type: PatchType, current: Value, p: Value) -> ApiResult<Value> {
     match patch_type {
-        PatchType::Json => apimachinery::patch::json::apply(current, &p).map_err(patch::json_patch_error_to_status),
-        PatchType::Merge => Ok(merge::apply(current, &p)),
+        PatchType::Json => apimachinery::patch::json::apply_owned(current, &p).map_err(patch::json_patch_error_to_status),
+        PatchType::Merge => Ok(merge::apply_owned(current, &p)),
         PatchType::Strategic => {
             let meta = merge_keys::builtin(&rt.group, &rt.kind)
                 .ok_or_else(|| ApiError::unsupported_media_type(format!("strategic merge patch is not supported for {}", rt.kind_group())))?;
-            strategic::apply(current, &p, meta).map_err(|e| ApiError::bad_request(e.to_string()))
+            strategic::apply(&current, &p, meta).map_err(|e| ApiError::bad_request(e.to_string()))
         }
         PatchType::Apply => unreachable!("apply is handled by the caller"),
     }
