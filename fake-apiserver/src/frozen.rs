@@ -48,6 +48,21 @@ impl Frozen {
         }
     }
 
+    /// Whether this is `value`, frozen (what `Frozen::from(value) == *self` says, without
+    /// freezing it).
+    pub fn equals(&self, value: &Value) -> bool {
+        match (self, value) {
+            (Frozen::Null, Value::Null) => true,
+            (Frozen::Bool(a), Value::Bool(b)) => a == b,
+            (Frozen::Number(a), Value::Number(b)) => a == b,
+            (Frozen::String(a), Value::String(b)) => **a == **b,
+            (Frozen::Array(a), Value::Array(b)) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.equals(y)),
+            // Both sorted by key, keys unique.
+            (Frozen::Object(a), Value::Object(b)) => a.len() == b.len() && a.iter().zip(b).all(|((ka, va), (kb, vb))| **ka == **kb && va.equals(vb)),
+            _ => false,
+        }
+    }
+
     /// The thawed copy of an object without its `metadata.managedFields`, for readers that
     /// drop them anyway (an informer): they are often most of an object, so most of its thawing.
     pub fn to_value_without_managed_fields(&self) -> Value {
@@ -199,8 +214,17 @@ mod tests {
             let frozen = Frozen::from(&v);
             prop_assert_eq!(&frozen, &Frozen::from(v.clone()));
             prop_assert_eq!(frozen.to_value(), v.clone());
+            prop_assert!(frozen.equals(&v));
             prop_assert_eq!(serde_json::to_string(&frozen).unwrap(), serde_json::to_string(&v).unwrap());
             prop_assert_eq!(frozen.to_string(), v.to_string());
+        }
+    }
+
+    proptest! {
+        /// `equals` is equality after freezing.
+        #[test]
+        fn equals_is_equality_of_frozen_values(a in json_value(), b in json_value()) {
+            prop_assert_eq!(Frozen::from(&a).equals(&b), Frozen::from(&a) == Frozen::from(&b));
         }
     }
 

@@ -6,11 +6,12 @@
 
 use crate::frozen::Frozen;
 use crate::resource::StorageKey;
+use apimachinery::managed_fields::{decode_managed_fields_list, ManagedEntry};
 use apimachinery::selector::LabelDigest;
 use apimachinery::view::JsonView;
 use serde_json::Value;
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum EventType {
@@ -52,13 +53,15 @@ pub struct Event {
 /// A stored object and the digest of its labels, side by side in the map: a selective list
 /// rules most objects out by the digest alone, without reading the objects' memory. Whether it
 /// is being deleted or has owners is kept alike, for the garbage collector's passes over every
-/// object.
+/// object. Its managedFields are kept parsed too, once a write has them (or needs them): the
+/// next write starts from them instead of decoding the JSON again.
 #[derive(Debug, Clone)]
 struct Stored {
     object: Arc<Frozen>,
     labels: LabelDigest,
     deleting: bool,
     owned: bool,
+    managed: OnceLock<Arc<Vec<ManagedEntry>>>,
 }
 
 impl Stored {
@@ -69,7 +72,16 @@ impl Stored {
         });
         let deleting = crate::object::is_deleting(&*object);
         let owned = object.path(["metadata", "ownerReferences"]).is_some_and(|refs| !refs.elements().is_empty());
-        Stored { object, labels: labels.unwrap_or_default(), deleting, owned }
+        Stored { object, labels: labels.unwrap_or_default(), deleting, owned, managed: OnceLock::new() }
+    }
+
+    /// The object's managedFields entries, decoded as `decode_managed_fields` decodes them
+    /// (none when they do not decode).
+    fn managed(&self) -> &Arc<Vec<ManagedEntry>> {
+        self.managed.get_or_init(|| {
+            let mf = self.object.path(["metadata", "managedFields"]).map(Frozen::to_value);
+            Arc::new(decode_managed_fields_list(mf.as_ref()).unwrap_or_default())
+        })
     }
 }
 
@@ -103,6 +115,11 @@ impl Store {
         self.objects.get(key).map(|v| &*v.object)
     }
 
+    /// The managedFields entries of a stored object, parsed (see [`Store::put_managed`]).
+    pub fn managed_entries(&self, key: &ObjectKey) -> Option<&[ManagedEntry]> {
+        self.objects.get(key).map(|v| v.managed().as_slice())
+    }
+
     /// The objects of one resource (optionally one namespace), in key order: a key range, so
     /// no key outside it is compared.
     fn of_resource(&self, resource: &StorageKey, namespace: Option<&str>) -> std::collections::btree_map::Range<'_, ObjectKey, Stored> {
@@ -117,11 +134,26 @@ impl Store {
 
     /// Commits a create or update: stamps the next revision into `metadata.resourceVersion`.
     /// Returns the object as stored.
-    pub fn put(&mut self, key: ObjectKey, mut object: Value) -> Value {
+    pub fn put(&mut self, key: ObjectKey, object: Value) -> Value {
+        self.put_managed(key, object, None)
+    }
+
+    /// [`Store::put`] of an object whose managedFields are `managed`, already parsed (exactly
+    /// what decoding them gives).
+    pub fn put_managed(&mut self, key: ObjectKey, mut object: Value, managed: Option<Vec<ManagedEntry>>) -> Value {
         self.revision += 1;
         crate::object::set_meta(&mut object, "resourceVersion", Value::String(self.revision.to_string()));
         let frozen = Arc::new(Frozen::from(&object));
-        let previous = self.objects.insert(key.clone(), Stored::new(frozen.clone())).map(|s| s.object);
+        let stored = Stored::new(frozen.clone());
+        if let Some(m) = managed {
+            debug_assert_eq!(
+                m,
+                decode_managed_fields_list(crate::object::meta(&object).and_then(|m| m.get("managedFields"))).unwrap_or_default(),
+                "the parsed managedFields kept are what the stored ones decode to"
+            );
+            let _ = stored.managed.set(Arc::new(m));
+        }
+        let previous = self.objects.insert(key.clone(), stored).map(|s| s.object);
         let event_type = if previous.is_some() { EventType::Modified } else { EventType::Added };
         self.append(Event { revision: self.revision, event_type, key, object: frozen, previous });
         object

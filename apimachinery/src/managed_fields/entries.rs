@@ -133,7 +133,12 @@ impl ManagedEntry {
 /// Decodes `metadata.managedFields` of `obj` (absent or null gives no entries). Entries with
 /// the same manager identity collapse, the later one winning, as in Kubernetes.
 pub fn decode_managed_fields(obj: &Value) -> Result<Vec<ManagedEntry>, FieldsError> {
-    let Some(mf) = obj.get("metadata").and_then(|m| m.get("managedFields")) else {
+    decode_managed_fields_list(obj.get("metadata").and_then(|m| m.get("managedFields")))
+}
+
+/// [`decode_managed_fields`] of the `metadata.managedFields` value itself (`None`: absent).
+pub fn decode_managed_fields_list(mf: Option<&Value>) -> Result<Vec<ManagedEntry>, FieldsError> {
+    let Some(mf) = mf else {
         return Ok(Vec::new());
     };
     let items = match mf {
@@ -169,9 +174,15 @@ pub fn sort_entries(entries: &mut [ManagedEntry]) {
 /// Writes `entries` (sorted, empty sets dropped) into `obj.metadata.managedFields`, or removes
 /// the field when none remain (Go omits an empty list). The key keeps its position if present.
 pub fn set_managed_fields(obj: &mut Value, mut entries: Vec<ManagedEntry>) {
+    set_managed_fields_kept(obj, &mut entries);
+}
+
+/// [`set_managed_fields`] leaving the entries as written (sorted, empty sets dropped) in
+/// `entries`.
+pub fn set_managed_fields_kept(obj: &mut Value, entries: &mut Vec<ManagedEntry>) {
     let Value::Object(root) = obj else { return };
     entries.retain(|e| !e.fields.is_empty());
-    sort_entries(&mut entries);
+    sort_entries(entries);
     if entries.is_empty() {
         if let Some(Value::Object(meta)) = root.get_mut("metadata") {
             meta.retain(|k, _| k != "managedFields");

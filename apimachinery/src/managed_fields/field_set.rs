@@ -82,6 +82,26 @@ impl FieldSet {
         FieldSet { members, children }
     }
 
+    /// Removes the paths of `other` from `self`: `*self = self.difference(other)`, in time
+    /// proportional to `other` rather than `self`.
+    pub fn subtract(&mut self, other: &FieldSet) {
+        if self.members.len() <= other.members.len() {
+            self.members.retain(|m| !other.members.contains(m));
+        } else {
+            for m in &other.members {
+                self.members.remove(m);
+            }
+        }
+        for (pe, oc) in &other.children {
+            if let Some(c) = self.children.get_mut(pe) {
+                c.subtract(oc);
+                if c.is_empty() {
+                    self.children.remove(pe);
+                }
+            }
+        }
+    }
+
     pub fn intersection(&self, other: &FieldSet) -> FieldSet {
         let members = self.members.intersection(&other.members).cloned().collect();
         let mut children = BTreeMap::new();

@@ -25,14 +25,14 @@ mod object_fields;
 mod path;
 mod update;
 
-pub use entries::{decode_managed_fields, describe_manager, is_reset_request, manager_identity, set_managed_fields, sort_entries, ManagedEntry, Operation};
+pub use entries::{decode_managed_fields, decode_managed_fields_list, describe_manager, is_reset_request, manager_identity, set_managed_fields, set_managed_fields_kept, sort_entries, ManagedEntry, Operation};
 pub use field_set::FieldSet;
 pub(crate) use lists::{item_pe, item_pe_lenient, list_type_at, map_atomic_at};
 pub use lists::{builtin_list_type, builtin_map_is_atomic, AtomicLists, BuiltinLists, FnLists, ListSemantics, ListType, MapKey, SchemaLists};
 pub(crate) use object_fields::strip_managed_fields;
 pub use object_fields::{compare, fields_of, strip_set, try_fields_of, Comparison};
 pub use path::{cmp_values, path_to_string, PathElement};
-pub use update::{cap_update_managers, record_update, ANCIENT_CHANGES_MANAGER, MAX_UPDATE_MANAGERS};
+pub use update::{cap_update_managers, record_update, record_update_from, ANCIENT_CHANGES_MANAGER, MAX_UPDATE_MANAGERS};
 
 /// A malformed FieldsV1 document or managedFields entry.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -10,6 +10,16 @@ use super::{path_to_string, FieldSet, ListSemantics, ListType, PathElement};
 /// Paths Kubernetes never records in managedFields (`stripmeta.go`): identity and
 /// server-owned metadata. Removal is by exact path.
 pub fn strip_set() -> FieldSet {
+    strip_set_ref().clone()
+}
+
+/// [`strip_set`], built once.
+pub(crate) fn strip_set_ref() -> &'static FieldSet {
+    static STRIP: std::sync::OnceLock<FieldSet> = std::sync::OnceLock::new();
+    STRIP.get_or_init(build_strip_set)
+}
+
+fn build_strip_set() -> FieldSet {
     let mut s = FieldSet::new();
     let f = |n: &str| PathElement::Field(n.to_string());
     s.insert(&[f("apiVersion")]);
@@ -39,7 +49,7 @@ pub fn fields_of(obj: &Value, lists: &dyn ListSemantics) -> FieldSet {
     let mut path = Vec::new();
     // Lenient mode never returns an error.
     let _ = walk_fields(obj, &mut path, lists, &mut set, false);
-    set.difference(&strip_set())
+    set.difference(strip_set_ref())
 }
 
 /// [`fields_of`] for an applied configuration: list items without their keys and duplicate
@@ -48,7 +58,7 @@ pub fn try_fields_of(obj: &Value, lists: &dyn ListSemantics) -> Result<FieldSet,
     let mut set = FieldSet::new();
     let mut path = Vec::new();
     walk_fields(obj, &mut path, lists, &mut set, true)?;
-    Ok(set.difference(&strip_set()))
+    Ok(set.difference(strip_set_ref()))
 }
 
 fn walk_fields(

@@ -360,6 +360,30 @@ proptest! {
     }
 
     #[test]
+    fn subtracting_in_place_is_the_difference(a in arb_json(), b in arb_json(), c in arb_json()) {
+        let (a, b) = (fields_of(&a, &BuiltinLists), fields_of(&b, &BuiltinLists).union(&fields_of(&c, &BuiltinLists)));
+        let mut s = a.clone();
+        s.subtract(&b);
+        prop_assert_eq!(&s, &a.difference(&b));
+        let mut t = a.clone();
+        t.subtract(&a);
+        prop_assert!(t.is_empty());
+    }
+
+    #[test]
+    fn recorded_entries_are_what_the_written_managed_fields_decode_to(old in arb_json(), new in arb_json(), mf in arb_json()) {
+        let mut new = new;
+        if let Value::Object(m) = &mut new {
+            m.insert("metadata".into(), json!({"managedFields": mf}));
+        }
+        let start = decode_managed_fields(&new).unwrap_or_default();
+        let written = record_update_from(start, &old, &mut new, "m", None, "v1", "2024-01-01T00:00:00Z", &BuiltinLists);
+        if new.is_object() {
+            prop_assert_eq!(written, decode_managed_fields(&new).unwrap());
+        }
+    }
+
+    #[test]
     fn comparing_content_in_place_is_comparing_stripped_copies(
         old in arb_json(), new in arb_json(), old_meta in arb_json(), new_meta in arb_json(), old_mf in arb_json(), new_mf in arb_json()
     ) {

@@ -5,9 +5,9 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 use super::entries::time_seconds;
-use super::object_fields::compare_content;
+use super::object_fields::{compare_content, strip_set_ref};
 use super::{
-    decode_managed_fields, is_reset_request, manager_identity, set_managed_fields, strip_set, ListSemantics,
+    decode_managed_fields, is_reset_request, manager_identity, set_managed_fields_kept, ListSemantics,
     ManagedEntry, Operation,
 };
 
@@ -38,7 +38,7 @@ pub fn record_update(
     let subresource = subresource.filter(|s| !s.is_empty());
     let from_old = || old.map(|o| decode_managed_fields(o).unwrap_or_default()).unwrap_or_default();
     let new_mf = new.get("metadata").and_then(|m| m.get("managedFields"));
-    let mut entries = if subresource.is_some() {
+    let entries = if subresource.is_some() {
         from_old()
     } else if is_reset_request(new_mf) {
         Vec::new()
@@ -48,14 +48,40 @@ pub fn record_update(
             _ => from_old(),
         }
     };
-
     let empty = Value::Object(Map::new());
-    let cmp = compare_content(old.unwrap_or(&empty), new, lists);
+    record_update_from(entries, old.unwrap_or(&empty), new, manager, subresource, api_version, time, lists);
+}
+
+/// [`record_update`] once the caller has chosen the entries to start from (`entries`, as
+/// `record_update` would choose them: a caller that keeps the stored entries parsed need not
+/// decode them again). `old` is the stored object (an empty object for a create); only its
+/// content is compared, so it may come without its managedFields, and so may `new`.
+///
+/// Returns the entries written into `new` (sorted, empty ones dropped): what decoding `new`'s
+/// managedFields gives back.
+#[allow(clippy::too_many_arguments)]
+pub fn record_update_from(
+    mut entries: Vec<ManagedEntry>,
+    old: &Value,
+    new: &mut Value,
+    manager: &str,
+    subresource: Option<&str>,
+    api_version: &str,
+    time: &str,
+    lists: &dyn ListSemantics,
+) -> Vec<ManagedEntry> {
+    if !new.is_object() {
+        return entries;
+    }
+    let subresource = subresource.filter(|s| !s.is_empty());
+    let cmp = compare_content(old, new, lists);
     let changed = cmp.modified.union(&cmp.added);
     for e in &mut entries {
-        e.fields = e.fields.difference(&changed).difference(&cmp.removed);
+        e.fields.subtract(&changed);
+        e.fields.subtract(&cmp.removed);
     }
-    let own = changed.difference(&cmp.removed).difference(&strip_set());
+    let mut own = changed.difference(&cmp.removed);
+    own.subtract(strip_set_ref());
     if !own.is_empty() {
         let id = manager_identity(manager, Operation::Update, api_version, subresource);
         match entries.iter_mut().find(|e| e.identity() == id) {
@@ -74,7 +100,8 @@ pub fn record_update(
         }
     }
     cap_update_managers(&mut entries, MAX_UPDATE_MANAGERS);
-    set_managed_fields(new, entries);
+    set_managed_fields_kept(new, &mut entries);
+    entries
 }
 
 /// Kubernetes keeps at most this many `Update` entries (`DefaultMaxUpdateManagers`).

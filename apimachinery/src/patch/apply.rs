@@ -292,7 +292,8 @@ pub fn apply_with(
         }
     }
     for o in &mut others {
-        o.fields = o.fields.difference(&changed).difference(&cmp.removed);
+        o.fields.subtract(&changed);
+        o.fields.subtract(&cmp.removed);
     }
 
     // The time moves only when the content changes, so a repeated apply is a byte-for-byte

@@ -17,6 +17,11 @@ pub enum JsonPatchError {
 /// Applies `ops` to `target`. A `test` of a missing path against `null` passes: kube-runtime's
 /// `finalizer()` relies on it when an object has no finalizers yet.
 pub fn apply(target: &Value, ops: &Value) -> Result<Value, JsonPatchError> {
+    apply_owned(target.clone(), ops)
+}
+
+/// [`apply`] to a document the caller hands over (no copy of it is made).
+pub fn apply_owned(target: Value, ops: &Value) -> Result<Value, JsonPatchError> {
     let ops_list = ops.as_array().ok_or_else(|| JsonPatchError::Decode("a JSON patch must be a list of operations".into()))?;
     let mut kept = Vec::with_capacity(ops_list.len());
     for op in ops_list {
@@ -30,7 +35,7 @@ pub fn apply(target: &Value, ops: &Value) -> Result<Value, JsonPatchError> {
         kept.push(op.clone());
     }
     let patch: json_patch::Patch = serde_json::from_value(Value::Array(kept)).map_err(|e| JsonPatchError::Decode(e.to_string()))?;
-    let mut doc = target.clone();
+    let mut doc = target;
     json_patch::patch(&mut doc, &patch).map_err(|e| JsonPatchError::Failed(e.to_string()))?;
     Ok(doc)
 }

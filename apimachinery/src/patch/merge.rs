@@ -33,6 +33,26 @@ pub fn apply(target: &Value, patch: &Value) -> Value {
     Value::Object(out)
 }
 
+/// [`apply`] to a target the caller hands over: its unpatched parts are moved, not copied.
+pub fn apply_owned(target: Value, patch: &Value) -> Value {
+    let Value::Object(patch) = patch else {
+        return patch.clone();
+    };
+    let mut out = match target {
+        Value::Object(m) => m,
+        _ => JsonMap::new(),
+    };
+    for (key, value) in patch {
+        if value.is_null() {
+            out.remove(key);
+        } else {
+            let merged = apply_owned(out.remove(key).unwrap_or(Value::Null), value);
+            out.insert(key.clone(), merged);
+        }
+    }
+    Value::Object(out)
+}
+
 /// Creates the patch kubectl sends for `apply` of a custom resource:
 /// additions and changes from `current` to `modified`, plus `null` for every
 /// field `original` (the last-applied configuration) had that `modified`
@@ -338,6 +358,12 @@ mod tests {
             let result = apply(&current, &patch);
             check_merge_contract(&result, original.as_ref(), &modified, Some(&current), "")
                 .map_err(|e| TestCaseError::fail(format!("{e}\npatch: {patch}\nresult: {result}")))?;
+        }
+
+        #[test]
+        fn applying_to_an_owned_target_is_applying(target in arb_doc(true), patch in arb_doc(true)) {
+            prop_assert_eq!(apply_owned(target.clone(), &patch), apply(&target, &patch));
+            prop_assert_eq!(apply_owned(target.clone(), &target), apply(&target, &target));
         }
 
         #[test]

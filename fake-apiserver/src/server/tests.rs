@@ -548,3 +548,55 @@ fn a_crd_whose_schema_is_not_structural_is_refused_with_its_causes() {
     ]);
     assert!(s.resolve("example.com", "v1", "widgets").is_err(), "nothing was registered");
 }
+
+/// Writes that leave the stored managedFields parsed in the store (no JSON patch, no apply)
+/// answer as those that thaw them: whatever the client sent in their place is honoured.
+#[test]
+fn managed_fields_kept_parsed_answer_like_thawed_ones() {
+    let (mut s, t) = with_widgets();
+    let by = |m: &str| WriteOptions { field_manager: Some(m.into()), ..Default::default() };
+    let managers = |w: &Written| -> Vec<String> {
+        w.object["metadata"]["managedFields"].as_array().map_or(vec![], |a| a.iter().map(|e| format!("{}/{}", e["manager"].as_str().unwrap_or(""), e["subresource"].as_str().unwrap_or(""))).collect())
+    };
+    let a = named(&t, "a");
+    s.create(&t, widget("a", 1), &by("maker")).unwrap();
+    let w = s.patch(&a, PatchType::Merge, br#"{"spec":{"size":2}}"#, &by("merger")).unwrap();
+    assert_eq!(managers(&w), ["maker/", "merger/"]);
+    // A no-op answers the stored object, managedFields and all.
+    let w = s.patch(&a, PatchType::Merge, br#"{"spec":{"size":2}}"#, &by("other")).unwrap();
+    assert_eq!(managers(&w), ["maker/", "merger/"]);
+    // `[]` leaves them alone; a list sent is taken as written; `[{}]` drops them all.
+    let w = s.patch(&a, PatchType::Merge, br#"{"metadata":{"managedFields":[]},"spec":{"size":3}}"#, &by("merger")).unwrap();
+    assert_eq!(managers(&w), ["maker/", "merger/"]);
+    let only_maker = json!({"metadata": {"managedFields": [w.object["metadata"]["managedFields"][0].clone()]}, "spec": {"color": "blue"}});
+    let w = s.patch(&a, PatchType::Merge, only_maker.to_string().as_bytes(), &by("painter")).unwrap();
+    assert_eq!(managers(&w), ["maker/", "painter/"]);
+    let w = s.patch(&a, PatchType::Merge, br#"{"metadata":{"managedFields":[{}]}}"#, &by("x")).unwrap();
+    assert_eq!(managers(&w), Vec::<String>::new());
+    let w = s.patch(&a, PatchType::Merge, br#"{"spec":{"size":4}}"#, &by("merger")).unwrap();
+    assert_eq!(managers(&w), ["merger/"]);
+    // A PUT without them keeps the stored ones; a status write records its subresource.
+    let mut body = w.object.clone();
+    body["metadata"].as_object_mut().unwrap().remove("managedFields");
+    body["spec"]["size"] = json!(5);
+    let w = s.update(&a, body, &by("putter")).unwrap();
+    assert_eq!(managers(&w), ["putter/"]);
+    let mut status = w.object.clone();
+    status["status"] = json!({"ready": true});
+    let w = s.update(&Target { subresource: Some("status".into()), ..a.clone() }, status, &by("statuser")).unwrap();
+    assert_eq!(managers(&w), ["putter/", "statuser/status"]);
+    // A JSON patch sees them.
+    let w = s.patch(&a, PatchType::Json, br#"[{"op":"test","path":"/metadata/managedFields/0/manager","value":"putter"},{"op":"replace","path":"/spec/size","value":6}]"#, &by("jp")).unwrap();
+    assert_eq!(managers(&w), ["jp/", "statuser/status"]);
+    assert_eq!(s.get(&a, None).unwrap()["metadata"]["managedFields"], w.object["metadata"]["managedFields"]);
+    let w = s.patch(&a, PatchType::Json, br#"[{"op":"replace","path":"/spec/size","value":7}]"#, &by("jp2")).unwrap();
+    assert_eq!(managers(&w), ["jp2/", "statuser/status"]);
+    let w = s.patch(&a, PatchType::Json, br#"[{"op":"add","path":"/metadata/labels","value":{"x":"y"}},{"op":"copy","from":"/metadata/managedFields/0","path":"/metadata/managedFields/2"}]"#, &by("jp3")).unwrap();
+    assert_eq!(managers(&w), ["jp2/", "jp3/", "statuser/status"]);
+    // A PUT of what was read (managedFields included) keeps them.
+    let mut body = w.object.clone();
+    body["spec"]["size"] = json!(8);
+    let w = s.update(&a, body, &by("putter")).unwrap();
+    assert_eq!(managers(&w), ["jp3/", "putter/", "statuser/status"]);
+    assert_eq!(s.get(&a, None).unwrap(), w.object);
+}

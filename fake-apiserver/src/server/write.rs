@@ -6,7 +6,7 @@ use super::{metadata, ApiServer, PatchType, Target, WriteOptions, Written};
 use crate::error::{ApiError, ApiResult, Cause};
 use crate::object;
 use crate::patch;
-use apimachinery::managed_fields::record_update;
+use apimachinery::managed_fields::{decode_managed_fields, is_reset_request, record_update_from, ManagedEntry};
 use apimachinery::patch::{apply, merge, merge_keys, strategic};
 use crate::resource::ResourceType;
 use serde_json::{json, Value};
@@ -76,13 +76,18 @@ impl ApiServer {
         if self.store.get(&key).is_some() {
             return Err(ApiError::already_exists(&rt.group, &rt.plural, &name));
         }
-        if record_manager {
-            record_update(None, &mut obj, &manager(opts), None, &rt.api_version(), &self.now(), rt.list_semantics());
+        let mut managed = None;
+        if record_manager && obj.is_object() {
+            // As `record_update` starts a create: from the entries sent, if any.
+            let mf = object::meta(&obj).and_then(|m| m.get("managedFields"));
+            let entries = if is_reset_request(mf) { Vec::new() } else { decode_managed_fields(&obj).unwrap_or_default() };
+            let empty = Value::Object(serde_json::Map::new());
+            managed = Some(record_update_from(entries, &empty, &mut obj, &manager(opts), None, &rt.api_version(), &self.now(), rt.list_semantics()));
         }
         if opts.dry_run {
             return Ok(Written { object: Self::present(target, obj), created: true, warnings });
         }
-        let stored = self.store.put(key, obj);
+        let stored = self.store.put_managed(key, obj, managed);
         if rt.kind == "CustomResourceDefinition" {
             self.register_crd(&stored);
         }
@@ -99,7 +104,10 @@ impl ApiServer {
         if body_name != name {
             return Err(ApiError::bad_request(format!("the name of the object ({body_name}) does not match the name on the URL ({name})")));
         }
-        let old = self.store.get(&Self::object_key(target, &name)).map(Frozen::to_value).ok_or_else(|| Self::not_found(target, &name))?;
+        let stored = self.store.get(&Self::object_key(target, &name)).ok_or_else(|| Self::not_found(target, &name))?;
+        // The stored managedFields stay parsed in the store; see `finish_update_with`.
+        let lean = leaves_managed_fields_parsed(stored);
+        let old = if lean { stored.to_value_without_managed_fields() } else { stored.to_value() };
         let rv = object::resource_version(&new).to_string();
         if rv.is_empty() {
             if target.resource.is_custom() {
@@ -107,7 +115,7 @@ impl ApiServer {
             }
             object::set_meta(&mut new, "resourceVersion", Value::String(object::resource_version(&old).to_string()));
         }
-        self.finish_update(target, &old, new, opts)
+        self.finish_update_with(target, &old, new, opts, true, lean)
     }
 
     /// PATCH in any of the four formats; apply creates a missing object (201).
@@ -127,7 +135,9 @@ impl ApiServer {
         if patch_type == PatchType::Apply && manager.is_empty() {
             return Err(patch_options_invalid("fieldManager", "Required value: is required for apply patch"));
         }
-        let old = self.store.get(&Self::object_key(target, &name)).map(Frozen::to_value);
+        let stored = self.store.get(&Self::object_key(target, &name));
+        let old;
+        let mut lean = false;
         let now = self.now();
         let lists = rt.list_semantics();
         let patched = match patch_type {
@@ -146,6 +156,7 @@ impl ApiServer {
                     time: now.clone(),
                 };
                 let reset = patch::reset_fields(rt, target.subresource.as_deref());
+                old = stored.map(Frozen::to_value);
                 let result = apply::apply_with(old.as_ref(), &applied, &apply_opts, lists, reset).map_err(|e| patch::apply_error_to_status(rt, &name, e))?;
                 if old.is_none() {
                     // Apply of a missing object is a create; its managedFields come from apply.
@@ -154,9 +165,15 @@ impl ApiServer {
                 result
             }
             _ => {
-                let old = old.as_ref().ok_or_else(|| Self::not_found(target, &name))?;
-                let current = Self::present(target, old.clone());
-                apply_patch(rt, patch_type, &current, body)?
+                let stored = stored.ok_or_else(|| Self::not_found(target, &name))?;
+                let parsed = parse_patch(patch_type, body)?;
+                // A patch that cannot reach the managedFields applies to the object without
+                // them, which stay parsed in the store (see `finish_update_with`).
+                lean = leaves_managed_fields_parsed(stored) && !reaches_managed_fields(patch_type, &parsed);
+                let thawed = if lean { stored.to_value_without_managed_fields() } else { stored.to_value() };
+                let current = Self::present(target, thawed.clone());
+                old = Some(thawed);
+                apply_patch(rt, patch_type, current, parsed)?
             }
         };
         let old = old.ok_or_else(|| Self::not_found(target, &name))?;
@@ -172,16 +189,19 @@ impl ApiServer {
         if object::resource_version(&patched).is_empty() {
             object::set_meta(&mut patched, "resourceVersion", Value::String(object::resource_version(&old).to_string()));
         }
-        self.finish_update_with(target, &old, patched, &opts, patch_type != PatchType::Apply)
-    }
-
-    fn finish_update(&mut self, target: &Target, old: &Value, new: Value, opts: &WriteOptions) -> ApiResult<Written> {
-        self.finish_update_with(target, old, new, opts, true)
+        let record_manager = patch_type != PatchType::Apply;
+        self.finish_update_with(target, &old, patched, &opts, record_manager, lean && record_manager)
     }
 
     /// The shared tail of PUT and PATCH: preconditions, status rules, generation, validation,
     /// no-op detection, finalizer-driven removal, commit.
-    fn finish_update_with(&mut self, target: &Target, old: &Value, new: Value, opts: &WriteOptions, record_manager: bool) -> ApiResult<Written> {
+    ///
+    /// `lean`: `old` was thawed without its managedFields (which the store keeps parsed, and
+    /// which are no reset request), and `new` has managedFields only if the client sent some:
+    /// where it has none, they are the stored ones, as if thawed with the rest. Only a write
+    /// that records its manager may be lean (the entries go back in through `record_update_from`).
+    fn finish_update_with(&mut self, target: &Target, old: &Value, new: Value, opts: &WriteOptions, record_manager: bool, lean: bool) -> ApiResult<Written> {
+        debug_assert!(record_manager || !lean);
         let rt = &target.resource;
         let name = object::name(old).to_string();
         if object::resource_version(&new) != object::resource_version(old) {
@@ -264,30 +284,41 @@ impl ApiServer {
         if rt.kind == "CustomResourceDefinition" && !status_write {
             Self::accept_crd(&mut result);
         }
+        let key = Self::object_key(target, &name);
+        if lean && self.sends_stored_managed_fields(&key, &result) {
+            // The client sent back the stored ones: they may as well have been left out (and
+            // need not be decoded).
+            object::remove_meta(&mut result, "managedFields");
+        }
         if object::meta(&result).and_then(|m| m.get("managedFields")).is_some_and(|mf| mf.as_array().is_some_and(Vec::is_empty)) {
             // `[]` means "leave managedFields alone".
-            if let Some(mf) = object::meta(old).and_then(|m| m.get("managedFields")) {
+            if lean {
+                // Left out, they are the stored ones.
+                object::remove_meta(&mut result, "managedFields");
+            } else if let Some(mf) = object::meta(old).and_then(|m| m.get("managedFields")) {
                 object::set_meta(&mut result, "managedFields", mf.clone());
             }
         }
         if same_ignoring_managed_fields(&result, old) && !managed_fields_cleared(&result) {
-            return Ok(Written { object: Self::present(target, old.clone()), created: false, warnings });
+            let old = if lean { self.store.get(&key).map(Frozen::to_value).expect("the object is stored") } else { old.clone() };
+            return Ok(Written { object: Self::present(target, old), created: false, warnings });
         }
-        if record_manager {
-            let sub = target.subresource.as_deref();
-            record_update(Some(old), &mut result, &manager(opts), sub, &rt.api_version(), &self.now(), rt.list_semantics());
+        let mut managed = None;
+        if record_manager && result.is_object() {
+            let sub = target.subresource.as_deref().filter(|s| !s.is_empty());
+            let entries = self.starting_entries(&key, old, &result, sub, lean);
+            managed = Some(record_update_from(entries, old, &mut result, &manager(opts), sub, &rt.api_version(), &self.now(), rt.list_semantics()));
         }
         if opts.dry_run {
             return Ok(Written { object: Self::present(target, result), created: false, warnings });
         }
-        let key = Self::object_key(target, &name);
         let stored = if object::is_deleting(&result) && object::finalizers(&result).is_empty() {
             // The last finalizer is gone: the object goes now.
             let gone = self.store.remove_as(&key, result).expect("object exists");
             self.after_removal(rt, &gone);
             gone
         } else {
-            let stored = self.store.put(key, result);
+            let stored = self.store.put_managed(key, result, managed);
             if rt.kind == "CustomResourceDefinition" {
                 self.register_crd(&stored);
             }
@@ -296,6 +327,36 @@ impl ApiServer {
         warnings.dedup();
         self.lost_reply()?;
         Ok(Written { object: Self::present(target, stored), created: false, warnings })
+    }
+
+    /// The entries an update's bookkeeping starts from, as `record_update` chooses them: a
+    /// subresource write starts from the stored ones; otherwise `[{}]` starts from none, a
+    /// valid non-empty list sent is taken as written, and anything else keeps the stored ones.
+    /// When `lean`, the stored ones come parsed from the store, and `new` without managedFields
+    /// has the stored ones.
+    fn starting_entries(&self, key: &crate::store::ObjectKey, old: &Value, new: &Value, sub: Option<&str>, lean: bool) -> Vec<ManagedEntry> {
+        let from_old = || match lean {
+            true => self.store.managed_entries(key).map(<[ManagedEntry]>::to_vec).unwrap_or_default(),
+            false => decode_managed_fields(old).unwrap_or_default(),
+        };
+        let new_mf = object::meta(new).and_then(|m| m.get("managedFields"));
+        if sub.is_some() || (lean && new_mf.is_none()) {
+            return from_old();
+        }
+        if is_reset_request(new_mf) {
+            return Vec::new();
+        }
+        match decode_managed_fields(new) {
+            Ok(e) if !e.is_empty() => e,
+            _ => from_old(),
+        }
+    }
+
+    /// Whether `new` carries exactly the managedFields stored under `key`.
+    fn sends_stored_managed_fields(&self, key: &crate::store::ObjectKey, new: &Value) -> bool {
+        let Some(sent) = object::meta(new).and_then(|m| m.get("managedFields")) else { return false };
+        let stored = self.store.get(key).and_then(|o| o.get("metadata")).and_then(|m| m.get("managedFields"));
+        stored.is_some_and(|stored| stored.equals(sent))
     }
 
     /// A request body must be an object of this type; namespace rules from `rest.BeforeCreate`.
@@ -429,30 +490,85 @@ fn parse_apply_body(body: &[u8]) -> ApiResult<Value> {
     Ok(value)
 }
 
-fn apply_patch(rt: &ResourceType, patch_type: PatchType, current: &Value, body: &[u8]) -> ApiResult<Value> {
+/// A JSON, merge or strategic patch body, decoded and checked as far as it can be without the
+/// object it applies to.
+fn parse_patch(patch_type: PatchType, body: &[u8]) -> ApiResult<Value> {
+    let p: Value = serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
     match patch_type {
-        PatchType::Json => {
-            let ops: Value = serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
-            if ops.as_array().is_some_and(|a| a.len() > MAX_JSON_PATCH_OPS) {
-                return Err(ApiError::request_entity_too_large(format!(
-                    "The allowed maximum operations in a JSON patch is {MAX_JSON_PATCH_OPS}, got {}",
-                    ops.as_array().map_or(0, Vec::len)
-                )));
-            }
-            apimachinery::patch::json::apply(current, &ops).map_err(patch::json_patch_error_to_status)
-        }
-        PatchType::Merge => {
-            let p: Value = serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
-            if !p.is_object() {
-                return Err(ApiError::bad_request("error decoding patch: a merge patch must be a JSON object"));
-            }
-            Ok(merge::apply(current, &p))
-        }
+        PatchType::Json if p.as_array().is_some_and(|a| a.len() > MAX_JSON_PATCH_OPS) => Err(ApiError::request_entity_too_large(format!(
+            "The allowed maximum operations in a JSON patch is {MAX_JSON_PATCH_OPS}, got {}",
+            p.as_array().map_or(0, Vec::len)
+        ))),
+        PatchType::Merge if !p.is_object() => Err(ApiError::bad_request("error decoding patch: a merge patch must be a JSON object")),
+        _ => Ok(p),
+    }
+}
+
+/// Whether a parsed patch may read or change `metadata.managedFields` (so must apply to the
+/// object with them): a JSON patch with an operation whose `path` or `from` is the object,
+/// its metadata or in its managedFields (or is no pointer at all); a merge patch that names
+/// them; a strategic one that names them or carries a directive (`$patch`, `$retainKeys`, ...)
+/// at the top or in `metadata`.
+fn reaches_managed_fields(patch_type: PatchType, patch: &Value) -> bool {
+    let directive = |m: &serde_json::Map<String, Value>| m.keys().any(|k| k.starts_with('$'));
+    let meta = patch.get("metadata").and_then(Value::as_object);
+    match patch_type {
+        PatchType::Json => patch.as_array().is_none_or(|ops| {
+            ops.iter().any(|op| {
+                let Some(op) = op.as_object() else { return true };
+                ["path", "from"].iter().any(|k| match op.get(*k) {
+                    None => false,
+                    Some(Value::String(pointer)) => pointer_reaches_managed_fields(pointer),
+                    Some(_) => true,
+                })
+            })
+        }),
+        PatchType::Merge => meta.is_some_and(|m| m.contains_key("managedFields")),
         PatchType::Strategic => {
-            let p: Value = serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+            patch.as_object().is_none_or(directive) || meta.is_some_and(|m| m.contains_key("managedFields") || directive(m))
+        }
+        PatchType::Apply => true,
+    }
+}
+
+/// Whether a JSON pointer addresses the object, its metadata or something in its
+/// managedFields (a malformed one counts). `~0` and `~1` unescape to `~` and `/`, so a
+/// segment that reads `metadata` or `managedFields` once unescaped reads so as written.
+fn pointer_reaches_managed_fields(pointer: &str) -> bool {
+    let Some(rest) = pointer.strip_prefix('/') else { return true };
+    let mut segments = rest.split('/');
+    if segments.next() != Some("metadata") {
+        return false;
+    }
+    segments.next().is_none_or(|s| s == "managedFields")
+}
+
+/// Whether a write may leave the stored object's managedFields parsed in the store rather than
+/// thaw them (`finish_update_with`'s `lean`): they must not be a reset request (`[{}]`), which
+/// a write that left them out could not tell from the stored ones.
+fn leaves_managed_fields_parsed(stored: &Frozen) -> bool {
+    match stored.get("metadata").and_then(|m| m.get("managedFields")) {
+        Some(Frozen::Array(items)) if items.len() == 1 => match &items[0] {
+            Frozen::Object(entries) => !entries.iter().all(|(_, v)| match v {
+                Frozen::Null => true,
+                Frozen::String(s) => s.is_empty(),
+                _ => false,
+            }),
+            _ => true,
+        },
+        _ => true,
+    }
+}
+
+/// Applies a parsed patch to `current`, which it consumes (no copy of the object is made).
+fn apply_patch(rt: &ResourceType, patch_type: PatchType, current: Value, p: Value) -> ApiResult<Value> {
+    match patch_type {
+        PatchType::Json => apimachinery::patch::json::apply_owned(current, &p).map_err(patch::json_patch_error_to_status),
+        PatchType::Merge => Ok(merge::apply_owned(current, &p)),
+        PatchType::Strategic => {
             let meta = merge_keys::builtin(&rt.group, &rt.kind)
                 .ok_or_else(|| ApiError::unsupported_media_type(format!("strategic merge patch is not supported for {}", rt.kind_group())))?;
-            strategic::apply(current, &p, meta).map_err(|e| ApiError::bad_request(e.to_string()))
+            strategic::apply(&current, &p, meta).map_err(|e| ApiError::bad_request(e.to_string()))
         }
         PatchType::Apply => unreachable!("apply is handled by the caller"),
     }

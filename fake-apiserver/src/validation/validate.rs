@@ -67,15 +67,53 @@ fn i64_of(s: &Map<String, Value>, key: &str) -> Option<i64> {
 }
 
 /// `type`, widened to `integer,string` by `x-kubernetes-int-or-string` as the server's
-/// schema conversion does.
-fn schema_types(s: &Map<String, Value>) -> Vec<String> {
+/// schema conversion does: the type names borrowed from the schema (validating a node
+/// allocates nothing for them).
+enum Types<'a> {
+    None,
+    IntOrString,
+    One(&'a str),
+    /// The string members of a `type` list.
+    List(&'a [Value]),
+}
+
+impl Types<'_> {
+    fn is_empty(&self) -> bool {
+        match self {
+            Types::None => true,
+            Types::IntOrString | Types::One(_) => false,
+            Types::List(a) => !a.iter().any(Value::is_string),
+        }
+    }
+
+    fn contains(&self, t: &str) -> bool {
+        match self {
+            Types::None => false,
+            Types::IntOrString => t == "integer" || t == "string",
+            Types::One(x) => *x == t,
+            Types::List(a) => a.iter().any(|v| v.as_str() == Some(t)),
+        }
+    }
+
+    /// The names joined with `,`.
+    fn join(&self) -> String {
+        match self {
+            Types::None => String::new(),
+            Types::IntOrString => "integer,string".to_string(),
+            Types::One(x) => x.to_string(),
+            Types::List(a) => a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","),
+        }
+    }
+}
+
+fn schema_types(s: &Map<String, Value>) -> Types<'_> {
     if flag(s, "x-kubernetes-int-or-string") {
-        return vec!["integer".into(), "string".into()];
+        return Types::IntOrString;
     }
     match s.get("type") {
-        Some(Value::String(t)) if !t.is_empty() => vec![t.clone()],
-        Some(Value::Array(a)) => a.iter().filter_map(|t| t.as_str().map(String::from)).collect(),
-        _ => Vec::new(),
+        Some(Value::String(t)) if !t.is_empty() => Types::One(t),
+        Some(Value::Array(a)) => Types::List(a),
+        _ => Types::None,
     }
 }
 
@@ -83,12 +121,12 @@ fn schema_types(s: &Map<String, Value>) -> Vec<String> {
 /// server ignores `int32`, `int64`, `float`, ... entirely).
 fn supported_format(s: &Map<String, Value>) -> Option<&str> {
     let f = s.get("format")?.as_str()?;
-    let normalized = f.replace('-', "");
+    let normalized = if f.contains('-') { std::borrow::Cow::Owned(f.replace('-', "")) } else { std::borrow::Cow::Borrowed(f) };
     const SUPPORTED: &[&str] = &[
         "bsonobjectid", "uri", "email", "hostname", "ipv4", "ipv6", "cidr", "mac", "uuid", "uuid3", "uuid4", "uuid5", "isbn",
         "isbn10", "isbn13", "creditcard", "ssn", "hexcolor", "rgbcolor", "byte", "password", "date", "duration", "datetime",
     ];
-    SUPPORTED.contains(&normalized.as_str()).then_some(f)
+    SUPPORTED.contains(&&*normalized).then_some(f)
 }
 
 /// kube-openapi names (`spec.replicas`, `.spec` for a root-level required) to field paths.
@@ -185,7 +223,7 @@ fn validate_node(schema: &Value, data: &Value, name: &str, depth: usize, root: b
 
     if data.is_null() {
         if !types.is_empty() && !nullable {
-            out.push(c_wrong_type(name, &types.join(","), "null"));
+            out.push(c_wrong_type(name, &types.join(), "null"));
         }
         // A null that the schema allows is not held against an enum.
         if !nullable {
@@ -218,12 +256,12 @@ fn validate_node(schema: &Value, data: &Value, name: &str, depth: usize, root: b
 }
 
 /// kube-openapi `typeValidator` for non-null data, including its format quirks.
-fn validate_type(types: &[String], format: Option<&str>, data: &Value, name: &str, out: &mut Vec<Cause>) {
+fn validate_type(types: &Types, format: Option<&str>, data: &Value, name: &str, out: &mut Vec<Cause>) {
     if types.is_empty() && format.is_none() {
         return;
     }
     let sch = data_type(data);
-    let contains = |t: &str| types.iter().any(|x| x == t);
+    let contains = |t: &str| types.contains(t);
     let data_format = match num(data) {
         Some(Num::Int(_)) => "int64",
         Some(Num::Float(_)) => "float64",
@@ -242,7 +280,7 @@ fn validate_type(types: &[String], format: Option<&str>, data: &Value, name: &st
         }
     }
     if !(types.is_empty() || contains(sch) || is_float_int || is_int_float) {
-        out.push(c_wrong_type(name, &types.join(","), sch));
+        out.push(c_wrong_type(name, &types.join(), sch));
     }
 }
 
@@ -482,18 +520,17 @@ fn validate_object(s: &Map<String, Value>, obj: &Map<String, Value>, name: &str,
     }
     let empty = Map::new();
     let properties = props(s).unwrap_or(&empty);
-    let mut keys: Vec<&String> = obj.keys().collect();
-    keys.sort();
+    // A `Map` iterates its keys sorted.
     match s.get("additionalProperties") {
         Some(Value::Bool(false)) => {
-            for k in &keys {
+            for k in obj.keys() {
                 if !properties.contains_key(k.as_str()) {
                     out.push(c_invalid(name, &go_quote(k), &format!("{name}.{k} in body is a forbidden property")));
                 }
             }
         }
         Some(ap @ Value::Object(_)) => {
-            for k in &keys {
+            for k in obj.keys() {
                 if !properties.contains_key(k.as_str()) {
                     validate_node(ap, &obj[k.as_str()], &format!("{name}.{k}"), depth + 1, false, out);
                 }
@@ -501,9 +538,7 @@ fn validate_object(s: &Map<String, Value>, obj: &Map<String, Value>, name: &str,
         }
         _ => {}
     }
-    let mut pnames: Vec<&String> = properties.keys().collect();
-    pnames.sort();
-    for p in pnames {
+    for p in properties.keys() {
         let Some(v) = obj.get(p.as_str()) else { continue };
         let sub = &properties[p.as_str()];
         if root && p == "metadata" {
