@@ -273,6 +273,12 @@ const REGRESSIONS: &[(&str, u64, &str, &str)] = &[
         "a replica cut off from the API server for 18 s held a synthesis claim until it expired and the other replica ran the synthesis again, which the checker counted as one run too many (a partition now allows a takeover, as a crash does; found by the 22-scenario sweep)",
         "faults:\n  - {kind: timeTravel, lag: 1, every: 59552}\n  - {kind: droppedWatchEvents, rate: 0.29}\n  - {kind: errors, rate: 0.14, codes: [429]}\n  - {kind: watchCloses, every: 1424}\n  - {kind: compactions, every: 39248}\n  - {kind: secondReplica, at: 879}\n  - {kind: latency, max: 30}\n  - {kind: duplicateDelivery, replay: 1, every: 2767}\n  - {kind: crashAfterWrite, nth: 8, down: 0}\n  - {kind: partition, replica: 0, at: 4628, duration: 18204}\n",
     ),
+    (
+        "rollout-cooldown",
+        2030,
+        "a replica back from a partition, its synthesizer cache behind, wrote its compositions' status from the fresh synthesizer without the rollout halt the other replica showed, and the two rewrote it thousands of times within a second (a status is no longer written from a synthesizer newer than the one the pass decided on; found by the 22-scenario sweep)",
+        "faults:\n  - {kind: timeTravel, lag: 13, every: 3705}\n  - {kind: delayedWatchEvents, lag: 5, hold: 695}\n  - {kind: partition, replica: 0, at: 8714, duration: 20158}\n",
+    ),
 ];
 
 #[test]

@@ -345,6 +345,10 @@ fn ignores_side_effects(comp: &Composition) -> bool {
     comp.metadata.annotations.as_ref().and_then(|a| a.get(IGNORE_SIDE_EFFECTS)).is_some_and(|v| v == "true")
 }
 
+/// How soon a status decision waits for a synthesizer cache found behind the API server (the
+/// informer's event for the newer synthesizer normally queues the composition sooner).
+const SYNTHESIZER_CACHE_BEHIND: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// How often a composition whose rollout is halted looks again.
 const HALT_RECHECK: std::time::Duration = std::time::Duration::from_secs(30);
 
@@ -501,10 +505,19 @@ fn status_if_changed(o: &Observed<'_>, halted: Option<&str>) -> Step {
     }
     let Some(fresh) = o.fresh_status else { return Step::ReadStatusInputs };
     // Only a pass that looked at the rollout can name a halt (the fresh read recomputes it then).
+    let fresh_synthesizer = fresh.synthesizer;
     let fresh = StatusInputs { halted: fresh.halted.filter(|_| o.rollout.is_some()), ..fresh };
     let status = status_from(o, fresh);
     if Some(&status) == comp.status.as_ref() {
         return Step::Done;
+    }
+    // Whether the composition waits on its synthesizer's rollout was decided on the cached
+    // synthesizer: if that one has moved on, the fresh inputs judge a halt the pass never looked
+    // at (or drop one it did). Two replicas so disagreeing rewrote each other's status
+    // thousands of times within a second (found by the sweep): wait for the cache instead.
+    let version = |s: Option<&Synthesizer>| s.map(|s| (s.metadata.uid.clone(), s.metadata.generation));
+    if version(fresh_synthesizer) != version(o.synthesizer) {
+        return Step::RequeueAfter(SYNTHESIZER_CACHE_BEHIND);
     }
     write(Write::ReplaceStatus { target: address(comp), resource_version: resource_version(&comp.metadata), status: json(&status) }, Why::Status)
 }

@@ -452,6 +452,10 @@ fn a_status_change_is_decided_on_its_inputs_read_uncached() {
     // A slice gone from the server counts as missing, as it does in the cache.
     let missing = written_status(&pass.decide_with(Some(StatusInputs { slices: None, synthesizer: Some(&s), halted: None, dependencies: None }), None));
     assert_eq!(missing.current_synthesis.unwrap().reconciled, None);
+    // A status to write from a synthesizer newer than the one the pass decided on waits for the
+    // cache: the pass's other decisions (the rollout it looked at or not) came from the old one.
+    let newer = synth(2);
+    assert_eq!(pass.decide_with(Some(StatusInputs { slices: Some(std::slice::from_ref(&fresh)), synthesizer: Some(&newer), halted: None, dependencies: None }), None), Step::RequeueAfter(SYNTHESIZER_CACHE_BEHIND));
 }
 
 #[test]
