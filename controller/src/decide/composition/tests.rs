@@ -603,12 +603,13 @@ fn a_slice_left_holding_its_finalizer_goes_once_its_composition_is_confirmed_gon
 fn the_planted_defects_change_the_decision() {
     let c = deleting(comp(1, current(done("u1", 1, 1, &["c-1"]))));
     let slices = vec![slice("c-1", "u1", false, reconciled(false))];
+    let owned: Vec<std::sync::Arc<ResourceSlice>> = slices.iter().cloned().map(std::sync::Arc::new).collect();
     let observe = |(early, retry, eager), c: &Composition| {
         decide(&Observed {
             composition: c,
             synthesizer: Some(&synth(1)),
             current_slices: Some(&slices),
-            owned_slices: &slices,
+            owned_slices: &owned,
             inputs: &Default::default(),
             fresh: Fresh::Unread,
             fresh_status: Some(StatusInputs { slices: Some(&slices), synthesizer: Some(&synth(1)), halted: None, dependencies: None }),
