@@ -72,6 +72,15 @@ pub enum Fault {
         #[serde(with = "millis")]
         down: Duration,
     },
+    /// Replica 0's process stalls right after its `nth` committed write, before it sees the
+    /// response, for `duration`: a stop-the-world pause, CPU throttling, a frozen VM. None of its
+    /// tasks runs meanwhile; its timers and the events sent to it wait, then all run on at once.
+    /// A leader stalled past its renew deadline must not act on what it decided before.
+    StallAfterWrite {
+        nth: u64,
+        #[serde(with = "millis")]
+        duration: Duration,
+    },
     /// A second replica runs from `at` until faults stop: split brain.
     SecondReplica {
         #[serde(with = "millis")]
@@ -126,6 +135,7 @@ impl fmt::Display for Fault {
             Fault::PausedGc => write!(f, "garbage collection paused"),
             Fault::Crash { at, down } => write!(f, "crash replica 0 at {at:?}, down {down:?}"),
             Fault::CrashAfterWrite { nth, down } => write!(f, "crash replica 0 after its write #{nth}, down {down:?}"),
+            Fault::StallAfterWrite { nth, duration } => write!(f, "stall replica 0 after its write #{nth} for {duration:?}"),
             Fault::SecondReplica { at } => write!(f, "second replica (split brain) from {at:?}"),
             Fault::ClockSkew { replica, offset_millis } => write!(f, "clock of replica {replica} off by {offset_millis}ms"),
             Fault::Latency { max } => write!(f, "request latency up to {max:?}"),
@@ -180,6 +190,10 @@ impl Fault {
                 let earlier = count(*nth).map(|nth| Fault::CrashAfterWrite { nth, down: *down });
                 earlier.into_iter().chain(time(*down).map(|down| Fault::CrashAfterWrite { nth: *nth, down })).collect()
             }
+            Fault::StallAfterWrite { nth, duration } => {
+                let earlier = count(*nth).map(|nth| Fault::StallAfterWrite { nth, duration: *duration });
+                earlier.into_iter().chain(time(*duration).map(|duration| Fault::StallAfterWrite { nth: *nth, duration })).collect()
+            }
             Fault::SecondReplica { at } => time(*at).map(|at| Fault::SecondReplica { at }).to_vec(),
             Fault::ClockSkew { replica, offset_millis } => vec![Fault::ClockSkew { replica: *replica, offset_millis: offset_millis / 2 }],
             Fault::Latency { max } => time(*max).map(|max| Fault::Latency { max: max.max(Duration::from_millis(1)) }).to_vec(),
@@ -209,7 +223,7 @@ impl Fault {
         match self {
             Fault::DroppedWatchEvents { rate } | Fault::Errors { rate, .. } | Fault::TimeoutsAfterCommit { rate } => *rate <= 0.0,
             Fault::ClockSkew { offset_millis, .. } => *offset_millis == 0,
-            Fault::Partition { duration, .. } => duration.is_zero(),
+            Fault::Partition { duration, .. } | Fault::StallAfterWrite { duration, .. } => duration.is_zero(),
             Fault::TimeTravel { .. }
             | Fault::DelayedWatchEvents { .. }
             | Fault::DuplicateDelivery { .. }
@@ -248,10 +262,19 @@ pub struct ReplicaFaults {
     pub any_semantic_lists: bool,
     /// Clock offset of replica 0 and replica 1, in milliseconds.
     pub clock_offsets_millis: [i64; 2],
-    /// (nth committed write of replica 0, down time) of each crash after a write.
-    pub crashes_after_writes: Vec<(u64, Duration)>,
+    /// What happens to replica 0 right after its nth committed write: (nth, what).
+    pub after_writes: Vec<(u64, AfterWrite)>,
     /// (replica, from, for how long) of each partition from the API server, from the run's start.
     pub partitions: Vec<(usize, Duration, Duration)>,
+}
+
+/// What replica 0's process goes through right after one of its committed writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterWrite {
+    /// Killed (the response lost with it), restarted `down` later.
+    Crash { down: Duration },
+    /// Paused for this long, then the response arrives.
+    Stall(Duration),
 }
 
 impl FaultPlan {
@@ -314,7 +337,7 @@ impl FaultPlan {
         if coin(&mut rng, 0.4) {
             // A scenario's replica makes a few dozen writes: over the seed budget every write
             // of every multi-write step is the last one before some crash.
-            faults.push(Fault::CrashAfterWrite { nth: 1 + rng.below(MAX_CRASH_AFTER_WRITE), down: Duration::from_millis(rng.below(3000)) });
+            faults.push(Fault::CrashAfterWrite { nth: 1 + rng.below(MAX_NTH_WRITE), down: Duration::from_millis(rng.below(3000)) });
         }
         if coin(&mut rng, 0.3) {
             let magnitude = 1 + rng.below(30_000) as i64;
@@ -324,6 +347,10 @@ impl FaultPlan {
         if coin(&mut rng, 0.3) {
             // Long enough, often, for another replica to take a partitioned leader's Lease.
             faults.push(Fault::Partition { replica: rng.below(2) as usize, at: at(&mut rng), duration: Duration::from_millis(500 + rng.below(20_000)) });
+        }
+        if coin(&mut rng, 0.3) {
+            // As long, often, as a lease or a synthesis claim.
+            faults.push(Fault::StallAfterWrite { nth: 1 + rng.below(MAX_NTH_WRITE), duration: Duration::from_millis(500 + rng.below(20_000)) });
         }
         FaultPlan { faults }
     }
@@ -347,6 +374,7 @@ impl FaultPlan {
                 | Fault::Compactions { .. }
                 | Fault::Crash { .. }
                 | Fault::CrashAfterWrite { .. }
+                | Fault::StallAfterWrite { .. }
                 | Fault::SecondReplica { .. }
                 | Fault::ClockSkew { .. }
                 | Fault::Latency { .. }
@@ -368,7 +396,8 @@ impl FaultPlan {
                         *offset += offset_millis;
                     }
                 }
-                Fault::CrashAfterWrite { nth, down } => r.crashes_after_writes.push((*nth, *down)),
+                Fault::CrashAfterWrite { nth, down } => r.after_writes.push((*nth, AfterWrite::Crash { down: *down })),
+                Fault::StallAfterWrite { nth, duration } => r.after_writes.push((*nth, AfterWrite::Stall(*duration))),
                 Fault::Partition { replica, at, duration } => r.partitions.push((*replica, *at, *duration)),
                 Fault::DelayedWatchEvents { .. }
                 | Fault::DroppedWatchEvents { .. }
@@ -402,6 +431,7 @@ impl FaultPlan {
             | Fault::PausedGc
             | Fault::Crash { .. }
             | Fault::CrashAfterWrite { .. }
+            | Fault::StallAfterWrite { .. }
             | Fault::SecondReplica { .. }
             | Fault::ClockSkew { .. }
             | Fault::Latency { .. }
@@ -422,6 +452,7 @@ impl FaultPlan {
             | Fault::WatchCloses { .. }
             | Fault::Compactions { .. }
             | Fault::PausedGc
+            | Fault::StallAfterWrite { .. }
             | Fault::ClockSkew { .. }
             | Fault::Latency { .. }
             | Fault::Partition { .. } => false,
@@ -430,8 +461,8 @@ impl FaultPlan {
     }
 }
 
-/// `CrashAfterWrite` picks its write among the first this many of replica 0.
-pub const MAX_CRASH_AFTER_WRITE: u64 = 40;
+/// `CrashAfterWrite` and `StallAfterWrite` pick their write among the first this many of replica 0.
+pub const MAX_NTH_WRITE: u64 = 40;
 
 #[cfg(test)]
 mod tests {
@@ -460,6 +491,7 @@ mod tests {
             ("clock skew", with(|f| matches!(f, Fault::ClockSkew { .. }))),
             ("latency", with(|f| matches!(f, Fault::Latency { .. }))),
             ("partition", with(|f| matches!(f, Fault::Partition { .. }))),
+            ("stall after write", with(|f| matches!(f, Fault::StallAfterWrite { .. }))),
         ] {
             assert!(n > 20 && n < 180, "{name}: on in {n} of 200 plans");
         }
@@ -473,7 +505,7 @@ mod tests {
         // Crashes after writes hit every write position of a scenario's replica somewhere.
         let positions: std::collections::BTreeSet<u64> =
             (0..2000).flat_map(|s| FaultPlan::swarm(s, window).faults).filter_map(|f| if let Fault::CrashAfterWrite { nth, .. } = f { Some(nth) } else { None }).collect();
-        assert_eq!(positions, (1..=MAX_CRASH_AFTER_WRITE).collect());
+        assert_eq!(positions, (1..=MAX_NTH_WRITE).collect());
     }
 
     #[test]
@@ -483,6 +515,7 @@ mod tests {
                 Fault::Latency { max: Duration::from_millis(5) },
                 Fault::ClockSkew { replica: 1, offset_millis: -20_000 },
                 Fault::CrashAfterWrite { nth: 3, down: Duration::from_millis(100) },
+                Fault::StallAfterWrite { nth: 5, duration: Duration::from_secs(7) },
                 Fault::TimeTravel { lag: 4, every: Duration::from_secs(1) },
                 Fault::Partition { replica: 1, at: Duration::from_secs(2), duration: Duration::from_secs(3) },
             ],
@@ -490,7 +523,8 @@ mod tests {
         let r = plan.replica_faults();
         assert_eq!(
             r,
-            ReplicaFaults { max_latency: Duration::from_millis(5), any_semantic_lists: true, clock_offsets_millis: [0, -20_000], crashes_after_writes: vec![(3, Duration::from_millis(100))],
+            ReplicaFaults { max_latency: Duration::from_millis(5), any_semantic_lists: true, clock_offsets_millis: [0, -20_000],
+                after_writes: vec![(3, AfterWrite::Crash { down: Duration::from_millis(100) }), (5, AfterWrite::Stall(Duration::from_secs(7)))],
                 partitions: vec![(1, Duration::from_secs(2), Duration::from_secs(3))],
             }
         );

@@ -190,8 +190,10 @@ fn fault_bands(plan: &FaultPlan, window: Duration) -> Vec<(String, Vec<(Duration
                 Fault::Crash { at, down } => ((*at).min(window), (*at + *down).min(window)),
                 Fault::SecondReplica { at } => ((*at).min(window), window),
                 Fault::Partition { at, duration, .. } => ((*at).min(window), (*at + *duration).min(window)),
-                // Armed for the whole window; the crash itself shows as the replica's downtime.
+                // Armed for the whole window; the crash or stall itself shows as the replica's
+                // downtime.
                 Fault::CrashAfterWrite { .. }
+                | Fault::StallAfterWrite { .. }
                 | Fault::TimeTravel { .. }
                 | Fault::DuplicateDelivery { .. }
                 | Fault::ClockSkew { .. }

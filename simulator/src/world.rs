@@ -143,7 +143,7 @@ async fn simulate(scenario: Arc<Scenario>, seed: u64, plan: FaultPlan, defects: 
     }
     let until = start + scenario.faults_until.0;
     let faults = plan.replica_faults();
-    let write_crashes = fault_driver::WriteCrashes::new(&faults.crashes_after_writes, until);
+    let after_writes = fault_driver::AfterWrites::new(&faults.after_writes, until);
     let list_semantic = if faults.any_semantic_lists { ListSemantic::Any } else { ListSemantic::MostRecent };
     let replicas = Replicas {
         server: server.downgrade(),
@@ -153,7 +153,7 @@ async fn simulate(scenario: Arc<Scenario>, seed: u64, plan: FaultPlan, defects: 
         start,
         until,
         incarnations: Arc::default(),
-        write_crashes,
+        after_writes,
         recorder: recorder.clone(),
         permanent: scenario.replicas,
     };
@@ -161,7 +161,7 @@ async fn simulate(scenario: Arc<Scenario>, seed: u64, plan: FaultPlan, defects: 
     for index in 1..scenario.replicas {
         replicas.start(index);
     }
-    let crashes = fault_driver::drive(&plan, start, until, &server, &replicas, primary, &recorder);
+    let after_writes = fault_driver::drive(&plan, start, until, &server, &replicas, primary, &recorder);
 
     let played = user::play(&scenario, start, &server, &simulated, &recorder).await;
     let mut stuck = played.unmet_conditions;
@@ -184,8 +184,8 @@ async fn simulate(scenario: Arc<Scenario>, seed: u64, plan: FaultPlan, defects: 
     let (trace, checker) = recorder.take();
     let outcome = Outcome { trace, violations: checker.violations().to_vec(), invocations: simulated.all_invocations(), virtual_time: at, requests: server.requests() };
     garbage_collector.abort();
-    if let Some(crashes) = crashes {
-        crashes.abort();
+    if let Some(after_writes) = after_writes {
+        after_writes.abort();
     }
     end_tasks(&recorder).await;
     outcome
@@ -224,8 +224,8 @@ struct Replicas {
     options: Options,
     /// What the plan builds into the replicas: latency, list semantic, clock offsets.
     faults: ReplicaFaults,
-    /// Replica 0's write counter, when the plan crashes it after some write.
-    write_crashes: Option<Arc<fault_driver::WriteCrashes>>,
+    /// Replica 0's write counter, when the plan crashes or stalls it after some write.
+    after_writes: Option<Arc<fault_driver::AfterWrites>>,
     /// Told each replica's node, and when it goes down and up (the timeline's downtimes).
     recorder: Recorder,
     /// Replicas the scenario runs throughout (indices `0..permanent`); the plan's second
@@ -246,7 +246,7 @@ impl Replicas {
         let (executor, max_latency) = (self.executor.clone(), self.faults.max_latency);
         let clock_offset_millis = self.faults.clock_offsets_millis.get(index).copied().unwrap_or_default();
         let options = Options { clock_offset_millis, ..self.options.clone() };
-        let write_crashes = self.write_crashes.clone().filter(|_| index == 0);
+        let after_writes = self.after_writes.clone().filter(|_| index == 0);
         let partitions: Vec<(Instant, Instant)> = self.faults.partitions.iter().filter(|(r, ..)| *r == index).map(|(_, at, d)| (self.start + *at, (self.start + *at + *d).min(self.until))).collect();
         let incarnations = self.incarnations.clone();
         // The runtime's handle is looked up, not kept: a task still holding it at the end would
@@ -256,8 +256,8 @@ impl Replicas {
             .name(format!("eno-{index}"))
             .init(move || {
                 let mut cluster = FakeCluster::new(server.clone(), "eno");
-                if let Some(crashes) = write_crashes.clone() {
-                    cluster = cluster.with_on_commit(move || crashes.committed());
+                if let Some(after_writes) = after_writes.clone() {
+                    cluster = cluster.with_on_commit(move || after_writes.committed());
                 }
                 if !partitions.is_empty() {
                     let partitions = partitions.clone();
@@ -295,6 +295,18 @@ impl Replicas {
     /// Restarts a killed replica: Eno starts afresh.
     fn restart(&self, id: NodeId) {
         madsim::runtime::Handle::current().restart(id);
+        self.recorder.replica_running(id, true);
+    }
+
+    /// Pauses a replica: none of its tasks runs, and what wakes them waits, until it resumes.
+    fn pause(&self, id: NodeId) {
+        madsim::runtime::Handle::current().pause(id);
+        self.recorder.replica_running(id, false);
+    }
+
+    /// Resumes a paused replica where it stopped.
+    fn resume(&self, id: NodeId) {
+        madsim::runtime::Handle::current().resume(id);
         self.recorder.replica_running(id, true);
     }
 }

@@ -35,6 +35,7 @@ fn one_of_each() -> Vec<Fault> {
         Fault::PausedGc,
         Fault::Crash { at: ms(500), down: ms(1000) },
         Fault::CrashAfterWrite { nth: 4, down: ms(500) },
+        Fault::StallAfterWrite { nth: 4, duration: ms(3000) },
         Fault::SecondReplica { at: ms(300) },
         Fault::ClockSkew { replica: 0, offset_millis: 20_000 },
         Fault::Latency { max: ms(20) },

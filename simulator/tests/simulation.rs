@@ -99,11 +99,11 @@ fn fault_free_traces_match_their_snapshots() {
 const DEFECT_SEEDS: u64 = 400;
 
 /// Defects the swarm catches too rarely for [`DEFECT_SEEDS`] to find them reliably, with
-/// budgets that do. `ignore-renew-deadline` needs a leader whose renewals fail for a whole lease
-/// while its other writes get through: 6 of 1,200 leader-election seeds (0.5% each) catch it,
-/// so 400 seeds would miss it once in 7 changes that move the interleavings; 1,500 miss it
-/// once in 2,000. Only a late catch pays for the larger budget: the search stops at the first.
-const RARE_DEFECT_SEEDS: &[(&str, u64)] = &[("ignore-renew-deadline", 1_500)];
+/// budgets that do. `run-late-claims` needs replica 0 to stall right after a claim write, for
+/// longer than the claim's expiry: 11 of 1,200 stalled-runner seeds (0.9% each) catch it, so
+/// 400 seeds would miss it once in 40 changes that move the interleavings; 1,500 miss it once
+/// in a million. Only a late catch pays for the larger budget: the search stops at the first.
+const RARE_DEFECT_SEEDS: &[(&str, u64)] = &[("run-late-claims", 1_500)];
 
 /// The seeds searched for defect `name`.
 fn defect_budget(name: &str) -> u64 {

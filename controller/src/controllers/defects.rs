@@ -70,6 +70,11 @@ pub struct Defects {
     /// recording leaves the synthesis running for good (breaks "convergence"; a step that is
     /// not safe to crash halfway through).
     pub claims_never_expire: bool,
+    /// Run the synthesizer on a claim however late its write was answered: a replica that
+    /// stalls between claiming and running runs a synthesis another replica has taken over
+    /// meanwhile, or finished (breaks "bounded syntheses"; acting on a decision past the time
+    /// it was good for).
+    pub run_late_claims: bool,
     /// Let a replica that does not hold the leader election Lease write (breaks "single
     /// leader": followers work alongside the leader).
     pub followers_write: bool,

@@ -27,6 +27,7 @@ pub async fn reconcile(world: &World, executor: &dyn Executor, key: CompositionK
         run.unfenced_claim = world.defects.unfenced_synthesis_claim;
         run.claims_never_expire = world.defects.claims_never_expire;
         run.ignore_lockstep = world.defects.ignore_lockstep;
+        run.run_late_claims = world.defects.run_late_claims;
     }
     // The error of the last failed step, returned if the decision ends the pass on it.
     let mut error: Option<PassError> = None;
@@ -46,7 +47,8 @@ pub async fn reconcile(world: &World, executor: &dyn Executor, key: CompositionK
             Step::WatchClaim { uuid, claimed } => Ok(Observation::ClaimWatched(world.claims.watched(&uuid, &claimed))),
             Step::Claim { write, claimed } => {
                 world.claims.forget(&claimed.uuid);
-                world.write(&write).await.map(|_| Observation::Claimed(claimed)).map_err(PassError::from)
+                let sent = tokio::time::Instant::now();
+                world.write(&write).await.map(|_| Observation::Claimed { claimed, round_trip: sent.elapsed() }).map_err(PassError::from)
             }
             Step::ClaimHeld { retry_after } => {
                 tracing::debug!(composition = %key, ?retry_after, "synthesis claimed by another executor");
@@ -54,6 +56,10 @@ pub async fn reconcile(world: &World, executor: &dyn Executor, key: CompositionK
             }
             Step::ClaimLost { retry_after } => {
                 tracing::debug!(composition = %key, error = ?error, "claim lost; looking again");
+                return Ok(Action::RequeueAfter(retry_after));
+            }
+            Step::ClaimAnsweredLate { retry_after } => {
+                tracing::warn!(composition = %key, "the synthesis claim was answered too late to run on (the process stalled, or the API server was slow); looking again");
                 return Ok(Action::RequeueAfter(retry_after));
             }
             Step::RunSynthesizer { composition, synthesizer, uuid, inputs } => {

@@ -15,8 +15,9 @@ use std::time::Duration;
 /// How long a request takes to reach the server, drawn per request.
 pub type Latency = Arc<dyn Fn() -> Duration + Send + Sync>;
 
-/// Told of each write the client committed; answering `true` loses the response.
-pub type OnCommit = Arc<dyn Fn() -> bool + Send + Sync>;
+/// Told of each write the client committed; the response waits for the future it answers, if
+/// any (one that never ends loses the response).
+pub type OnCommit = Arc<dyn Fn() -> Option<BoxFuture<'static, ()>> + Send + Sync>;
 
 /// Whether the client can reach the server now (`false`: a network partition).
 pub type Reachable = Arc<dyn Fn() -> bool + Send + Sync>;
@@ -40,11 +41,13 @@ impl FakeCluster {
         FakeCluster { server, field_manager: field_manager.to_string(), bookmark_interval: Duration::from_secs(5), latency: None, on_commit: None, reachable: None, without_managed_fields: false }
     }
 
-    /// Calls `on_commit` after each request that committed a write. When it answers `true` the
-    /// request never returns: the process is gone between its write and the response (the
-    /// simulator kills the node; a node cannot kill itself from one of its own tasks), so the
-    /// next incarnation starts from whatever intermediate state that write left.
-    pub fn with_on_commit(mut self, on_commit: impl Fn() -> bool + Send + Sync + 'static) -> Self {
+    /// Calls `on_commit` after each request that committed a write; when it answers a future,
+    /// the response waits for it. The simulator stops the process between a write and its
+    /// response that way (a node cannot kill or pause itself from one of its own tasks): a
+    /// future that never ends loses the response with a killed process, whose next
+    /// incarnation starts from whatever intermediate state that write left; one that ends once
+    /// the node is paused holds the response until the process runs again.
+    pub fn with_on_commit(mut self, on_commit: impl Fn() -> Option<BoxFuture<'static, ()>> + Send + Sync + 'static) -> Self {
         self.on_commit = Some(Arc::new(on_commit));
         self
     }
@@ -70,10 +73,10 @@ impl FakeCluster {
     /// there is one, and tells the server's audit log how it was answered.
     fn call<T: Send + 'static>(&self, verb: &'static str, about: About, request: impl FnOnce(&mut server::ApiServer) -> ClientResult<T> + Send + 'static) -> BoxFuture<'static, ClientResult<T>> {
         let (server, on_commit, reachable, user) = (self.server.clone(), self.on_commit.clone(), self.reachable.clone(), self.field_manager.clone());
-        // `None`: the response is lost.
+        // The response, and what it waits for before it is answered.
         let serve = move || {
             if reachable.is_some_and(|r| !r()) {
-                return Some(Err(ClientError::Transport("connection refused: the API server cannot be reached".into())));
+                return (Err(ClientError::Transport("connection refused: the API server cannot be reached".into())), None);
             }
             let (result, committed, asked) = server.with(|s| {
                 let before = s.revision();
@@ -82,22 +85,25 @@ impl FakeCluster {
                 (result, s.revision() != before, asked)
             });
             server.audit(&AuditEvent { user, verb: verb.to_string(), request: asked, code: answered(verb, &result) });
-            let lost = committed && on_commit.is_some_and(|hook| hook());
-            (!lost).then_some(result)
+            let hold = if committed { on_commit.and_then(|hook| hook()) } else { None };
+            (result, hold)
+        };
+        let answer = |(result, hold): (ClientResult<T>, Option<BoxFuture<'static, ()>>)| async move {
+            if let Some(hold) = hold {
+                hold.await;
+            }
+            result
         };
         match &self.latency {
             None => match serve() {
-                Some(result) => futures::future::ready(result).boxed(),
-                None => futures::future::pending().boxed(),
+                (result, None) => futures::future::ready(result).boxed(),
+                held => answer(held).boxed(),
             },
             Some(latency) => {
                 let delay = latency();
                 async move {
                     tokio::time::sleep(delay).await;
-                    match serve() {
-                        Some(result) => result,
-                        None => futures::future::pending().await,
-                    }
+                    answer(serve()).await
                 }
                 .boxed()
             }

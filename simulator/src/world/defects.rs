@@ -27,6 +27,8 @@ pub const DEFECTS: &[(&str, &str, Invariant)] = &[
     ("create-patch-targets", "patches", Invariant::PatchesNeverCreate),
     // A step that is not safe to crash halfway through: caught with a crash after the claim.
     ("claims-never-expire", "output-change", Invariant::Convergence),
+    // A replica stalled between claiming and running runs what another has taken over since.
+    ("run-late-claims", "stalled-runner", Invariant::BoundedSyntheses),
     // One concurrency fence removed each (see [`FENCES`]: every one is here).
     ("unfenced-status", "symphony-rapid-flip", Invariant::BoundedSyntheses),
     ("untested-claim", "symphony-rapid-flip", Invariant::BoundedSyntheses),
@@ -73,6 +75,7 @@ pub fn defects_named(name: &str) -> Option<Defects> {
         "set-before-prune" => d.set_before_prune = true,
         "create-patch-targets" => d.create_patch_targets = true,
         "claims-never-expire" => d.claims_never_expire = true,
+        "run-late-claims" => d.run_late_claims = true,
         "followers-write" => d.followers_write = true,
         "ignore-renew-deadline" => d.ignore_renew_deadline = true,
         _ => d.unfenced = Some(FENCES.iter().find(|(n, _)| *n == name)?.1),

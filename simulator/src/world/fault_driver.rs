@@ -1,6 +1,7 @@
 //! The fault driver: turns the seed's fault plan into actions on the fake API server and the
 //! controller replicas over virtual time. Server-side rates and lags are set for the whole fault
-//! window; crashes (timed, or right after replica 0's nth write), the second replica, spells of
+//! window; crashes (timed, or right after replica 0's nth write), stalls (right after its nth
+//! write), the second replica, spells of
 //! watch delay, watch closes, watch expiries and compactions are tasks that act at their times;
 //! when the window ends every fault stops (and caches that may have missed events are made to
 //! relist).
@@ -10,53 +11,67 @@
 
 use super::recorder::Recorder;
 use super::Replicas;
-use crate::plan::{Fault, FaultPlan};
+use crate::plan::{AfterWrite, Fault, FaultPlan};
 use fake_apiserver::faults::Faults;
 use fake_apiserver::SharedApiServer;
+use futures::future::{BoxFuture, FutureExt};
 use madsim::task::NodeId;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 /// How long delayed watch events are let through between spells of delay.
 const DELAY_BREAK: Duration = Duration::from_millis(200);
 
-/// Replica 0's committed writes, counted across its restarts for `CrashAfterWrite`. At a
-/// crash's write its client loses the response (the request never returns) and the driver is
-/// asked to kill the replica: from the main node, since a node cannot kill itself from one of
-/// its own tasks.
-pub(super) struct WriteCrashes {
+/// What the driver is asked to do to replica 0 after its nth write, and whom to tell once done.
+type AfterWriteRequest = (u64, AfterWrite, oneshot::Sender<()>);
+
+/// Replica 0's committed writes, counted across its restarts for `CrashAfterWrite` and
+/// `StallAfterWrite`. At such a write its client holds the response and asks the driver to kill
+/// or pause the replica: from the main node, since a node cannot kill or pause itself from one
+/// of its own tasks. A killed replica never gets the response; a paused one gets it when it
+/// runs again.
+pub(super) struct AfterWrites {
     writes: AtomicU64,
-    /// (nth write, down time) of each crash.
-    crashes: Vec<(u64, Duration)>,
-    /// No crash once faults have stopped.
+    /// (nth write, what happens) of each fault.
+    faults: Vec<(u64, AfterWrite)>,
+    /// Nothing happens once faults have stopped.
     until: Instant,
-    requests: mpsc::UnboundedSender<(u64, Duration)>,
+    requests: mpsc::UnboundedSender<AfterWriteRequest>,
     /// The driver's end of `requests`, until it takes it.
-    received: Mutex<Option<mpsc::UnboundedReceiver<(u64, Duration)>>>,
+    received: Mutex<Option<mpsc::UnboundedReceiver<AfterWriteRequest>>>,
 }
 
-impl WriteCrashes {
-    /// The counter for `crashes` (none without any).
-    pub(super) fn new(crashes: &[(u64, Duration)], until: Instant) -> Option<Arc<WriteCrashes>> {
+impl AfterWrites {
+    /// The counter for `faults` (none without any).
+    pub(super) fn new(faults: &[(u64, AfterWrite)], until: Instant) -> Option<Arc<AfterWrites>> {
         let (requests, received) = mpsc::unbounded_channel();
         let received = Mutex::new(Some(received));
-        (!crashes.is_empty()).then(|| Arc::new(WriteCrashes { writes: AtomicU64::new(0), crashes: crashes.to_vec(), until, requests, received }))
+        (!faults.is_empty()).then(|| Arc::new(AfterWrites { writes: AtomicU64::new(0), faults: faults.to_vec(), until, requests, received }))
     }
 
-    /// Replica 0 committed a write: whether it crashes now (and loses the response).
-    pub(super) fn committed(&self) -> bool {
+    /// Replica 0 committed a write: what its response waits for, if anything (the driver's
+    /// word that the replica is paused; a crash's never comes).
+    pub(super) fn committed(&self) -> Option<BoxFuture<'static, ()>> {
         let n = self.writes.fetch_add(1, Ordering::SeqCst) + 1;
         if Instant::now() >= self.until {
-            return false;
+            return None;
         }
-        match self.crashes.iter().find(|(nth, _)| *nth == n) {
-            Some(&(nth, down)) => self.requests.send((nth, down)).is_ok(),
-            None => false,
-        }
+        let &(nth, what) = self.faults.iter().find(|(nth, _)| *nth == n)?;
+        let (done, acted) = oneshot::channel();
+        self.requests.send((nth, what, done)).ok()?;
+        Some(
+            async move {
+                // A killed replica never hears back.
+                if acted.await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
+            .boxed(),
+        )
     }
 }
 
@@ -92,8 +107,8 @@ pub(super) fn drive(plan: &FaultPlan, start: Instant, until: Instant, server: &S
                     recorder.partitioned(&name, false);
                 });
             }
-            // Counted by replica 0's client (`WriteCrashes`); `crash_after_writes` kills.
-            Fault::CrashAfterWrite { .. } => {}
+            // Counted by replica 0's client (`AfterWrites`); `act_after_writes` kills or pauses.
+            Fault::CrashAfterWrite { .. } | Fault::StallAfterWrite { .. } => {}
             // The lag is in `plan.server_faults()` and the replicas list with the `Any`
             // semantic; expiring watches makes them relist into the lagging cache.
             Fault::TimeTravel { every, .. } => {
@@ -152,24 +167,36 @@ pub(super) fn drive(plan: &FaultPlan, start: Instant, until: Instant, server: &S
             }
         }
     }
-    let crashes = crash_after_writes(until, replicas, primary, recorder);
+    let after_writes = act_after_writes(until, replicas, primary, recorder);
     end_window(plan, until, server, recorder);
-    crashes
+    after_writes
 }
 
-/// Kills replica 0 whenever its client asks (right after its nth write) and restarts it after
-/// the crash's down time (at the latest when faults stop).
-fn crash_after_writes(until: Instant, replicas: &Replicas, primary: NodeId, recorder: &Recorder) -> Option<JoinHandle<()>> {
-    let requests = replicas.write_crashes.as_ref().and_then(|c| c.received.lock().unwrap_or_else(|p| p.into_inner()).take());
+/// Kills or pauses replica 0 whenever its client asks (right after its nth write), and
+/// restarts or resumes it once the fault's time is up (at the latest when faults stop).
+fn act_after_writes(until: Instant, replicas: &Replicas, primary: NodeId, recorder: &Recorder) -> Option<JoinHandle<()>> {
+    let requests = replicas.after_writes.as_ref().and_then(|c| c.received.lock().unwrap_or_else(|p| p.into_inner()).take());
     let mut requests = requests?;
     let (replicas, recorder) = (replicas.clone(), recorder.clone());
     Some(tokio::spawn(async move {
-        while let Some((nth, down)) = requests.recv().await {
-            replicas.kill(primary);
-            recorder.crashed(&format!("crash: replica 0 killed right after its write #{nth}, for {down:?}"));
-            tokio::time::sleep_until((Instant::now() + down).min(until)).await;
-            replicas.restart(primary);
-            recorder.note("replica 0 restarted");
+        while let Some((nth, what, done)) = requests.recv().await {
+            match what {
+                AfterWrite::Crash { down } => {
+                    replicas.kill(primary);
+                    recorder.crashed(&format!("crash: replica 0 killed right after its write #{nth}, for {down:?}"));
+                    tokio::time::sleep_until((Instant::now() + down).min(until)).await;
+                    replicas.restart(primary);
+                    recorder.note("replica 0 restarted");
+                }
+                AfterWrite::Stall(duration) => {
+                    replicas.pause(primary);
+                    recorder.stalled(primary, &format!("stall: replica 0 paused right after its write #{nth}, for {duration:?}"));
+                    let _ = done.send(());
+                    tokio::time::sleep_until((Instant::now() + duration).min(until)).await;
+                    replicas.resume(primary);
+                    recorder.note("replica 0 runs again");
+                }
+            }
         }
     }))
 }

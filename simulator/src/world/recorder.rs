@@ -44,6 +44,9 @@ pub(super) struct Record {
     replicas: BTreeMap<NodeId, String>,
     /// The virtual second of the last write, and how many writes it has seen.
     second: (u64, u64),
+    /// Synthesizer runs not yet over, by a number of their own, with the node each runs for.
+    runs: BTreeMap<u64, (NodeId, SynthesisRun)>,
+    next_run: u64,
 }
 
 impl Record {
@@ -66,7 +69,7 @@ pub(super) struct Recorder {
 
 impl Recorder {
     pub fn new(checker: Checker, start: Instant) -> Self {
-        Recorder { record: Arc::new(Mutex::new(Record { checker, trace: Trace::new(), replicas: BTreeMap::new(), second: (0, 0) })), start }
+        Recorder { record: Arc::new(Mutex::new(Record { checker, trace: Trace::new(), replicas: BTreeMap::new(), second: (0, 0), runs: BTreeMap::new(), next_run: 0 })), start }
     }
 
     pub fn lock(&self) -> MutexGuard<'_, Record> {
@@ -135,6 +138,21 @@ impl Recorder {
         g.checker.replica_lost();
     }
 
+    /// Replica `node` was paused: as for a crash, and the synthesizer runs it is waiting on
+    /// are over. A synthesizer runs apart from its controller (a pod, a child process) and ends
+    /// within its run limit, which a claim outlasts, whatever the controller does meanwhile;
+    /// the simulated executor runs on the replica's node only for simplicity, so it pauses too.
+    pub fn stalled(&self, node: NodeId, text: &str) {
+        self.crashed(text);
+        let mut g = self.lock();
+        let stranded: Vec<u64> = g.runs.iter().filter(|(_, (on, _))| *on == node).map(|(id, _)| *id).collect();
+        for id in stranded {
+            if let Some((_, run)) = g.runs.remove(&id) {
+                g.checker.synthesis_ended(&run, false);
+            }
+        }
+    }
+
     /// Names the writes made on `node` after the replica `name` (up from now).
     pub fn replica(&self, node: NodeId, name: &str) {
         let at = self.elapsed();
@@ -161,7 +179,7 @@ impl Recorder {
         self.lock().replicas.keys().copied().collect()
     }
 
-    /// Marks `node`'s replica down (killed) or up (restarted) from now.
+    /// Marks `node`'s replica down (killed or paused) or up (restarted or resumed) from now.
     pub fn replica_running(&self, node: NodeId, running: bool) {
         let at = self.elapsed();
         let mut g = self.lock();
@@ -206,8 +224,14 @@ impl Executor for RecordingExecutor {
             input_revisions: input.inputs.iter().map(|i| i["metadata"]["resourceVersion"].as_str().unwrap_or_default().to_string()).collect(),
             lockstep_revisions: input.inputs.iter().filter_map(|i| i["metadata"]["annotations"]["eno.azure.io/revision"].as_str().map(str::to_string)).collect(),
         };
-        self.recorder.lock().checker.synthesis_started(&run, self.recorder.elapsed());
-        let guard = RunGuard { recorder: self.recorder.clone(), run, errored: false };
+        let at = self.recorder.elapsed();
+        let mut g = self.recorder.lock();
+        g.checker.synthesis_started(&run, at);
+        let id = g.next_run;
+        g.next_run += 1;
+        g.runs.insert(id, (madsim::plugin::node(), run));
+        drop(g);
+        let guard = RunGuard { recorder: self.recorder.clone(), id, errored: false };
         let running = self.inner.synthesize(input);
         Box::pin(async move {
             // Moved in whole (not just the field written below), so it lives as long as the run.
@@ -220,15 +244,18 @@ impl Executor for RecordingExecutor {
 }
 
 /// Tells the checker a run is over when the run's future ends or is dropped (its replica was
-/// killed mid-run).
+/// killed mid-run), unless its replica's stall ended it first.
 struct RunGuard {
     recorder: Recorder,
-    run: SynthesisRun,
+    id: u64,
     errored: bool,
 }
 
 impl Drop for RunGuard {
     fn drop(&mut self) {
-        self.recorder.lock().checker.synthesis_ended(&self.run, self.errored);
+        let mut g = self.recorder.lock();
+        if let Some((_, run)) = g.runs.remove(&self.id) {
+            g.checker.synthesis_ended(&run, self.errored);
+        }
     }
 }

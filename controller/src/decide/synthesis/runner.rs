@@ -16,7 +16,9 @@
 //!   of two replicas (or one acting on a stale read) at most one runs it ([`super::claim`]).
 //!   Held by another executor: look again once this executor has watched that same claim for
 //!   its expiry (watched time, not timestamps: replicas' clocks may disagree). Lost (the
-//!   composition changed under the claim): look again soon.
+//!   composition changed under the claim): look again soon. Answered late (the process stalled
+//!   or the request hung past [`CLAIM_MARGIN`]): not run on, since another executor may take
+//!   it over before this run could end; look again soon.
 //! - **RunSynthesizer**: the executor's side effect; its result is data ([`Ran`]).
 //! - **WriteSlices** (successful output only), one slice per step, against a fresh read that
 //!   shows the synthesis still in flight and the current synthesis's slices read uncached (a
@@ -54,7 +56,8 @@ const PERSIST_ATTEMPTS: u32 = 8;
 /// Pauses before such retries: from 20ms, doubling up to 2s. The first is also how soon a lost
 /// claim is looked at again.
 const RETRY: Backoff = Backoff::new(Duration::from_millis(20), Duration::from_secs(2));
-/// How much longer than its executor's run limit a claim is honoured.
+/// How much longer than its executor's run limit a claim is honoured. A run started within
+/// this long of sending the claim ends (at its run limit) before anyone may take it over.
 const CLAIM_MARGIN: Duration = Duration::from_secs(5);
 
 /// What running the synthesizer produced.
@@ -99,6 +102,11 @@ pub enum Step {
     /// The claim write lost (someone else claimed, recorded or replaced the synthesis, or an
     /// unrelated write landed): look again after this.
     ClaimLost { retry_after: Duration },
+    /// The claim write was answered more than [`CLAIM_MARGIN`] after it was sent: another
+    /// executor may take the claim over before a run started now could end, so the
+    /// synthesizer is not run on it. Look again after this (the claim is then watched like any
+    /// other, and taken again once it expires).
+    ClaimAnsweredLate { retry_after: Duration },
     /// Run the synthesizer.
     RunSynthesizer { composition: Box<Composition>, synthesizer: Box<Synthesizer>, uuid: String, inputs: Vec<Value> },
     /// Read these slices (the current synthesis's) uncached; a missing one is left out.
@@ -128,7 +136,9 @@ pub enum Observation {
     Inputs(Vec<Value>),
     /// How long the claim has been watched unchanged.
     ClaimWatched(Duration),
-    Claimed(Synthesis),
+    /// The claim write succeeded, answered `round_trip` after it was sent (this executor's
+    /// monotonic clock).
+    Claimed { claimed: Synthesis, round_trip: Duration },
     Ran(Ran),
     CurrentSlices(Vec<ResourceSlice>),
     /// The name the server gave the slice just created.
@@ -147,6 +157,8 @@ pub struct Run {
     inputs: Option<Vec<Value>>,
     claim_watched: Option<Duration>,
     claimed: Option<Synthesis>,
+    /// How long the claim write took to be answered.
+    claim_round_trip: Duration,
     ran: Option<Ran>,
     writing: Stage,
     recording: Stage,
@@ -163,6 +175,10 @@ pub struct Run {
     /// Deliberate bug: run inputs read out of lockstep (simulation build only).
     #[cfg(madsim)]
     pub ignore_lockstep: bool,
+    /// Deliberate bug: run the synthesizer on a claim however late its write was answered
+    /// (simulation build only).
+    #[cfg(madsim)]
+    pub run_late_claims: bool,
 }
 
 /// One try at writing the output or recording the outcome.
@@ -194,7 +210,10 @@ impl Run {
             Observation::Synthesizer(synth) => self.synthesizer = Fresh::Read(synth),
             Observation::Inputs(inputs) => self.inputs = Some(inputs),
             Observation::ClaimWatched(watched) => self.claim_watched = Some(watched),
-            Observation::Claimed(claimed) => self.claimed = Some(claimed),
+            Observation::Claimed { claimed, round_trip } => {
+                self.claimed = Some(claimed);
+                self.claim_round_trip = round_trip;
+            }
             Observation::Ran(ran) => self.ran = Some(ran),
             Observation::CurrentSlices(slices) => self.writing.current_slices = Some(slices),
             Observation::SliceCreated(name) => self.writing.created.push(ResourceSliceRef { name }),
@@ -283,6 +302,7 @@ impl Run {
             return Step::Done;
         }
         let claimed = match &self.claimed {
+            Some(_) if self.claim_answered_late() && self.ran.is_none() => return Step::ClaimAnsweredLate { retry_after: RETRY.pause(0) },
             Some(claimed) => claimed,
             None if self.unfenced() => in_flight,
             None => {
@@ -317,6 +337,14 @@ impl Run {
             return Duration::from_secs(365 * 24 * 3600);
         }
         run_limit + CLAIM_MARGIN
+    }
+
+    fn claim_answered_late(&self) -> bool {
+        #[cfg(madsim)]
+        if self.run_late_claims {
+            return false;
+        }
+        self.claim_round_trip > CLAIM_MARGIN
     }
 
     #[cfg(madsim)]

@@ -58,7 +58,7 @@ fn drive(run: &mut Run, fresh: &Composition, ran: Ran, mut answer: impl FnMut(&S
                     if let Some(in_flight) = in_flight {
                         *in_flight = claimed.clone();
                     }
-                    Observation::Claimed(claimed.clone())
+                    Observation::Claimed { claimed: claimed.clone(), round_trip: Duration::from_millis(3) }
                 }
                 Step::ReadSynthesizer(_) => Observation::Synthesizer(Some((synth(), LIMIT))),
                 Step::ReadInputs(_) => Observation::Inputs(vec![]),
@@ -87,6 +87,7 @@ fn names(steps: &[Step]) -> Vec<&'static str> {
             Step::ClaimHeld { .. } => "ClaimHeld",
             Step::WatchClaim { .. } => "WatchClaim",
             Step::ClaimLost { .. } => "ClaimLost",
+            Step::ClaimAnsweredLate { .. } => "ClaimAnsweredLate",
             Step::RunSynthesizer { .. } => "RunSynthesizer",
             Step::ReadCurrentSlices(_) => "ReadCurrentSlices",
             Step::WriteSlice(_) => "WriteSlice",
@@ -182,6 +183,26 @@ fn nothing_runs_unless_a_synthesis_is_running_and_the_synthesizer_exists() {
     assert_eq!(names(&steps), ["ReadComposition", "ReadSynthesizer", "Done"]);
     let steps = drive(&mut Run::default(), &comp(Some(running("u1")), &[]), Ran::Failed { message: "".into(), verdict: true }, |s| matches!(s, Step::ReadComposition).then_some(Observation::Composition(None)));
     assert_eq!(names(&steps), ["ReadComposition", "Done"]);
+}
+
+#[test]
+fn a_claim_answered_after_its_margin_is_not_run_on() {
+    // Sent, then the process stalled (or the request hung) past the margin: another executor
+    // may take the claim over before a run started now could end within its limit.
+    let fresh = comp(Some(running("u1")), &[]);
+    let answered_in = |round_trip: Duration| {
+        move |s: &Step| match s {
+            Step::Claim { claimed, .. } => Some(Observation::Claimed { claimed: claimed.clone(), round_trip }),
+            _ => None,
+        }
+    };
+    let ran = Ran::Output { items: vec![cm("a")], results: vec![] };
+    let steps = drive(&mut Run::default(), &fresh, ran.clone(), answered_in(CLAIM_MARGIN + Duration::from_millis(1)));
+    assert_eq!(names(&steps), ["ReadComposition", "ReadSynthesizer", "ReadInputs", "Claim", "ClaimAnsweredLate"]);
+    assert_eq!(steps.last(), Some(&Step::ClaimAnsweredLate { retry_after: RETRY.pause(0) }));
+    // Within the margin, it runs.
+    let steps = drive(&mut Run::default(), &fresh, ran, answered_in(CLAIM_MARGIN));
+    assert!(names(&steps).contains(&"RunSynthesizer"), "{steps:?}");
 }
 
 #[test]
