@@ -99,11 +99,14 @@ fn fault_free_traces_match_their_snapshots() {
 const DEFECT_SEEDS: u64 = 400;
 
 /// Defects the swarm catches too rarely for [`DEFECT_SEEDS`] to find them reliably, with
-/// budgets that do. `run-late-claims` needs replica 0 to stall right after a claim write, for
-/// longer than the claim's expiry: 11 of 1,200 stalled-runner seeds (0.9% each) catch it, so
-/// 400 seeds would miss it once in 40 changes that move the interleavings; 1,500 miss it once
-/// in a million. Only a late catch pays for the larger budget: the search stops at the first.
-const RARE_DEFECT_SEEDS: &[(&str, u64)] = &[("run-late-claims", 1_500)];
+/// budgets that do. Both need replica 0 to stall right after one particular write:
+/// `run-late-claims` after a claim write, for longer than the claim's expiry (11 of 1,200
+/// stalled-runner seeds catch it, 0.9%: 400 seeds would miss it once in 40 changes that move
+/// the interleavings, 1,500 once in a million); `slot-timed-from-answer` after taking the
+/// rollout slot while another synthesizer's rollout waits for it (3 of 1,200 rollout-cooldown
+/// seeds, 0.25%: 3,000 seeds miss it once in 1,800). Only a late catch pays for the larger
+/// budget: the search stops at the first.
+const RARE_DEFECT_SEEDS: &[(&str, u64)] = &[("run-late-claims", 1_500), ("slot-timed-from-answer", 3_000)];
 
 /// The seeds searched for defect `name`.
 fn defect_budget(name: &str) -> u64 {
@@ -278,6 +281,12 @@ const REGRESSIONS: &[(&str, u64, &str, &str)] = &[
         2030,
         "a replica back from a partition, its synthesizer cache behind, wrote its compositions' status from the fresh synthesizer without the rollout halt the other replica showed, and the two rewrote it thousands of times within a second (a status is no longer written from a synthesizer newer than the one the pass decided on; found by the 22-scenario sweep)",
         "faults:\n  - {kind: timeTravel, lag: 13, every: 3705}\n  - {kind: delayedWatchEvents, lag: 5, hold: 695}\n  - {kind: partition, replica: 0, at: 8714, duration: 20158}\n",
+    ),
+    (
+        "paced-rollouts",
+        86,
+        "two rollouts sharing the slot with a 1 s cooldown never moved: the taker's window (a tenth of the cooldown, timed from sending its take) was used up by slow requests every time, and it took the slot again (the window is now at least 250 ms)",
+        "faults:\n- kind: delayedWatchEvents\n  lag: 2\n  hold: 1042\n- kind: errors\n  rate: 0.06\n  codes:\n  - 429\n  - 500\n- kind: timeoutsAfterCommit\n  rate: 0.17\n- kind: crash\n  at: 3082\n  down: 950\n- kind: crash\n  at: 36907\n  down: 2515\n- kind: latency\n  max: 47\n- kind: duplicateDelivery\n  replay: 3\n  every: 1455\n- kind: clockSkew\n  replica: 1\n  offsetMillis: 7123\n- kind: partition\n  replica: 1\n  at: 41413\n  duration: 6763\n",
     ),
 ];
 

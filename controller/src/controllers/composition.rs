@@ -7,7 +7,7 @@
 
 use super::keys::CompositionKey;
 use super::world::{FreshStatusInputs, PassError, World};
-use super::defects::Fence;
+use super::defects::{defect, Fence};
 use crate::api::{Composition, Synthesizer};
 use crate::decide::composition::{decide, release_orphaned_slice as decide_orphan, Observed, Pacing, StatusInputs, Step, Why};
 use crate::decide::{dependencies, rollout};
@@ -76,9 +76,14 @@ pub async fn reconcile(world: &World, key: CompositionKey, now: Time) -> Result<
         Step::Write { why: Why::StartSynthesis { reason, uuid }, .. } => tracing::info!(composition = %key, ?reason, %uuid, "starting synthesis"),
         Step::Write { why: Why::TakeRolloutSlot { uuid }, write } => {
             tracing::info!(composition = %key, %uuid, "taking the rollout slot");
+            // The window runs from sending the take, not from its answer: a take answered late
+            // (the process stalled, the request hung) has used up the window meanwhile, while
+            // other replicas watched the Lease from its commit (found by the simulator's stalls).
+            let sent = tokio::time::Instant::now();
             let taken = world.write(write).await?;
             let version = taken.as_ref().and_then(|lease| lease["metadata"]["resourceVersion"].as_str()).unwrap_or_default();
-            world.rollout.took(&slot_holder(&key, uuid), version.to_string());
+            let at = if defect!(world, slot_timed_from_answer) { tokio::time::Instant::now() } else { sent };
+            world.rollout.took(&slot_holder(&key, uuid), version.to_string(), at);
             // The start is this replica's to make, within the window: straight away.
             return Ok(Action::RequeueAfter(std::time::Duration::ZERO));
         }

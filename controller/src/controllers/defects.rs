@@ -75,6 +75,10 @@ pub struct Defects {
     /// meanwhile, or finished (breaks "bounded syntheses"; acting on a decision past the time
     /// it was good for).
     pub run_late_claims: bool,
+    /// Time the rollout slot's window from the take's answer rather than from sending it: a
+    /// replica stalled while taking the slot starts its synthesis after another replica has
+    /// taken the slot again (breaks "rollout cooldown").
+    pub slot_timed_from_answer: bool,
     /// Let a replica that does not hold the leader election Lease write (breaks "single
     /// leader": followers work alongside the leader).
     pub followers_write: bool,

@@ -129,6 +129,7 @@ struct Taken {
     synthesis: String,
     /// The Lease's resourceVersion that take wrote.
     resource_version: String,
+    /// When the take was sent.
     at: tokio::time::Instant,
 }
 
@@ -147,9 +148,9 @@ impl RolloutSlot {
         crate::decide::rollout::Slot { lease, watched, taken_for_this }
     }
 
-    /// This replica wrote the Lease at `resource_version`, taking the slot for `synthesis`.
-    pub fn took(&self, synthesis: &str, resource_version: String) {
-        let at = tokio::time::Instant::now();
+    /// This replica wrote the Lease at `resource_version`, taking the slot for `synthesis`,
+    /// with the write sent `at`.
+    pub fn took(&self, synthesis: &str, resource_version: String, at: tokio::time::Instant) {
         *self.taken.lock().unwrap_or_else(|p| p.into_inner()) = Some(Taken { synthesis: synthesis.to_string(), resource_version, at });
     }
 }

@@ -16,8 +16,10 @@
 //!   the wait, and a restarted replica waits a whole spacing. The take that wins is the only
 //!   write at that resourceVersion.
 //! - The replica that took the slot starts the synthesis within [`window`] of its take (its own
-//!   clock, checked after reading the Lease again and finding it still at the version it
-//!   wrote); past that the slot is spent and the composition queues again.
+//!   clock, from when it sent the take, checked after reading the Lease again and finding it
+//!   still at the version it wrote); past that the slot is spent and the composition queues
+//!   again. Timed from the take's answer instead, a replica stalled while taking the slot would
+//!   start late, after another replica took the slot again (found by the simulator's stalls).
 //! - So two deferred starts are at least `spacing − window − latency` apart, and [`spacing`] is
 //!   the cooldown plus the window plus a [`margin`] for the API's latency: at least the cooldown.
 //!
@@ -41,10 +43,19 @@ pub const LEASE_NAME: &str = "eno-rollout";
 
 /// No window or margin is longer than this, whatever the cooldown.
 const MAX_WINDOW: Duration = Duration::from_secs(2);
+/// Nor shorter than this: the window, timed from sending the take, holds the take's round
+/// trip, a fresh read of the Lease and the pass's other reads. A tenth of a 1 s cooldown did
+/// not, under 50 ms requests: the taker missed its window every time and took the slot again,
+/// and the rollout never moved (found by the simulator).
+const MIN_WINDOW: Duration = Duration::from_millis(250);
 
 /// How long after taking the slot its taker may still start the synthesis it took it for.
 pub fn window(cooldown: Duration) -> Duration {
-    (cooldown / 10).min(MAX_WINDOW)
+    if cooldown.is_zero() {
+        // Nothing is paced.
+        return Duration::ZERO;
+    }
+    (cooldown / 10).clamp(MIN_WINDOW, MAX_WINDOW)
 }
 
 /// Room for the API's latency between a start being decided and being committed.

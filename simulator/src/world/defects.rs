@@ -29,6 +29,8 @@ pub const DEFECTS: &[(&str, &str, Invariant)] = &[
     ("claims-never-expire", "output-change", Invariant::Convergence),
     // A replica stalled between claiming and running runs what another has taken over since.
     ("run-late-claims", "stalled-runner", Invariant::BoundedSyntheses),
+    // A replica stalled while taking the rollout slot starts its synthesis late.
+    ("slot-timed-from-answer", "rollout-cooldown", Invariant::RolloutCooldown),
     // One concurrency fence removed each (see [`FENCES`]: every one is here).
     ("unfenced-status", "symphony-rapid-flip", Invariant::BoundedSyntheses),
     ("untested-claim", "symphony-rapid-flip", Invariant::BoundedSyntheses),
@@ -76,6 +78,7 @@ pub fn defects_named(name: &str) -> Option<Defects> {
         "create-patch-targets" => d.create_patch_targets = true,
         "claims-never-expire" => d.claims_never_expire = true,
         "run-late-claims" => d.run_late_claims = true,
+        "slot-timed-from-answer" => d.slot_timed_from_answer = true,
         "followers-write" => d.followers_write = true,
         "ignore-renew-deadline" => d.ignore_renew_deadline = true,
         _ => d.unfenced = Some(FENCES.iter().find(|(n, _)| *n == name)?.1),
