@@ -135,7 +135,7 @@ fn error_response_as(e: &ApiError, output: Output) -> Response<Body> {
     r
 }
 
-fn header_str<'a>(req: &'a Request<Incoming>, name: header::HeaderName) -> &'a str {
+fn header_str(req: &Request<Incoming>, name: header::HeaderName) -> &str {
     req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
 }
 

@@ -89,7 +89,7 @@ pub fn validate(kind: &str, group: &str, obj: &Value) -> Vec<Cause> {
                     total += k.len() + v.len();
                     if field == "labels" {
                         if let Some(e) = label_value_error(v) {
-                            causes.push(Cause::new("FieldValueInvalid", format!("metadata.labels"), format!("Invalid value: \"{v}\": {e}")));
+                            causes.push(Cause::new("FieldValueInvalid", "metadata.labels", format!("Invalid value: \"{v}\": {e}")));
                         }
                     }
                 }

@@ -386,7 +386,7 @@ fn encode_continue(revision: u64, after: &(String, String)) -> String {
 
 fn decode_continue(token: &str) -> ApiResult<(u64, (String, String))> {
     let bad = || ApiError::bad_request("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)");
-    if token.len() % 2 != 0 {
+    if !token.len().is_multiple_of(2) {
         return Err(bad());
     }
     let bytes: Option<Vec<u8>> = (0..token.len()).step_by(2).map(|i| u8::from_str_radix(token.get(i..i + 2)?, 16).ok()).collect();
