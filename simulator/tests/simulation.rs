@@ -288,6 +288,24 @@ const REGRESSIONS: &[(&str, u64, &str, &str)] = &[
         "two rollouts sharing the slot with a 1 s cooldown never moved: the taker's window (a tenth of the cooldown, timed from sending its take) was used up by slow requests every time, and it took the slot again (the window is now at least 250 ms)",
         "faults:\n- kind: delayedWatchEvents\n  lag: 2\n  hold: 1042\n- kind: errors\n  rate: 0.06\n  codes:\n  - 429\n  - 500\n- kind: timeoutsAfterCommit\n  rate: 0.17\n- kind: crash\n  at: 3082\n  down: 950\n- kind: crash\n  at: 36907\n  down: 2515\n- kind: latency\n  max: 47\n- kind: duplicateDelivery\n  replay: 3\n  every: 1455\n- kind: clockSkew\n  replica: 1\n  offsetMillis: 7123\n- kind: partition\n  replica: 1\n  at: 41413\n  duration: 6763\n",
     ),
+    (
+        "rollout-cooldown",
+        51,
+        "a replica stalled 18.5 s right after its claim write woke up after the other replica had taken the expired claim over and finished the synthesis, and ran the synthesizer on its stale claim (a claim answered past its margin is no longer run on; found by the first sweep with stalls)",
+        "faults:\n- kind: timeTravel\n  lag: 10\n  every: 3672\n- kind: droppedWatchEvents\n  rate: 0.12\n- kind: errors\n  rate: 0.14\n  codes:\n  - 429\n  - 500\n  - 503\n  - 504\n- kind: watchCloses\n  every: 1560\n- kind: crash\n  at: 44028\n  down: 1729\n- kind: latency\n  max: 3\n- kind: duplicateDelivery\n  replay: 6\n  every: 985\n- kind: stallAfterWrite\n  nth: 18\n  duration: 18547\n",
+    ),
+    (
+        "rollout-cooldown",
+        99,
+        "a replica stalled mid-run while the other replica took the expired claim over: the checker counted the frozen run as still in progress, though a synthesizer runs apart from its controller (a run a stalled replica waits on is now over at the stall; found by the first sweep with stalls)",
+        "faults:\n- kind: errors\n  rate: 0.18\n  codes:\n  - 409\n  - 504\n- kind: compactions\n  every: 3704\n- kind: duplicateDelivery\n  replay: 1\n  every: 1715\n- kind: crashAfterWrite\n  nth: 36\n  down: 1824\n- kind: stallAfterWrite\n  nth: 12\n  duration: 20248\n",
+    ),
+    (
+        "rollout-cooldown",
+        767,
+        "a replica stalled right after taking the rollout slot started its synthesis on waking, 1.6 s after the other replica's deferred start, because its window ran from the take's answer (the window now runs from sending the take; found by the sweep with stalls)",
+        "faults:\n- kind: timeTravel\n  lag: 16\n  every: 3866\n- kind: droppedWatchEvents\n  rate: 0.15\n- kind: errors\n  rate: 0.12\n  codes:\n  - 429\n  - 500\n  - 504\n- kind: pausedGc\n- kind: crash\n  at: 2627\n  down: 944\n- kind: crash\n  at: 37307\n  down: 971\n- kind: crash\n  at: 34068\n  down: 2590\n- kind: secondReplica\n  at: 51076\n- kind: crashAfterWrite\n  nth: 38\n  down: 815\n- kind: stallAfterWrite\n  nth: 33\n  duration: 4361\n",
+    ),
 ];
 
 #[test]

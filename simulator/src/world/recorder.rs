@@ -145,12 +145,14 @@ impl Recorder {
     pub fn stalled(&self, node: NodeId, text: &str) {
         self.crashed(text);
         let mut g = self.lock();
-        let stranded: Vec<u64> = g.runs.iter().filter(|(_, (on, _))| *on == node).map(|(id, _)| *id).collect();
-        for id in stranded {
-            if let Some((_, run)) = g.runs.remove(&id) {
-                g.checker.synthesis_ended(&run, false);
+        let Record { runs, checker, .. } = &mut *g;
+        runs.retain(|_, (on, run)| {
+            let stranded = *on == node;
+            if stranded {
+                checker.synthesis_ended(run, false);
             }
-        }
+            !stranded
+        });
     }
 
     /// Names the writes made on `node` after the replica `name` (up from now).

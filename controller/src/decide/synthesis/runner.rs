@@ -302,7 +302,7 @@ impl Run {
             return Step::Done;
         }
         let claimed = match &self.claimed {
-            Some(_) if self.claim_answered_late() && self.ran.is_none() => return Step::ClaimAnsweredLate { retry_after: RETRY.pause(0) },
+            Some(_) if self.claim_answered_late() => return Step::ClaimAnsweredLate { retry_after: RETRY.pause(0) },
             Some(claimed) => claimed,
             None if self.unfenced() => in_flight,
             None => {
